@@ -1,0 +1,48 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make run    install, compile catalogs, migrate the database, start the bot
+#   make test   install with the dev tools, then every quality gate and the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-dev catalogs lint typecheck imports pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+catalogs: $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d locales -D messages
+
+run: install catalogs
+	$(BIN)/cdht db upgrade
+	$(BIN)/cdht run
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+imports: install-dev
+	$(BIN)/lint-imports
+
+pytest: install-dev catalogs
+	$(BIN)/pytest
+
+test: lint typecheck imports pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

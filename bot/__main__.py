@@ -1,0 +1,154 @@
+"""The ``cdht`` command line (``python -m bot`` is the same)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("cdht")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cdht", description="Công dân học tập bot")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="start every configured channel (the console if none)")
+    console = commands.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument("--user", default="local", help="who you are in the console chat")
+    db = commands.add_parser("db", help="database")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply the Alembic migrations")
+    wards = commands.add_parser("wards", help="list or search the province's units")
+    wards.add_argument("query", nargs="*", help="part of a name, with or without diacritics")
+    export = commands.add_parser("export", help="one record per citizen")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.add_argument("--ward", help="only this unit's code")
+    export.add_argument("--output", type=Path, help="write to this file (CSV gets a BOM for Excel)")
+    return parser
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import build_app
+    from bot.handlers import configured_channels
+    from bot.handlers.console import ConsoleChannel
+
+    app = build_app(settings)
+    try:
+        await app.migrate()
+        await app.prune_processed_updates()
+        channels = configured_channels(app)
+        if not channels:
+            print("No channel token configured (CDHT_TELEGRAM_TOKEN); starting the console chat.")
+            console = ConsoleChannel(app.engine, app.translator, settings.default_locale)
+            await console.run()
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("serving %s", ", ".join(channel.name for channel in channels))
+        await asyncio.gather(*(channel.run(stop) for channel in channels))
+        return 0
+    finally:
+        await app.close()
+
+
+async def _console(settings: Settings, user: str) -> int:
+    from bot.app import build_app
+    from bot.handlers.console import ConsoleChannel
+
+    app = build_app(settings)
+    try:
+        await app.migrate()
+        await ConsoleChannel(app.engine, app.translator, settings.default_locale, user).run()
+        return 0
+    finally:
+        await app.close()
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from storage import create_engine, current_revision, upgrade
+
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await upgrade(engine)
+        print(f"database at revision {await current_revision(engine)}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def _wards(settings: Settings, query: str) -> int:
+    from bot.app import load_wards
+
+    directory = load_wards(settings)
+    found = directory.search(query, limit=20) if query else list(directory.all())
+    for ward in found:
+        print(f"{ward.code}\t{ward.name}")
+    if not found:
+        print(f"no unit matches {query!r}", file=sys.stderr)
+        return 1
+    print(f"{len(found)} of {len(directory)} units ({directory.data_version})", file=sys.stderr)
+    return 0
+
+
+async def _export_text(settings: Settings, fmt: str, ward: str | None) -> tuple[str, int]:
+    from bot.services.export import export_records, render_csv, render_json
+    from storage import SqlStore, create_engine, upgrade
+
+    store = SqlStore(create_engine(settings.effective_database_url))
+    try:
+        await upgrade(store.engine)
+        records = await export_records(store, ward)
+    finally:
+        await store.close()
+    text = render_json(records) if fmt == "json" else render_csv(records)
+    return text, len(records)
+
+
+def _export(settings: Settings, fmt: str, ward: str | None, output: Path | None) -> int:
+    text, count = asyncio.run(_export_text(settings, fmt, ward))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        print(f"{count} records written to {output}", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    from bot.app import configure_logging
+
+    configure_logging(settings)
+    command = args.command or "run"
+    with contextlib.suppress(KeyboardInterrupt):
+        if command == "run":
+            return asyncio.run(_run(settings))
+        if command == "console":
+            return asyncio.run(_console(settings, args.user))
+        if command == "db":
+            return asyncio.run(_db_upgrade(settings))
+        if command == "wards":
+            return _wards(settings, " ".join(args.query))
+        if command == "export":
+            return _export(settings, args.format, args.ward, args.output)
+    return 130 if command in ("run", "console") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Composition root: the one place that builds and wires the concrete parts."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.config import Settings
+from bot.engine import Engine, FlowCommand, t
+from bot.flows import (
+    PROFILE_FLOW,
+    REGISTRATION_FLOW,
+    RegistrationServices,
+    profile_flow,
+    registration_flow,
+)
+from bot.i18n import Translator
+from bot.services.wards import WardDirectory
+from storage import SqlStore, create_engine, upgrade
+
+__all__ = ["App", "RedactingFilter", "build_app", "configure_logging"]
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces secrets (bot tokens) in every log record before it is written."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            if any(secret in message for secret in self._secrets):
+                for secret in self._secrets:
+                    message = message.replace(secret, "***")
+                record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(settings.secrets()))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiogram.event", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_wards(settings: Settings) -> WardDirectory:
+    wards = WardDirectory.from_package(settings.province_code)
+    if settings.wards_csv is not None:
+        return WardDirectory.from_csv(settings.wards_csv, wards.province_name)
+    return wards
+
+
+@dataclass
+class App:
+    settings: Settings
+    translator: Translator
+    store: SqlStore
+    wards: WardDirectory
+    engine: Engine
+
+    async def migrate(self) -> None:
+        await upgrade(self.store.engine)
+
+    async def prune_processed_updates(self, keep: timedelta = timedelta(days=7)) -> int:
+        async with self.store.transaction() as uow:
+            return await uow.updates.prune(datetime.now(UTC) - keep)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def build_app(settings: Settings) -> App:
+    translator = Translator(settings.default_locale)
+    store = SqlStore(create_engine(settings.effective_database_url))
+    wards = load_wards(settings)
+    services = RegistrationServices(
+        wards, settings.data_controller, settings.consent_notice_version
+    )
+    flows = {flow.name: flow for flow in (registration_flow(), profile_flow())}
+    engine = Engine(
+        store,
+        translator,
+        flows,
+        services=services,
+        entry_flow=REGISTRATION_FLOW,
+        flow_commands={"profile": FlowCommand(PROFILE_FLOW, t("command.profile"))},
+    )
+    return App(settings, translator, store, wards, engine)

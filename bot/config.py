@@ -1,0 +1,130 @@
+"""Settings from the environment or a `.env` file, prefix ``CDHT_``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["AdminRef", "ConfigError", "Settings", "load_settings"]
+
+OFFICIAL_TELEGRAM_API = "https://api.telegram.org"
+CHANNEL_NAMES = ("telegram", "zalo", "console")
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message names the variable."""
+
+
+class AdminRef(tuple[str, str]):
+    """`channel:external_id` of a city admin."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, raw: str) -> AdminRef:
+        channel, sep, external_id = raw.strip().partition(":")
+        if not sep or channel not in CHANNEL_NAMES or not external_id.strip():
+            raise ValueError(f"expected channel:id with channel in {'/'.join(CHANNEL_NAMES)}")
+        return cls((channel, external_id.strip()))
+
+    def __str__(self) -> str:
+        return f"{self[0]}:{self[1]}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CDHT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = OFFICIAL_TELEGRAM_API
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    default_locale: Literal["vi", "en"] = "vi"
+    province_code: int = 31
+    wards_csv: Path | None = None
+    admins: Annotated[tuple[AdminRef, ...], NoDecode] = ()
+    data_controller: str = "Hội Khuyến học thành phố Hải Phòng"
+    consent_notice_version: str = "2026-01"
+    max_concurrent_updates: int = Field(default=16, ge=1, le=512)
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(AdminRef.parse(part) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("telegram_api_url", "telegram_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("telegram_token", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            bot_id, sep, secret = value.get_secret_value().partition(":")
+            if not sep or not bot_id.isdigit() or not secret:
+                raise ValueError("does not look like a bot token (digits:secret)")
+        return value
+
+    @field_validator("province_code")
+    @classmethod
+    def _known_province(cls, value: int) -> int:
+        from vietnam_provinces import ProvinceCode
+
+        try:
+            ProvinceCode(value)
+        except ValueError:
+            raise ValueError("unknown province code") from None
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_pair(self) -> Settings:
+        if self.telegram_webhook_url and self.telegram_webhook_secret is None:
+            raise ValueError("CDHT_TELEGRAM_WEBHOOK_SECRET is required with a webhook URL")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'cdht.sqlite3').resolve()}"
+
+    def secrets(self) -> list[str]:
+        """Secret values that must never reach a log line."""
+        found = [
+            s.get_secret_value() for s in (self.telegram_token, self.telegram_webhook_secret) if s
+        ]
+        return [value for value in found if value]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc") or ("",)
+        name = str(loc[0]).upper()
+        variable = f"CDHT_{name}" if name else "configuration"
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise ConfigError(f"{variable}: {message}") from None

@@ -1,0 +1,138 @@
+"""Declarative flows: named steps, each with its prompt and its validator beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.engine.ports import Citizen, Identity, UnitOfWork
+from bot.engine.types import Expect, FileRef, Text
+
+__all__ = [
+    "Abort",
+    "Accept",
+    "Answer",
+    "ChoiceSpec",
+    "Finish",
+    "Flow",
+    "FlowContext",
+    "Outcome",
+    "Prompt",
+    "Retry",
+    "Step",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceSpec:
+    id: str
+    label: Text | str  # a plain str is shown as is (a ward's official name)
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    text: Text
+    choices: tuple[ChoiceSpec, ...] = ()
+    expect: Expect = Expect.TEXT
+    phone_button: Text | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The user's answer to the current step, already matched against its choices."""
+
+    choice_id: str | None = None
+    text: str = ""
+    phone: str | None = None
+    phone_is_own: bool = True
+    file: FileRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """Store ``values`` and move on: to ``goto`` if given, else to the next step that applies."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    goto: str | None = None
+    notice: Text | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Refuse the answer with a reason; the step is asked again and nothing changes."""
+
+    reason: Text
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The flow is complete; ``on_complete`` has run in this same transaction."""
+
+    messages: tuple[Text, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Abort:
+    """Leave the flow; ``forget`` also drops an identity that has no citizen behind it."""
+
+    messages: tuple[Text, ...] = ()
+    forget: bool = False
+
+
+Outcome = Accept | Retry | Finish | Abort
+
+
+@dataclass(slots=True)
+class FlowContext:
+    uow: UnitOfWork
+    identity: Identity
+    citizen: Citizen | None
+    values: dict[str, Any]
+    locale: str
+    now: datetime
+    services: Any  # the flow's own service bundle, built in bot/app.py
+
+
+def _always(_: FlowContext) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    prompt: Callable[[FlowContext], Prompt]
+    handle: Callable[[FlowContext, Answer], Awaitable[Outcome]]
+    applies: Callable[[FlowContext], bool] = _always
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Steps in order. ``hub`` is the step an edit returns to (a summary), if any."""
+
+    name: str
+    steps: Sequence[Step]
+    init: Callable[[FlowContext], Awaitable[dict[str, Any]]] | None = None
+    hub: str | None = None
+    on_hub_return: Callable[[FlowContext], Awaitable[None]] | None = None
+    cancel_text: Text | None = None
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(f"flow {self.name!r} has no step {name!r}")
+
+    def next_step(self, after: str, ctx: FlowContext) -> Step | None:
+        names = [step.name for step in self.steps]
+        for step in self.steps[names.index(after) + 1 :]:
+            if step.applies(ctx):
+                return step
+        return None
+
+    def first_step(self, ctx: FlowContext) -> Step:
+        for step in self.steps:
+            if step.applies(ctx):
+                return step
+        raise LookupError(f"flow {self.name!r} has no applicable step")

@@ -1,0 +1,41 @@
+"""Choice matching: a button id, a number, or the label typed with or without diacritics."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from bot.engine.types import Choice
+
+__all__ = ["fold", "match_choice"]
+
+_NON_WORD = re.compile(r"[^\w\s]+")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower case, no diacritics, ``đ`` as ``d``, punctuation dropped, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d"))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = _NON_WORD.sub(" ", bare.casefold())
+    return _SPACES.sub(" ", bare).strip()
+
+
+def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
+    """The choice a typed answer means, or None when it means none or several."""
+    typed = fold(text)
+    if not typed or not choices:
+        return None
+    if typed.isdigit():
+        index = int(typed)
+        return choices[index - 1] if 1 <= index <= len(choices) else None
+    labels = [(choice, fold(choice.label)) for choice in choices]
+    exact = [choice for choice, label in labels if label == typed]
+    if len(exact) == 1:
+        return exact[0]
+    if len(typed) >= 3:
+        starts = [choice for choice, label in labels if label.startswith(typed)]
+        if len(starts) == 1:
+            return starts[0]
+    return None

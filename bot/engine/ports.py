@@ -1,0 +1,156 @@
+"""What the engine needs from storage, as protocols over plain records (no ORM here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = [
+    "Citizen",
+    "CitizenRepository",
+    "Consent",
+    "ConsentRepository",
+    "Conversation",
+    "ConversationRepository",
+    "Identity",
+    "IdentityRepository",
+    "NewCitizen",
+    "Store",
+    "UnitOfWork",
+    "UpdateRepository",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    id: int
+    channel: str
+    external_id: str
+    citizen_id: int | None
+    locale: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    identity_id: int
+    flow: str
+    step: str
+    values: dict[str, Any] = field(default_factory=dict)
+    history: tuple[str, ...] = ()
+    seq: int = 0  # increments with every prompt sent; buttons carry it
+
+
+@dataclass(frozen=True, slots=True)
+class NewCitizen:
+    full_name: str
+    birth_year: int
+    gender: str | None
+    phone: str
+    group: int
+    ward_code: str
+    ward_name: str
+    ward_data_version: str
+    residential_group: str
+    workplace: str | None
+    guardian_consent: bool | None
+    channel: str
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Citizen(NewCitizen):
+    id: int = 0
+    registered_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    id: int
+    citizen_id: int
+    notice_version: str
+    purposes: tuple[str, ...]
+    accepted_at: datetime
+    withdrawn_at: datetime | None
+    channel: str
+
+
+class UpdateRepository(Protocol):
+    async def claim(self, channel: str, update_id: str) -> bool:
+        """Record an update as handled; False when it already was."""
+
+    async def prune(self, older_than: datetime) -> int: ...
+
+
+class IdentityRepository(Protocol):
+    async def get(self, channel: str, external_id: str) -> Identity | None: ...
+
+    async def create(self, channel: str, external_id: str, locale: str | None) -> Identity: ...
+
+    async def set_locale(self, identity_id: int, locale: str) -> None: ...
+
+    async def bind(self, identity_id: int, citizen_id: int) -> None: ...
+
+    async def delete(self, identity_id: int) -> None: ...
+
+    async def delete_for_citizen(self, citizen_id: int) -> None: ...
+
+
+class ConversationRepository(Protocol):
+    async def get(self, identity_id: int) -> Conversation | None: ...
+
+    async def save(self, conversation: Conversation) -> None: ...
+
+    async def delete(self, identity_id: int) -> None: ...
+
+
+class CitizenRepository(Protocol):
+    async def get(self, citizen_id: int) -> Citizen | None: ...
+
+    async def create(self, citizen: NewCitizen, now: datetime) -> Citizen: ...
+
+    async def update(self, citizen_id: int, changes: NewCitizen, now: datetime) -> Citizen: ...
+
+    async def list(self, ward_code: str | None = None) -> Sequence[Citizen]: ...
+
+    async def delete(self, citizen_id: int) -> None:
+        """Erase the citizen; their consents go with them."""
+
+
+class ConsentRepository(Protocol):
+    async def record(
+        self,
+        citizen_id: int,
+        notice_version: str,
+        purposes: Sequence[str],
+        accepted_at: datetime,
+        channel: str,
+    ) -> Consent: ...
+
+    async def for_citizen(self, citizen_id: int) -> Sequence[Consent]: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction: committed when the block ends cleanly, else rolled back."""
+
+    @property
+    def updates(self) -> UpdateRepository: ...
+
+    @property
+    def identities(self) -> IdentityRepository: ...
+
+    @property
+    def conversations(self) -> ConversationRepository: ...
+
+    @property
+    def citizens(self) -> CitizenRepository: ...
+
+    @property
+    def consents(self) -> ConsentRepository: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[UnitOfWork, bool | None]: ...

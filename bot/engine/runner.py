@@ -1,0 +1,412 @@
+"""The flow runner: one inbound update in, localized replies out, in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.engine.flow import Abort, Accept, Answer, Finish, Flow, FlowContext, Prompt, Retry, Step
+from bot.engine.matching import match_choice
+from bot.engine.ports import Citizen, Conversation, Identity, Store, UnitOfWork
+from bot.engine.types import Choice, Expect, Inbound, InboundKind, Reply, Result, Text, t
+
+__all__ = ["GLOBAL_TOKEN", "MAX_TEXT_LENGTH", "Engine", "FlowCommand", "Translate"]
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_LENGTH = 1000
+# Buttons that work in every state (the language choice) carry this token.
+GLOBAL_TOKEN = "g"  # noqa: S105 - not a secret
+# Commands that work in every state, with their descriptions for a channel's command menu.
+COMMANDS = {
+    "start": t("command.start"),
+    "help": t("command.help"),
+    "cancel": t("command.cancel"),
+    "back": t("command.back"),
+    "language": t("command.language"),
+}
+
+
+class Translate(Protocol):
+    def __call__(self, locale: str, key: str, /, **params: object) -> str: ...
+
+    def resolve(self, locale: str | None) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FlowCommand:
+    """A command that opens a flow for a registered citizen, e.g. ``/profile``."""
+
+    flow: str
+    description: Text
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Turn:
+    """The state of one update being handled."""
+
+    uow: UnitOfWork
+    inbound: Inbound
+    locale: str
+    identity: Identity | None
+    citizen: Citizen | None
+    conversation: Conversation | None
+    now: datetime
+    replies: list[Reply] = field(default_factory=list)
+    pressed_label: str | None = None
+    stale: bool = False
+
+
+class Engine:
+    """Runs declarative flows for any channel.
+
+    ``entry_flow`` starts for someone not yet registered; ``flow_commands`` maps a command such as
+    ``profile`` to the flow it opens for a registered citizen.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        translate: Translate,
+        flows: Mapping[str, Flow],
+        *,
+        services: Any,
+        entry_flow: str,
+        flow_commands: Mapping[str, FlowCommand],
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._store = store
+        self._tr = translate
+        self._flows = dict(flows)
+        self._services = services
+        self._entry_flow = entry_flow
+        self._flow_commands = dict(flow_commands)
+        self._clock = clock
+        self.commands: dict[str, Text] = {
+            **COMMANDS,
+            **{name: command.description for name, command in flow_commands.items()},
+        }
+
+    # -- public ---------------------------------------------------------------------------
+
+    async def handle(self, inbound: Inbound) -> Result:
+        try:
+            async with self._store.transaction() as uow:
+                if inbound.update_id is not None and not await uow.updates.claim(
+                    inbound.channel, inbound.update_id
+                ):
+                    return Result(duplicate=True)
+                turn = await self._begin(uow, inbound)
+                await self._dispatch(turn)
+                return Result(tuple(turn.replies), turn.pressed_label, turn.stale)
+        except Exception as exc:
+            # Rolled back: nothing of this update was stored. Log no message text (personal data).
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("update failed on %s: %s\n%s", inbound.channel, type(exc).__name__, frames)
+            locale = await self._locale_after_failure(inbound)
+            return Result((Reply(self._tr(locale, "engine.error"), locale),))
+
+    def text(self, locale: str, text: Text) -> str:
+        params = {
+            key: self.text(locale, value) if isinstance(value, Text) else value
+            for key, value in text.params.items()
+        }
+        return self._tr(locale, text.key, **params)
+
+    # -- turn ----------------------------------------------------------------------------
+
+    async def _begin(self, uow: UnitOfWork, inbound: Inbound) -> _Turn:
+        identity = await uow.identities.get(inbound.channel, inbound.user_id)
+        citizen = conversation = None
+        if identity is not None:
+            if identity.citizen_id is not None:
+                citizen = await uow.citizens.get(identity.citizen_id)
+            conversation = await uow.conversations.get(identity.id)
+        if identity is not None and identity.locale:
+            locale = identity.locale
+        elif citizen is not None:
+            locale = citizen.locale
+        else:
+            locale = self._tr.resolve(inbound.language_hint)
+        return _Turn(uow, inbound, locale, identity, citizen, conversation, self._clock())
+
+    async def _dispatch(self, turn: _Turn) -> None:
+        inbound = turn.inbound
+        if inbound.kind is InboundKind.COMMAND:
+            await self._command(turn, (inbound.command or "").lower())
+        elif inbound.kind is InboundKind.CHOICE and inbound.token == GLOBAL_TOKEN:
+            await self._global_choice(turn)
+        elif inbound.kind is InboundKind.TEXT and len(inbound.text) > MAX_TEXT_LENGTH:
+            self._say(turn, t("engine.too_long", limit=MAX_TEXT_LENGTH))
+            await self._reprompt_or_home(turn)
+        elif turn.conversation is None:
+            if turn.citizen is not None:
+                self._say(turn, t("home.registered", name=turn.citizen.full_name))
+            else:
+                await self._start_flow(turn, self._entry_flow)
+        else:
+            await self._answer(turn, turn.conversation)
+
+    async def _command(self, turn: _Turn, command: str) -> None:
+        conversation = turn.conversation
+        if command == "start":
+            if conversation is not None:
+                self._say(turn, t("engine.resume"))
+                await self._reprompt(turn, conversation)
+            elif turn.citizen is not None:
+                self._say(turn, t("home.registered", name=turn.citizen.full_name))
+            else:
+                await self._start_flow(turn, self._entry_flow)
+        elif command == "help":
+            self._say(turn, t("engine.help"))
+            await self._reprompt_or_home(turn, home=False)
+        elif command == "cancel":
+            await self._cancel(turn)
+        elif command == "back":
+            await self._back(turn)
+        elif command == "language":
+            await self._language(turn, turn.inbound.args.strip().lower())
+        elif command in self._flow_commands:
+            await self._flow_command(turn, self._flow_commands[command].flow)
+        else:
+            self._say(turn, t("engine.unknown_command", command=f"/{command}"))
+            await self._reprompt_or_home(turn, home=False)
+
+    async def _cancel(self, turn: _Turn) -> None:
+        conversation = turn.conversation
+        if conversation is None:
+            self._say(turn, t("engine.nothing_to_cancel"))
+            return
+        flow = self._flows[conversation.flow]
+        await self._leave(turn, forget=turn.citizen is None)
+        self._say(turn, flow.cancel_text or t("engine.cancelled"))
+
+    async def _back(self, turn: _Turn) -> None:
+        conversation = turn.conversation
+        if conversation is None:
+            self._say(turn, t("engine.nothing_to_go_back"))
+            return
+        if not conversation.history:
+            self._say(turn, t("engine.nothing_to_go_back"))
+            await self._reprompt(turn, conversation)
+            return
+        previous = conversation.history[-1]
+        values = {k: v for k, v in conversation.values.items() if k != "_edit"}
+        moved = replace(
+            conversation, step=previous, history=conversation.history[:-1], values=values
+        )
+        await self._reprompt(turn, moved)
+
+    async def _language(self, turn: _Turn, wanted: str) -> None:
+        if wanted in ("vi", "en"):
+            await self._set_locale(turn, wanted)
+            return
+        choices = (Choice("lang:vi", "Tiếng Việt"), Choice("lang:en", "English"))
+        text = self._tr(turn.locale, "engine.language.choose")
+        turn.replies.append(Reply(text, turn.locale, choices, Expect.CHOICE, GLOBAL_TOKEN))
+
+    async def _global_choice(self, turn: _Turn) -> None:
+        choice = turn.inbound.choice_id or ""
+        if choice in ("lang:vi", "lang:en"):
+            turn.pressed_label = "Tiếng Việt" if choice == "lang:vi" else "English"
+            await self._set_locale(turn, choice.removeprefix("lang:"))
+        else:
+            turn.stale = True
+            self._say(turn, t("engine.stale"))
+            await self._reprompt_or_home(turn)
+
+    async def _set_locale(self, turn: _Turn, locale: str) -> None:
+        identity = await self._ensure_identity(turn)
+        await turn.uow.identities.set_locale(identity.id, locale)
+        turn.locale = locale
+        self._say(turn, t("engine.language.set"))
+        await self._reprompt_or_home(turn)
+
+    async def _flow_command(self, turn: _Turn, flow_name: str) -> None:
+        conversation = turn.conversation
+        if turn.citizen is None:
+            self._say(turn, t("engine.not_registered"))
+            await self._reprompt_or_home(turn)
+        elif conversation is not None and conversation.flow == self._entry_flow:
+            self._say(turn, t("engine.finish_first"))
+            await self._reprompt(turn, conversation)
+        else:
+            await self._start_flow(turn, flow_name)
+
+    # -- flows ---------------------------------------------------------------------------
+
+    async def _ensure_identity(self, turn: _Turn) -> Identity:
+        if turn.identity is None:
+            inbound = turn.inbound
+            turn.identity = await turn.uow.identities.create(
+                inbound.channel, inbound.user_id, turn.locale
+            )
+        return turn.identity
+
+    def _context(self, turn: _Turn, values: dict[str, Any]) -> FlowContext:
+        assert turn.identity is not None
+        return FlowContext(
+            turn.uow, turn.identity, turn.citizen, values, turn.locale, turn.now, self._services
+        )
+
+    async def _start_flow(self, turn: _Turn, flow_name: str) -> None:
+        flow = self._flows[flow_name]
+        identity = await self._ensure_identity(turn)
+        ctx = self._context(turn, {})
+        if flow.init is not None:
+            ctx.values.update(await flow.init(ctx))
+        first = flow.first_step(ctx)
+        seq = turn.conversation.seq if turn.conversation else 0
+        conversation = Conversation(identity.id, flow.name, first.name, ctx.values, (), seq)
+        await self._reprompt(turn, conversation)
+
+    async def _answer(self, turn: _Turn, conversation: Conversation) -> None:
+        flow = self._flows[conversation.flow]
+        step = flow.step(conversation.step)
+        ctx = self._context(turn, dict(conversation.values))
+        prompt = step.prompt(ctx)
+        answer = self._read_answer(turn, conversation, prompt)
+        if answer is None:
+            await self._reprompt(turn, conversation)
+            return
+        outcome = await step.handle(ctx, answer)
+        if isinstance(outcome, Retry):
+            turn.pressed_label = None
+            self._say(turn, outcome.reason)
+            await self._reprompt(turn, conversation)
+        elif isinstance(outcome, Accept):
+            await self._advance(turn, conversation, flow, step, ctx, outcome)
+        elif isinstance(outcome, Finish):
+            await turn.uow.conversations.delete(conversation.identity_id)
+            for message in outcome.messages:
+                self._say(turn, message)
+        elif isinstance(outcome, Abort):
+            await self._leave(turn, forget=outcome.forget)
+            for message in outcome.messages:
+                self._say(turn, message)
+
+    def _read_answer(
+        self, turn: _Turn, conversation: Conversation, prompt: Prompt
+    ) -> Answer | None:
+        """Match the update against the current step; None (with a notice) when it cannot apply."""
+        inbound = turn.inbound
+        choices = self._choices(turn.locale, prompt)
+        if inbound.kind is InboundKind.CHOICE:
+            chosen = next((c for c in choices if c.id == inbound.choice_id), None)
+            if inbound.token != str(conversation.seq) or chosen is None:
+                turn.stale = True
+                self._say(turn, t("engine.stale"))
+                return None
+            turn.pressed_label = chosen.label
+            return Answer(choice_id=chosen.id)
+        if inbound.kind is InboundKind.TEXT:
+            matched = match_choice(inbound.text, choices)
+            return Answer(choice_id=matched.id if matched else None, text=inbound.text.strip())
+        if inbound.kind is InboundKind.CONTACT:
+            return Answer(phone=inbound.phone, phone_is_own=inbound.phone_is_own)
+        if inbound.kind is InboundKind.FILE:
+            return Answer(file=inbound.file)
+        self._say(turn, t("engine.unsupported_input"))
+        return None
+
+    async def _advance(
+        self,
+        turn: _Turn,
+        conversation: Conversation,
+        flow: Flow,
+        step: Step,
+        ctx: FlowContext,
+        outcome: Accept,
+    ) -> None:
+        ctx.values.update(outcome.values)
+        if outcome.notice is not None:
+            self._say(turn, outcome.notice)
+        if outcome.goto is not None:
+            target = flow.step(outcome.goto)
+        elif ctx.values.pop("_edit", False) and flow.hub is not None:
+            target = flow.step(flow.hub)
+            if flow.on_hub_return is not None:
+                await flow.on_hub_return(ctx)
+        else:
+            following = flow.next_step(step.name, ctx)
+            if following is None:
+                raise LookupError(f"flow {flow.name!r} ran past its last step {step.name!r}")
+            target = following
+        history = (
+            conversation.history
+            if target.name == step.name
+            else (
+                *conversation.history,
+                step.name,
+            )
+        )
+        moved = replace(conversation, step=target.name, values=ctx.values, history=history)
+        await self._reprompt(turn, moved)
+
+    async def _leave(self, turn: _Turn, *, forget: bool) -> None:
+        identity = turn.identity
+        if identity is None:
+            return
+        await turn.uow.conversations.delete(identity.id)
+        turn.conversation = None
+        if forget and identity.citizen_id is None:
+            await turn.uow.identities.delete(identity.id)
+            turn.identity = None
+
+    # -- replies -------------------------------------------------------------------------
+
+    def _say(self, turn: _Turn, text: Text) -> None:
+        turn.replies.append(Reply(self.text(turn.locale, text), turn.locale))
+
+    def _choices(self, locale: str, prompt: Prompt) -> tuple[Choice, ...]:
+        return tuple(
+            Choice(
+                spec.id,
+                spec.label if isinstance(spec.label, str) else self.text(locale, spec.label),
+            )
+            for spec in prompt.choices
+        )
+
+    async def _reprompt(self, turn: _Turn, conversation: Conversation) -> None:
+        """Ask the conversation's current step, under a new token that its buttons will carry."""
+        flow = self._flows[conversation.flow]
+        ctx = self._context(turn, dict(conversation.values))
+        prompt = flow.step(conversation.step).prompt(ctx)
+        saved = replace(conversation, seq=conversation.seq + 1)
+        await turn.uow.conversations.save(saved)
+        turn.conversation = saved
+        phone_button = self.text(turn.locale, prompt.phone_button) if prompt.phone_button else None
+        turn.replies.append(
+            Reply(
+                self.text(turn.locale, prompt.text),
+                turn.locale,
+                self._choices(turn.locale, prompt),
+                prompt.expect,
+                str(saved.seq),
+                phone_button,
+            )
+        )
+
+    async def _reprompt_or_home(self, turn: _Turn, *, home: bool = True) -> None:
+        if turn.conversation is not None:
+            await self._reprompt(turn, turn.conversation)
+        elif home and turn.citizen is not None:
+            self._say(turn, t("home.registered", name=turn.citizen.full_name))
+
+    async def _locale_after_failure(self, inbound: Inbound) -> str:
+        try:
+            async with self._store.transaction() as uow:
+                identity = await uow.identities.get(inbound.channel, inbound.user_id)
+        except Exception:
+            identity = None
+        if identity is not None and identity.locale:
+            return identity.locale
+        return self._tr.resolve(inbound.language_hint)

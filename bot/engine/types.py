@@ -1,0 +1,108 @@
+"""Neutral message shapes: what a channel hands the engine and what the engine hands back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+__all__ = [
+    "Choice",
+    "Expect",
+    "FileRef",
+    "Inbound",
+    "InboundKind",
+    "Reply",
+    "Result",
+    "Text",
+    "t",
+]
+
+
+class InboundKind(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    CONTACT = "contact"
+    FILE = "file"
+    COMMAND = "command"
+    OTHER = "other"  # stickers, locations, ... anything we cannot use
+
+
+class Expect(StrEnum):
+    """What input the current step waits for."""
+
+    TEXT = "text"
+    CHOICE = "choice"
+    PHONE = "phone"
+    FILE = "file"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    file_id: str
+    kind: str  # "photo" | "document"
+    mime_type: str | None = None
+    size: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One update from one user of one channel, already parsed by the channel's handler."""
+
+    channel: str
+    user_id: str
+    kind: InboundKind
+    update_id: str | None = None
+    text: str = ""
+    choice_id: str | None = None
+    token: str | None = None  # which prompt the pressed button belonged to
+    phone: str | None = None
+    phone_is_own: bool = True  # a shared contact that is not the sender's own number
+    file: FileRef | None = None
+    command: str | None = None
+    args: str = ""
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A message id with its parameters, translated by the engine in the user's locale."""
+
+    key: str
+    params: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def t(key: str, /, **params: object) -> Text:
+    """Build a translatable text; ``t`` is the Babel extraction keyword."""
+    return Text(key, MappingProxyType(params))
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A localized message: text, choices with stable ids, and what the user should send next."""
+
+    text: str
+    locale: str
+    choices: tuple[Choice, ...] = ()
+    expect: Expect = Expect.NONE
+    token: str | None = None
+    phone_button: str | None = None  # label of a "share my number" button, if the channel has one
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What handling one update produced."""
+
+    replies: tuple[Reply, ...] = ()
+    pressed_label: str | None = None  # the accepted button's label, to mark the old message
+    stale: bool = False  # a button that no longer applies was pressed
+    duplicate: bool = False

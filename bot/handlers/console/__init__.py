@@ -1,0 +1,67 @@
+"""A chat in the terminal through the same engine and database; choices as numbered menus."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.engine import Engine, Inbound, InboundKind, Translate
+from bot.handlers.text_menu import render_menu
+
+__all__ = ["CHANNEL", "ConsoleChannel", "parse_line"]
+
+CHANNEL = "console"
+
+
+def parse_line(line: str, user_id: str) -> Inbound:
+    text = line.strip()
+    if text.startswith("/") and len(text) > 1:
+        command, _, args = text[1:].partition(" ")
+        return Inbound(CHANNEL, user_id, InboundKind.COMMAND, command=command.lower(), args=args)
+    return Inbound(CHANNEL, user_id, InboundKind.TEXT, text=line.rstrip("\r\n"))
+
+
+class ConsoleChannel:
+    name = CHANNEL
+
+    def __init__(
+        self,
+        engine: Engine,
+        translate: Translate,
+        default_locale: str,
+        user_id: str = "local",
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self._engine = engine
+        self._tr = translate
+        self._locale = default_locale
+        self._user_id = user_id
+        self._in = stdin or sys.stdin
+        self._out = stdout or sys.stdout
+
+    def _print(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    async def _send(self, inbound: Inbound) -> None:
+        result = await self._engine.handle(inbound)
+        for reply in result.replies:
+            self._locale = reply.locale
+            self._print("\n" + render_menu(reply, self._tr))
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        self._print(self._tr(self._locale, "console.banner", user=self._user_id))
+        await self._send(Inbound(CHANNEL, self._user_id, InboundKind.COMMAND, command="start"))
+        while stop is None or not stop.is_set():
+            self._out.write("> ")
+            self._out.flush()
+            line = await asyncio.to_thread(self._in.readline)
+            if not line:
+                self._print("")
+                break
+            if line.strip().lower() in ("/quit", "/exit"):
+                break
+            if line.strip():
+                await self._send(parse_line(line, self._user_id))

@@ -1,0 +1,226 @@
+"""Telegram through aiogram 3: long polling or webhook, replies with inline keyboards."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from urllib.parse import urlsplit
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.types import BotCommand, Update
+from aiohttp import web
+
+from bot.engine import Engine, Inbound, KeyedSerializer, Result, Translate
+from bot.handlers.telegram.parse import CHANNEL, parse_update
+from bot.handlers.telegram.render import TEXT_LIMIT, markup_for
+from bot.handlers.text_menu import split_text
+
+__all__ = ["TelegramChannel"]
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+SEND_ATTEMPTS = 3
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(
+        self,
+        engine: Engine,
+        translate: Translate,
+        *,
+        token: str,
+        api_url: str,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        listen: tuple[str, int] = ("127.0.0.1", 8080),
+        poll_timeout: int = 25,
+        max_concurrency: int = 16,
+    ) -> None:
+        self._engine = engine
+        self._tr = translate
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+        self.bot = Bot(token=token, session=session)
+        self._webhook_url = webhook_url
+        self._webhook_secret = webhook_secret
+        self._listen = listen
+        self._poll_timeout = poll_timeout
+        self._serializer = KeyedSerializer(max_concurrency)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._set_commands()
+            if self._webhook_url:
+                await self._run_webhook(stop)
+            else:
+                await self.bot.delete_webhook(drop_pending_updates=False)
+                await self._run_polling(stop)
+        finally:
+            await self._serializer.join()
+            await self.bot.session.close()
+
+    async def _set_commands(self) -> None:
+        for locale in ("vi", "en", None):
+            lang = locale or self._tr.resolve(None)
+            commands = [
+                BotCommand(command=name, description=self._engine.text(lang, description))
+                for name, description in self._engine.commands.items()
+            ]
+            await self.bot.set_my_commands(commands, language_code=locale)
+
+    async def _run_polling(self, stop: asyncio.Event) -> None:
+        offset: int | None = None
+        backoff = 1.0
+        log.info("telegram: long polling started")
+        while not stop.is_set():
+            poll = asyncio.ensure_future(
+                self.bot.get_updates(
+                    offset=offset,
+                    timeout=self._poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES,
+                    request_timeout=self._poll_timeout + 10,
+                )
+            )
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({poll, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not poll.done():
+                poll.cancel()
+                break
+            try:
+                updates = poll.result()
+            except TelegramRetryAfter as exc:
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except TelegramAPIError as exc:
+                log.warning(
+                    "telegram: getUpdates failed (%s); retrying in %.0fs",
+                    type(exc).__name__,
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 1.0
+            for update in updates:
+                offset = update.update_id + 1
+                self.feed(update)
+
+    async def _run_webhook(self, stop: asyncio.Event) -> None:
+        assert self._webhook_url is not None
+        path = urlsplit(self._webhook_url).path or "/"
+        app = web.Application()
+        app.router.add_post(path, self._on_webhook)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, *self._listen)
+        await site.start()
+        await self.bot.set_webhook(
+            self._webhook_url, secret_token=self._webhook_secret, allowed_updates=ALLOWED_UPDATES
+        )
+        log.info("telegram: webhook listening on %s:%s%s", *self._listen, path)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        secret = request.headers.get(SECRET_HEADER, "")
+        assert self._webhook_secret is not None
+        if not hmac.compare_digest(secret.encode(), self._webhook_secret.encode()):
+            return web.Response(status=401)
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+        except ValueError:
+            return web.Response(status=400)
+        self.feed(update)
+        return web.Response(status=200)
+
+    # -- one update ----------------------------------------------------------------------
+
+    def feed(self, update: Update) -> None:
+        """Queue an update behind the same user's earlier ones; returns at once."""
+        inbound = parse_update(update)
+        if inbound is None:
+            return
+        self._serializer.submit(inbound.user_id, lambda: self._process(update, inbound))
+
+    async def drain(self) -> None:
+        await self._serializer.join()
+
+    async def _process(self, update: Update, inbound: Inbound) -> None:
+        query = update.callback_query
+        if query is not None:
+            await self._quietly(lambda: self.bot.answer_callback_query(query.id))
+        result = await self._engine.handle(inbound)
+        if result.duplicate:
+            return
+        if query is not None and query.message is not None:
+            await self._mark_pressed(
+                query.message.chat.id,
+                query.message.message_id,
+                getattr(query.message, "text", None),
+                result,
+            )
+        chat_id = int(inbound.user_id)
+        for reply in result.replies:
+            pieces = split_text(reply.text, TEXT_LIMIT)
+            for index, piece in enumerate(pieces):
+                markup = markup_for(reply) if index == len(pieces) - 1 else None
+                await self._quietly(
+                    partial(self.bot.send_message, chat_id, piece, reply_markup=markup)
+                )
+
+    async def _mark_pressed(
+        self, chat_id: int, message_id: int, text: str | None, result: Result
+    ) -> None:
+        """Take the keyboard off the message whose button was pressed, noting the answer."""
+        if result.pressed_label and text:
+            marked = f"{text}\n\n✓ {result.pressed_label}"[:TEXT_LIMIT]
+            await self._quietly(
+                lambda: self.bot.edit_message_text(
+                    text=marked, chat_id=chat_id, message_id=message_id
+                )
+            )
+        elif result.pressed_label or result.stale:
+            await self._quietly(
+                lambda: self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+            )
+
+    async def _quietly(self, call: Callable[[], Awaitable[object]]) -> None:
+        """Send, retrying after a flood wait or a network error; log no message content."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                await call()
+                return
+            except TelegramRetryAfter as exc:
+                await asyncio.sleep(exc.retry_after)
+            except TelegramNetworkError:
+                await asyncio.sleep(0.5 * attempt)
+            except TelegramForbiddenError:
+                log.info("telegram: user unreachable (blocked the bot)")
+                return
+            except TelegramBadRequest as exc:
+                log.warning("telegram: bad request: %s", exc.message)
+                return
+            except TelegramAPIError as exc:
+                log.warning("telegram: call failed: %s", type(exc).__name__)
+                return
+        log.warning("telegram: gave up after %d attempts", SEND_ATTEMPTS)

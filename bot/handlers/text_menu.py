@@ -1,0 +1,44 @@
+"""Rendering for channels without buttons: numbered menus, and splitting long texts."""
+
+from __future__ import annotations
+
+from bot.engine import Reply, Translate
+
+__all__ = ["render_menu", "split_text"]
+
+
+def render_menu(reply: Reply, translate: Translate) -> str:
+    """The reply's text followed by "1. …" lines and a one-line hint on how to answer."""
+    if not reply.choices:
+        return reply.text
+    lines = [reply.text, ""]
+    lines.extend(f"{number}. {choice.label}" for number, choice in enumerate(reply.choices, 1))
+    lines.append(translate(reply.locale, "menu.hint"))
+    return "\n".join(lines)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at line ends, else at spaces, never in a word
+    unless a single word is longer than the limit."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit + 1)
+            cut = cut if cut > 0 else limit
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return [piece for piece in pieces if piece.strip()]

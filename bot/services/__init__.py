@@ -1,0 +1,1 @@
+"""Use cases and domain rules, free of transports and the ORM."""

@@ -1,0 +1,106 @@
+"""Validators for what a citizen types: name, year of birth, phone, free-text fields."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+
+__all__ = [
+    "MIN_AGE",
+    "PhoneError",
+    "ValidationError",
+    "is_minor",
+    "normalize_free_text",
+    "validate_birth_year",
+    "validate_full_name",
+    "validate_phone",
+]
+
+MIN_AGE = 6
+MAX_AGE = 110
+GUARDIAN_AGE = 16
+_LINK = re.compile(r"(https?://|www\.|\.(com|vn|net|org|me)\b|t\.me/)", re.IGNORECASE)
+_NAME_PUNCT = {" ", "-", "'", "’"}
+
+
+class ValidationError(Exception):
+    """``reason`` is a message id; ``limit`` fills it where it names one."""
+
+    def __init__(self, reason: str, limit: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.limit = limit
+
+
+class PhoneError(ValidationError):
+    pass
+
+
+def _collapse(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def validate_full_name(raw: str) -> str:
+    name = _collapse(raw).replace("’", "'")
+    if not name:
+        raise ValidationError("reg.full_name.error.empty")
+    if _LINK.search(name):
+        raise ValidationError("reg.full_name.error.link")
+    if any(ch.isdigit() for ch in name):
+        raise ValidationError("reg.full_name.error.digits")
+    letters = sum(1 for ch in name if unicodedata.category(ch).startswith("L"))
+    if letters == 0:
+        raise ValidationError("reg.full_name.error.no_letters")
+    for ch in name:
+        if ch in _NAME_PUNCT or unicodedata.category(ch)[0] in "LM":
+            continue
+        raise ValidationError("reg.full_name.error.symbols")
+    if len(name) < 2 or letters < 2:
+        raise ValidationError("reg.full_name.error.short")
+    if len(name) > 100:
+        raise ValidationError("reg.full_name.error.long", 100)
+    # Title case each word the way Vietnamese names are written, keeping the rest as typed.
+    return " ".join(word[:1].upper() + word[1:] for word in name.split(" "))
+
+
+def validate_birth_year(raw: str, current_year: int) -> int:
+    digits = raw.strip()
+    if not re.fullmatch(r"\d{4}", digits):
+        raise ValidationError("reg.birth_year.error.format")
+    year = int(digits)
+    if year > current_year - MIN_AGE or year < current_year - MAX_AGE:
+        raise ValidationError("reg.birth_year.error.range")
+    return year
+
+
+def is_minor(birth_year: int, current_year: int) -> bool:
+    return current_year - birth_year < GUARDIAN_AGE
+
+
+def validate_phone(raw: str) -> str:
+    """A valid Vietnamese number in E.164 (``+84…``)."""
+    cleaned = raw.strip()
+    if not cleaned or len(cleaned) > 30:
+        raise PhoneError("reg.phone.error.invalid")
+    try:
+        number = phonenumbers.parse(cleaned, "VN")
+    except phonenumbers.NumberParseException:
+        raise PhoneError("reg.phone.error.invalid") from None
+    if number.country_code != 84:
+        raise PhoneError("reg.phone.error.not_vn")
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneError("reg.phone.error.invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_free_text(raw: str, max_length: int = 100) -> str:
+    text = _collapse(raw)
+    if not text:
+        raise ValidationError("reg.text.error.empty")
+    if len(text) > max_length:
+        raise ValidationError("reg.text.error.long", max_length)
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        raise ValidationError("reg.text.error.meaningless")
+    return text

@@ -1,0 +1,15 @@
+"""SQL storage: tables, repositories, one transaction per unit of work, Alembic migrations."""
+
+from storage.db import create_engine, is_sqlite
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.repositories import SqlStore, SqlUnitOfWork
+
+__all__ = [
+    "SqlStore",
+    "SqlUnitOfWork",
+    "create_engine",
+    "current_revision",
+    "head_revision",
+    "is_sqlite",
+    "upgrade",
+]

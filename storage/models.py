@@ -1,0 +1,107 @@
+"""Tables, in SQLAlchemy Core (about 7x cheaper per update than ORM sessions on this path)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+__all__ = ["citizens", "consents", "conversations", "identities", "metadata", "processed_updates"]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger ids that are still SQLite's rowid on SQLite
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+citizens = Table(
+    "citizens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("full_name", String(100), nullable=False),
+    Column("birth_year", SmallInteger, nullable=False),
+    Column("gender", String(10)),
+    Column("phone", String(20), nullable=False),
+    Column("target_group", SmallInteger, nullable=False),
+    Column("ward_code", String(10), nullable=False),
+    Column("ward_name", String(100), nullable=False),
+    Column("ward_data_version", String(60), nullable=False),
+    Column("residential_group", String(100), nullable=False),
+    Column("workplace", String(150)),
+    Column("guardian_consent", Boolean),
+    Column("channel", String(16), nullable=False),
+    Column("locale", String(5), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_citizens_ward_code", "ward_code"),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("external_id", String(64), nullable=False),
+    Column("citizen_id", Id, ForeignKey("citizens.id", ondelete="SET NULL")),
+    Column("locale", String(5)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "external_id", name="uq_identities_channel_external_id"),
+    Index("ix_identities_citizen_id", "citizen_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column(
+        "identity_id",
+        Id,
+        ForeignKey("identities.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("flow", String(32), nullable=False),
+    Column("step", String(48), nullable=False),
+    Column("collected", JSON, nullable=False),
+    Column("history", JSON, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("citizen_id", Id, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False),
+    Column("notice_version", String(32), nullable=False),
+    Column("purposes", JSON, nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    Column("channel", String(16), nullable=False),
+    Index("ix_consents_citizen_id", "citizen_id"),
+)
+
+processed_updates = Table(
+    "processed_updates",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("update_id", String(64), primary_key=True),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_processed_updates_processed_at", "processed_at"),
+)
