@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev catalogs lint typecheck imports pytest clean
+.PHONY: run test install install-dev catalogs messages lint typecheck imports pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ install-dev: $(VENV)/.installed-dev
 
 catalogs: $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -d locales -D messages
+
+# After changing texts in the code: refresh the template and merge new ids into vi/ and en/.
+messages: install-dev
+	$(BIN)/pybabel extract -F locales/babel.cfg --no-location --omit-header --sort-output \
+		-k t -k _tr:2 -k translate:2 -k ValidationError -k PhoneError -o locales/messages.pot bot
+	$(BIN)/pybabel update --no-fuzzy-matching -i locales/messages.pot -d locales -D messages
 
 run: install catalogs
 	$(BIN)/cdht db upgrade

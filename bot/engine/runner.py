@@ -177,7 +177,7 @@ class Engine:
         elif command in self._flow_commands:
             await self._flow_command(turn, self._flow_commands[command].flow)
         else:
-            self._say(turn, t("engine.unknown_command", command=f"/{command}"))
+            self._say(turn, t("engine.unknown_command", command="/" + command))
             await self._reprompt_or_home(turn, home=False)
 
     async def _cancel(self, turn: _Turn) -> None:

@@ -1,0 +1,109 @@
+"""Conversation driver for engine tests: send, expect a reply, press, expect."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from bot.engine import Engine, FileRef, Inbound, InboundKind, Reply, Result
+
+_update_ids = itertools.count(1)
+
+
+class Chat:
+    def __init__(
+        self, engine: Engine, user: str = "1001", channel: str = "test", language: str = "vi"
+    ) -> None:
+        self.engine = engine
+        self.user = user
+        self.channel = channel
+        self.language = language
+        self.result = Result()
+        self.prompt: Reply | None = None  # the last reply that asked something
+
+    async def deliver(self, inbound: Inbound) -> Result:
+        self.result = await self.engine.handle(inbound)
+        for reply in self.result.replies:
+            if reply.token is not None:
+                self.prompt = reply
+        return self.result
+
+    def _inbound(self, kind: InboundKind, **fields: object) -> Inbound:
+        fields.setdefault("update_id", str(next(_update_ids)))
+        return Inbound(
+            self.channel, self.user, kind, language_hint=self.language, **fields  # type: ignore[arg-type]
+        )
+
+    async def send(self, text: str, **fields: object) -> Result:
+        if text.startswith("/"):
+            command, _, args = text[1:].partition(" ")
+            return await self.deliver(
+                self._inbound(InboundKind.COMMAND, command=command, args=args, **fields)
+            )
+        return await self.deliver(self._inbound(InboundKind.TEXT, text=text, **fields))
+
+    async def press(self, choice: str, *, token: str | None = None) -> Result:
+        """Press a button of the last prompt, by its id or its label."""
+        assert self.prompt is not None, "nothing was asked yet"
+        matches = [c for c in self.prompt.choices if choice in (c.id, c.label)]
+        assert matches, f"no choice {choice!r} in {self.choice_labels}"
+        return await self.deliver(
+            self._inbound(
+                InboundKind.CHOICE,
+                choice_id=matches[0].id,
+                token=token if token is not None else self.prompt.token,
+            )
+        )
+
+    async def press_raw(self, choice_id: str, token: str | None) -> Result:
+        return await self.deliver(self._inbound(InboundKind.CHOICE, choice_id=choice_id, token=token))
+
+    async def share_contact(self, phone: str, own: bool = True) -> Result:
+        return await self.deliver(self._inbound(InboundKind.CONTACT, phone=phone, phone_is_own=own))
+
+    async def send_file(self, file: FileRef) -> Result:
+        return await self.deliver(self._inbound(InboundKind.FILE, file=file))
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def texts(self) -> list[str]:
+        return [reply.text for reply in self.result.replies]
+
+    @property
+    def text(self) -> str:
+        return "\n---\n".join(self.texts)
+
+    @property
+    def choice_labels(self) -> list[str]:
+        return [c.label for c in self.prompt.choices] if self.prompt else []
+
+    @property
+    def choice_ids(self) -> list[str]:
+        return [c.id for c in self.prompt.choices] if self.prompt else []
+
+    def expect(self, *fragments: str, choices: Sequence[str] | None = None) -> None:
+        """Every fragment appears in this turn's replies; ``choices`` are the prompt's ids."""
+        for fragment in fragments:
+            assert fragment in self.text, f"{fragment!r} not in reply:\n{self.text}"
+        if choices is not None:
+            assert self.result.replies, "no reply"
+            assert list(choices) == self.choice_ids, f"{self.choice_ids} != {list(choices)}"
+
+
+async def register(chat: Chat, *, name: str = "Nguyễn Thị Hồng Nhung", group: str = "g1") -> None:
+    """A complete registration by the quickest path, for tests that need a citizen."""
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press(group)
+    await chat.send(name)
+    await chat.send("1990")
+    await chat.press("female")
+    await chat.send("0912 345 678")
+    await chat.send("le chan")
+    await chat.press("Phường Lê Chân")
+    await chat.send("Tổ dân phố số 5")
+    if group != "g1":
+        await chat.press("skip")
+    await chat.press("confirm")
+    chat.expect("đăng ký thành công")

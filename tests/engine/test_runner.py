@@ -1,0 +1,118 @@
+"""Engine guarantees: duplicates handled once, one transaction per update, restarts resume."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.config import Settings
+from bot.services.wards import WardDirectory
+from tests.chat import Chat
+from tests.conftest import started_app
+
+
+async def conversation_step(app: App, user: str = "1001") -> str | None:
+    async with app.store.transaction() as uow:
+        identity = await uow.identities.get("test", user)
+        conversation = await uow.conversations.get(identity.id) if identity else None
+    return conversation.step if conversation else None
+
+
+async def test_the_same_update_twice_is_handled_once(any_app: App) -> None:
+    chat = Chat(any_app.engine)
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g1")
+    first = await chat.send("Ngô Bảo Châu", update_id="tg-555")
+    assert first.replies
+    again = await chat.send("Ngô Bảo Châu", update_id="tg-555")
+    assert again.duplicate and not again.replies
+    assert await conversation_step(any_app) == "birth_year"
+
+
+async def test_a_crash_mid_update_loses_nothing(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g1")
+    await chat.send("Bùi Thị Xuân")
+    await chat.send("1970")
+    await chat.press("female")
+    await chat.send("0912345678")
+
+    def broken(self: WardDirectory, query: str, limit: int = 6) -> list[object]:
+        raise RuntimeError("disk on fire: Bùi Thị Xuân")
+
+    monkeypatch.setattr(WardDirectory, "search", broken)
+    await chat.send("le chan", update_id="u-crash")
+    chat.expect("đã có lỗi", "gửi lại")
+    assert await conversation_step(app) == "ward"
+    monkeypatch.undo()
+    # the failed update was rolled back with its de-duplication mark, so a resend works
+    await chat.send("le chan", update_id="u-crash")
+    assert "Phường Lê Chân" in chat.choice_labels
+    async with app.store.transaction() as uow:
+        identity = await uow.identities.get("test", "1001")
+        assert identity is not None
+        conversation = await uow.conversations.get(identity.id)
+    assert conversation is not None
+    assert conversation.values["full_name"] == "Bùi Thị Xuân"
+
+
+async def test_errors_are_logged_without_personal_data(
+    app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g1")
+
+    def broken(text: str) -> str:
+        raise ValueError(f"cannot handle {text}")
+
+    monkeypatch.setattr("bot.flows.registration.validate_full_name", broken)
+    await chat.send("Đinh Bộ Lĩnh")
+    chat.expect("đã có lỗi")
+    assert "ValueError" in caplog.text
+    assert "Đinh Bộ Lĩnh" not in caplog.text
+
+
+async def test_restart_resumes_at_the_same_step(settings: Settings) -> None:
+    first = await started_app(settings)
+    chat = Chat(first.engine)
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g1")
+    await chat.send("Lý Thường Kiệt")
+    await first.close()
+
+    second = await started_app(settings)
+    try:
+        chat = Chat(second.engine)
+        await chat.send("/start")
+        chat.expect("tiếp tục", "sinh năm")
+        await chat.send("1950")
+        chat.expect("Giới tính")
+    finally:
+        await second.close()
+
+
+async def test_parallel_users_on_one_database(app: App) -> None:
+    chats = [Chat(app.engine, user=str(2000 + n)) for n in range(12)]
+
+    async def register_partly(chat: Chat) -> None:
+        await chat.send("/start")
+        await chat.press("agree")
+        await chat.press("g2")
+        await chat.send("Trần Hưng Đạo")
+
+    await asyncio.gather(*(register_partly(chat) for chat in chats))
+    for chat in chats:
+        assert await conversation_step(app, chat.user) == "birth_year"
+
+
+def test_fixture_paths_are_isolated(tmp_path: Path, settings: Settings) -> None:
+    assert settings.effective_database_url.endswith(f"{tmp_path}/cdht.sqlite3")

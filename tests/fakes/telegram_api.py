@@ -1,0 +1,247 @@
+"""A fake Telegram Bot API server on 127.0.0.1 for the real aiogram client to talk to.
+
+It speaks the HTTP protocol (JSON, form-encoded and multipart requests; ``getUpdates`` long
+polling) and records every call, so tests can act as users and read what the bot sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000001
+TOKEN = f"{BOT_ID}:TEST-secret-token-value"
+
+_JSON_PARAMS = {"reply_markup", "allowed_updates", "commands", "entities", "scope"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeTelegram:
+    token: str = TOKEN
+    calls: list[Call] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    next_update_id: int = 100
+    next_message_id: int = 1
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _runner: web.AppRunner | None = None
+    url: str = ""
+
+    # -- server --------------------------------------------------------------------------
+
+    async def start(self) -> FakeTelegram:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return dict(await request.json())
+        if request.method == "GET":
+            raw: dict[str, Any] = dict(request.query)
+        else:
+            raw = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        for key in _JSON_PARAMS & raw.keys():
+            raw[key] = json.loads(raw[key])
+        return raw
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        params = await self._params(request)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found: method not found"},
+                status=404,
+            )
+        if method != "getUpdates":
+            async with self._changed:
+                self.calls.append(Call(method, params))
+                self._changed.notify_all()
+        result = await handler(params)
+        return web.json_response({"ok": True, "result": result})
+
+    # -- methods -------------------------------------------------------------------------
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "CDHT", "username": "cdht_test_bot"}
+
+    async def _m_getMe(self, params: dict[str, Any]) -> Any:
+        return self._bot_user()
+
+    async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                if self.updates:
+                    return self.updates[:100]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    return []
+
+    def _message(self, chat_id: int, text: str, markup: Any = None) -> dict[str, Any]:
+        message = {
+            "message_id": self.next_message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self._bot_user(),
+            "text": text,
+        }
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        self.messages[self.next_message_id] = message
+        self.next_message_id += 1
+        return message
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
+        return self._message(int(params["chat_id"]), params["text"], params.get("reply_markup"))
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> Any:
+        message = self.messages[int(params["message_id"])]
+        message["text"] = params["text"]
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        else:
+            message.pop("reply_markup", None)
+        return message
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
+        message = self.messages[int(params["message_id"])]
+        message.pop("reply_markup", None)
+        return message
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _m_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _m_setWebhook(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _m_sendChatAction(self, params: dict[str, Any]) -> Any:
+        return True
+
+    # -- acting as users -----------------------------------------------------------------
+
+    def _user(self, user_id: int, language: str = "vi") -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": "Dân", "language_code": language}
+
+    async def push(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue a raw update (its ``update_id`` is set if missing) for ``getUpdates``."""
+        if "update_id" not in update:
+            update["update_id"] = self.next_update_id
+            self.next_update_id += 1
+        async with self._changed:
+            self.updates.append(update)
+            self._changed.notify_all()
+        return update
+
+    def message_update(self, user_id: int, **content: Any) -> dict[str, Any]:
+        message = {
+            "message_id": self.next_message_id,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": self._user(user_id),
+            **content,
+        }
+        self.next_message_id += 1
+        return {"message": message}
+
+    async def send_text(self, user_id: int, text: str) -> dict[str, Any]:
+        return await self.push(self.message_update(user_id, text=text))
+
+    async def share_contact(self, user_id: int, phone: str, owner: int | None = None) -> None:
+        contact = {"phone_number": phone, "first_name": "Dân", "user_id": owner or user_id}
+        await self.push(self.message_update(user_id, contact=contact))
+
+    async def press_data(self, user_id: int, message: dict[str, Any], data: str) -> None:
+        await self.push(
+            {
+                "callback_query": {
+                    "id": f"cb{self.next_update_id}",
+                    "from": self._user(user_id),
+                    "chat_instance": "1",
+                    "message": message,
+                    "data": data,
+                }
+            }
+        )
+
+    async def press(self, user_id: int, label: str, message: dict[str, Any] | None = None) -> None:
+        """Press the button labelled ``label`` on ``message`` (default: the last one with buttons)."""
+        message = message or self.last_with_buttons(user_id)
+        for row in message["reply_markup"]["inline_keyboard"]:
+            for button in row:
+                if button["text"] == label:
+                    await self.press_data(user_id, message, button["callback_data"])
+                    return
+        labels = [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        raise AssertionError(f"no button {label!r} in {labels}")
+
+    # -- reading what the bot did --------------------------------------------------------
+
+    def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        return [
+            c.params
+            for c in self.calls
+            if c.method == "sendMessage" and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+        ]
+
+    def sent_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.messages.values() if m["chat"]["id"] == chat_id]
+
+    def last_with_buttons(self, chat_id: int) -> dict[str, Any]:
+        for message in reversed(self.sent_messages(chat_id)):
+            if "reply_markup" in message:
+                return message
+        raise AssertionError("the bot sent no message with buttons")
+
+    def calls_of(self, method: str) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == method]
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds; a safety net against hanging, not a speed check."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def wait_sent(self, chat_id: int, count: int, timeout: float = 10.0) -> list[str]:
+        """Wait until the bot has sent ``count`` messages in total to ``chat_id``; their texts."""
+        await self.wait_for(lambda: len(self.sent(chat_id)) >= count, timeout)
+        return [params["text"] for params in self.sent(chat_id)]

@@ -1,0 +1,318 @@
+"""Registration as conversations through the engine: send, expect, press, expect."""
+
+from __future__ import annotations
+
+from bot.app import App
+from bot.engine import MAX_TEXT_LENGTH
+from tests.chat import Chat, register
+
+
+async def test_complete_registration_in_vietnamese(any_app: App) -> None:
+    chat = Chat(any_app.engine)
+    await chat.send("xin chào")
+    chat.expect("Công dân học tập", "Hội Khuyến học", "Thống kê ẩn danh", choices=["agree", "disagree"])
+    await chat.press("Đồng ý")
+    chat.expect("đối tượng", choices=["g1", "g2", "g3", "g4"])
+    await chat.press("g2")
+    chat.expect("Họ và tên")
+    await chat.send("  trần   văn  bình ")
+    chat.expect("sinh năm")
+    await chat.send("1979")
+    chat.expect("Giới tính", choices=["male", "female", "other", "skip"])
+    await chat.send("bo qua")  # the label typed without diacritics
+    chat.expect("Số điện thoại")
+    assert chat.prompt is not None and chat.prompt.phone_button
+    await chat.send("0912.345.678")
+    chat.expect("phường/xã")
+    await chat.send("hai an")
+    chat.expect("Bạn chọn đúng phường/xã")
+    assert chat.choice_labels[0] == "Phường Hải An"
+    await chat.press("Phường Hải An")
+    chat.expect("tổ dân phố")
+    await chat.send("Tổ dân phố số 12")
+    chat.expect("làm việc", choices=["skip"])
+    await chat.send("Cảng Hải Phòng")
+    chat.expect(
+        "Trần Văn Bình", "1979", "(không khai)", "Người lao động", "Phường Hải An",
+        "Tổ dân phố số 12", "Cảng Hải Phòng", choices=["confirm", "edit"],
+    )
+    await chat.press("confirm")
+    chat.expect("Trần Văn Bình", "đăng ký thành công")
+
+    async with any_app.store.transaction() as uow:
+        (citizen,) = await uow.citizens.list()
+        consents = await uow.consents.for_citizen(citizen.id)
+        identity = await uow.identities.get("test", "1001")
+        conversation = await uow.conversations.get(identity.id) if identity else None
+    assert citizen.full_name == "Trần Văn Bình"
+    assert citizen.phone == "+84912345678"
+    assert (citizen.group, citizen.gender, citizen.birth_year) == (2, None, 1979)
+    assert citizen.ward_name == "Phường Hải An"
+    assert citizen.ward_data_version.startswith("vietnam-provinces:")
+    assert citizen.workplace == "Cảng Hải Phòng"
+    assert identity is not None and identity.citizen_id == citizen.id
+    assert conversation is None
+    (consent,) = consents
+    assert consent.notice_version == "2026-01"
+    assert set(consent.purposes) == {
+        "registration_self_assessment",
+        "share_with_ward_coordinator",
+        "anonymous_statistics",
+    }
+
+    await chat.send("/start")
+    chat.expect("Xin chào Trần Văn Bình")
+
+
+async def test_disagreeing_stores_nothing_and_explains_how_to_return(app: App) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    await chat.send("không đồng ý")
+    chat.expect("không lưu bất kỳ thông tin cá nhân nào", "/start")
+    async with app.store.transaction() as uow:
+        assert await uow.identities.get("test", "1001") is None
+        assert await uow.citizens.list() == []
+    await chat.send("/start")
+    chat.expect("Công dân học tập", choices=["agree", "disagree"])
+
+
+async def test_english_speaker_gets_english_and_can_switch(app: App) -> None:
+    chat = Chat(app.engine, language="en-GB")
+    await chat.send("/start")
+    chat.expect("Welcome", "Anonymous statistics", choices=["agree", "disagree"])
+    await chat.press("I agree")
+    await chat.send("/language vi")
+    chat.expect("Đã chuyển sang tiếng Việt", "Bạn thuộc đối tượng nào?")
+    await chat.send("/language")
+    assert chat.choice_ids == ["lang:vi", "lang:en"]
+    await chat.press("English")
+    chat.expect("Switched to English", "Which group")
+    await chat.send("worker")
+    chat.expect("full name")
+
+
+async def test_name_refusals_say_why(chat: Chat) -> None:
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g1")
+    for typed, reason in [
+        ("😀😀😀", "chữ cái"),
+        ("Nguyễn Văn 3", "chữ số"),
+        ("xem tại https://example.com", "đường link"),
+        ("Lan@@", "chỉ gồm chữ cái"),
+        ("A", "quá ngắn"),
+        ("Nguyễn " * 20, "100 ký tự"),
+    ]:
+        await chat.send(typed)
+        chat.expect(reason, "Họ và tên đầy đủ")
+    await chat.send("x" * (MAX_TEXT_LENGTH + 4000))
+    chat.expect("quá dài", "Họ và tên đầy đủ")
+    await chat.send("đặng thị ngọc ánh")
+    chat.expect("sinh năm")
+
+
+async def test_birth_year_range_and_guardian_for_under_16(app: App) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g4")
+    await chat.send("Phạm Minh Khôi")
+    for typed, reason in [("năm", "4 chữ số"), ("85", "4 chữ số"), ("1800", "trong khoảng")]:
+        await chat.send(typed)
+        chat.expect(reason)
+    await chat.send("2014")
+    chat.expect("chưa đủ 16 tuổi", choices=["yes", "no"])
+    await chat.press("no")
+    chat.expect("cha mẹ", "/start")
+    async with app.store.transaction() as uow:
+        assert await uow.identities.get("test", "1001") is None
+
+
+async def test_guardian_yes_continues(chat: Chat) -> None:
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g4")
+    await chat.send("Phạm Minh Khôi")
+    await chat.send("2013")
+    await chat.press("yes")
+    chat.expect("Giới tính")
+
+
+async def test_phone_validation_and_contact_sharing(app: App) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g1")
+    await chat.send("Lê Văn Tám")
+    await chat.send("1960")
+    await chat.press("male")
+    for typed, reason in [("12345", "không hợp lệ"), ("+1 202 555 0143", "Việt Nam")]:
+        await chat.send(typed)
+        chat.expect(reason)
+    await chat.share_contact("+84 98 765 43 21", own=False)
+    chat.expect("không phải số điện thoại của bạn")
+    await chat.share_contact("84987654321")
+    chat.expect("phường/xã")
+    async with app.store.transaction() as uow:
+        identity = await uow.identities.get("test", "1001")
+        assert identity is not None
+        conversation = await uow.conversations.get(identity.id)
+    assert conversation is not None and conversation.values["phone"] == "+84987654321"
+
+
+async def test_ward_search_without_diacritics_typos_and_retype(chat: Chat) -> None:
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g1")
+    await chat.send("Vũ Thị Mai")
+    await chat.send("1988")
+    await chat.press("skip")
+    await chat.send("0912345678")
+    await chat.send("zzzzzz")
+    chat.expect("Không tìm thấy", "zzzzzz")
+    await chat.send("phuong le chna")  # kind word, no accents, a typo
+    assert "Phường Lê Chân" in chat.choice_labels
+    assert chat.choice_ids[-1] == "retype"
+    assert len(chat.choice_ids) <= 7
+    await chat.press("retype")
+    chat.expect("phường/xã")
+    await chat.send("cat hai")
+    assert chat.choice_labels[0] == "Đặc khu Cát Hải"
+    await chat.send("bach long vi")  # typing another name at the list searches again
+    assert chat.choice_labels[0] == "Đặc khu Bạch Long Vĩ"
+    await chat.send("1")
+    chat.expect("tổ dân phố")
+
+
+async def test_stale_and_forged_buttons_change_nothing(app: App) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    consent = chat.prompt
+    assert consent is not None
+    await chat.press("agree")
+    await chat.press("g1")
+    chat.expect("Họ và tên")
+    # the consent message's "disagree" button pressed again later
+    await chat.press_raw("disagree", consent.token)
+    assert chat.result.stale
+    chat.expect("tin nhắn cũ", "Họ và tên")
+    # a forged choice with the current token, and garbage
+    assert chat.prompt is not None
+    await chat.press_raw("g4", chat.prompt.token)
+    chat.expect("tin nhắn cũ", "Họ và tên")
+    await chat.press_raw("confirm", None)
+    chat.expect("tin nhắn cũ")
+    async with app.store.transaction() as uow:
+        identity = await uow.identities.get("test", "1001")
+        assert identity is not None
+        conversation = await uow.conversations.get(identity.id)
+    assert conversation is not None
+    assert conversation.step == "full_name"
+    assert conversation.values["group"] == 1
+
+
+async def test_unusable_input_gets_a_reprompt(chat: Chat) -> None:
+    from bot.engine import FileRef
+
+    await chat.send("/start")
+    await chat.send("có lẽ")
+    chat.expect("chọn một trong các mục", choices=["agree", "disagree"])
+    await chat.send("/frobnicate")
+    chat.expect("/frobnicate", "/help", choices=["agree", "disagree"])
+    await chat.press("agree")
+    await chat.press("g1")
+    await chat.send_file(FileRef("f1", "photo"))
+    chat.expect("Bạn vui lòng gõ họ và tên")
+
+
+async def test_back_help_and_cancel(app: App) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/back")
+    chat.expect("Không còn câu nào trước đó")
+    await chat.send("/start")
+    await chat.send("/back")
+    chat.expect("Không còn câu nào trước đó", choices=["agree", "disagree"])
+    await chat.press("agree")
+    await chat.press("g3")
+    await chat.send("/back")
+    chat.expect("đối tượng", choices=["g1", "g2", "g3", "g4"])
+    await chat.press("g1")
+    await chat.send("/help")
+    chat.expect("/cancel", "/profile", "Họ và tên")
+    await chat.send("/cancel")
+    chat.expect("Đã hủy đăng ký")
+    async with app.store.transaction() as uow:
+        assert await uow.identities.get("test", "1001") is None
+    await chat.send("/cancel")
+    chat.expect("không có thao tác nào")
+
+
+async def test_edit_from_summary_returns_to_summary(chat: Chat) -> None:
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.press("g1")
+    await chat.send("Hoàng Văn Nam")
+    await chat.send("1975")
+    await chat.press("male")
+    await chat.send("0987654321")
+    await chat.send("Lê Chân")
+    await chat.press("Phường Lê Chân")
+    await chat.send("Thôn Đông")
+    chat.expect("Hoàng Văn Nam", choices=["confirm", "edit"])
+    await chat.press("edit")
+    assert "full_name" in chat.choice_ids and "workplace" not in chat.choice_ids
+    await chat.press("full_name")
+    await chat.send("Hoàng Văn Bắc")
+    chat.expect("Hoàng Văn Bắc", choices=["confirm", "edit"])
+    await chat.press("edit")
+    await chat.press("ward")
+    await chat.send("ngo quyen")
+    await chat.press("Phường Ngô Quyền")
+    chat.expect("Phường Ngô Quyền", choices=["confirm", "edit"])
+    await chat.press("edit")
+    await chat.press("birth_year")
+    await chat.send("2015")
+    chat.expect("chưa đủ 16 tuổi")
+    await chat.press("yes")
+    chat.expect("2015", choices=["confirm", "edit"])
+    await chat.press("confirm")
+    chat.expect("Hoàng Văn Bắc", "thành công")
+
+
+async def test_profile_shows_edits_and_deletes(app: App) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/profile")
+    chat.expect("chưa đăng ký")
+    await register(chat)
+    await chat.send("/profile")
+    chat.expect("Nguyễn Thị Hồng Nhung", "0912 345 678", choices=["edit", "delete", "done"])
+    await chat.press("edit")
+    await chat.press("phone")
+    await chat.send("0988 111 222")
+    chat.expect("0988 111 222", choices=["edit", "delete", "done"])
+    async with app.store.transaction() as uow:
+        (citizen,) = await uow.citizens.list()
+    assert citizen.phone == "+84988111222"  # saved as soon as the field was changed
+    await chat.press("done")
+    chat.expect("Đã lưu")
+
+    await chat.send("/profile")
+    await chat.press("delete")
+    chat.expect("không thể hoàn tác", choices=["delete", "keep"])
+    await chat.press("keep")
+    chat.expect("Thông tin của bạn")
+    await chat.press("delete")
+    await chat.press("delete")
+    chat.expect("Đã xóa toàn bộ dữ liệu")
+    async with app.store.transaction() as uow:
+        assert await uow.citizens.list() == []
+        assert await uow.identities.get("test", "1001") is None
+    await chat.send("/start")
+    chat.expect("Công dân học tập", choices=["agree", "disagree"])
+
+
+async def test_a_registered_citizen_cannot_open_profile_mid_registration(chat: Chat) -> None:
+    await chat.send("/start")
+    await chat.press("agree")
+    await chat.send("/profile")
+    chat.expect("chưa đăng ký", "đối tượng")

@@ -1,0 +1,74 @@
+"""Every message id the code uses has a Vietnamese and an English translation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from bot.i18n import LOCALES, LOCALES_DIR, Translator
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+# The same keywords as `make messages`: t("id"), translate(locale, "id"), raise ValidationError("id")
+KEYWORDS = {"t": None, "_tr": (2,), "translate": (2,), "ValidationError": None, "PhoneError": None}
+
+
+def code_message_ids() -> set[str]:
+    """What ``make messages`` (pybabel extract) finds in bot/."""
+    found = extract_from_dir(
+        str(ROOT / "bot"), method_map=[("**.py", "python")], keywords=KEYWORDS
+    )
+    return {message for _, _, message, _, _ in found if isinstance(message, str)}
+
+
+def catalog(locale: str) -> dict[str, str]:
+    with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return {m.id: m.string for m in read_po(po) if m.id and isinstance(m.id, str)}  # type: ignore[misc]
+
+
+def template_ids() -> set[str]:
+    with (LOCALES_DIR / "messages.pot").open("rb") as pot:
+        return {m.id for m in read_po(pot) if m.id and isinstance(m.id, str)}
+
+
+def test_the_code_uses_message_ids_at_all() -> None:
+    assert {"reg.consent.prompt", "engine.stale", "group.4", "command.profile"} <= code_message_ids()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_message_id_has_a_translation(locale: str) -> None:
+    translations = catalog(locale)
+    missing = sorted(code_message_ids() - {k for k, v in translations.items() if v.strip()})
+    assert not missing, f"{locale} lacks: {missing}"
+    assert not sorted(set(translations) - code_message_ids()), "catalog holds unused ids"
+
+
+def test_the_template_lists_exactly_the_ids_in_the_code() -> None:
+    assert template_ids() == code_message_ids()
+
+
+def test_placeholders_agree_between_languages() -> None:
+    vi, en = catalog("vi"), catalog("en")
+    for key in vi:
+        assert set(PLACEHOLDER.findall(vi[key])) == set(PLACEHOLDER.findall(en[key])), key
+
+
+def test_vietnamese_is_written_with_diacritics() -> None:
+    vi = catalog("vi")
+    assert "Đồng ý" == vi["reg.consent.agree"]
+    with_marks = sum(1 for text in vi.values() if re.search(r"[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", text, re.I))
+    assert with_marks >= len(vi) - 3
+
+
+def test_translator_falls_back_and_formats() -> None:
+    tr = Translator("vi")
+    assert tr.resolve("en-US") == "en"
+    assert tr.resolve("fr") == "vi"
+    assert tr.resolve(None) == "vi"
+    assert "3" in tr("en", "engine.too_long", limit=3)
