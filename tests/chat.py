@@ -31,7 +31,11 @@ class Chat:
     def _inbound(self, kind: InboundKind, **fields: object) -> Inbound:
         fields.setdefault("update_id", str(next(_update_ids)))
         return Inbound(
-            self.channel, self.user, kind, language_hint=self.language, **fields  # type: ignore[arg-type]
+            self.channel,
+            self.user,
+            kind,
+            language_hint=self.language,
+            **fields,  # type: ignore[arg-type]
         )
 
     async def send(self, text: str, **fields: object) -> Result:
@@ -56,7 +60,9 @@ class Chat:
         )
 
     async def press_raw(self, choice_id: str, token: str | None) -> Result:
-        return await self.deliver(self._inbound(InboundKind.CHOICE, choice_id=choice_id, token=token))
+        return await self.deliver(
+            self._inbound(InboundKind.CHOICE, choice_id=choice_id, token=token)
+        )
 
     async def share_contact(self, phone: str, own: bool = True) -> Result:
         return await self.deliver(self._inbound(InboundKind.CONTACT, phone=phone, phone_is_own=own))

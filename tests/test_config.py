@@ -70,8 +70,13 @@ def test_defaults_and_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 def test_cli_exits_2_with_one_line_and_no_token(tmp_path: Path) -> None:
     env = clean_env(tmp_path, CDHT_TELEGRAM_TOKEN="123:abc", CDHT_PROVINCE_CODE="0")
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, capture_output=True,
-        text=True, timeout=60, check=False,
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [

@@ -21,9 +21,7 @@ KEYWORDS = {"t": None, "_tr": (2,), "translate": (2,), "ValidationError": None, 
 
 def code_message_ids() -> set[str]:
     """What ``make messages`` (pybabel extract) finds in bot/."""
-    found = extract_from_dir(
-        str(ROOT / "bot"), method_map=[("**.py", "python")], keywords=KEYWORDS
-    )
+    found = extract_from_dir(str(ROOT / "bot"), method_map=[("**.py", "python")], keywords=KEYWORDS)
     return {message for _, _, message, _, _ in found if isinstance(message, str)}
 
 
@@ -38,7 +36,12 @@ def template_ids() -> set[str]:
 
 
 def test_the_code_uses_message_ids_at_all() -> None:
-    assert {"reg.consent.prompt", "engine.stale", "group.4", "command.profile"} <= code_message_ids()
+    assert {
+        "reg.consent.prompt",
+        "engine.stale",
+        "group.4",
+        "command.profile",
+    } <= code_message_ids()
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -61,8 +64,14 @@ def test_placeholders_agree_between_languages() -> None:
 
 def test_vietnamese_is_written_with_diacritics() -> None:
     vi = catalog("vi")
-    assert "Đồng ý" == vi["reg.consent.agree"]
-    with_marks = sum(1 for text in vi.values() if re.search(r"[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", text, re.I))
+    assert vi["reg.consent.agree"] == "Đồng ý"
+    with_marks = sum(
+        1
+        for text in vi.values()
+        if re.search(
+            r"[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", text, re.I
+        )
+    )
     assert with_marks >= len(vi) - 3
 
 

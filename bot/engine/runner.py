@@ -49,6 +49,28 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+MERGE_LIMIT = 3500  # below Telegram's 4096; Zalo splits longer texts itself
+
+
+def _merge(replies: list[Reply]) -> tuple[Reply, ...]:
+    """Fold plain notices ("that button is old", "saved") into the prompt that follows them:
+    one message instead of several, on slow phones and against the channels' rate limits."""
+    merged: list[Reply] = []
+    notices: list[Reply] = []
+    for reply in replies:
+        if reply.token is None and not reply.choices:
+            notices.append(reply)
+            continue
+        if notices and sum(len(n.text) + 2 for n in notices) + len(reply.text) <= MERGE_LIMIT:
+            reply = replace(reply, text="\n\n".join([*(n.text for n in notices), reply.text]))
+            notices = []
+        merged.extend(notices)
+        notices = []
+        merged.append(reply)
+    merged.extend(notices)
+    return tuple(merged)
+
+
 @dataclass(slots=True)
 class _Turn:
     """The state of one update being handled."""
@@ -106,7 +128,7 @@ class Engine:
                     return Result(duplicate=True)
                 turn = await self._begin(uow, inbound)
                 await self._dispatch(turn)
-                return Result(tuple(turn.replies), turn.pressed_label, turn.stale)
+                return Result(_merge(turn.replies), turn.pressed_label, turn.stale)
         except Exception as exc:
             # Rolled back: nothing of this update was stored. Log no message text (personal data).
             frames = "".join(traceback.format_tb(exc.__traceback__))

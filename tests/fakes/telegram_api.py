@@ -221,7 +221,8 @@ class FakeTelegram:
         return [
             c.params
             for c in self.calls
-            if c.method == "sendMessage" and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+            if c.method == "sendMessage"
+            and (chat_id is None or int(c.params["chat_id"]) == chat_id)
         ]
 
     def sent_messages(self, chat_id: int) -> list[dict[str, Any]]:

@@ -10,7 +10,9 @@ from tests.chat import Chat, register
 async def test_complete_registration_in_vietnamese(any_app: App) -> None:
     chat = Chat(any_app.engine)
     await chat.send("xin chào")
-    chat.expect("Công dân học tập", "Hội Khuyến học", "Thống kê ẩn danh", choices=["agree", "disagree"])
+    chat.expect(
+        "Công dân học tập", "Hội Khuyến học", "Thống kê ẩn danh", choices=["agree", "disagree"]
+    )
     await chat.press("Đồng ý")
     chat.expect("đối tượng", choices=["g1", "g2", "g3", "g4"])
     await chat.press("g2")
@@ -33,8 +35,14 @@ async def test_complete_registration_in_vietnamese(any_app: App) -> None:
     chat.expect("làm việc", choices=["skip"])
     await chat.send("Cảng Hải Phòng")
     chat.expect(
-        "Trần Văn Bình", "1979", "(không khai)", "Người lao động", "Phường Hải An",
-        "Tổ dân phố số 12", "Cảng Hải Phòng", choices=["confirm", "edit"],
+        "Trần Văn Bình",
+        "1979",
+        "(không khai)",
+        "Người lao động",
+        "Phường Hải An",
+        "Tổ dân phố số 12",
+        "Cảng Hải Phòng",
+        choices=["confirm", "edit"],
     )
     await chat.press("confirm")
     chat.expect("Trần Văn Bình", "đăng ký thành công")

@@ -1,0 +1,76 @@
+"""The console chat: numbered menus, typed answers, the same engine and database."""
+
+from __future__ import annotations
+
+import io
+
+from bot.app import App
+from bot.engine import Choice, Reply
+from bot.handlers.console import ConsoleChannel
+from bot.handlers.text_menu import render_menu, split_text
+
+ANSWERS = [
+    "1",  # consent: agree
+    "nguoi dan o xa/phuong",  # group typed without accents
+    "Phạm Thị Thu Hà",
+    "1992",
+    "2",  # gender: female
+    "0912 345 678",
+    "le chan",
+    "1",
+    "Tổ dân phố 7",
+    "xac nhan dang ky",
+    "/quit",
+]
+
+
+async def test_a_registration_typed_in_the_console(app: App) -> None:
+    out = io.StringIO()
+    console = ConsoleChannel(
+        app.engine,
+        app.translator,
+        "vi",
+        user_id="cli",
+        stdin=io.StringIO("\n".join(ANSWERS) + "\n"),
+        stdout=out,
+    )
+    await console.run()
+    screen = out.getvalue()
+    assert "1. Đồng ý\n2. Không đồng ý" in screen
+    assert "(Trả lời bằng số thứ tự hoặc gõ nội dung lựa chọn.)" in screen
+    assert "Cảm ơn Phạm Thị Thu Hà, bạn đã đăng ký thành công!" in screen
+    async with app.store.transaction() as uow:
+        (citizen,) = await uow.citizens.list()
+    assert (citizen.channel, citizen.gender, citizen.ward_name) == (
+        "console",
+        "female",
+        "Phường Lê Chân",
+    )
+
+
+async def test_end_of_input_leaves_quietly_and_keeps_progress(app: App) -> None:
+    out = io.StringIO()
+    await ConsoleChannel(
+        app.engine, app.translator, "vi", stdin=io.StringIO("1\n"), stdout=out
+    ).run()
+    out = io.StringIO()
+    await ConsoleChannel(app.engine, app.translator, "vi", stdin=io.StringIO(""), stdout=out).run()
+    assert "Bạn thuộc đối tượng nào?" in out.getvalue()
+
+
+def test_menu_rendering_numbers_choices_in_english(app: App) -> None:
+    reply = Reply("Pick one", "en", (Choice("a", "Apple"), Choice("b", "Banana")))
+    assert render_menu(reply, app.translator) == (
+        "Pick one\n\n1. Apple\n2. Banana\n(Reply with the number or type the option.)"
+    )
+
+
+def test_split_text_keeps_lines_and_words_whole() -> None:
+    text = "\n".join(f"{n}. " + "chữ " * 30 for n in range(1, 40))
+    pieces = split_text(text, 500)
+    assert all(len(piece) <= 500 for piece in pieces)
+    assert "\n".join(pieces).split() == text.split()
+    long_line = "từ " * 400
+    pieces = split_text(long_line, 100)
+    assert all(len(p) <= 100 for p in pieces)
+    assert " ".join(pieces).split() == long_line.split()

@@ -1,0 +1,96 @@
+"""The cdht command line: wards, export, db upgrade."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.app import App
+from tests.chat import Chat, register
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CDHT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CDHT_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def test_wards_lists_all_114_and_searches(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["wards"]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.strip().splitlines()) == 114
+    assert "114 of 114" in err
+    assert main(["wards", "phuong", "le", "chan"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[0].endswith("\tPhường Lê Chân")
+    assert main(["wards", "qqqqqq"]) == 1
+
+
+def test_wards_from_an_operator_csv(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env / "wards.csv").write_text(
+        "code,name,kind\n31001,Phường Lê Chân,phường\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("CDHT_WARDS_CSV", str(env / "wards.csv"))
+    assert main(["wards"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "31001\tPhường Lê Chân\n"
+    assert "csv:wards.csv" in err
+
+
+async def test_export_json_and_csv(
+    env: Path, app: App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CDHT_DATABASE_URL", app.settings.effective_database_url)
+    await register(Chat(app.engine, user="1"))
+    await register(Chat(app.engine, user="2"), name="Lưu Thị Ngọc", group="g4")
+    await app.close()
+
+    from bot.__main__ import _export_text  # the same code path as `cdht export`, in this loop
+    from bot.config import load_settings
+
+    text, count = await _export_text(load_settings(), "json", None)
+    records = json.loads(text)
+    assert count == 2
+    first = records[0]
+    for key in (
+        "full_name",
+        "birth_year",
+        "gender",
+        "phone",
+        "group",
+        "ward_code",
+        "ward_name",
+        "residential_group",
+        "workplace",
+        "channel",
+        "registered_at",
+        "locale",
+    ):
+        assert key in first
+    assert first["phone"] == "+84912345678"
+    assert first["ward_name"] == "Phường Lê Chân"
+    assert records[1]["full_name"] == "Lưu Thị Ngọc" and records[1]["group"] == 4
+
+    text, _ = await _export_text(load_settings(), "csv", first["ward_code"])
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 2 and rows[0]["gender"] == "female"
+    text, count = await _export_text(load_settings(), "csv", "00000")
+    assert count == 0
+
+
+def test_db_upgrade_and_export_to_file(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert "database at revision 0001" in capsys.readouterr().out
+    assert (env / "cdht.sqlite3").exists()
+    assert main(["export", "--format", "csv", "--output", str(env / "out.csv")]) == 0
+    raw = (env / "out.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfid,full_name")  # a BOM so Excel reads the accents
