@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-# The same keywords as `make messages`: t("id"), translate(locale, "id"), raise ValidationError("id")
+# The keywords of `make messages`: t("id"), translate(locale, "id"), ValidationError("id")
 KEYWORDS = {"t": None, "_tr": (2,), "translate": (2,), "ValidationError": None, "PhoneError": None}
 
 

@@ -37,6 +37,7 @@ class FakeTelegram:
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
     url: str = ""
+    closing: bool = False
 
     # -- server --------------------------------------------------------------------------
 
@@ -53,6 +54,9 @@ class FakeTelegram:
         return self
 
     async def stop(self) -> None:
+        async with self._changed:  # release long polls still held open
+            self.closing = True
+            self._changed.notify_all()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -105,7 +109,7 @@ class FakeTelegram:
                 if self.updates:
                     return self.updates[:100]
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or self.closing:
                     return []
                 try:
                     await asyncio.wait_for(self._changed.wait(), remaining)
@@ -205,7 +209,7 @@ class FakeTelegram:
         )
 
     async def press(self, user_id: int, label: str, message: dict[str, Any] | None = None) -> None:
-        """Press the button labelled ``label`` on ``message`` (default: the last one with buttons)."""
+        """Press the button labelled ``label`` on ``message`` (default: the last with buttons)."""
         message = message or self.last_with_buttons(user_id)
         for row in message["reply_markup"]["inline_keyboard"]:
             for button in row:
@@ -231,7 +235,7 @@ class FakeTelegram:
     def last_with_buttons(self, chat_id: int) -> dict[str, Any]:
         for message in reversed(self.sent_messages(chat_id)):
             if "reply_markup" in message:
-                return message
+                return dict(message)
         raise AssertionError("the bot sent no message with buttons")
 
     def calls_of(self, method: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -105,9 +106,8 @@ async def test_stale_and_forged_buttons(
     assert "reply_markup" not in fake.messages[consent["message_id"]]
     groups = fake.last_with_buttons(USER)
     for forged in ("999999:g1", "garbage", "x" * 64):
-        text = await converse(
-            USER, lambda data=forged: fake.press_data(USER, groups, data), "Bạn thuộc đối tượng"
-        )
+        press = partial(fake.press_data, USER, groups, forged)
+        text = await converse(USER, press, "Bạn thuộc đối tượng")
         assert "tin nhắn cũ" in text
     async with bot.app.store.transaction() as uow:
         identity = await uow.identities.get("telegram", str(USER))

@@ -1,0 +1,68 @@
+"""`cdht run` as a process, pointed at the fake Bot API server: a whole registration by buttons
+and typed answers, then `cdht export --format json` shows the record."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+
+USER = 777123
+
+
+async def test_cdht_run_registers_a_citizen_and_export_shows_it(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDHT_")}
+    env.update(
+        CDHT_DATA_DIR=str(tmp_path),
+        CDHT_TELEGRAM_TOKEN=TOKEN,
+        CDHT_TELEGRAM_API_URL=fake.url,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+
+        async def says(action: object, expected: str) -> None:
+            before = len(fake.sent(USER))
+            await action  # type: ignore[misc]
+            await fake.wait_for(
+                lambda: any(expected in p["text"] for p in fake.sent(USER)[before:]), timeout=30
+            )
+
+        await says(fake.send_text(USER, "/start"), "Công dân học tập")
+        await says(fake.press(USER, "Đồng ý"), "đối tượng")
+        await says(fake.press(USER, "Người dân ở xã/phường"), "Họ và tên")
+        await says(fake.send_text(USER, "Tô Hiến Thành"), "sinh năm")
+        await says(fake.send_text(USER, "1958"), "Giới tính")
+        await says(fake.press(USER, "Nam"), "Số điện thoại")
+        await says(fake.share_contact(USER, "+84 912 888 999"), "phường/xã")
+        await says(fake.send_text(USER, "thuy nguyen"), "Bạn chọn đúng")
+        await says(fake.press(USER, "Phường Thuỷ Nguyên"), "tổ dân phố")
+        await says(fake.send_text(USER, "Thôn Đông"), "Tô Hiến Thành")
+        await says(fake.press(USER, "Xác nhận đăng ký"), "thành công")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    assert TOKEN not in stderr.decode()
+
+    export = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "export", "--format", "json",
+        env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, _ = await asyncio.wait_for(export.communicate(), 60)
+    (record,) = json.loads(stdout)
+    assert record["full_name"] == "Tô Hiến Thành"
+    assert record["phone"] == "+84912888999"
+    assert record["ward_name"] == "Phường Thuỷ Nguyên"
+    assert record["channel"] == "telegram"
+    assert record["group"] == 1
