@@ -152,6 +152,11 @@ class Engine:
             if identity.citizen_id is not None:
                 citizen = await uow.citizens.get(identity.citizen_id)
             conversation = await uow.conversations.get(identity.id)
+            if conversation is not None and not self._knows(conversation):
+                # saved by an older release whose flow or step no longer exists: start afresh
+                log.warning("dropping a conversation at unknown step %s", conversation.step)
+                await uow.conversations.delete(identity.id)
+                conversation = None
         if identity is not None and identity.locale:
             locale = identity.locale
         elif citizen is not None:
@@ -159,6 +164,10 @@ class Engine:
         else:
             locale = self._tr.resolve(inbound.language_hint)
         return _Turn(uow, inbound, locale, identity, citizen, conversation, self._clock())
+
+    def _knows(self, conversation: Conversation) -> bool:
+        flow = self._flows.get(conversation.flow)
+        return flow is not None and any(step.name == conversation.step for step in flow.steps)
 
     async def _dispatch(self, turn: _Turn) -> None:
         inbound = turn.inbound

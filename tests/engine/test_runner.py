@@ -116,3 +116,21 @@ async def test_parallel_users_on_one_database(app: App) -> None:
 
 def test_fixture_paths_are_isolated(tmp_path: Path, settings: Settings) -> None:
     assert settings.effective_database_url.endswith(f"{tmp_path}/cdht.sqlite3")
+
+
+async def test_a_conversation_saved_at_a_step_that_no_longer_exists_starts_afresh(
+    app: App,
+) -> None:
+    from dataclasses import replace
+
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    await chat.press("agree")
+    async with app.store.transaction() as uow:
+        identity = await uow.identities.get("test", "1001")
+        assert identity is not None
+        conversation = await uow.conversations.get(identity.id)
+        assert conversation is not None
+        await uow.conversations.save(replace(conversation, step="renamed_in_a_later_release"))
+    await chat.send("hello")
+    chat.expect("Công dân học tập", choices=["agree", "disagree"])
