@@ -97,19 +97,36 @@ class Chat:
             assert list(choices) == self.choice_ids, f"{self.choice_ids} != {list(choices)}"
 
 
+# The quickest answer to each registration step: (press a button?, the answer).
+DEFAULT_ANSWERS: dict[str, tuple[bool, str]] = {
+    "consent": (True, "agree"),
+    "group": (True, "g1"),
+    "full_name": (False, "Nguyễn Thị Hồng Nhung"),
+    "birth_year": (False, "1990"),
+    "gender": (True, "female"),
+    "phone": (False, "0912 345 678"),
+    "ward": (False, "le chan"),
+    "ward_pick": (True, "Phường Lê Chân"),
+    "residential_group": (False, "Tổ dân phố số 5"),
+    "workplace": (True, "skip"),
+    "summary": (True, "confirm"),
+}
+
+
+async def answer_until(chat: Chat, step: str | None, **answers: str) -> None:
+    """Start a registration and answer every step before ``step`` (None: confirm it all).
+    ``answers`` replace the defaults, e.g. ``group="g4", full_name="Phạm Minh Khôi"``."""
+    await chat.send("/start")
+    for name, (press, default) in DEFAULT_ANSWERS.items():
+        if name == step:
+            return
+        if name == "workplace" and answers.get("group", "g1") == "g1":
+            continue
+        answer = answers.get(name, default)
+        await (chat.press(answer) if press else chat.send(answer))
+
+
 async def register(chat: Chat, *, name: str = "Nguyễn Thị Hồng Nhung", group: str = "g1") -> None:
     """A complete registration by the quickest path, for tests that need a citizen."""
-    await chat.send("/start")
-    await chat.press("agree")
-    await chat.press(group)
-    await chat.send(name)
-    await chat.send("1990")
-    await chat.press("female")
-    await chat.send("0912 345 678")
-    await chat.send("le chan")
-    await chat.press("Phường Lê Chân")
-    await chat.send("Tổ dân phố số 5")
-    if group != "g1":
-        await chat.press("skip")
-    await chat.press("confirm")
+    await answer_until(chat, None, full_name=name, group=group)
     chat.expect("đăng ký thành công")

@@ -10,7 +10,7 @@ import pytest
 from bot.app import App
 from bot.config import Settings
 from bot.services.wards import WardDirectory
-from tests.chat import Chat
+from tests.chat import Chat, answer_until
 from tests.conftest import started_app
 
 
@@ -35,13 +35,7 @@ async def test_the_same_update_twice_is_handled_once(any_app: App) -> None:
 
 async def test_a_crash_mid_update_loses_nothing(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     chat = Chat(app.engine)
-    await chat.send("/start")
-    await chat.press("agree")
-    await chat.press("g1")
-    await chat.send("Bùi Thị Xuân")
-    await chat.send("1970")
-    await chat.press("female")
-    await chat.send("0912345678")
+    await answer_until(chat, "ward", full_name="Bùi Thị Xuân")
 
     def broken(self: WardDirectory, query: str, limit: int = 6) -> list[object]:
         raise RuntimeError("disk on fire: Bùi Thị Xuân")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.engine import MAX_TEXT_LENGTH
-from tests.chat import Chat, register
+from tests.chat import Chat, answer_until, register
 
 
 async def test_complete_registration_in_vietnamese(any_app: App) -> None:
@@ -100,9 +100,7 @@ async def test_english_speaker_gets_english_and_can_switch(app: App) -> None:
 
 
 async def test_name_refusals_say_why(chat: Chat) -> None:
-    await chat.send("/start")
-    await chat.press("agree")
-    await chat.press("g1")
+    await answer_until(chat, "full_name")
     for typed, reason in [
         ("😀😀😀", "chữ cái"),
         ("Nguyễn Văn 3", "chữ số"),
@@ -121,10 +119,7 @@ async def test_name_refusals_say_why(chat: Chat) -> None:
 
 async def test_birth_year_range_and_guardian_for_under_16(app: App) -> None:
     chat = Chat(app.engine)
-    await chat.send("/start")
-    await chat.press("agree")
-    await chat.press("g4")
-    await chat.send("Phạm Minh Khôi")
+    await answer_until(chat, "birth_year", group="g4", full_name="Phạm Minh Khôi")
     for typed, reason in [("năm", "4 chữ số"), ("85", "4 chữ số"), ("1800", "trong khoảng")]:
         await chat.send(typed)
         chat.expect(reason)
@@ -137,10 +132,7 @@ async def test_birth_year_range_and_guardian_for_under_16(app: App) -> None:
 
 
 async def test_guardian_yes_continues(chat: Chat) -> None:
-    await chat.send("/start")
-    await chat.press("agree")
-    await chat.press("g4")
-    await chat.send("Phạm Minh Khôi")
+    await answer_until(chat, "birth_year", group="g4")
     await chat.send("2013")
     await chat.press("yes")
     chat.expect("Giới tính")
@@ -148,12 +140,7 @@ async def test_guardian_yes_continues(chat: Chat) -> None:
 
 async def test_phone_validation_and_contact_sharing(app: App) -> None:
     chat = Chat(app.engine)
-    await chat.send("/start")
-    await chat.press("agree")
-    await chat.press("g1")
-    await chat.send("Lê Văn Tám")
-    await chat.send("1960")
-    await chat.press("male")
+    await answer_until(chat, "phone", full_name="Lê Văn Tám", gender="male")
     for typed, reason in [("12345", "không hợp lệ"), ("+1 202 555 0143", "Việt Nam")]:
         await chat.send(typed)
         chat.expect(reason)
@@ -169,13 +156,7 @@ async def test_phone_validation_and_contact_sharing(app: App) -> None:
 
 
 async def test_ward_search_without_diacritics_typos_and_retype(chat: Chat) -> None:
-    await chat.send("/start")
-    await chat.press("agree")
-    await chat.press("g1")
-    await chat.send("Vũ Thị Mai")
-    await chat.send("1988")
-    await chat.press("skip")
-    await chat.send("0912345678")
+    await answer_until(chat, "ward", gender="skip")
     await chat.send("zzzzzz")
     chat.expect("Không tìm thấy", "zzzzzz")
     await chat.send("phuong le chna")  # kind word, no accents, a typo
@@ -256,16 +237,7 @@ async def test_back_help_and_cancel(app: App) -> None:
 
 
 async def test_edit_from_summary_returns_to_summary(chat: Chat) -> None:
-    await chat.send("/start")
-    await chat.press("agree")
-    await chat.press("g1")
-    await chat.send("Hoàng Văn Nam")
-    await chat.send("1975")
-    await chat.press("male")
-    await chat.send("0987654321")
-    await chat.send("Lê Chân")
-    await chat.press("Phường Lê Chân")
-    await chat.send("Thôn Đông")
+    await answer_until(chat, "summary", full_name="Hoàng Văn Nam", ward="Lê Chân")
     chat.expect("Hoàng Văn Nam", choices=["confirm", "edit"])
     await chat.press("edit")
     assert "full_name" in chat.choice_ids and "workplace" not in chat.choice_ids
