@@ -45,10 +45,12 @@ async def _run(settings: Settings) -> int:
     try:
         await app.migrate()
         await app.prune_processed_updates()
+        await app.collect_garbage()
         channels = configured_channels(app)
         if not channels:
             print("No channel token configured (CDHT_TELEGRAM_TOKEN); starting the console chat.")
             console = ConsoleChannel(app.engine, app.translator, settings.default_locale)
+            app.evidence.register(console.name, console.fetch_file)
             await console.run()
             return 0
         stop = asyncio.Event()
@@ -69,7 +71,9 @@ async def _console(settings: Settings, user: str) -> int:
     app = build_app(settings)
     try:
         await app.migrate()
-        await ConsoleChannel(app.engine, app.translator, settings.default_locale, user).run()
+        console = ConsoleChannel(app.engine, app.translator, settings.default_locale, user)
+        app.evidence.register(console.name, console.fetch_file)
+        await console.run()
         return 0
     finally:
         await app.close()
@@ -133,9 +137,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     from bot.app import configure_logging
+    from bot.services.criteria import CriteriaError
 
     configure_logging(settings)
     command = args.command or "run"
+    try:
+        return _dispatch(args, settings, command)
+    except CriteriaError as exc:
+        print(f"criteria error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, command: str) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         if command == "run":
             return asyncio.run(_run(settings))

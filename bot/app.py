@@ -7,15 +7,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
-from bot.engine import Engine, FlowCommand, t
+from bot.engine import Engine, FlowCommand, InfoCommand, t
 from bot.flows import (
+    DECLARATION_FLOW,
     PROFILE_FLOW,
     REGISTRATION_FLOW,
-    RegistrationServices,
+    Services,
+    declaration_flow,
     profile_flow,
     registration_flow,
+    status_text,
 )
 from bot.i18n import Translator
+from bot.services.criteria import DEFAULT_SET, CriteriaSet, load_criteria
+from bot.services.evidence import EvidenceLimits, EvidenceStore
 from bot.services.wards import WardDirectory
 from storage import SqlStore, create_engine, upgrade
 
@@ -57,6 +62,11 @@ def load_wards(settings: Settings) -> WardDirectory:
     return wards
 
 
+def load_criteria_sets(settings: Settings) -> dict[str, CriteriaSet]:
+    """The set new declarations use, and the default one older declarations may keep."""
+    return {name: load_criteria(name) for name in {settings.criteria_set, DEFAULT_SET}}
+
+
 @dataclass
 class App:
     settings: Settings
@@ -64,6 +74,8 @@ class App:
     store: SqlStore
     wards: WardDirectory
     engine: Engine
+    evidence: EvidenceStore
+    services: Services
 
     async def migrate(self) -> None:
         await upgrade(self.store.engine)
@@ -71,6 +83,9 @@ class App:
     async def prune_processed_updates(self, keep: timedelta = timedelta(days=7)) -> int:
         async with self.store.transaction() as uow:
             return await uow.updates.prune(datetime.now(UTC) - keep)
+
+    async def collect_garbage(self) -> int:
+        return await self.evidence.collect_garbage(self.store)
 
     async def close(self) -> None:
         await self.store.close()
@@ -80,16 +95,40 @@ def build_app(settings: Settings) -> App:
     translator = Translator(settings.default_locale)
     store = SqlStore(create_engine(settings.effective_database_url))
     wards = load_wards(settings)
-    services = RegistrationServices(
-        wards, settings.data_controller, settings.consent_notice_version
+    criteria = load_criteria_sets(settings)
+    limits = EvidenceLimits(
+        max_bytes=int(settings.evidence_max_mb * 1024 * 1024),
+        max_files=settings.evidence_max_files,
     )
-    flows = {flow.name: flow for flow in (registration_flow(), profile_flow())}
+    services = Services(
+        wards,
+        settings.data_controller,
+        settings.consent_notice_version,
+        criteria,
+        settings.criteria_set,
+        settings.campaign_year,
+        limits,
+    )
+    evidence = EvidenceStore(settings.data_dir / "evidence", limits)
+    flows = {
+        flow.name: flow
+        for flow in (
+            registration_flow(),
+            profile_flow(),
+            declaration_flow(criteria[settings.criteria_set]),
+        )
+    }
     engine = Engine(
         store,
         translator,
         flows,
         services=services,
         entry_flow=REGISTRATION_FLOW,
-        flow_commands={"profile": FlowCommand(PROFILE_FLOW, t("command.profile"))},
+        flow_commands={
+            "declare": FlowCommand(DECLARATION_FLOW, t("command.declare")),
+            "profile": FlowCommand(PROFILE_FLOW, t("command.profile")),
+        },
+        info_commands={"status": InfoCommand(status_text, t("command.status"))},
+        files=evidence,
     )
-    return App(settings, translator, store, wards, engine)
+    return App(settings, translator, store, wards, engine, evidence, services)

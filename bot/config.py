@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     data_controller: str = "Hội Khuyến học thành phố Hải Phòng"
     consent_notice_version: str = "2026-01"
     max_concurrent_updates: int = Field(default=16, ge=1, le=512)
+    criteria_set: str = "qd324-2023"
+    campaign_year: int | None = Field(default=None, ge=2020, le=2100)
+    evidence_max_mb: float = Field(default=10, gt=0, le=20)  # Telegram bots download up to 20 MB
+    evidence_max_files: int = Field(default=5, ge=1, le=50)
+
+    @field_validator("campaign_year", mode="before")
+    @classmethod
+    def _blank_year(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("admins", mode="before")
     @classmethod

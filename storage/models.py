@@ -18,7 +18,17 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["citizens", "consents", "conversations", "identities", "metadata", "processed_updates"]
+__all__ = [
+    "citizens",
+    "consents",
+    "conversations",
+    "declaration_answers",
+    "declarations",
+    "evidence_files",
+    "identities",
+    "metadata",
+    "processed_updates",
+]
 
 metadata = MetaData(
     naming_convention={
@@ -104,4 +114,54 @@ processed_updates = Table(
     Column("update_id", String(64), primary_key=True),
     Column("processed_at", DateTime(timezone=True), nullable=False),
     Index("ix_processed_updates_processed_at", "processed_at"),
+)
+
+declarations = Table(
+    "declarations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("citizen_id", Id, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False),
+    Column("year", SmallInteger, nullable=False),
+    Column("criteria_set", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    UniqueConstraint("citizen_id", "year", name="uq_declarations_citizen_id_year"),
+    Index("ix_declarations_status", "status"),
+)
+
+declaration_answers = Table(
+    "declaration_answers",
+    metadata,
+    Column(
+        "declaration_id",
+        Id,
+        ForeignKey("declarations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("indicator", SmallInteger, primary_key=True),
+    Column("score", SmallInteger),
+    Column("note", String(500)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+evidence_files = Table(
+    "evidence_files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("declaration_id", Id, ForeignKey("declarations.id", ondelete="CASCADE"), nullable=False),
+    Column("indicator", SmallInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("mime_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("original_name", String(255)),
+    Column("channel", String(16), nullable=False),
+    Column("channel_file_id", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint(
+        "declaration_id", "indicator", "sha256", name="uq_evidence_files_declaration_id"
+    ),
+    Index("ix_evidence_files_sha256", "sha256"),
 )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -18,10 +18,22 @@ from bot.engine.ports import (
     Citizen,
     Consent,
     Conversation,
+    Declaration,
+    EvidenceFile,
     Identity,
+    IndicatorAnswer,
     NewCitizen,
 )
-from storage.models import citizens, consents, conversations, identities, processed_updates
+from storage.models import (
+    citizens,
+    consents,
+    conversations,
+    declaration_answers,
+    declarations,
+    evidence_files,
+    identities,
+    processed_updates,
+)
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
@@ -38,14 +50,18 @@ class _Repo:
         self._conn = conn
 
 
+def _insert_or_ignore(conn: AsyncConnection, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING, in the connection's dialect."""
+    insert_ = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return insert_(table).on_conflict_do_nothing()
+
+
 class SqlUpdateRepository(_Repo):
     async def claim(self, channel: str, update_id: str) -> bool:
-        dialect = self._conn.dialect.name
-        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
         result = await self._conn.execute(
-            insert_(processed_updates)
-            .values(channel=channel, update_id=update_id, processed_at=datetime.now(UTC))
-            .on_conflict_do_nothing()
+            _insert_or_ignore(self._conn, processed_updates).values(
+                channel=channel, update_id=update_id, processed_at=datetime.now(UTC)
+            )
         )
         return bool(result.rowcount)
 
@@ -282,6 +298,168 @@ class SqlConsentRepository(_Repo):
         return [_consent(row) for row in rows]
 
 
+def _declaration(row: RowMapping) -> Declaration:
+    return Declaration(
+        row["id"],
+        row["citizen_id"],
+        row["year"],
+        row["criteria_set"],
+        row["status"],
+        _aware(row["created_at"]),  # type: ignore[arg-type]
+        _aware(row["updated_at"]),  # type: ignore[arg-type]
+        _aware(row["submitted_at"]),
+    )
+
+
+_EVIDENCE_FIELDS = (
+    "declaration_id",
+    "indicator",
+    "kind",
+    "mime_type",
+    "size",
+    "sha256",
+    "original_name",
+    "channel",
+    "channel_file_id",
+)
+
+
+class SqlDeclarationRepository(_Repo):
+    async def _one(self, query: Any) -> Declaration | None:
+        row = (await self._conn.execute(query)).mappings().first()
+        return _declaration(row) if row else None
+
+    async def for_year(self, citizen_id: int, year: int) -> Declaration | None:
+        return await self._one(
+            select(declarations).where(
+                declarations.c.citizen_id == citizen_id, declarations.c.year == year
+            )
+        )
+
+    async def latest(self, citizen_id: int) -> Declaration | None:
+        return await self._one(
+            select(declarations)
+            .where(declarations.c.citizen_id == citizen_id)
+            .order_by(declarations.c.year.desc())
+            .limit(1)
+        )
+
+    async def create(
+        self, citizen_id: int, year: int, criteria_set: str, now: datetime
+    ) -> Declaration:
+        result = await self._conn.execute(
+            insert(declarations)
+            .values(
+                citizen_id=citizen_id,
+                year=year,
+                criteria_set=criteria_set,
+                status="draft",
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(declarations.c.id)
+        )
+        return Declaration(
+            result.scalar_one(), citizen_id, year, criteria_set, "draft", now, now, None
+        )
+
+    async def answers(self, declaration_id: int) -> dict[int, IndicatorAnswer]:
+        rows = (
+            await self._conn.execute(
+                select(declaration_answers).where(
+                    declaration_answers.c.declaration_id == declaration_id
+                )
+            )
+        ).mappings()
+        found = {
+            row["indicator"]: IndicatorAnswer(row["indicator"], row["score"], row["note"])
+            for row in rows
+        }
+        counts = await self._conn.execute(
+            select(evidence_files.c.indicator, func.count())
+            .where(evidence_files.c.declaration_id == declaration_id)
+            .group_by(evidence_files.c.indicator)
+        )
+        for indicator, count in counts:
+            answer = found.get(indicator) or IndicatorAnswer(indicator, None, None)
+            found[indicator] = replace(answer, evidence_count=int(count))
+        return found
+
+    async def _upsert_answer(
+        self, declaration_id: int, indicator: int, now: datetime, **values: Any
+    ) -> None:
+        result = await self._conn.execute(
+            update(declaration_answers)
+            .where(
+                declaration_answers.c.declaration_id == declaration_id,
+                declaration_answers.c.indicator == indicator,
+            )
+            .values(updated_at=now, **values)
+        )
+        if not result.rowcount:
+            await self._conn.execute(
+                insert(declaration_answers).values(
+                    declaration_id=declaration_id, indicator=indicator, updated_at=now, **values
+                )
+            )
+        await self._touch(declaration_id, now)
+
+    async def _touch(self, declaration_id: int, now: datetime, **values: Any) -> None:
+        await self._conn.execute(
+            update(declarations)
+            .where(declarations.c.id == declaration_id)
+            .values(updated_at=now, **values)
+        )
+
+    async def set_score(
+        self, declaration_id: int, indicator: int, score: int | None, now: datetime
+    ) -> None:
+        await self._upsert_answer(declaration_id, indicator, now, score=score)
+
+    async def set_note(
+        self, declaration_id: int, indicator: int, note: str | None, now: datetime
+    ) -> None:
+        await self._upsert_answer(declaration_id, indicator, now, note=note)
+
+    async def set_status(self, declaration_id: int, status: str, now: datetime) -> None:
+        extra: dict[str, Any] = {"submitted_at": now} if status == "submitted" else {}
+        await self._touch(declaration_id, now, status=status, **extra)
+
+    async def add_evidence(self, evidence: EvidenceFile, now: datetime) -> bool:
+        values = {name: getattr(evidence, name) for name in _EVIDENCE_FIELDS}
+        result = await self._conn.execute(
+            _insert_or_ignore(self._conn, evidence_files).values(created_at=now, **values)
+        )
+        if result.rowcount:
+            await self._touch(evidence.declaration_id, now)
+        return bool(result.rowcount)
+
+    async def evidence(self, declaration_id: int) -> Sequence[EvidenceFile]:
+        rows = (
+            await self._conn.execute(
+                select(evidence_files)
+                .where(evidence_files.c.declaration_id == declaration_id)
+                .order_by(evidence_files.c.indicator, evidence_files.c.id)
+            )
+        ).mappings()
+        return [EvidenceFile(**{n: row[n] for n in _EVIDENCE_FIELDS}, id=row["id"]) for row in rows]
+
+    async def blob_in_use(self, sha256: str) -> bool:
+        found = await self._conn.scalar(
+            select(evidence_files.c.id).where(evidence_files.c.sha256 == sha256).limit(1)
+        )
+        return found is not None
+
+    async def all_blobs(self) -> set[str]:
+        return set((await self._conn.execute(select(evidence_files.c.sha256).distinct())).scalars())
+
+    async def list(self, year: int | None = None) -> Sequence[Declaration]:
+        query = select(declarations).order_by(declarations.c.citizen_id, declarations.c.year)
+        if year is not None:
+            query = query.where(declarations.c.year == year)
+        return [_declaration(row) for row in (await self._conn.execute(query)).mappings()]
+
+
 class SqlUnitOfWork:
     def __init__(self, conn: AsyncConnection) -> None:
         self.updates = SqlUpdateRepository(conn)
@@ -289,6 +467,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(conn)
         self.citizens = SqlCitizenRepository(conn)
         self.consents = SqlConsentRepository(conn)
+        self.declarations = SqlDeclarationRepository(conn)
 
 
 class SqlStore:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.app import App
+from storage import head_revision
 from tests.chat import Chat, register
 
 
@@ -89,7 +90,7 @@ async def test_export_json_and_csv(
 
 def test_db_upgrade_and_export_to_file(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "upgrade"]) == 0
-    assert "database at revision 0001" in capsys.readouterr().out
+    assert f"database at revision {head_revision()}" in capsys.readouterr().out
     assert (env / "cdht.sqlite3").exists()
     assert main(["export", "--format", "csv", "--output", str(env / "out.csv")]) == 0
     raw = (env / "out.csv").read_bytes()

@@ -14,9 +14,28 @@ from bot.engine.flow import (
     Step,
 )
 from bot.engine.matching import fold, match_choice
-from bot.engine.runner import GLOBAL_TOKEN, MAX_TEXT_LENGTH, Engine, FlowCommand, Translate
+from bot.engine.runner import (
+    GLOBAL_TOKEN,
+    MAX_TEXT_LENGTH,
+    Engine,
+    FileIntake,
+    FlowCommand,
+    InfoCommand,
+    Translate,
+)
 from bot.engine.serial import KeyedSerializer
-from bot.engine.types import Choice, Expect, FileRef, Inbound, InboundKind, Reply, Result, Text, t
+from bot.engine.types import (
+    Choice,
+    Expect,
+    FileRef,
+    Inbound,
+    InboundKind,
+    Joined,
+    Reply,
+    Result,
+    Text,
+    t,
+)
 
 __all__ = [
     "GLOBAL_TOKEN",
@@ -28,6 +47,7 @@ __all__ = [
     "ChoiceSpec",
     "Engine",
     "Expect",
+    "FileIntake",
     "FileRef",
     "Finish",
     "Flow",
@@ -35,6 +55,8 @@ __all__ = [
     "FlowContext",
     "Inbound",
     "InboundKind",
+    "InfoCommand",
+    "Joined",
     "KeyedSerializer",
     "Outcome",
     "Prompt",

@@ -37,6 +37,7 @@ class Prompt:
     choices: tuple[ChoiceSpec, ...] = ()
     expect: Expect = Expect.TEXT
     phone_button: Text | None = None
+    numeric: bool = False  # choices labelled "0".."10" are answered by typing the number
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,10 @@ class Flow:
     hub: str | None = None
     on_hub_return: Callable[[FlowContext], Awaitable[None]] | None = None
     cancel_text: Text | None = None
+    # Said instead of starting the flow when it returns a text (e.g. "already submitted").
+    guard: Callable[[FlowContext], Awaitable[Text | None]] | None = None
+    # The step to start at, after ``init`` (e.g. the first indicator not yet answered).
+    entry: Callable[[FlowContext], str] | None = None
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -132,6 +137,8 @@ class Flow:
         return None
 
     def first_step(self, ctx: FlowContext) -> Step:
+        if self.entry is not None:
+            return self.step(self.entry(ctx))
         for step in self.steps:
             if step.applies(ctx):
                 return step

@@ -22,18 +22,21 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", bare).strip()
 
 
-def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
-    """The choice a typed answer means, or None when it means none or several."""
+def match_choice(text: str, choices: Sequence[Choice], *, by_index: bool = True) -> Choice | None:
+    """The choice a typed answer means, or None when it means none or several.
+
+    A number picks the choice at that place in the menu (``by_index``), unless some choice is
+    labelled with exactly that number (a score button "7")."""
     typed = fold(text)
     if not typed or not choices:
         return None
-    if typed.isdigit():
-        index = int(typed)
-        return choices[index - 1] if 1 <= index <= len(choices) else None
     labels = [(choice, fold(choice.label)) for choice in choices]
     exact = [choice for choice, label in labels if label == typed]
     if len(exact) == 1:
         return exact[0]
+    if typed.isdigit():
+        index = int(typed)
+        return choices[index - 1] if by_index and 1 <= index <= len(choices) else None
     if len(typed) >= 3:
         starts = [choice for choice, label in labels if label.startswith(typed)]
         if len(starts) == 1:

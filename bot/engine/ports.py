@@ -15,8 +15,12 @@ __all__ = [
     "ConsentRepository",
     "Conversation",
     "ConversationRepository",
+    "Declaration",
+    "DeclarationRepository",
+    "EvidenceFile",
     "Identity",
     "IdentityRepository",
+    "IndicatorAnswer",
     "NewCitizen",
     "Store",
     "UnitOfWork",
@@ -78,6 +82,42 @@ class Consent:
     channel: str
 
 
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """One citizen's self-assessment for one campaign year, under one criteria set."""
+
+    id: int
+    citizen_id: int
+    year: int
+    criteria_set: str
+    status: str  # draft, submitted, returned, recognised, not_recognised
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorAnswer:
+    indicator: int
+    score: int | None
+    note: str | None
+    evidence_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFile:
+    declaration_id: int
+    indicator: int
+    kind: str  # photo, document
+    mime_type: str
+    size: int
+    sha256: str
+    original_name: str | None
+    channel: str
+    channel_file_id: str
+    id: int = 0
+
+
 class UpdateRepository(Protocol):
     async def claim(self, channel: str, update_id: str) -> bool:
         """Record an update as handled; False when it already was."""
@@ -133,6 +173,39 @@ class ConsentRepository(Protocol):
     async def for_citizen(self, citizen_id: int) -> Sequence[Consent]: ...
 
 
+class DeclarationRepository(Protocol):
+    async def for_year(self, citizen_id: int, year: int) -> Declaration | None: ...
+
+    async def latest(self, citizen_id: int) -> Declaration | None: ...
+
+    async def create(
+        self, citizen_id: int, year: int, criteria_set: str, now: datetime
+    ) -> Declaration: ...
+
+    async def answers(self, declaration_id: int) -> dict[int, IndicatorAnswer]: ...
+
+    async def set_score(
+        self, declaration_id: int, indicator: int, score: int | None, now: datetime
+    ) -> None: ...
+
+    async def set_note(
+        self, declaration_id: int, indicator: int, note: str | None, now: datetime
+    ) -> None: ...
+
+    async def set_status(self, declaration_id: int, status: str, now: datetime) -> None: ...
+
+    async def add_evidence(self, evidence: EvidenceFile, now: datetime) -> bool:
+        """False when this file is already attached to this indicator."""
+
+    async def evidence(self, declaration_id: int) -> Sequence[EvidenceFile]: ...
+
+    async def blob_in_use(self, sha256: str) -> bool: ...
+
+    async def all_blobs(self) -> set[str]: ...
+
+    async def list(self, year: int | None = None) -> Sequence[Declaration]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: committed when the block ends cleanly, else rolled back."""
 
@@ -150,6 +223,9 @@ class UnitOfWork(Protocol):
 
     @property
     def consents(self) -> ConsentRepository: ...
+
+    @property
+    def declarations(self) -> DeclarationRepository: ...
 
 
 class Store(Protocol):

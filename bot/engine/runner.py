@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -12,9 +12,28 @@ from typing import Any, Protocol
 from bot.engine.flow import Abort, Accept, Answer, Finish, Flow, FlowContext, Prompt, Retry, Step
 from bot.engine.matching import match_choice
 from bot.engine.ports import Citizen, Conversation, Identity, Store, UnitOfWork
-from bot.engine.types import Choice, Expect, Inbound, InboundKind, Reply, Result, Text, t
+from bot.engine.types import (
+    Choice,
+    Expect,
+    FileRef,
+    Inbound,
+    InboundKind,
+    Joined,
+    Reply,
+    Result,
+    Text,
+    t,
+)
 
-__all__ = ["GLOBAL_TOKEN", "MAX_TEXT_LENGTH", "Engine", "FlowCommand", "Translate"]
+__all__ = [
+    "GLOBAL_TOKEN",
+    "MAX_TEXT_LENGTH",
+    "Engine",
+    "FileIntake",
+    "FlowCommand",
+    "InfoCommand",
+    "Translate",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +62,23 @@ class FlowCommand:
 
     flow: str
     description: Text
+
+
+@dataclass(frozen=True, slots=True)
+class InfoCommand:
+    """A command that answers with a text and changes nothing, e.g. ``/status``."""
+
+    answer: Callable[[FlowContext], Awaitable[Text]]
+    description: Text
+
+
+class FileIntake(Protocol):
+    """Receives a file before its update's transaction (downloads must not hold it open)."""
+
+    async def receive(self, channel: str, file: FileRef) -> FileRef: ...
+
+    async def settle(self, file: FileRef, store: Store) -> None:
+        """After the transaction: remove a stored copy that no record came to use."""
 
 
 def _utcnow() -> datetime:
@@ -103,6 +139,8 @@ class Engine:
         services: Any,
         entry_flow: str,
         flow_commands: Mapping[str, FlowCommand],
+        info_commands: Mapping[str, InfoCommand] | None = None,
+        files: FileIntake | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._store = store
@@ -111,15 +149,43 @@ class Engine:
         self._services = services
         self._entry_flow = entry_flow
         self._flow_commands = dict(flow_commands)
+        self._info_commands = dict(info_commands or {})
+        self._files = files
         self._clock = clock
         self.commands: dict[str, Text] = {
             **COMMANDS,
             **{name: command.description for name, command in flow_commands.items()},
+            **{name: command.description for name, command in self._info_commands.items()},
         }
 
     # -- public ---------------------------------------------------------------------------
 
     async def handle(self, inbound: Inbound) -> Result:
+        received = await self._receive_file(inbound)
+        if received is None:
+            return await self._handle(inbound)
+        try:
+            return await self._handle(replace(inbound, file=received))
+        finally:
+            assert self._files is not None
+            await self._files.settle(received, self._store)
+
+    async def _receive_file(self, inbound: Inbound) -> FileRef | None:
+        """Download a file the current step is waiting for, before the update's transaction."""
+        if self._files is None or inbound.kind is not InboundKind.FILE or inbound.file is None:
+            return None
+        async with self._store.transaction() as uow:
+            turn = await self._begin(uow, inbound)
+            conversation = turn.conversation
+            if conversation is None:
+                return None
+            flow = self._flows[conversation.flow]
+            ctx = self._context(turn, dict(conversation.values))
+            if flow.step(conversation.step).prompt(ctx).expect is not Expect.FILE:
+                return None
+        return await self._files.receive(inbound.channel, inbound.file)
+
+    async def _handle(self, inbound: Inbound) -> Result:
         try:
             async with self._store.transaction() as uow:
                 if inbound.update_id is not None and not await uow.updates.claim(
@@ -136,9 +202,13 @@ class Engine:
             locale = await self._locale_after_failure(inbound)
             return Result((Reply(self._tr(locale, "engine.error"), locale),))
 
-    def text(self, locale: str, text: Text) -> str:
+    def text(self, locale: str, text: Text | Joined | str) -> str:
+        if isinstance(text, str):
+            return text
+        if isinstance(text, Joined):
+            return text.separator.join(self.text(locale, part) for part in text.parts)
         params = {
-            key: self.text(locale, value) if isinstance(value, Text) else value
+            key: self.text(locale, value) if isinstance(value, Text | Joined) else value
             for key, value in text.params.items()
         }
         return self._tr(locale, text.key, **params)
@@ -207,6 +277,11 @@ class Engine:
             await self._language(turn, turn.inbound.args.strip().lower())
         elif command in self._flow_commands:
             await self._flow_command(turn, self._flow_commands[command].flow)
+        elif command in self._info_commands:
+            answer = self._info_commands[command].answer
+            ctx = self._context(turn, {}) if turn.identity else None
+            self._say(turn, await answer(ctx) if ctx else t("engine.not_registered"))
+            await self._reprompt_or_home(turn, home=False)
         else:
             self._say(turn, t("engine.unknown_command", command="/" + command))
             await self._reprompt_or_home(turn, home=False)
@@ -292,6 +367,12 @@ class Engine:
         flow = self._flows[flow_name]
         identity = await self._ensure_identity(turn)
         ctx = self._context(turn, {})
+        if flow.guard is not None:
+            refusal = await flow.guard(ctx)
+            if refusal is not None:
+                self._say(turn, refusal)
+                await self._reprompt_or_home(turn, home=False)
+                return
         if flow.init is not None:
             ctx.values.update(await flow.init(ctx))
         first = flow.first_step(ctx)
@@ -339,7 +420,7 @@ class Engine:
             turn.pressed_label = chosen.label
             return Answer(choice_id=chosen.id)
         if inbound.kind is InboundKind.TEXT:
-            matched = match_choice(inbound.text, choices)
+            matched = match_choice(inbound.text, choices, by_index=not prompt.numeric)
             return Answer(choice_id=matched.id if matched else None, text=inbound.text.strip())
         if inbound.kind is InboundKind.CONTACT:
             return Answer(phone=inbound.phone, phone_is_own=inbound.phone_is_own)
@@ -423,6 +504,7 @@ class Engine:
                 prompt.expect,
                 str(saved.seq),
                 phone_button,
+                prompt.numeric,
             )
         )
 

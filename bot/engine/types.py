@@ -13,6 +13,7 @@ __all__ = [
     "FileRef",
     "Inbound",
     "InboundKind",
+    "Joined",
     "Reply",
     "Result",
     "Text",
@@ -41,11 +42,17 @@ class Expect(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FileRef:
+    """A file the user sent. After intake, ``sha256`` names the stored copy, or ``problem``
+    says why there is none (too_large, wrong_type, download_failed)."""
+
     file_id: str
     kind: str  # "photo" | "document"
     mime_type: str | None = None
     size: int | None = None
     name: str | None = None
+    sha256: str | None = None
+    problem: str | None = None
+    new_blob: bool = False  # this intake wrote the stored copy (so may remove it again)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +82,14 @@ class Text:
     params: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
 
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """Several texts shown as one, e.g. a list of reasons."""
+
+    parts: tuple[Text | str, ...]
+    separator: str = "; "
+
+
 def t(key: str, /, **params: object) -> Text:
     """Build a translatable text; ``t`` is the Babel extraction keyword."""
     return Text(key, MappingProxyType(params))
@@ -96,6 +111,7 @@ class Reply:
     expect: Expect = Expect.NONE
     token: str | None = None
     phone_button: str | None = None  # label of a "share my number" button, if the channel has one
+    numeric: bool = False  # choices labelled with numbers are answered by typing the number
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ Diagram: ``registration.mmd`` beside this file. Steps are named after what they 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from bot.engine import (
     t,
 )
 from bot.engine.ports import NewCitizen
+from bot.flows.common import choose, services
 from bot.services.validation import (
     ValidationError,
     is_minor,
@@ -36,14 +37,12 @@ from bot.services.validation import (
     validate_full_name,
     validate_phone,
 )
-from bot.services.wards import WardDirectory
 
 __all__ = [
     "GROUP_LABELS",
     "PROFILE_FLOW",
     "PURPOSES",
     "REGISTRATION_FLOW",
-    "RegistrationServices",
     "profile_flow",
     "registration_flow",
 ]
@@ -75,37 +74,20 @@ FIELD_LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RegistrationServices:
-    wards: WardDirectory
-    data_controller: str
-    notice_version: str
-
-
-def _services(ctx: FlowContext) -> RegistrationServices:
-    services = ctx.services
-    assert isinstance(services, RegistrationServices)
-    return services
-
-
 def _error(exc: ValidationError) -> Retry:
     return Retry(t(exc.reason, limit=exc.limit) if exc.limit else t(exc.reason))
-
-
-def _choose() -> Retry:
-    return Retry(t("engine.choose_option"))
 
 
 # -- consent ---------------------------------------------------------------------------------
 
 
 def _consent_prompt(ctx: FlowContext) -> Prompt:
-    services = _services(ctx)
+    bundle = services(ctx)
     return Prompt(
         t(
             "reg.consent.prompt",
-            controller=services.data_controller,
-            version=services.notice_version,
+            controller=bundle.data_controller,
+            version=bundle.notice_version,
         ),
         (
             ChoiceSpec("agree", t("reg.consent.agree")),
@@ -119,14 +101,14 @@ async def _consent(ctx: FlowContext, answer: Answer) -> Outcome:
     if answer.choice_id == "agree":
         return Accept(
             {
-                "consent_version": _services(ctx).notice_version,
+                "consent_version": services(ctx).notice_version,
                 "consent_at": ctx.now.isoformat(),
                 "consent_purposes": list(PURPOSES),
             }
         )
     if answer.choice_id == "disagree":
         return Abort((t("reg.consent.declined"),), forget=True)
-    return _choose()
+    return choose()
 
 
 # -- target group ----------------------------------------------------------------------------
@@ -147,7 +129,7 @@ async def _group(ctx: FlowContext, answer: Answer) -> Outcome:
         if group == 1:
             values["workplace"] = None
         return Accept(values)
-    return _choose()
+    return choose()
 
 
 # -- name, year of birth, guardian, gender -----------------------------------------------------
@@ -200,7 +182,7 @@ async def _guardian(ctx: FlowContext, answer: Answer) -> Outcome:
         if ctx.citizen is not None:  # editing a profile: keep the data, ask again later
             return Retry(t("reg.guardian.required"))
         return Abort((t("reg.guardian.declined"),), forget=True)
-    return _choose()
+    return choose()
 
 
 def _gender_prompt(ctx: FlowContext) -> Prompt:
@@ -215,7 +197,7 @@ async def _gender(ctx: FlowContext, answer: Answer) -> Outcome:
         return Accept({"gender": answer.choice_id})
     if answer.choice_id == "skip":
         return Accept({"gender": None})
-    return _choose()
+    return choose()
 
 
 # -- phone -----------------------------------------------------------------------------------
@@ -241,13 +223,13 @@ async def _phone(ctx: FlowContext, answer: Answer) -> Outcome:
 
 
 def _ward_prompt(ctx: FlowContext) -> Prompt:
-    return Prompt(t("reg.ward.prompt", province=_services(ctx).wards.province_name))
+    return Prompt(t("reg.ward.prompt", province=services(ctx).wards.province_name))
 
 
 def _search_wards(ctx: FlowContext, query: str) -> Outcome:
     if not query:
         return Retry(t("reg.ward.error.empty"))
-    found = _services(ctx).wards.search(query)
+    found = services(ctx).wards.search(query)
     if not found:
         return Retry(t("reg.ward.error.none", query=query[:60]))
     return Accept({"ward_candidates": [[w.code, w.name] for w in found]}, goto="ward_pick")
@@ -271,14 +253,14 @@ async def _ward_pick(ctx: FlowContext, answer: Answer) -> Outcome:
     if answer.choice_id == "retype":
         return Accept({"ward_candidates": None}, goto="ward")
     if answer.choice_id and answer.choice_id.startswith("w"):
-        ward = _services(ctx).wards.get(answer.choice_id[1:])
+        ward = services(ctx).wards.get(answer.choice_id[1:])
         if ward is None:
-            return _choose()
+            return choose()
         return Accept(
             {
                 "ward_code": ward.code,
                 "ward_name": ward.name,
-                "ward_data_version": _services(ctx).wards.data_version,
+                "ward_data_version": services(ctx).wards.data_version,
                 "ward_candidates": None,
             }
         )
@@ -375,7 +357,7 @@ async def _summary(ctx: FlowContext, answer: Answer) -> Outcome:
     if answer.choice_id == "edit":
         return Accept(goto="edit_field")
     if answer.choice_id != "confirm":
-        return _choose()
+        return choose()
     citizen = await ctx.uow.citizens.create(_new_citizen(ctx), ctx.now)
     await ctx.uow.identities.bind(ctx.identity.id, citizen.id)
     await ctx.uow.consents.record(
@@ -407,7 +389,7 @@ async def _edit_field(ctx: FlowContext, answer: Answer) -> Outcome:
         return Accept(goto=hub)
     if answer.choice_id in FIELD_LABELS:
         return Accept({"_edit": True}, goto=answer.choice_id)
-    return _choose()
+    return choose()
 
 
 FIELD_STEPS = (
@@ -487,7 +469,7 @@ async def _profile(ctx: FlowContext, answer: Answer) -> Outcome:
         return Accept(goto="delete_confirm")
     if answer.choice_id == "done":
         return Finish((t("profile.closed"),))
-    return _choose()
+    return choose()
 
 
 def _delete_prompt(ctx: FlowContext) -> Prompt:
@@ -506,7 +488,7 @@ async def _delete_confirm(ctx: FlowContext, answer: Answer) -> Outcome:
     if answer.choice_id == "keep":
         return Accept(goto="profile")
     if answer.choice_id != "delete":
-        return _choose()
+        return choose()
     citizen = ctx.citizen
     assert citizen is not None
     await ctx.uow.identities.delete_for_citizen(citizen.id)

@@ -25,7 +25,7 @@ def _telegram(app: App) -> Channel | None:
     from bot.handlers.telegram import TelegramChannel
 
     secret = settings.telegram_webhook_secret
-    return TelegramChannel(
+    channel = TelegramChannel(
         app.engine,
         app.translator,
         token=settings.telegram_token.get_secret_value(),
@@ -35,6 +35,8 @@ def _telegram(app: App) -> Channel | None:
         listen=(settings.webhook_host, settings.webhook_port),
         max_concurrency=settings.max_concurrent_updates,
     )
+    app.evidence.register(channel.name, channel.fetch_file)
+    return channel
 
 
 # Every channel the bot can serve; each returns None when it is not configured.

@@ -8,12 +8,22 @@ __all__ = ["render_menu", "split_text"]
 
 
 def render_menu(reply: Reply, translate: Translate) -> str:
-    """The reply's text followed by "1. …" lines and a one-line hint on how to answer."""
+    """The reply's text followed by "1. …" lines and a one-line hint on how to answer.
+
+    A numeric reply (scores) shows its number choices as one line to type from, and its other
+    choices as bullets to type by name, so "7" always means the score 7."""
     if not reply.choices:
         return reply.text
     lines = [reply.text, ""]
-    lines.extend(f"{number}. {choice.label}" for number, choice in enumerate(reply.choices, 1))
-    lines.append(translate(reply.locale, "menu.hint"))
+    if reply.numeric:
+        numbers = [c.label for c in reply.choices if c.label.isdigit()]
+        others = [c.label for c in reply.choices if not c.label.isdigit()]
+        lines.append(" · ".join(numbers))
+        lines.extend(f"• {label}" for label in others)
+        lines.append(translate(reply.locale, "menu.hint_numeric"))
+    else:
+        lines.extend(f"{n}. {choice.label}" for n, choice in enumerate(reply.choices, 1))
+        lines.append(translate(reply.locale, "menu.hint"))
     return "\n".join(lines)
 
 

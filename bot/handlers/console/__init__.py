@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
-from bot.engine import Engine, Inbound, InboundKind, Translate
+from bot.engine import Engine, FileRef, Inbound, InboundKind, Translate
 from bot.handlers.text_menu import render_menu
+from bot.services.evidence import FetchFailed, TooLarge
 
 __all__ = ["CHANNEL", "ConsoleChannel", "parse_line"]
 
@@ -15,7 +17,17 @@ CHANNEL = "console"
 
 
 def parse_line(line: str, user_id: str) -> Inbound:
+    """``/file PATH`` sends a local file as evidence; other ``/words`` are commands."""
     text = line.strip()
+    if text.startswith("/file ") and text[6:].strip():
+        path = Path(text[6:].strip()).expanduser()
+        kind = (
+            "photo"
+            if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".heic")
+            else "document"
+        )
+        ref = FileRef(str(path), kind, None, None, path.name)
+        return Inbound(CHANNEL, user_id, InboundKind.FILE, file=ref)
     if text.startswith("/") and len(text) > 1:
         command, _, args = text[1:].partition(" ")
         return Inbound(CHANNEL, user_id, InboundKind.COMMAND, command=command.lower(), args=args)
@@ -40,6 +52,20 @@ class ConsoleChannel:
         self._user_id = user_id
         self._in = stdin or sys.stdin
         self._out = stdout or sys.stdout
+
+    async def fetch_file(self, file: FileRef, max_bytes: int) -> bytes:
+        """Evidence "sent" from the console is a local file."""
+
+        def read() -> bytes:
+            path = Path(file.file_id)
+            if path.stat().st_size > max_bytes:
+                raise TooLarge(path.name)
+            return path.read_bytes()
+
+        try:
+            return await asyncio.to_thread(read)
+        except OSError as exc:
+            raise FetchFailed(type(exc).__name__) from None
 
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -22,10 +23,11 @@ from aiogram.exceptions import (
 from aiogram.types import BotCommand, Update
 from aiohttp import web
 
-from bot.engine import Engine, Inbound, KeyedSerializer, Result, Translate
+from bot.engine import Engine, FileRef, Inbound, KeyedSerializer, Result, Translate
 from bot.handlers.telegram.parse import CHANNEL, parse_update
 from bot.handlers.telegram.render import TEXT_LIMIT, markup_for
 from bot.handlers.text_menu import split_text
+from bot.services.evidence import FetchFailed, TooLarge
 
 __all__ = ["TelegramChannel"]
 
@@ -152,6 +154,26 @@ class TelegramChannel:
             return web.Response(status=400)
         self.feed(update)
         return web.Response(status=200)
+
+    async def fetch_file(self, file: FileRef, max_bytes: int) -> bytes:
+        """Download a file the user sent, stopping as soon as it passes ``max_bytes``."""
+        try:
+            remote = await self.bot.get_file(file.file_id)
+            if remote.file_size is not None and remote.file_size > max_bytes:
+                raise TooLarge(f"{remote.file_size} bytes")
+            if not remote.file_path:
+                raise FetchFailed("no file path")
+            url = self.bot.session.api.file_url(self.bot.token, remote.file_path)
+            data = bytearray()
+            async for chunk in self.bot.session.stream_content(
+                url, timeout=120, chunk_size=65536, raise_for_status=True
+            ):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise TooLarge(f"over {max_bytes} bytes")
+            return bytes(data)
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            raise FetchFailed(type(exc).__name__) from None
 
     # -- one update ----------------------------------------------------------------------
 

@@ -16,7 +16,16 @@ from bot.handlers.telegram.parse import pack_callback
 __all__ = ["TEXT_LIMIT", "Markup", "markup_for"]
 
 TEXT_LIMIT = 4096
-SHORT_LABEL = 18  # two short buttons share a row; long ones get a row each
+
+
+def _per_row(label: str) -> int:
+    """How many buttons of this label's length fit a row on a small phone."""
+    if len(label) <= 3:
+        return 6  # score keys 0..10
+    if len(label) <= 18:
+        return 2
+    return 1
+
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
@@ -28,13 +37,9 @@ def markup_for(reply: Reply) -> Markup:
             button = InlineKeyboardButton(
                 text=choice.label, callback_data=pack_callback(reply.token, choice.id)
             )
+            width = _per_row(choice.label)
             last = rows[-1] if rows else None
-            if (
-                last is not None
-                and len(last) == 1
-                and len(choice.label) <= SHORT_LABEL
-                and len(last[0].text) <= SHORT_LABEL
-            ):
+            if last and len(last) < width and all(_per_row(b.text) == width for b in last):
                 last.append(button)
             else:
                 rows.append([button])

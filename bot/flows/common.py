@@ -1,0 +1,44 @@
+"""What every flow may use: the service bundle built in bot/app.py, and small shared helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from bot.engine import FlowContext, Retry, t
+from bot.services.criteria import CriteriaSet
+from bot.services.evidence import EvidenceLimits
+from bot.services.wards import WardDirectory
+
+__all__ = ["VN_TIME", "Services", "choose", "local_date", "services"]
+
+VN_TIME = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving in Viet Nam
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    wards: WardDirectory
+    data_controller: str
+    notice_version: str
+    criteria: Mapping[str, CriteriaSet] = field(default_factory=dict)
+    criteria_set: str = "qd324-2023"  # the set new declarations are made under
+    campaign_year: int | None = None  # None: the calendar year in Viet Nam
+    evidence: EvidenceLimits = field(default_factory=EvidenceLimits)
+
+    def year(self, now: datetime) -> int:
+        return self.campaign_year or now.astimezone(VN_TIME).year
+
+
+def services(ctx: FlowContext) -> Services:
+    bundle = ctx.services
+    assert isinstance(bundle, Services)
+    return bundle
+
+
+def local_date(moment: datetime) -> str:
+    return moment.astimezone(VN_TIME).strftime("%d/%m/%Y")
+
+
+def choose() -> Retry:
+    return Retry(t("engine.choose_option"))

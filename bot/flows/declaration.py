@@ -1,0 +1,470 @@
+"""The yearly self-declaration: ten indicators one at a time, evidence, review, submit.
+
+Diagram: ``declaration.mmd`` beside this file. Steps are named after what they fill:
+``indicator_3_score``, ``indicator_3_evidence``. Scores, notes and files are written to the
+declaration as they are given, so leaving at any point (or a restart) loses nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.engine import (
+    Accept,
+    Answer,
+    ChoiceSpec,
+    Expect,
+    Finish,
+    Flow,
+    FlowContext,
+    Joined,
+    Outcome,
+    Prompt,
+    Retry,
+    Step,
+    Text,
+    t,
+)
+from bot.engine.ports import Declaration, EvidenceFile
+from bot.flows.common import choose, local_date, services
+from bot.services.criteria import CriteriaSet, Evaluation
+
+__all__ = ["DECLARATION_FLOW", "EDITABLE_STATUSES", "declaration_flow", "status_text"]
+
+DECLARATION_FLOW = "declaration"
+EDITABLE_STATUSES = ("draft", "returned")
+
+
+# -- state kept in the conversation: a snapshot of the declaration for the prompts -------------
+
+
+def _criteria(ctx: FlowContext) -> CriteriaSet:
+    return services(ctx).criteria[str(ctx.values["criteria_set"])]
+
+
+def _scores(ctx: FlowContext) -> dict[int, int | None]:
+    return {int(k): v for k, v in dict(ctx.values.get("scores") or {}).items()}
+
+
+def _counts(ctx: FlowContext) -> dict[int, int]:
+    return {int(k): int(v) for k, v in dict(ctx.values.get("files") or {}).items()}
+
+
+def _notes(ctx: FlowContext) -> dict[int, str]:
+    return {int(k): str(v) for k, v in dict(ctx.values.get("notes") or {}).items() if v}
+
+
+def _with(ctx: FlowContext, key: str, indicator: int, value: Any) -> dict[str, Any]:
+    """The ``values`` update that sets one indicator's entry of a snapshot map."""
+    current = dict(ctx.values.get(key) or {})
+    current[str(indicator)] = value
+    return {key: current}
+
+
+def _first_missing(ctx: FlowContext) -> int | None:
+    scores = _scores(ctx)
+    return next((i.id for i in _criteria(ctx).indicators if scores.get(i.id) is None), None)
+
+
+def _score_step(indicator: int) -> str:
+    return f"indicator_{indicator}_score"
+
+
+def _evidence_step(indicator: int) -> str:
+    return f"indicator_{indicator}_evidence"
+
+
+def _after(ctx: FlowContext, indicator: int) -> Accept:
+    """Where to go once an indicator is done: back to the review after an edit, else on."""
+    if ctx.values.get("_edit"):
+        return Accept({"_edit": False}, goto="review")
+    ids = [i.id for i in _criteria(ctx).indicators]
+    scores = _scores(ctx)
+    following = [i for i in ids[ids.index(indicator) + 1 :] if scores.get(i) is None]
+    return Accept(goto=_score_step(following[0]) if following else "review")
+
+
+def _leave(ctx: FlowContext) -> Finish:
+    done = sum(1 for v in _scores(ctx).values() if v is not None)
+    return Finish((t("decl.saved", answered=done, total=_criteria(ctx).size),))
+
+
+# -- start -------------------------------------------------------------------------------
+
+
+async def _guard(ctx: FlowContext) -> Text | None:
+    citizen = ctx.citizen
+    assert citizen is not None
+    year = services(ctx).year(ctx.now)
+    declaration = await ctx.uow.declarations.for_year(citizen.id, year)
+    if declaration is None or declaration.status in EDITABLE_STATUSES:
+        return None
+    return _locked_text(declaration)
+
+
+def _locked_text(declaration: Declaration) -> Text:
+    if declaration.status == "submitted" and declaration.submitted_at is not None:
+        return t("decl.locked", date=local_date(declaration.submitted_at))
+    return t("decl.decided", year=declaration.year)
+
+
+async def _init(ctx: FlowContext) -> dict[str, Any]:
+    citizen = ctx.citizen
+    assert citizen is not None
+    bundle = services(ctx)
+    year = bundle.year(ctx.now)
+    declaration = await ctx.uow.declarations.for_year(citizen.id, year)
+    if declaration is None:
+        declaration = await ctx.uow.declarations.create(
+            citizen.id, year, bundle.criteria_set, ctx.now
+        )
+    answers = await ctx.uow.declarations.answers(declaration.id)
+    return {
+        "declaration_id": declaration.id,
+        "criteria_set": declaration.criteria_set,
+        "year": year,
+        "group": citizen.group,
+        "scores": {str(i): a.score for i, a in answers.items() if a.score is not None},
+        "files": {str(i): a.evidence_count for i, a in answers.items() if a.evidence_count},
+        "notes": {str(i): a.note for i, a in answers.items() if a.note},
+    }
+
+
+def _entry(ctx: FlowContext) -> str:
+    scores = _scores(ctx)
+    if not any(v is not None for v in scores.values()):
+        return "intro"
+    missing = _first_missing(ctx)
+    return _score_step(missing) if missing is not None else "review"
+
+
+def _intro_prompt(ctx: FlowContext) -> Prompt:
+    criteria = _criteria(ctx)
+    min_each = min((m.min for m in criteria.minimums), default=0)
+    return Prompt(
+        t(
+            "decl.intro",
+            year=ctx.values["year"],
+            size=criteria.size,
+            competencies=len(criteria.competencies),
+            min_total=criteria.min_total,
+            max_total=criteria.max_total,
+            min_each=min_each,
+        ),
+        (ChoiceSpec("begin", t("decl.intro.begin")), ChoiceSpec("later", t("decl.intro.later"))),
+        Expect.CHOICE,
+    )
+
+
+async def _intro(ctx: FlowContext, answer: Answer) -> Outcome:
+    if answer.choice_id == "begin":
+        first = _first_missing(ctx)
+        return Accept(goto=_score_step(first) if first is not None else "review")
+    if answer.choice_id == "later":
+        return Finish((t("decl.later"),))
+    return choose()
+
+
+# -- one indicator: its score -------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?\d+[.,]\d+")
+
+
+def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
+    def score_prompt(ctx: FlowContext) -> Prompt:
+        criteria = _criteria(ctx)
+        indicator = criteria.indicator(indicator_id)
+        position = [i.id for i in criteria.indicators].index(indicator_id) + 1
+        current = _scores(ctx).get(indicator_id)
+        choices = [ChoiceSpec(f"s{n}", str(n)) for n in range(indicator.max + 1)]
+        choices.append(ChoiceSpec("skip", t("decl.score.skip")))
+        if indicator_id != first:
+            choices.append(ChoiceSpec("back", t("decl.score.back")))
+        choices.append(ChoiceSpec("leave", t("decl.leave")))
+        return Prompt(
+            t(
+                "decl.score.prompt",
+                position=position,
+                size=criteria.size,
+                competency=criteria.competencies[indicator.competency][ctx.locale],
+                indicator=indicator.wording(int(ctx.values.get("group") or 1), ctx.locale),
+                hint=indicator.hint[ctx.locale],
+                max=indicator.max,
+                current=t("decl.score.current", score=current) if current is not None else "",
+            ),
+            tuple(choices),
+            Expect.CHOICE,
+            numeric=True,
+        )
+
+    async def score(ctx: FlowContext, answer: Answer) -> Outcome:
+        maximum = _criteria(ctx).indicator(indicator_id).max
+        choice = answer.choice_id
+        if choice == "skip":
+            return _after(ctx, indicator_id)
+        if choice == "back":
+            return Accept(goto=_score_step(indicator_id - 1))
+        if choice == "leave":
+            return _leave(ctx)
+        if choice and choice.startswith("s") and choice[1:].isdigit():
+            value = int(choice[1:])
+        else:
+            typed = answer.text.strip()
+            if _DECIMAL.fullmatch(typed):
+                return Retry(t("decl.score.error.whole", max=maximum))
+            if not _NUMBER.fullmatch(typed):
+                return Retry(t("decl.score.error.digits", max=maximum))
+            value = int(typed)
+        if not 0 <= value <= maximum:
+            return Retry(t("decl.score.error.range", max=maximum))
+        await ctx.uow.declarations.set_score(
+            int(ctx.values["declaration_id"]), indicator_id, value, ctx.now
+        )
+        return Accept(_with(ctx, "scores", indicator_id, value), goto=_evidence_step(indicator_id))
+
+    # -- and its evidence ---------------------------------------------------------------
+
+    def evidence_prompt(ctx: FlowContext) -> Prompt:
+        limits = services(ctx).evidence
+        indicator = _criteria(ctx).indicator(indicator_id)
+        note = _notes(ctx).get(indicator_id)
+        return Prompt(
+            t(
+                "decl.evidence.prompt",
+                n=indicator_id,
+                score=_scores(ctx).get(indicator_id, "—"),
+                hint=indicator.hint[ctx.locale],
+                max_files=limits.max_files,
+                max_mb=limits.max_bytes // (1024 * 1024),
+                files=_counts(ctx).get(indicator_id, 0),
+                note=t("decl.evidence.note", note=note) if note else "",
+            ),
+            (
+                ChoiceSpec("done", t("decl.evidence.done")),
+                ChoiceSpec("none", t("decl.evidence.none")),
+                ChoiceSpec("back", t("decl.evidence.back")),
+                ChoiceSpec("leave", t("decl.leave")),
+            ),
+            Expect.FILE,
+        )
+
+    async def evidence(ctx: FlowContext, answer: Answer) -> Outcome:
+        choice = answer.choice_id
+        if choice in ("done", "none"):
+            return _after(ctx, indicator_id)
+        if choice == "back":
+            return Accept(goto=_score_step(indicator_id))
+        if choice == "leave":
+            return _leave(ctx)
+        if answer.file is not None:
+            return await _attach(ctx, indicator_id, answer)
+        if answer.text:
+            return await _describe(ctx, indicator_id, answer.text)
+        return choose()
+
+    return (
+        Step(_score_step(indicator_id), score_prompt, score),
+        Step(_evidence_step(indicator_id), evidence_prompt, evidence),
+    )
+
+
+async def _attach(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcome:
+    file = answer.file
+    assert file is not None
+    limits = services(ctx).evidence
+    if file.problem == "too_large":
+        return Retry(t("decl.evidence.error.too_large", max_mb=limits.max_bytes // (1024 * 1024)))
+    if file.problem == "wrong_type":
+        return Retry(t("decl.evidence.error.type"))
+    if file.problem is not None or file.sha256 is None:
+        return Retry(t("decl.evidence.error.download"))
+    count = _counts(ctx).get(indicator_id, 0)
+    if count >= limits.max_files:
+        return Retry(t("decl.evidence.error.too_many", max_files=limits.max_files))
+    added = await ctx.uow.declarations.add_evidence(
+        EvidenceFile(
+            int(ctx.values["declaration_id"]),
+            indicator_id,
+            file.kind,
+            file.mime_type or "application/octet-stream",
+            file.size or 0,
+            file.sha256,
+            (file.name or "")[:255] or None,
+            ctx.identity.channel,
+            file.file_id[:255],
+        ),
+        ctx.now,
+    )
+    if not added:
+        return Accept(notice=t("decl.evidence.duplicate"), goto=_evidence_step(indicator_id))
+    return Accept(
+        _with(ctx, "files", indicator_id, count + 1),
+        notice=t("decl.evidence.received", files=count + 1, max_files=limits.max_files),
+        goto=_evidence_step(indicator_id),
+    )
+
+
+async def _describe(ctx: FlowContext, indicator_id: int, text: str) -> Outcome:
+    limit = services(ctx).evidence.max_note
+    note = " ".join(text.split())
+    if len(note) > limit:
+        return Retry(t("decl.evidence.error.note_long", limit=limit))
+    await ctx.uow.declarations.set_note(
+        int(ctx.values["declaration_id"]), indicator_id, note, ctx.now
+    )
+    return Accept(
+        _with(ctx, "notes", indicator_id, note),
+        notice=t("decl.evidence.note_saved"),
+        goto=_evidence_step(indicator_id),
+    )
+
+
+# -- review and submit --------------------------------------------------------------------
+
+
+def result_text(criteria: CriteriaSet, evaluation: Evaluation) -> Text:
+    if not evaluation.complete:
+        return t("decl.result.incomplete", answered=evaluation.answered, size=criteria.size)
+    if evaluation.recognised:
+        return t("decl.result.pass")
+    reasons: list[Text | str] = []
+    if evaluation.below_total:
+        reasons.append(t("decl.reason.total", total=evaluation.total, min=criteria.min_total))
+    reasons.extend(t("decl.reason.low", n=n, min=minimum) for n, minimum in evaluation.low)
+    return t("decl.result.fail", reasons=Joined(tuple(reasons)))
+
+
+def _review_prompt(ctx: FlowContext) -> Prompt:
+    criteria = _criteria(ctx)
+    scores, counts = _scores(ctx), _counts(ctx)
+    notes = _notes(ctx)
+    lines: list[Text | str] = []
+    for indicator in criteria.indicators:
+        score = scores.get(indicator.id)
+        evidence = counts.get(indicator.id, 0) + (1 if indicator.id in notes else 0)
+        if score is None:
+            lines.append(t("decl.review.line_missing", n=indicator.id))
+        else:
+            lines.append(t("decl.review.line", n=indicator.id, score=score, evidence=evidence))
+    evaluation = criteria.evaluate(scores)
+    choices = [ChoiceSpec("submit", t("decl.review.submit"))]
+    if not evaluation.complete:
+        choices.append(ChoiceSpec("continue", t("decl.review.continue")))
+    choices += [ChoiceSpec("edit", t("decl.review.edit")), ChoiceSpec("leave", t("decl.leave"))]
+    return Prompt(
+        t(
+            "decl.review.prompt",
+            year=ctx.values["year"],
+            lines=Joined(tuple(lines), "\n"),
+            total=evaluation.total,
+            max_total=criteria.max_total,
+            result=result_text(criteria, evaluation),
+        ),
+        tuple(choices),
+        Expect.CHOICE,
+    )
+
+
+async def _review(ctx: FlowContext, answer: Answer) -> Outcome:
+    criteria = _criteria(ctx)
+    choice = answer.choice_id
+    if choice == "edit":
+        return Accept(goto="edit_pick")
+    if choice == "leave":
+        return _leave(ctx)
+    missing = [i.id for i in criteria.indicators if _scores(ctx).get(i.id) is None]
+    if choice == "continue" and missing:
+        return Accept(goto=_score_step(missing[0]))
+    if choice == "submit":
+        if missing:
+            return Retry(t("decl.submit.incomplete", missing=", ".join(map(str, missing))))
+        await ctx.uow.declarations.set_status(
+            int(ctx.values["declaration_id"]), "submitted", ctx.now
+        )
+        evaluation = criteria.evaluate(_scores(ctx))
+        return Finish(
+            (
+                t(
+                    "decl.submitted",
+                    year=ctx.values["year"],
+                    total=evaluation.total,
+                    max_total=criteria.max_total,
+                    result=result_text(criteria, evaluation),
+                ),
+            )
+        )
+    return choose()
+
+
+def _edit_prompt(ctx: FlowContext) -> Prompt:
+    scores = _scores(ctx)
+    choices = tuple(
+        ChoiceSpec(
+            f"i{indicator.id}",
+            t("decl.edit.choice", n=indicator.id, score=scores[indicator.id])
+            if scores.get(indicator.id) is not None
+            else t("decl.edit.choice_missing", n=indicator.id),
+        )
+        for indicator in _criteria(ctx).indicators
+    )
+    return Prompt(
+        t("decl.edit.prompt"),
+        (*choices, ChoiceSpec("review", t("common.back_to_summary"))),
+        Expect.CHOICE,
+    )
+
+
+async def _edit_pick(ctx: FlowContext, answer: Answer) -> Outcome:
+    choice = answer.choice_id or ""
+    if choice == "review":
+        return Accept(goto="review")
+    if choice.startswith("i") and choice[1:].isdigit():
+        return Accept({"_edit": True}, goto=_score_step(int(choice[1:])))
+    return choose()
+
+
+def declaration_flow(criteria: CriteriaSet) -> Flow:
+    """Steps for every indicator id of any criteria set in use (ids are the step names)."""
+    first = criteria.indicators[0].id
+    indicator_steps = [step for i in criteria.indicators for step in _score_steps(i.id, first)]
+    return Flow(
+        DECLARATION_FLOW,
+        (
+            Step("intro", _intro_prompt, _intro),
+            *indicator_steps,
+            Step("review", _review_prompt, _review),
+            Step("edit_pick", _edit_prompt, _edit_pick),
+        ),
+        init=_init,
+        guard=_guard,
+        entry=_entry,
+        cancel_text=t("decl.cancelled"),
+    )
+
+
+# -- /status --------------------------------------------------------------------------------
+
+
+async def status_text(ctx: FlowContext) -> Text:
+    citizen = ctx.citizen
+    if citizen is None:
+        return t("status.not_registered")
+    year = services(ctx).year(ctx.now)
+    declaration = await ctx.uow.declarations.for_year(citizen.id, year)
+    registered = local_date(citizen.registered_at) if citizen.registered_at else ""
+    if declaration is None:
+        return t("status.registered", date=registered, year=year)
+    if declaration.status == "draft":
+        answers = await ctx.uow.declarations.answers(declaration.id)
+        criteria = services(ctx).criteria[declaration.criteria_set]
+        done = sum(1 for a in answers.values() if a.score is not None)
+        return t("status.declaring", year=year, answered=done, size=criteria.size)
+    if declaration.status == "submitted" and declaration.submitted_at is not None:
+        return t("status.submitted", year=year, date=local_date(declaration.submitted_at))
+    if declaration.status == "returned":
+        return t("status.returned", year=year)
+    if declaration.status == "recognised":
+        return t("status.recognised", year=year)
+    return t("status.not_recognised", year=year)

@@ -1,0 +1,143 @@
+"""Evidence files: checked, downloaded from the channel, stored once by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bot.engine.ports import Store
+from bot.engine.types import FileRef
+
+__all__ = [
+    "ACCEPTED_TYPES",
+    "EvidenceLimits",
+    "EvidenceStore",
+    "FetchFailed",
+    "Fetcher",
+    "TooLarge",
+    "sniff",
+]
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
+_HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+
+class FetchFailed(Exception):
+    """The channel did not hand the file over (network error, refusal)."""
+
+
+class TooLarge(FetchFailed):
+    """The file is bigger than the limit; the download was stopped."""
+
+
+# A channel's way to download one file, at most ``max_bytes`` of it.
+Fetcher = Callable[[FileRef, int], Awaitable[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceLimits:
+    max_bytes: int = 10 * 1024 * 1024
+    max_files: int = 5  # per indicator
+    max_note: int = 500  # characters of a text description
+
+
+def sniff(data: bytes) -> str | None:
+    """The MIME type the content really has, among the accepted ones; None otherwise."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIC_BRANDS:
+        return "image/heic"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+class EvidenceStore:
+    """Blobs under ``root/ab/cd/<sha256>``; the database describes what each belongs to."""
+
+    def __init__(self, root: Path, limits: EvidenceLimits) -> None:
+        self.root = root
+        self.limits = limits
+        self._fetchers: dict[str, Fetcher] = {}
+
+    def register(self, channel: str, fetcher: Fetcher) -> None:
+        self._fetchers[channel] = fetcher
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    async def receive(self, channel: str, file: FileRef) -> FileRef:
+        declared = (file.mime_type or "").lower()
+        if file.size is not None and file.size > self.limits.max_bytes:
+            return replace(file, problem="too_large")
+        if file.kind == "document" and declared and declared not in ACCEPTED_TYPES:
+            return replace(file, problem="wrong_type")
+        fetcher = self._fetchers.get(channel)
+        if fetcher is None:
+            return replace(file, problem="download_failed")
+        try:
+            data = await fetcher(file, self.limits.max_bytes)
+        except TooLarge:
+            return replace(file, problem="too_large")
+        except FetchFailed as exc:
+            log.warning("evidence download failed on %s: %s", channel, exc)
+            return replace(file, problem="download_failed")
+        if len(data) > self.limits.max_bytes:
+            return replace(file, problem="too_large")
+        mime = sniff(data)
+        if mime is None:
+            return replace(file, problem="wrong_type")
+        sha256 = hashlib.sha256(data).hexdigest()
+        created = self._write(sha256, data)
+        return replace(file, sha256=sha256, size=len(data), mime_type=mime, new_blob=created)
+
+    def _write(self, sha256: str, data: bytes) -> bool:
+        target = self.path(sha256)
+        if target.exists():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return True
+
+    async def settle(self, file: FileRef, store: Store) -> None:
+        if not file.new_blob or file.sha256 is None:
+            return
+        async with store.transaction() as uow:
+            in_use = await uow.declarations.blob_in_use(file.sha256)
+        if not in_use:
+            self.path(file.sha256).unlink(missing_ok=True)
+
+    async def collect_garbage(self, store: Store, min_age_seconds: float = 3600) -> int:
+        """Remove stored files no record uses (after a data deletion or a crash)."""
+        if not self.root.exists():
+            return 0
+        async with store.transaction() as uow:
+            in_use = await uow.declarations.all_blobs()
+        cutoff = time.time() - min_age_seconds
+        removed = 0
+        for path in self.root.glob("*/*/*"):
+            if path.name not in in_use and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
