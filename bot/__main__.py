@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="one record per citizen")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--ward", help="only this unit's code")
+    export.add_argument("--year", type=int, help="only declarations of this campaign year")
     export.add_argument("--output", type=Path, help="write to this file (CSV gets a BOM for Excel)")
     return parser
 
@@ -105,22 +106,29 @@ def _wards(settings: Settings, query: str) -> int:
     return 0
 
 
-async def _export_text(settings: Settings, fmt: str, ward: str | None) -> tuple[str, int]:
+async def _export_text(
+    settings: Settings, fmt: str, ward: str | None, year: int | None = None
+) -> tuple[str, int]:
+    from bot.app import load_criteria_sets
     from bot.services.export import export_records, render_csv, render_json
     from storage import SqlStore, create_engine, upgrade
 
+    criteria = load_criteria_sets(settings)
     store = SqlStore(create_engine(settings.effective_database_url))
     try:
         await upgrade(store.engine)
-        records = await export_records(store, ward)
+        records = await export_records(store, criteria, ward, year)
     finally:
         await store.close()
-    text = render_json(records) if fmt == "json" else render_csv(records)
+    indicators = sorted({i.id for c in criteria.values() for i in c.indicators})
+    text = render_json(records) if fmt == "json" else render_csv(records, indicators)
     return text, len(records)
 
 
-def _export(settings: Settings, fmt: str, ward: str | None, output: Path | None) -> int:
-    text, count = asyncio.run(_export_text(settings, fmt, ward))
+def _export(
+    settings: Settings, fmt: str, ward: str | None, year: int | None, output: Path | None
+) -> int:
+    text, count = asyncio.run(_export_text(settings, fmt, ward, year))
     if output is None:
         sys.stdout.write(text)
     else:
@@ -159,7 +167,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, command: str) -> int
         if command == "wards":
             return _wards(settings, " ".join(args.query))
         if command == "export":
-            return _export(settings, args.format, args.ward, args.output)
+            return _export(settings, args.format, args.ward, args.year, args.output)
     return 130 if command in ("run", "console") else 1
 
 

@@ -283,6 +283,10 @@ class SqlConsentRepository(_Repo):
             channel,
         )
 
+    async def latest_by_citizen(self) -> dict[int, Consent]:
+        rows = (await self._conn.execute(select(consents).order_by(consents.c.id))).mappings()
+        return {row["citizen_id"]: _consent(row) for row in rows}
+
     async def for_citizen(self, citizen_id: int) -> Sequence[Consent]:
         rows = (
             (
@@ -364,25 +368,34 @@ class SqlDeclarationRepository(_Repo):
         )
 
     async def answers(self, declaration_id: int) -> dict[int, IndicatorAnswer]:
-        rows = (
-            await self._conn.execute(
-                select(declaration_answers).where(
-                    declaration_answers.c.declaration_id == declaration_id
-                )
-            )
-        ).mappings()
-        found = {
-            row["indicator"]: IndicatorAnswer(row["indicator"], row["score"], row["note"])
-            for row in rows
-        }
-        counts = await self._conn.execute(
-            select(evidence_files.c.indicator, func.count())
-            .where(evidence_files.c.declaration_id == declaration_id)
-            .group_by(evidence_files.c.indicator)
+        found = await self._answers(declarations.c.id == declaration_id)
+        return found.get(declaration_id, {})
+
+    async def answers_by_declaration(
+        self, year: int | None = None
+    ) -> dict[int, dict[int, IndicatorAnswer]]:
+        return await self._answers(declarations.c.year == year if year is not None else None)
+
+    async def _answers(self, where: Any) -> dict[int, dict[int, IndicatorAnswer]]:
+        answer_rows = select(declaration_answers).join(
+            declarations, declarations.c.id == declaration_answers.c.declaration_id
         )
-        for indicator, count in counts:
-            answer = found.get(indicator) or IndicatorAnswer(indicator, None, None)
-            found[indicator] = replace(answer, evidence_count=int(count))
+        count_rows = (
+            select(evidence_files.c.declaration_id, evidence_files.c.indicator, func.count())
+            .join(declarations, declarations.c.id == evidence_files.c.declaration_id)
+            .group_by(evidence_files.c.declaration_id, evidence_files.c.indicator)
+        )
+        if where is not None:
+            answer_rows, count_rows = answer_rows.where(where), count_rows.where(where)
+        found: dict[int, dict[int, IndicatorAnswer]] = {}
+        for row in (await self._conn.execute(answer_rows)).mappings():
+            found.setdefault(row["declaration_id"], {})[row["indicator"]] = IndicatorAnswer(
+                row["indicator"], row["score"], row["note"]
+            )
+        for declaration_id, indicator, count in await self._conn.execute(count_rows):
+            answers = found.setdefault(declaration_id, {})
+            answer = answers.get(indicator) or IndicatorAnswer(indicator, None, None)
+            answers[indicator] = replace(answer, evidence_count=int(count))
         return found
 
     async def _upsert_answer(

@@ -172,6 +172,9 @@ class ConsentRepository(Protocol):
 
     async def for_citizen(self, citizen_id: int) -> Sequence[Consent]: ...
 
+    async def latest_by_citizen(self) -> dict[int, Consent]:
+        """Every citizen's latest consent, in one query (for exports)."""
+
 
 class DeclarationRepository(Protocol):
     async def for_year(self, citizen_id: int, year: int) -> Declaration | None: ...
@@ -204,6 +207,11 @@ class DeclarationRepository(Protocol):
     async def all_blobs(self) -> set[str]: ...
 
     async def list(self, year: int | None = None) -> Sequence[Declaration]: ...
+
+    async def answers_by_declaration(
+        self, year: int | None = None
+    ) -> dict[int, dict[int, IndicatorAnswer]]:
+        """Every declaration's answers with evidence counts, in two queries (for exports)."""
 
 
 class UnitOfWork(Protocol):

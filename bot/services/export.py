@@ -1,18 +1,20 @@
-"""One record per citizen, for the association's spreadsheets."""
+"""One record per citizen and campaign year, for the association's spreadsheets."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from bot.engine.ports import Store
+from bot.engine.ports import Citizen, Consent, Declaration, IndicatorAnswer, Store
+from bot.services.criteria import CriteriaSet
 
 __all__ = ["EXPORT_FIELDS", "export_records", "render_csv", "render_json"]
 
-EXPORT_FIELDS = (
+CITIZEN_FIELDS = (
     "id",
     "full_name",
     "birth_year",
@@ -31,48 +33,118 @@ EXPORT_FIELDS = (
     "consent_version",
     "consent_at",
 )
+DECLARATION_FIELDS = (
+    "year",
+    "declaration_status",
+    "criteria_set",
+    "scores",
+    "evidence_count",
+    "total",
+    "provisional_result",
+    "submitted_at",
+)
+EXPORT_FIELDS = CITIZEN_FIELDS + DECLARATION_FIELDS
 
 
-async def export_records(store: Store, ward_code: str | None = None) -> list[dict[str, Any]]:
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _citizen(citizen: Citizen, consent: Consent | None) -> dict[str, Any]:
+    return {
+        "id": citizen.id,
+        "full_name": citizen.full_name,
+        "birth_year": citizen.birth_year,
+        "gender": citizen.gender,
+        "phone": citizen.phone,
+        "group": citizen.group,
+        "ward_code": citizen.ward_code,
+        "ward_name": citizen.ward_name,
+        "ward_data_version": citizen.ward_data_version,
+        "residential_group": citizen.residential_group,
+        "workplace": citizen.workplace,
+        "channel": citizen.channel,
+        "registered_at": _iso(citizen.registered_at),
+        "updated_at": _iso(citizen.updated_at),
+        "locale": citizen.locale,
+        "consent_version": consent.notice_version if consent else None,
+        "consent_at": _iso(consent.accepted_at) if consent else None,
+    }
+
+
+def _declaration(
+    declaration: Declaration | None,
+    answers: Mapping[int, IndicatorAnswer],
+    criteria: Mapping[str, CriteriaSet],
+) -> dict[str, Any]:
+    if declaration is None:
+        return dict.fromkeys(DECLARATION_FIELDS)
+    scores = {str(i): a.score for i, a in sorted(answers.items()) if a.score is not None}
+    result = None
+    if declaration.criteria_set in criteria:
+        evaluation = criteria[declaration.criteria_set].evaluate(
+            {i: a.score for i, a in answers.items()}
+        )
+        result = (
+            "incomplete"
+            if not evaluation.complete
+            else "recognised"
+            if evaluation.recognised
+            else "not_recognised"
+        )
+    return {
+        "year": declaration.year,
+        "declaration_status": declaration.status,
+        "criteria_set": declaration.criteria_set,
+        "scores": scores,
+        "evidence_count": sum(a.evidence_count + (1 if a.note else 0) for a in answers.values()),
+        "total": sum(scores.values()),
+        "provisional_result": result,
+        "submitted_at": _iso(declaration.submitted_at),
+    }
+
+
+async def export_records(
+    store: Store,
+    criteria: Mapping[str, CriteriaSet],
+    ward_code: str | None = None,
+    year: int | None = None,
+) -> list[dict[str, Any]]:
+    """A record per citizen and declaration year; a citizen without one gets a single record
+    with empty declaration fields. A handful of queries, whatever the number of citizens."""
     async with store.transaction() as uow:
-        records = []
-        for citizen in await uow.citizens.list(ward_code):
-            consents = await uow.consents.for_citizen(citizen.id)
-            latest = consents[-1] if consents else None
-            records.append(
-                {
-                    "id": citizen.id,
-                    "full_name": citizen.full_name,
-                    "birth_year": citizen.birth_year,
-                    "gender": citizen.gender,
-                    "phone": citizen.phone,
-                    "group": citizen.group,
-                    "ward_code": citizen.ward_code,
-                    "ward_name": citizen.ward_name,
-                    "ward_data_version": citizen.ward_data_version,
-                    "residential_group": citizen.residential_group,
-                    "workplace": citizen.workplace,
-                    "channel": citizen.channel,
-                    "registered_at": citizen.registered_at.isoformat()
-                    if citizen.registered_at
-                    else None,
-                    "updated_at": citizen.updated_at.isoformat() if citizen.updated_at else None,
-                    "locale": citizen.locale,
-                    "consent_version": latest.notice_version if latest else None,
-                    "consent_at": latest.accepted_at.isoformat() if latest else None,
-                }
-            )
-        return records
+        people = await uow.citizens.list(ward_code)
+        consents = await uow.consents.latest_by_citizen()
+        by_citizen: dict[int, list[Declaration]] = {}
+        for found in await uow.declarations.list(year):
+            by_citizen.setdefault(found.citizen_id, []).append(found)
+        answers = await uow.declarations.answers_by_declaration(year)
+    records = []
+    for citizen in people:
+        base = _citizen(citizen, consents.get(citizen.id))
+        declarations: list[Declaration | None] = list(by_citizen.get(citizen.id, [])) or [None]
+        for declaration in declarations:
+            given = answers.get(declaration.id, {}) if declaration else {}
+            records.append({**base, **_declaration(declaration, given, criteria)})
+    return records
 
 
 def render_json(records: Sequence[dict[str, Any]]) -> str:
     return json.dumps(list(records), ensure_ascii=False, indent=2) + "\n"
 
 
-def render_csv(records: Sequence[dict[str, Any]]) -> str:
+def render_csv(records: Sequence[dict[str, Any]], indicators: Sequence[int] = range(1, 11)) -> str:
+    """Scores become one column per indicator (``score_1`` …), for spreadsheets."""
+    score_columns = [f"score_{i}" for i in indicators]
+    fields = [f for f in EXPORT_FIELDS if f != "scores"]
+    at = fields.index("evidence_count")
+    fields[at:at] = score_columns
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        row = {k: v for k, v in record.items() if k != "scores"}
+        scores = record.get("scores") or {}
+        row.update({f"score_{i}": scores.get(str(i)) for i in indicators})
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return buffer.getvalue()
