@@ -27,16 +27,20 @@ def match_choice(text: str, choices: Sequence[Choice], *, by_index: bool = True)
 
     A number picks the choice at that place in the menu (``by_index``), unless some choice is
     labelled with exactly that number (a score button "7")."""
-    typed = fold(text)
+    raw = text.strip()
+    typed = fold(raw)
     if not typed or not choices:
         return None
-    labels = [(choice, fold(choice.label)) for choice in choices]
+    if raw.isdigit():  # "-1" or "7.5" fold to digits too, but they are not these numbers
+        numbered = [choice for choice in choices if choice.label == raw]
+        if numbered:
+            return numbered[0]
+        index = int(raw)
+        return choices[index - 1] if by_index and 1 <= index <= len(choices) else None
+    labels = [(choice, fold(choice.label)) for choice in choices if not choice.label.isdigit()]
     exact = [choice for choice, label in labels if label == typed]
     if len(exact) == 1:
         return exact[0]
-    if typed.isdigit():
-        index = int(typed)
-        return choices[index - 1] if by_index and 1 <= index <= len(choices) else None
     if len(typed) >= 3:
         starts = [choice for choice, label in labels if label.startswith(typed)]
         if len(starts) == 1:

@@ -36,3 +36,16 @@ def test_match_by_number_label_or_folded_label(typed: str, expected: str | None)
 def test_fold_removes_diacritics_and_d_bar() -> None:
     assert fold("  Đặc khu  Bạch Long Vĩ ") == "dac khu bach long vi"
     assert fold("Thuỷ Nguyên") == fold("Thủy Nguyên") == "thuy nguyen"
+
+
+SCORES = (*(Choice(f"s{n}", str(n)) for n in range(11)), Choice("skip", "Để sau"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("7", "s7"), ("0", "s0"), ("10", "s10"), ("-1", None), ("7.5", None), ("11", None),
+     ("de sau", "skip"), ("12", None)],
+)  # fmt: skip
+def test_numbers_mean_scores_when_choices_are_numbers(typed: str, expected: str | None) -> None:
+    matched = match_choice(typed, SCORES, by_index=False)
+    assert (matched.id if matched else None) == expected

@@ -38,6 +38,8 @@ class FakeTelegram:
     _runner: web.AppRunner | None = None
     url: str = ""
     closing: bool = False
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content users sent
+    failing_downloads: int = 0  # the next N file downloads answer 502
 
     # -- server --------------------------------------------------------------------------
 
@@ -45,6 +47,7 @@ class FakeTelegram:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -89,9 +92,37 @@ class FakeTelegram:
                 self.calls.append(Call(method, params))
                 self._changed.notify_all()
         result = await handler(params)
+        if isinstance(result, web.Response):
+            return result
         return web.json_response({"ok": True, "result": result})
 
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        self.calls.append(Call("download", {"path": request.match_info["path"]}))
+        if self.failing_downloads:
+            self.failing_downloads -= 1
+            return web.Response(status=502)
+        file_id = request.match_info["path"].split("/")[-1]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
+
     # -- methods -------------------------------------------------------------------------
+
+    async def _m_getFile(self, params: dict[str, Any]) -> Any:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
+                status=400,
+            )
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
 
     def _bot_user(self) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "CDHT", "username": "cdht_test_bot"}
@@ -190,6 +221,37 @@ class FakeTelegram:
 
     async def send_text(self, user_id: int, text: str) -> dict[str, Any]:
         return await self.push(self.message_update(user_id, text=text))
+
+    async def send_photo(self, user_id: int, file_id: str, data: bytes) -> dict[str, Any]:
+        self.files[file_id] = data
+        size = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "width": 800,
+            "height": 600,
+            "file_size": len(data),
+        }
+        thumb = {**size, "file_id": f"{file_id}-thumb", "width": 80, "height": 60}
+        return await self.push(self.message_update(user_id, photo=[thumb, size]))
+
+    async def send_document(
+        self,
+        user_id: int,
+        file_id: str,
+        data: bytes,
+        mime: str,
+        name: str,
+        declared_size: int | None = None,
+    ) -> dict[str, Any]:
+        self.files[file_id] = data
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": name,
+            "mime_type": mime,
+            "file_size": declared_size or len(data),
+        }
+        return await self.push(self.message_update(user_id, document=document))
 
     async def share_contact(self, user_id: int, phone: str, owner: int | None = None) -> None:
         contact = {"phone_number": phone, "first_name": "Dân", "user_id": owner or user_id}
