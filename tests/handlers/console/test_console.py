@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from bot.app import App
 from bot.engine import Choice, Reply
@@ -74,3 +75,26 @@ def test_split_text_keeps_lines_and_words_whole() -> None:
     pieces = split_text(long_line, 100)
     assert all(len(p) <= 100 for p in pieces)
     assert " ".join(pieces).split() == long_line.split()
+
+
+async def test_a_declaration_typed_in_the_console_with_a_local_file(
+    app: App, tmp_path: Path
+) -> None:
+    (tmp_path / "the.pdf").write_bytes(b"%PDF-1.4\nmy learning plan")
+    scores = ["/declare", "bat dau", "8", f"/file {tmp_path / 'the.pdf'}", "xong"]
+    for _ in range(2, 11):
+        scores += ["9", "khong co minh chung"]
+    lines = [*ANSWERS[:-1], *scores, "nop de xac nhan", "/status", "/quit"]
+    out = io.StringIO()
+    console = ConsoleChannel(
+        app.engine, app.translator, "vi", stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out
+    )
+    app.evidence.register(console.name, console.fetch_file)
+    await console.run()
+    screen = out.getvalue()
+    assert "0 · 1 · 2 · 3 · 4 · 5 · 6 · 7 · 8 · 9 · 10\n• Để sau" in screen
+    assert "(Gõ số điểm, hoặc gõ tên một mục ở trên.)" in screen
+    assert "Đã nhận tệp (1/5)" in screen
+    assert "Tổng điểm: 89/100" in screen
+    assert "Đã nộp bản tự đánh giá năm" in screen
+    assert "đang chờ cán bộ phường/xã xác nhận" in screen

@@ -5,9 +5,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from pydantic import SecretStr
 
 from bot.app import App
 from bot.config import Settings
+from bot.handlers import configured_channels
 from bot.handlers.telegram import TelegramChannel
 from tests.conftest import started_app
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
@@ -33,16 +35,14 @@ class Running:
         await self.app.close()
 
 
-async def start_bot(settings: Settings, fake: FakeTelegram, **options: object) -> Running:
-    app = await started_app(settings)
-    channel = TelegramChannel(
-        app.engine,
-        app.translator,
-        token=TOKEN,
-        api_url=fake.url,
-        poll_timeout=1,
-        **options,  # type: ignore[arg-type]
+async def start_bot(settings: Settings, fake: FakeTelegram, **overrides: object) -> Running:
+    """The app and its Telegram channel as `cdht run` wires them, pointed at the fake server."""
+    configured = settings.model_copy(
+        update={"telegram_token": SecretStr(TOKEN), "telegram_api_url": fake.url, **overrides}
     )
+    app = await started_app(configured)
+    (channel,) = configured_channels(app)
+    assert isinstance(channel, TelegramChannel)
     stop = asyncio.Event()
     task = asyncio.create_task(channel.run(stop))
     return Running(app, channel, stop, task)

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 import aiohttp
+from pydantic import SecretStr
 
 from bot.config import Settings
 from tests.fakes.telegram_api import FakeTelegram
@@ -181,7 +182,11 @@ async def test_webhook_checks_the_secret_token(
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
     running = await start_bot(
-        settings, fake, webhook_url=url, webhook_secret="s3cr3t-value", listen=("127.0.0.1", port)
+        settings,
+        fake,
+        telegram_webhook_url=url,
+        telegram_webhook_secret=SecretStr("s3cr3t-value"),
+        webhook_port=port,
     )
     try:
         await fake.wait_for(lambda: bool(fake.calls_of("setWebhook")))
