@@ -7,15 +7,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
-from bot.engine import Engine, FlowCommand, InfoCommand, t
+from bot.engine import Engine, FlowCommand, ReplyCommand, t
 from bot.flows import (
     DECLARATION_FLOW,
     PROFILE_FLOW,
     REGISTRATION_FLOW,
+    REVIEW_FLOW,
     Services,
+    coordinator_command,
     declaration_flow,
+    invite_command,
     profile_flow,
+    queue_command,
     registration_flow,
+    review_flow,
     status_text,
 )
 from bot.i18n import Translator
@@ -108,6 +113,9 @@ def build_app(settings: Settings) -> App:
         settings.criteria_set,
         settings.campaign_year,
         limits,
+        tuple(str(admin) for admin in settings.admins),
+        timedelta(days=settings.invite_valid_days),
+        timedelta(hours=settings.review_hold_hours),
     )
     evidence = EvidenceStore(settings.data_dir / "evidence", limits)
     flows = {
@@ -116,6 +124,7 @@ def build_app(settings: Settings) -> App:
             registration_flow(),
             profile_flow(),
             declaration_flow(criteria[settings.criteria_set]),
+            review_flow(criteria[settings.criteria_set]),
         )
     }
     engine = Engine(
@@ -127,8 +136,14 @@ def build_app(settings: Settings) -> App:
         flow_commands={
             "declare": FlowCommand(DECLARATION_FLOW, t("command.declare")),
             "profile": FlowCommand(PROFILE_FLOW, t("command.profile")),
+            "review": FlowCommand(REVIEW_FLOW, t("command.review"), registered_only=False),
         },
-        info_commands={"status": InfoCommand(status_text, t("command.status"))},
+        reply_commands={
+            "status": ReplyCommand(status_text, t("command.status")),
+            "queue": ReplyCommand(queue_command, t("command.queue")),
+            "coordinator": ReplyCommand(coordinator_command, t("command.coordinator")),
+            "invite": ReplyCommand(invite_command, t("command.invite")),
+        },
         files=evidence,
     )
     return App(settings, translator, store, wards, engine, evidence, services)

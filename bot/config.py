@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     campaign_year: int | None = Field(default=None, ge=2020, le=2100)
     evidence_max_mb: float = Field(default=10, gt=0, le=20)  # Telegram bots download up to 20 MB
     evidence_max_files: int = Field(default=5, ge=1, le=50)
+    invite_valid_days: int = Field(default=7, ge=1, le=90)
+    review_hold_hours: int = Field(default=24, ge=1, le=24 * 14)
+    digest_hour: int = Field(default=8, ge=0, le=23)  # Asia/Ho_Chi_Minh
+    escalate_after_days: int = Field(default=7, ge=1, le=90)
 
     @field_validator("campaign_year", mode="before")
     @classmethod

@@ -20,14 +20,20 @@ from sqlalchemy import (
 
 __all__ = [
     "citizens",
+    "code_attempts",
     "consents",
     "conversations",
     "declaration_answers",
+    "declaration_events",
     "declarations",
     "evidence_files",
     "identities",
+    "invitations",
     "metadata",
+    "outbox",
     "processed_updates",
+    "staff",
+    "staff_wards",
 ]
 
 metadata = MetaData(
@@ -127,6 +133,16 @@ declarations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("submitted_at", DateTime(timezone=True)),
+    Column("review_round", Integer, nullable=False, server_default="1"),
+    Column("claimed_by", Id),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("reviewer", Id),  # the staff member who last returned or decided it
+    Column("decision", String(16)),
+    Column("decision_reason", String(1000)),
+    Column("decided_by", String(80)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("return_note", String(1000)),
+    Column("reopened", JSON),
     UniqueConstraint("citizen_id", "year", name="uq_declarations_citizen_id_year"),
     Index("ix_declarations_status", "status"),
 )
@@ -144,6 +160,8 @@ declaration_answers = Table(
     Column("score", SmallInteger),
     Column("note", String(500)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("verified_score", SmallInteger),
+    Column("adjust_reason", String(500)),
 )
 
 evidence_files = Table(
@@ -164,4 +182,83 @@ evidence_files = Table(
         "declaration_id", "indicator", "sha256", name="uq_evidence_files_declaration_id"
     ),
     Index("ix_evidence_files_sha256", "sha256"),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("external_id", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("invited_by", String(80)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    UniqueConstraint("channel", "external_id", name="uq_staff_channel_external_id"),
+)
+
+staff_wards = Table(
+    "staff_wards",
+    metadata,
+    Column("staff_id", Id, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
+    Column("ward_code", String(10), primary_key=True),
+    Index("ix_staff_wards_ward_code", "ward_code"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("wards", JSON, nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("used_by", Id),
+)
+
+code_attempts = Table(
+    "code_attempts",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("external_id", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("external_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("dedupe_key", String(120), unique=True),
+    Column("not_before", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("last_error", String(200)),
+    Index("ix_outbox_due", "status", "channel", "priority", "id"),
+)
+
+declaration_events = Table(
+    "declaration_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("declaration_id", Id, ForeignKey("declarations.id", ondelete="CASCADE"), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("reason", String(1000)),
+    Column("adjusted", JSON),
+    Column("round", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_declaration_events_declaration_id", "declaration_id"),
 )

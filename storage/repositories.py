@@ -19,20 +19,31 @@ from bot.engine.ports import (
     Consent,
     Conversation,
     Declaration,
+    DeclarationEvent,
     EvidenceFile,
     Identity,
     IndicatorAnswer,
+    Invitation,
     NewCitizen,
+    OutboxMessage,
+    OutboxRow,
+    Staff,
 )
 from storage.models import (
     citizens,
+    code_attempts,
     consents,
     conversations,
     declaration_answers,
+    declaration_events,
     declarations,
     evidence_files,
     identities,
+    invitations,
+    outbox,
     processed_updates,
+    staff,
+    staff_wards,
 )
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
@@ -116,6 +127,16 @@ class SqlIdentityRepository(_Repo):
 
     async def delete(self, identity_id: int) -> None:
         await self._conn.execute(delete(identities).where(identities.c.id == identity_id))
+
+    async def for_citizen(self, citizen_id: int) -> Sequence[Identity]:
+        rows = (
+            await self._conn.execute(
+                select(identities)
+                .where(identities.c.citizen_id == citizen_id)
+                .order_by(identities.c.id)
+            )
+        ).mappings()
+        return [_identity(row) for row in rows]
 
     async def delete_for_citizen(self, citizen_id: int) -> None:
         await self._conn.execute(delete(identities).where(identities.c.citizen_id == citizen_id))
@@ -312,6 +333,16 @@ def _declaration(row: RowMapping) -> Declaration:
         _aware(row["created_at"]),  # type: ignore[arg-type]
         _aware(row["updated_at"]),  # type: ignore[arg-type]
         _aware(row["submitted_at"]),
+        review_round=row["review_round"],
+        claimed_by=row["claimed_by"],
+        claimed_at=_aware(row["claimed_at"]),
+        reviewer=row["reviewer"],
+        decision=row["decision"],
+        decision_reason=row["decision_reason"],
+        decided_by=row["decided_by"],
+        decided_at=_aware(row["decided_at"]),
+        return_note=row["return_note"],
+        reopened=tuple(row["reopened"] or ()),
     )
 
 
@@ -390,7 +421,11 @@ class SqlDeclarationRepository(_Repo):
         found: dict[int, dict[int, IndicatorAnswer]] = {}
         for row in (await self._conn.execute(answer_rows)).mappings():
             found.setdefault(row["declaration_id"], {})[row["indicator"]] = IndicatorAnswer(
-                row["indicator"], row["score"], row["note"]
+                row["indicator"],
+                row["score"],
+                row["note"],
+                verified_score=row["verified_score"],
+                adjust_reason=row["adjust_reason"],
             )
         for declaration_id, indicator, count in await self._conn.execute(count_rows):
             answers = found.setdefault(declaration_id, {})
@@ -472,6 +507,379 @@ class SqlDeclarationRepository(_Repo):
             query = query.where(declarations.c.year == year)
         return [_declaration(row) for row in (await self._conn.execute(query)).mappings()]
 
+    async def get(self, declaration_id: int) -> Declaration | None:
+        return await self._one(select(declarations).where(declarations.c.id == declaration_id))
+
+    async def claim(
+        self, declaration_id: int, staff_id: int, now: datetime, stale_before: datetime
+    ) -> int | None:
+        c = declarations.c
+        await self._conn.execute(
+            update(declarations)
+            .where(
+                c.id == declaration_id,
+                (c.claimed_by.is_(None))
+                | (c.claimed_by == staff_id)
+                | (c.claimed_at < stale_before),
+            )
+            .values(claimed_by=staff_id, claimed_at=now)
+        )
+        holder: int | None = await self._conn.scalar(
+            select(c.claimed_by).where(c.id == declaration_id)
+        )
+        return holder
+
+    async def release(self, declaration_id: int, staff_id: int) -> None:
+        await self._conn.execute(
+            update(declarations)
+            .where(declarations.c.id == declaration_id, declarations.c.claimed_by == staff_id)
+            .values(claimed_by=None, claimed_at=None)
+        )
+
+    async def update(self, declaration_id: int, now: datetime, **fields: Any) -> None:
+        if "reopened" in fields and fields["reopened"] is not None:
+            fields["reopened"] = list(fields["reopened"])
+        await self._touch(declaration_id, now, **fields)
+
+    async def set_verified(
+        self, declaration_id: int, indicator: int, score: int | None, reason: str | None
+    ) -> None:
+        await self._conn.execute(
+            update(declaration_answers)
+            .where(
+                declaration_answers.c.declaration_id == declaration_id,
+                declaration_answers.c.indicator == indicator,
+            )
+            .values(verified_score=score, adjust_reason=reason)
+        )
+
+    async def add_event(self, event: DeclarationEvent) -> None:
+        await self._conn.execute(
+            insert(declaration_events).values(
+                declaration_id=event.declaration_id,
+                actor=event.actor,
+                from_status=event.from_status,
+                to_status=event.to_status,
+                reason=event.reason,
+                adjusted=event.adjusted,
+                round=event.round,
+                created_at=event.created_at,
+            )
+        )
+
+    async def events(self, declaration_id: int) -> Sequence[DeclarationEvent]:
+        rows = (
+            await self._conn.execute(
+                select(declaration_events)
+                .where(declaration_events.c.declaration_id == declaration_id)
+                .order_by(declaration_events.c.id)
+            )
+        ).mappings()
+        return [
+            DeclarationEvent(
+                row["declaration_id"],
+                row["actor"],
+                row["from_status"],
+                row["to_status"],
+                row["reason"],
+                row["adjusted"],
+                row["round"],
+                _aware(row["created_at"]),  # type: ignore[arg-type]
+                row["id"],
+            )
+            for row in rows
+        ]
+
+    async def event_counts(self) -> dict[int, int]:
+        rows = await self._conn.execute(
+            select(declaration_events.c.declaration_id, func.count()).group_by(
+                declaration_events.c.declaration_id
+            )
+        )
+        return {declaration_id: int(count) for declaration_id, count in rows}
+
+    async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
+        query = (
+            select(declarations, *[col.label(f"c_{col.name}") for col in citizens.c])
+            .join(citizens, citizens.c.id == declarations.c.citizen_id)
+            .where(declarations.c.status == "submitted")
+            .order_by(declarations.c.submitted_at, declarations.c.id)
+        )
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        found = []
+        for row in (await self._conn.execute(query)).mappings():
+            person = {col.name: row[f"c_{col.name}"] for col in citizens.c}
+            found.append((_declaration(row), _citizen(person)))  # type: ignore[arg-type]
+        return found
+
+
+def _staff(row: RowMapping, wards: Sequence[str]) -> Staff:
+    return Staff(
+        row["id"],
+        row["channel"],
+        row["external_id"],
+        row["role"],
+        frozenset(wards),
+        _aware(row["revoked_at"]),
+        row["invited_by"],
+    )
+
+
+class SqlStaffRepository(_Repo):
+    async def _load(self, where: Any) -> list[Staff]:
+        rows = (
+            (await self._conn.execute(select(staff).where(where).order_by(staff.c.id)))
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        wards: dict[int, list[str]] = {}
+        for staff_id, ward in await self._conn.execute(
+            select(staff_wards.c.staff_id, staff_wards.c.ward_code).where(
+                staff_wards.c.staff_id.in_(ids)
+            )
+        ):
+            wards.setdefault(staff_id, []).append(ward)
+        return [_staff(row, wards.get(row["id"], [])) for row in rows]
+
+    async def by_account(self, channel: str, external_id: str) -> Staff | None:
+        found = await self._load(
+            (staff.c.channel == channel) & (staff.c.external_id == external_id)
+        )
+        return found[0] if found else None
+
+    async def get(self, staff_id: int) -> Staff | None:
+        found = await self._load(staff.c.id == staff_id)
+        return found[0] if found else None
+
+    async def for_ward(self, ward_code: str) -> Sequence[Staff]:
+        members = select(staff_wards.c.staff_id).where(staff_wards.c.ward_code == ward_code)
+        return await self._load(
+            staff.c.id.in_(members) & staff.c.revoked_at.is_(None) & (staff.c.role == "coordinator")
+        )
+
+    async def admins(self) -> Sequence[Staff]:
+        return await self._load((staff.c.role == "admin") & staff.c.revoked_at.is_(None))
+
+    async def all(self) -> Sequence[Staff]:
+        return await self._load(staff.c.id > 0)
+
+    async def bind(
+        self,
+        channel: str,
+        external_id: str,
+        role: str,
+        wards: Sequence[str],
+        invited_by: str,
+        now: datetime,
+    ) -> Staff:
+        existing = await self.by_account(channel, external_id)
+        if existing is None:
+            result = await self._conn.execute(
+                insert(staff)
+                .values(
+                    channel=channel,
+                    external_id=external_id,
+                    role=role,
+                    invited_by=invited_by,
+                    created_at=now,
+                )
+                .returning(staff.c.id)
+            )
+            staff_id = int(result.scalar_one())
+            known: frozenset[str] = frozenset()
+        else:
+            staff_id = existing.id
+            # an admin stays an admin; a revoked account comes back with the new wards only
+            keep = existing.role == "admin" and existing.revoked_at is None
+            await self._conn.execute(
+                update(staff)
+                .where(staff.c.id == staff_id)
+                .values(role="admin" if keep else role, revoked_at=None, invited_by=invited_by)
+            )
+            if existing.revoked_at is not None:
+                await self._conn.execute(
+                    delete(staff_wards).where(staff_wards.c.staff_id == staff_id)
+                )
+                known = frozenset()
+            else:
+                known = existing.wards
+        for ward in sorted(set(wards) - known):
+            await self._conn.execute(insert(staff_wards).values(staff_id=staff_id, ward_code=ward))
+        bound = await self.get(staff_id)
+        assert bound is not None
+        return bound
+
+    async def revoke(self, staff_id: int, now: datetime) -> bool:
+        result = await self._conn.execute(
+            update(staff)
+            .where(staff.c.id == staff_id, staff.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return bool(result.rowcount)
+
+    async def create_invitation(
+        self,
+        code_hash: str,
+        role: str,
+        wards: Sequence[str],
+        created_by: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> int:
+        result = await self._conn.execute(
+            insert(invitations)
+            .values(
+                code_hash=code_hash,
+                role=role,
+                wards=list(wards),
+                created_by=created_by,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            .returning(invitations.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def invitation(self, code_hash: str) -> Invitation | None:
+        row = (
+            (
+                await self._conn.execute(
+                    select(invitations).where(invitations.c.code_hash == code_hash)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return Invitation(
+            row["id"],
+            row["role"],
+            tuple(row["wards"]),
+            row["created_by"],
+            _aware(row["expires_at"]),  # type: ignore[arg-type]
+            _aware(row["used_at"]),
+        )
+
+    async def use_invitation(self, invitation_id: int, staff_id: int, now: datetime) -> bool:
+        result = await self._conn.execute(
+            update(invitations)
+            .where(invitations.c.id == invitation_id, invitations.c.used_at.is_(None))
+            .values(used_at=now, used_by=staff_id)
+        )
+        return bool(result.rowcount)
+
+    async def failures(self, channel: str, external_id: str) -> tuple[int, datetime | None]:
+        row = (
+            await self._conn.execute(
+                select(code_attempts.c.failures, code_attempts.c.locked_until).where(
+                    code_attempts.c.channel == channel, code_attempts.c.external_id == external_id
+                )
+            )
+        ).first()
+        return (int(row[0]), _aware(row[1])) if row else (0, None)
+
+    async def set_failures(
+        self,
+        channel: str,
+        external_id: str,
+        failures: int,
+        locked_until: datetime | None,
+        now: datetime,
+    ) -> None:
+        where = (code_attempts.c.channel == channel) & (code_attempts.c.external_id == external_id)
+        await self._conn.execute(delete(code_attempts).where(where))
+        if failures:
+            await self._conn.execute(
+                insert(code_attempts).values(
+                    channel=channel,
+                    external_id=external_id,
+                    failures=failures,
+                    locked_until=locked_until,
+                    updated_at=now,
+                )
+            )
+
+
+def _outbox_row(row: RowMapping) -> OutboxRow:
+    message = OutboxMessage(
+        row["channel"],
+        row["external_id"],
+        dict(row["payload"]),
+        row["kind"],
+        row["priority"],
+        row["dedupe_key"],
+        _aware(row["not_before"]),
+    )
+    return OutboxRow(row["id"], message, row["attempts"], row["status"])
+
+
+class SqlOutboxRepository(_Repo):
+    async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:
+        values = {
+            "channel": message.channel,
+            "external_id": message.external_id,
+            "kind": message.kind,
+            "priority": message.priority,
+            "payload": message.payload,
+            "status": "pending",
+            "attempts": 0,
+            "dedupe_key": message.dedupe_key,
+            "not_before": message.not_before or now,
+            "created_at": now,
+        }
+        if message.dedupe_key is None:
+            await self._conn.execute(insert(outbox).values(**values))
+            return True
+        result = await self._conn.execute(_insert_or_ignore(self._conn, outbox).values(**values))
+        return bool(result.rowcount)
+
+    async def due(self, channel: str, now: datetime, limit: int) -> Sequence[OutboxRow]:
+        rows = (
+            await self._conn.execute(
+                select(outbox)
+                .where(
+                    outbox.c.status == "pending",
+                    outbox.c.channel == channel,
+                    outbox.c.not_before <= now,
+                )
+                .order_by(outbox.c.priority, outbox.c.id)
+                .limit(limit)
+            )
+        ).mappings()
+        return [_outbox_row(row) for row in rows]
+
+    async def mark_sent(self, row_id: int, now: datetime) -> None:
+        await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id)
+            .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1)
+        )
+
+    async def postpone(self, row_id: int, not_before: datetime, error: str) -> None:
+        await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id)
+            .values(not_before=not_before, last_error=error[:200], attempts=outbox.c.attempts + 1)
+        )
+
+    async def fail(self, row_id: int, error: str) -> None:
+        await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id)
+            .values(status="failed", last_error=error[:200], attempts=outbox.c.attempts + 1)
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._conn.execute(
+            select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        )
+        return {status: int(count) for status, count in rows}
+
 
 class SqlUnitOfWork:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -481,6 +889,8 @@ class SqlUnitOfWork:
         self.citizens = SqlCitizenRepository(conn)
         self.consents = SqlConsentRepository(conn)
         self.declarations = SqlDeclarationRepository(conn)
+        self.staff = SqlStaffRepository(conn)
+        self.outbox = SqlOutboxRepository(conn)
 
 
 class SqlStore:

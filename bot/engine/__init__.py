@@ -17,10 +17,11 @@ from bot.engine.matching import fold, match_choice
 from bot.engine.runner import (
     GLOBAL_TOKEN,
     MAX_TEXT_LENGTH,
+    Answered,
     Engine,
     FileIntake,
     FlowCommand,
-    InfoCommand,
+    ReplyCommand,
     Translate,
 )
 from bot.engine.serial import KeyedSerializer
@@ -35,6 +36,8 @@ from bot.engine.types import (
     Result,
     Text,
     t,
+    text_from_json,
+    text_to_json,
 )
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "Abort",
     "Accept",
     "Answer",
+    "Answered",
     "Choice",
     "ChoiceSpec",
     "Engine",
@@ -55,12 +59,12 @@ __all__ = [
     "FlowContext",
     "Inbound",
     "InboundKind",
-    "InfoCommand",
     "Joined",
     "KeyedSerializer",
     "Outcome",
     "Prompt",
     "Reply",
+    "ReplyCommand",
     "Result",
     "Retry",
     "Step",
@@ -69,4 +73,6 @@ __all__ = [
     "fold",
     "match_choice",
     "t",
+    "text_from_json",
+    "text_to_json",
 ]

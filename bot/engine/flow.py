@@ -122,6 +122,8 @@ class Flow:
     guard: Callable[[FlowContext], Awaitable[Text | None]] | None = None
     # The step to start at, after ``init`` (e.g. the first indicator not yet answered).
     entry: Callable[[FlowContext], str] | None = None
+    # Run when the user cancels the flow (e.g. to release a review claim).
+    on_leave: Callable[[FlowContext], Awaitable[None]] | None = None
 
     def step(self, name: str) -> Step:
         for step in self.steps:

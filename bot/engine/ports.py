@@ -16,12 +16,19 @@ __all__ = [
     "Conversation",
     "ConversationRepository",
     "Declaration",
+    "DeclarationEvent",
     "DeclarationRepository",
     "EvidenceFile",
     "Identity",
     "IdentityRepository",
     "IndicatorAnswer",
+    "Invitation",
     "NewCitizen",
+    "OutboxMessage",
+    "OutboxRepository",
+    "OutboxRow",
+    "Staff",
+    "StaffRepository",
     "Store",
     "UnitOfWork",
     "UpdateRepository",
@@ -94,6 +101,16 @@ class Declaration:
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
+    review_round: int = 1
+    claimed_by: int | None = None  # the staff member reviewing it now
+    claimed_at: datetime | None = None
+    reviewer: int | None = None  # the staff member who last returned or decided it
+    decision: str | None = None  # approved, rejected
+    decision_reason: str | None = None
+    decided_by: str | None = None  # channel:id of the account
+    decided_at: datetime | None = None
+    return_note: str | None = None
+    reopened: tuple[int, ...] = ()  # indicators returned to the citizen for more
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +119,69 @@ class IndicatorAnswer:
     score: int | None
     note: str | None
     evidence_count: int = 0
+    verified_score: int | None = None
+    adjust_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationEvent:
+    """One status change of a declaration: append-only."""
+
+    declaration_id: int
+    actor: str  # channel:id of the account, or "citizen"
+    from_status: str
+    to_status: str
+    reason: str | None
+    adjusted: dict[str, Any] | None
+    round: int
+    created_at: datetime
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    id: int
+    channel: str
+    external_id: str
+    role: str  # admin, coordinator
+    wards: frozenset[str]
+    revoked_at: datetime | None = None
+    invited_by: str | None = None
+
+    @property
+    def account(self) -> str:
+        return f"{self.channel}:{self.external_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    id: int
+    role: str
+    wards: tuple[str, ...]
+    created_by: str
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message the bot sends on its own initiative, delivered after the commit."""
+
+    channel: str
+    external_id: str
+    payload: dict[str, Any]  # {"text": Text as JSON, "choices": [...]} or {"file": {...}}
+    kind: str = "notification"  # notification, broadcast, reminder
+    priority: int = 0  # lower goes first
+    dedupe_key: str | None = None
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    message: OutboxMessage
+    attempts: int
+    status: str  # pending, sent, failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +217,8 @@ class IdentityRepository(Protocol):
     async def delete(self, identity_id: int) -> None: ...
 
     async def delete_for_citizen(self, citizen_id: int) -> None: ...
+
+    async def for_citizen(self, citizen_id: int) -> Sequence[Identity]: ...
 
 
 class ConversationRepository(Protocol):
@@ -208,10 +290,103 @@ class DeclarationRepository(Protocol):
 
     async def list(self, year: int | None = None) -> Sequence[Declaration]: ...
 
+    async def get(self, declaration_id: int) -> Declaration | None: ...
+
+    async def claim(
+        self, declaration_id: int, staff_id: int, now: datetime, stale_before: datetime
+    ) -> int | None:
+        """Take the review unless someone else holds a fresh claim; the holder's id after."""
+
+    async def release(self, declaration_id: int, staff_id: int) -> None: ...
+
+    async def update(self, declaration_id: int, now: datetime, **fields: Any) -> None:
+        """Set review fields (status, decision, reopened, …) of a declaration."""
+
+    async def set_verified(
+        self, declaration_id: int, indicator: int, score: int | None, reason: str | None
+    ) -> None: ...
+
+    async def add_event(self, event: DeclarationEvent) -> None: ...
+
+    async def events(self, declaration_id: int) -> Sequence[DeclarationEvent]: ...
+
+    async def event_counts(self) -> dict[int, int]: ...
+
+    async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
+        """Submitted declarations of these wards (None: all), oldest submission first."""
+
     async def answers_by_declaration(
         self, year: int | None = None
     ) -> dict[int, dict[int, IndicatorAnswer]]:
         """Every declaration's answers with evidence counts, in two queries (for exports)."""
+
+
+class StaffRepository(Protocol):
+    async def by_account(self, channel: str, external_id: str) -> Staff | None: ...
+
+    async def get(self, staff_id: int) -> Staff | None: ...
+
+    async def for_ward(self, ward_code: str) -> Sequence[Staff]:
+        """Active coordinators of a ward."""
+
+    async def admins(self) -> Sequence[Staff]:
+        """Active admins granted in the chat (those of CDHT_ADMINS are configuration)."""
+
+    async def all(self) -> Sequence[Staff]: ...
+
+    async def bind(
+        self,
+        channel: str,
+        external_id: str,
+        role: str,
+        wards: Sequence[str],
+        invited_by: str,
+        now: datetime,
+    ) -> Staff: ...
+
+    async def revoke(self, staff_id: int, now: datetime) -> bool: ...
+
+    async def create_invitation(
+        self,
+        code_hash: str,
+        role: str,
+        wards: Sequence[str],
+        created_by: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> int: ...
+
+    async def invitation(self, code_hash: str) -> Invitation | None: ...
+
+    async def use_invitation(self, invitation_id: int, staff_id: int, now: datetime) -> bool:
+        """False when someone used it first."""
+
+    async def failures(self, channel: str, external_id: str) -> tuple[int, datetime | None]: ...
+
+    async def set_failures(
+        self,
+        channel: str,
+        external_id: str,
+        failures: int,
+        locked_until: datetime | None,
+        now: datetime,
+    ) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:
+        """False when a message with the same dedupe key exists already."""
+
+    async def due(self, channel: str, now: datetime, limit: int) -> Sequence[OutboxRow]: ...
+
+    async def mark_sent(self, row_id: int, now: datetime) -> None: ...
+
+    async def postpone(self, row_id: int, not_before: datetime, error: str) -> None: ...
+
+    async def fail(self, row_id: int, error: str) -> None: ...
+
+    async def counts(self) -> dict[str, int]:
+        """Rows by status."""
 
 
 class UnitOfWork(Protocol):
@@ -234,6 +409,12 @@ class UnitOfWork(Protocol):
 
     @property
     def declarations(self) -> DeclarationRepository: ...
+
+    @property
+    def staff(self) -> StaffRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
 
 class Store(Protocol):

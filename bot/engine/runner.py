@@ -9,7 +9,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.engine.flow import Abort, Accept, Answer, Finish, Flow, FlowContext, Prompt, Retry, Step
+from bot.engine.flow import (
+    Abort,
+    Accept,
+    Answer,
+    ChoiceSpec,
+    Finish,
+    Flow,
+    FlowContext,
+    Prompt,
+    Retry,
+    Step,
+)
 from bot.engine.matching import match_choice
 from bot.engine.ports import Citizen, Conversation, Identity, Store, UnitOfWork
 from bot.engine.types import (
@@ -28,10 +39,11 @@ from bot.engine.types import (
 __all__ = [
     "GLOBAL_TOKEN",
     "MAX_TEXT_LENGTH",
+    "Answered",
     "Engine",
     "FileIntake",
     "FlowCommand",
-    "InfoCommand",
+    "ReplyCommand",
     "Translate",
 ]
 
@@ -58,17 +70,24 @@ class Translate(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FlowCommand:
-    """A command that opens a flow for a registered citizen, e.g. ``/profile``."""
+    """A command that opens a flow, e.g. ``/profile``; its arguments reach the flow as
+    ``values["args"]`` (``/review 12``)."""
 
     flow: str
     description: Text
+    registered_only: bool = True
+
+
+# What a reply command answers: a text, or a text with buttons (each a command to press).
+Answered = Text | tuple[Text, tuple[ChoiceSpec, ...]]
 
 
 @dataclass(frozen=True, slots=True)
-class InfoCommand:
-    """A command that answers with a text and changes nothing, e.g. ``/status``."""
+class ReplyCommand:
+    """A command answered with a text, e.g. ``/status``; ``values["args"]`` holds its
+    arguments. Its buttons carry commands ("/review 12") and work in any state."""
 
-    answer: Callable[[FlowContext], Awaitable[Text]]
+    answer: Callable[[FlowContext], Awaitable[Answered]]
     description: Text
 
 
@@ -139,7 +158,7 @@ class Engine:
         services: Any,
         entry_flow: str,
         flow_commands: Mapping[str, FlowCommand],
-        info_commands: Mapping[str, InfoCommand] | None = None,
+        reply_commands: Mapping[str, ReplyCommand] | None = None,
         files: FileIntake | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
@@ -149,13 +168,14 @@ class Engine:
         self._services = services
         self._entry_flow = entry_flow
         self._flow_commands = dict(flow_commands)
-        self._info_commands = dict(info_commands or {})
+        self._reply_commands = dict(reply_commands or {})
         self._files = files
         self._clock = clock
+        self._listeners: list[Callable[[], None]] = []
         self.commands: dict[str, Text] = {
             **COMMANDS,
             **{name: command.description for name, command in flow_commands.items()},
-            **{name: command.description for name, command in self._info_commands.items()},
+            **{name: command.description for name, command in self._reply_commands.items()},
         }
 
     # -- public ---------------------------------------------------------------------------
@@ -194,13 +214,19 @@ class Engine:
                     return Result(duplicate=True)
                 turn = await self._begin(uow, inbound)
                 await self._dispatch(turn)
-                return Result(_merge(turn.replies), turn.pressed_label, turn.stale)
+            for listener in self._listeners:
+                listener()
+            return Result(_merge(turn.replies), turn.pressed_label, turn.stale)
         except Exception as exc:
             # Rolled back: nothing of this update was stored. Log no message text (personal data).
             frames = "".join(traceback.format_tb(exc.__traceback__))
             log.error("update failed on %s: %s\n%s", inbound.channel, type(exc).__name__, frames)
             locale = await self._locale_after_failure(inbound)
             return Result((Reply(self._tr(locale, "engine.error"), locale),))
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Called after every committed update (outbox senders wake up on it)."""
+        self._listeners.append(listener)
 
     def text(self, locale: str, text: Text | Joined | str) -> str:
         if isinstance(text, str):
@@ -276,11 +302,23 @@ class Engine:
         elif command == "language":
             await self._language(turn, turn.inbound.args.strip().lower())
         elif command in self._flow_commands:
-            await self._flow_command(turn, self._flow_commands[command].flow)
-        elif command in self._info_commands:
-            answer = self._info_commands[command].answer
-            ctx = self._context(turn, {}) if turn.identity else None
-            self._say(turn, await answer(ctx) if ctx else t("engine.not_registered"))
+            await self._flow_command(turn, self._flow_commands[command], turn.inbound.args)
+        elif command in self._reply_commands:
+            await self._identity_for_commands(turn)
+            answer = self._reply_commands[command].answer
+            answered = await answer(self._context(turn, {"args": turn.inbound.args.strip()}))
+            if isinstance(answered, tuple):
+                text, specs = answered
+                rendered = Reply(
+                    self.text(turn.locale, text),
+                    turn.locale,
+                    self._choices(turn.locale, Prompt(text, specs)),
+                    Expect.CHOICE,
+                    GLOBAL_TOKEN,
+                )
+                turn.replies.append(rendered)
+            else:
+                self._say(turn, answered)
             await self._reprompt_or_home(turn, home=False)
         else:
             self._say(turn, t("engine.unknown_command", command="/" + command))
@@ -292,7 +330,9 @@ class Engine:
             self._say(turn, t("engine.nothing_to_cancel"))
             return
         flow = self._flows[conversation.flow]
-        await self._leave(turn, forget=turn.citizen is None)
+        if flow.on_leave is not None:
+            await flow.on_leave(self._context(turn, dict(conversation.values)))
+        await self._leave(turn, forget=turn.citizen is None and flow.name == self._entry_flow)
         self._say(turn, flow.cancel_text or t("engine.cancelled"))
 
     async def _back(self, turn: _Turn) -> None:
@@ -321,6 +361,13 @@ class Engine:
 
     async def _global_choice(self, turn: _Turn) -> None:
         choice = turn.inbound.choice_id or ""
+        if choice.startswith("/") and len(choice) > 1:  # a button that is a command
+            command, _, args = choice[1:].partition(" ")
+            if command in self._flow_commands or command in self._reply_commands:
+                turn.pressed_label = self._flow_or_reply_label(command)
+                turn.inbound = replace(turn.inbound, command=command, args=args)
+                await self._command(turn, command)
+                return
         if choice in ("lang:vi", "lang:en"):
             turn.pressed_label = "Tiếng Việt" if choice == "lang:vi" else "English"
             await self._set_locale(turn, choice.removeprefix("lang:"))
@@ -336,16 +383,23 @@ class Engine:
         self._say(turn, t("engine.language.set"))
         await self._reprompt_or_home(turn)
 
-    async def _flow_command(self, turn: _Turn, flow_name: str) -> None:
+    def _flow_or_reply_label(self, command: str) -> str:
+        return "/" + command
+
+    async def _identity_for_commands(self, turn: _Turn) -> None:
+        """Staff commands work for accounts that never registered as citizens."""
+        await self._ensure_identity(turn)
+
+    async def _flow_command(self, turn: _Turn, command: FlowCommand, args: str) -> None:
         conversation = turn.conversation
-        if turn.citizen is None:
+        if command.registered_only and turn.citizen is None:
             self._say(turn, t("engine.not_registered"))
             await self._reprompt_or_home(turn)
         elif conversation is not None and conversation.flow == self._entry_flow:
             self._say(turn, t("engine.finish_first"))
             await self._reprompt(turn, conversation)
         else:
-            await self._start_flow(turn, flow_name)
+            await self._start_flow(turn, command.flow, args.strip())
 
     # -- flows ---------------------------------------------------------------------------
 
@@ -363,10 +417,10 @@ class Engine:
             turn.uow, turn.identity, turn.citizen, values, turn.locale, turn.now, self._services
         )
 
-    async def _start_flow(self, turn: _Turn, flow_name: str) -> None:
+    async def _start_flow(self, turn: _Turn, flow_name: str, args: str = "") -> None:
         flow = self._flows[flow_name]
         identity = await self._ensure_identity(turn)
-        ctx = self._context(turn, {})
+        ctx = self._context(turn, {"args": args} if args else {})
         if flow.guard is not None:
             refusal = await flow.guard(ctx)
             if refusal is not None:

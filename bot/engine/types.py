@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 __all__ = [
     "Choice",
@@ -18,6 +19,8 @@ __all__ = [
     "Result",
     "Text",
     "t",
+    "text_from_json",
+    "text_to_json",
 ]
 
 
@@ -122,3 +125,30 @@ class Result:
     pressed_label: str | None = None  # the accepted button's label, to mark the old message
     stale: bool = False  # a button that no longer applies was pressed
     duplicate: bool = False
+
+
+def text_to_json(text: Text | Joined | str) -> Any:
+    """A text as JSON, so a message can wait in the outbox and be translated when sent."""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, Joined):
+        return {"join": [text_to_json(part) for part in text.parts], "sep": text.separator}
+    return {
+        "key": text.key,
+        "params": {
+            name: text_to_json(value) if isinstance(value, Text | Joined) else value
+            for name, value in text.params.items()
+        },
+    }
+
+
+def text_from_json(data: Any) -> Text | Joined | str:
+    if isinstance(data, str):
+        return data
+    if "join" in data:
+        return Joined(tuple(text_from_json(part) for part in data["join"]), data["sep"])  # type: ignore[misc]
+    params = {
+        name: text_from_json(value) if isinstance(value, dict) else value
+        for name, value in data["params"].items()
+    }
+    return t(data["key"], **params)

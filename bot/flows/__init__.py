@@ -9,15 +9,22 @@ from bot.flows.registration import (
     profile_flow,
     registration_flow,
 )
+from bot.flows.review import REVIEW_FLOW, review_flow
+from bot.flows.staff import coordinator_command, invite_command, queue_command
 
 __all__ = [
     "DECLARATION_FLOW",
     "GROUP_LABELS",
     "PROFILE_FLOW",
     "REGISTRATION_FLOW",
+    "REVIEW_FLOW",
     "Services",
+    "coordinator_command",
     "declaration_flow",
+    "invite_command",
     "profile_flow",
+    "queue_command",
     "registration_flow",
+    "review_flow",
     "status_text",
 ]

@@ -25,6 +25,9 @@ class Services:
     criteria_set: str = "qd324-2023"  # the set new declarations are made under
     campaign_year: int | None = None  # None: the calendar year in Viet Nam
     evidence: EvidenceLimits = field(default_factory=EvidenceLimits)
+    admins: tuple[str, ...] = ()  # channel:id accounts from CDHT_ADMINS
+    invite_valid: timedelta = timedelta(days=7)
+    review_hold: timedelta = timedelta(hours=24)  # an open review is released after this
 
     def year(self, now: datetime) -> int:
         return self.campaign_year or now.astimezone(VN_TIME).year

@@ -28,7 +28,10 @@ from bot.engine import (
 )
 from bot.engine.ports import Declaration, EvidenceFile
 from bot.flows.common import choose, local_date, services
+from bot.flows.registration import GROUP_LABELS
 from bot.services.criteria import CriteriaSet, Evaluation
+from bot.services.outbox import notify_accounts, text_message
+from bot.services.verification import change_status, reviewers_for
 
 __all__ = ["DECLARATION_FLOW", "EDITABLE_STATUSES", "declaration_flow", "status_text"]
 
@@ -80,8 +83,13 @@ def _after(ctx: FlowContext, indicator: int) -> Accept:
     if ctx.values.get("_edit"):
         return Accept({"_edit": False}, goto="review")
     ids = [i.id for i in _criteria(ctx).indicators]
-    scores = _scores(ctx)
-    following = [i for i in ids[ids.index(indicator) + 1 :] if scores.get(i) is None]
+    later = ids[ids.index(indicator) + 1 :]
+    reopened = _reopened(ctx)
+    if reopened:
+        following = [i for i in later if i in reopened]
+    else:
+        scores = _scores(ctx)
+        following = [i for i in later if scores.get(i) is None]
     return Accept(goto=_score_step(following[0]) if following else "review")
 
 
@@ -120,8 +128,11 @@ async def _init(ctx: FlowContext) -> dict[str, Any]:
             citizen.id, year, bundle.criteria_set, ctx.now
         )
     answers = await ctx.uow.declarations.answers(declaration.id)
+    returned = declaration.status == "returned"
     return {
         "declaration_id": declaration.id,
+        "reopened": list(declaration.reopened) if returned else [],
+        "return_note": declaration.return_note if returned else None,
         "criteria_set": declaration.criteria_set,
         "year": year,
         "group": citizen.group,
@@ -131,12 +142,48 @@ async def _init(ctx: FlowContext) -> dict[str, Any]:
     }
 
 
+def _reopened(ctx: FlowContext) -> list[int]:
+    """The indicators a coordinator returned for more; empty when all are open."""
+    return [int(n) for n in ctx.values.get("reopened") or []]
+
+
+def _editable(ctx: FlowContext, indicator: int) -> bool:
+    reopened = _reopened(ctx)
+    return not reopened or indicator in reopened
+
+
 def _entry(ctx: FlowContext) -> str:
+    if _reopened(ctx):
+        return "returned_intro"
     scores = _scores(ctx)
     if not any(v is not None for v in scores.values()):
         return "intro"
     missing = _first_missing(ctx)
     return _score_step(missing) if missing is not None else "review"
+
+
+def _returned_prompt(ctx: FlowContext) -> Prompt:
+    return Prompt(
+        t(
+            "decl.returned.intro",
+            year=ctx.values["year"],
+            indicators=", ".join(map(str, _reopened(ctx))),
+            note=ctx.values.get("return_note") or "",
+        ),
+        (
+            ChoiceSpec("begin", t("decl.returned.begin")),
+            ChoiceSpec("review", t("decl.returned.review")),
+        ),
+        Expect.CHOICE,
+    )
+
+
+async def _returned(ctx: FlowContext, answer: Answer) -> Outcome:
+    if answer.choice_id == "begin":
+        return Accept(goto=_score_step(_reopened(ctx)[0]))
+    if answer.choice_id == "review":
+        return Accept(goto="review")
+    return choose()
 
 
 def _intro_prompt(ctx: FlowContext) -> Prompt:
@@ -202,6 +249,8 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
     async def score(ctx: FlowContext, answer: Answer) -> Outcome:
         maximum = _criteria(ctx).indicator(indicator_id).max
         choice = answer.choice_id
+        if not _editable(ctx, indicator_id):
+            return Accept(notice=t("decl.returned.locked", n=indicator_id), goto="review")
         if choice == "skip":
             return _after(ctx, indicator_id)
         if choice == "back":
@@ -252,6 +301,8 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
 
     async def evidence(ctx: FlowContext, answer: Answer) -> Outcome:
         choice = answer.choice_id
+        if not _editable(ctx, indicator_id):
+            return Accept(notice=t("decl.returned.locked", n=indicator_id), goto="review")
         if choice in ("done", "none"):
             return _after(ctx, indicator_id)
         if choice == "back":
@@ -380,22 +431,68 @@ async def _review(ctx: FlowContext, answer: Answer) -> Outcome:
     if choice == "submit":
         if missing:
             return Retry(t("decl.submit.incomplete", missing=", ".join(map(str, missing))))
-        await ctx.uow.declarations.set_status(
-            int(ctx.values["declaration_id"]), "submitted", ctx.now
-        )
-        evaluation = criteria.evaluate(_scores(ctx))
-        return Finish(
-            (
-                t(
-                    "decl.submitted",
-                    year=ctx.values["year"],
-                    total=evaluation.total,
-                    max_total=criteria.max_total,
-                    result=result_text(criteria, evaluation),
-                ),
-            )
-        )
+        return await _submit(ctx, criteria)
     return choose()
+
+
+async def _submit(ctx: FlowContext, criteria: CriteriaSet) -> Outcome:
+    """Submit (or resubmit after a return), record it, and tell the reviewers at once."""
+    citizen = ctx.citizen
+    declaration = await ctx.uow.declarations.get(int(ctx.values["declaration_id"]))
+    assert citizen is not None
+    assert declaration is not None
+    if declaration.status not in EDITABLE_STATUSES:
+        return Finish((_locked_text(declaration),))
+    resubmitted = declaration.status == "returned"
+    review_round = declaration.review_round + 1 if resubmitted else declaration.review_round
+    await change_status(
+        ctx.uow,
+        declaration,
+        "citizen",
+        "submitted",
+        ctx.now,
+        submitted_at=ctx.now,
+        review_round=review_round,
+        reopened=None,
+    )
+    evaluation = criteria.evaluate(_scores(ctx))
+    bundle = services(ctx)
+    reviewer = await ctx.uow.staff.get(declaration.reviewer) if declaration.reviewer else None
+    if resubmitted and reviewer is not None and reviewer.revoked_at is None:
+        accounts, to_admins = [reviewer.account], False
+    else:
+        accounts, to_admins = await reviewers_for(ctx.uow, citizen, bundle.admins)
+    notice = t(
+        "note.submitted",
+        id=declaration.id,
+        name=citizen.full_name,
+        group=GROUP_LABELS.get(citizen.group, GROUP_LABELS[1]),
+        ward=citizen.ward_name,
+        total=evaluation.total,
+        max_total=criteria.max_total,
+        result=result_text(criteria, evaluation),
+        round=review_round,
+        no_coordinator=t("note.submitted.no_coordinator") if to_admins else "",
+    )
+    button = ((f"/review {declaration.id}", t("note.review.button")),)
+    await notify_accounts(
+        ctx.uow,
+        accounts,
+        lambda channel, external_id: text_message(channel, external_id, notice, button),
+        ctx.now,
+    )
+    messages = [
+        t(
+            "decl.submitted",
+            year=ctx.values["year"],
+            total=evaluation.total,
+            max_total=criteria.max_total,
+            result=result_text(criteria, evaluation),
+        )
+    ]
+    if to_admins:
+        messages.append(t("decl.submitted.waiting"))
+    return Finish(tuple(messages))
 
 
 def _edit_prompt(ctx: FlowContext) -> Prompt:
@@ -408,6 +505,7 @@ def _edit_prompt(ctx: FlowContext) -> Prompt:
             else t("decl.edit.choice_missing", n=indicator.id),
         )
         for indicator in _criteria(ctx).indicators
+        if _editable(ctx, indicator.id)
     )
     return Prompt(
         t("decl.edit.prompt"),
@@ -433,6 +531,7 @@ def declaration_flow(criteria: CriteriaSet) -> Flow:
         DECLARATION_FLOW,
         (
             Step("intro", _intro_prompt, _intro),
+            Step("returned_intro", _returned_prompt, _returned),
             *indicator_steps,
             Step("review", _review_prompt, _review),
             Step("edit_pick", _edit_prompt, _edit_pick),
@@ -464,7 +563,17 @@ async def status_text(ctx: FlowContext) -> Text:
     if declaration.status == "submitted" and declaration.submitted_at is not None:
         return t("status.submitted", year=year, date=local_date(declaration.submitted_at))
     if declaration.status == "returned":
-        return t("status.returned", year=year)
+        indicators = ", ".join(map(str, declaration.reopened))
+        return t(
+            "status.returned", year=year, indicators=indicators, note=declaration.return_note or ""
+        )
     if declaration.status == "recognised":
-        return t("status.recognised", year=year)
+        answers = await ctx.uow.declarations.answers(declaration.id)
+        total = sum(
+            a.verified_score if a.verified_score is not None else (a.score or 0)
+            for a in answers.values()
+        )
+        return t("status.recognised", year=year, total=total)
+    if declaration.decision == "rejected":
+        return t("status.rejected", year=year, reason=declaration.decision_reason or "")
     return t("status.not_recognised", year=year)
