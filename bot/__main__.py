@@ -8,10 +8,15 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.handlers import Channel
 
 __all__ = ["main"]
 
@@ -29,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply the Alembic migrations")
     wards = commands.add_parser("wards", help="list or search the province's units")
     wards.add_argument("query", nargs="*", help="part of a name, with or without diacritics")
+    staff = commands.add_parser("coordinator", help="ward coordinators and admins")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    invite = staff_commands.add_parser("invite", help="print a one-time invitation code")
+    invite.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    invite.add_argument("--admin", action="store_true", help="invite a city admin instead")
+    staff_commands.add_parser("list", help="coordinators and admins with their wards")
+    revoke = staff_commands.add_parser("revoke", help="take an account's role away")
+    revoke.add_argument("id", type=int)
     export = commands.add_parser("export", help="one record per citizen")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--ward", help="only this unit's code")
@@ -47,22 +60,44 @@ async def _run(settings: Settings) -> int:
         await app.migrate()
         await app.prune_processed_updates()
         await app.collect_garbage()
-        channels = configured_channels(app)
+        channels: list[Channel] = configured_channels(app)
+        stop = asyncio.Event()
         if not channels:
             print("No channel token configured (CDHT_TELEGRAM_TOKEN); starting the console chat.")
             console = ConsoleChannel(app.engine, app.translator, settings.default_locale)
             app.evidence.register(console.name, console.fetch_file)
-            await console.run()
+            await _serve(app, [console], stop, until=console.run)
             return 0
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("serving %s", ", ".join(channel.name for channel in channels))
-        await asyncio.gather(*(channel.run(stop) for channel in channels))
+        await _serve(app, channels, stop)
         return 0
     finally:
         await app.close()
+
+
+async def _serve(
+    app: App,
+    channels: Sequence[Channel],
+    stop: asyncio.Event,
+    until: Callable[[asyncio.Event], Awaitable[None]] | None = None,
+) -> None:
+    """Channels, their outbox senders and the scheduler, until ``stop`` (or ``until`` ends)."""
+    jobs = [channel.run(stop) for channel in channels if until is None]
+    jobs += [app.outbox_sender(channel).run(stop) for channel in channels]
+    jobs.append(app.scheduler().run(stop))
+    if until is not None:
+
+        async def foreground() -> None:
+            try:
+                await until(stop)
+            finally:
+                stop.set()
+
+        jobs.append(foreground())
+    await asyncio.gather(*jobs)
 
 
 async def _console(settings: Settings, user: str) -> int:
@@ -74,7 +109,7 @@ async def _console(settings: Settings, user: str) -> int:
         await app.migrate()
         console = ConsoleChannel(app.engine, app.translator, settings.default_locale, user)
         app.evidence.register(console.name, console.fetch_file)
-        await console.run()
+        await _serve(app, [console], asyncio.Event(), until=console.run)
         return 0
     finally:
         await app.close()
@@ -137,6 +172,56 @@ def _export(
     return 0
 
 
+async def _coordinator(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.app import load_wards
+    from bot.services.staff import create_invitation
+    from storage import SqlStore, create_engine, upgrade
+
+    wards = load_wards(settings)
+    store = SqlStore(create_engine(settings.effective_database_url))
+    now = datetime.now(UTC)
+    try:
+        await upgrade(store.engine)
+        async with store.transaction() as uow:
+            if args.staff_command == "invite":
+                unknown = [code for code in args.ward if wards.get(code) is None]
+                if unknown or (not args.ward and not args.admin):
+                    print(
+                        f"unknown unit code(s): {', '.join(unknown)} (see: cdht wards NAME)"
+                        if unknown
+                        else "give --ward CODE (repeatable) or --admin",
+                        file=sys.stderr,
+                    )
+                    return 2
+                role = "admin" if args.admin else "coordinator"
+                valid = timedelta(days=settings.invite_valid_days)
+                code = await create_invitation(uow, role, args.ward, "cli", now, valid)
+                names = ", ".join(w.name for c in args.ward if (w := wards.get(c)) is not None)
+                print(code)
+                print(
+                    f"{role} invitation for {names or 'the whole city'}, valid "
+                    f"{settings.invite_valid_days} days: send /coordinator {code} to the bot",
+                    file=sys.stderr,
+                )
+            elif args.staff_command == "list":
+                for member in await uow.staff.all():
+                    state = "revoked" if member.revoked_at else "active"
+                    names = ", ".join(
+                        w.name for c in sorted(member.wards) if (w := wards.get(c)) is not None
+                    )
+                    print(f"{member.id}\t{member.role}\t{state}\t{member.account}\t{names}")
+            elif not await uow.staff.revoke(args.id, now):
+                print(f"no active account with id {args.id}", file=sys.stderr)
+                return 1
+            else:
+                print(f"account {args.id} revoked")
+        return 0
+    finally:
+        await store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -166,6 +251,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, command: str) -> int
             return asyncio.run(_db_upgrade(settings))
         if command == "wards":
             return _wards(settings, " ".join(args.query))
+        if command == "coordinator":
+            return asyncio.run(_coordinator(settings, args))
         if command == "export":
             return _export(settings, args.format, args.ward, args.year, args.output)
     return 130 if command in ("run", "console") else 1

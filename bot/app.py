@@ -26,6 +26,8 @@ from bot.flows import (
 from bot.i18n import Translator
 from bot.services.criteria import DEFAULT_SET, CriteriaSet, load_criteria
 from bot.services.evidence import EvidenceLimits, EvidenceStore
+from bot.services.outbox import Deliverer, OutboxSender
+from bot.services.schedule import Scheduler
 from bot.services.wards import WardDirectory
 from storage import SqlStore, create_engine, upgrade
 
@@ -88,6 +90,26 @@ class App:
     async def prune_processed_updates(self, keep: timedelta = timedelta(days=7)) -> int:
         async with self.store.transaction() as uow:
             return await uow.updates.prune(datetime.now(UTC) - keep)
+
+    def outbox_sender(self, deliverer: Deliverer) -> OutboxSender:
+        """A sender for one channel, woken whenever an update commits."""
+        sender = OutboxSender(
+            self.store,
+            deliverer,
+            self.engine.text,
+            self.settings.default_locale,
+            self.evidence.path,
+        )
+        self.engine.add_commit_listener(sender.wake)
+        return sender
+
+    def scheduler(self) -> Scheduler:
+        return Scheduler(
+            self.store,
+            self.services.admins,
+            digest_hour=self.settings.digest_hour,
+            escalate_after=timedelta(days=self.settings.escalate_after_days),
+        )
 
     async def collect_garbage(self) -> int:
         return await self.evidence.collect_garbage(self.store)

@@ -463,7 +463,9 @@ async def _reject_reason(ctx: FlowContext, answer: Answer) -> Outcome:
 def _pick_prompt(ctx: FlowContext) -> Prompt:
     marked = ctx.values.get("marked") or []
     choices = tuple(
-        ChoiceSpec(f"m{i.id}", t("rev.pick.on" if i.id in marked else "rev.pick.off", n=i.id))
+        ChoiceSpec(
+            f"m{i.id}", t("rev.pick.on", n=i.id) if i.id in marked else t("rev.pick.off", n=i.id)
+        )
         for i in _criteria(ctx).indicators
     )
     return Prompt(t("rev.pick"), (*choices, ChoiceSpec("done", t("rev.pick.done"))), Expect.CHOICE)

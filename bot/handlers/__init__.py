@@ -6,13 +6,17 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from bot.services.outbox import Deliverer
+
 if TYPE_CHECKING:
     from bot.app import App
 
 __all__ = ["CHANNEL_FACTORIES", "Channel", "configured_channels"]
 
 
-class Channel(Protocol):
+class Channel(Deliverer, Protocol):
+    """Receives updates (``run``) and delivers the outbox's messages (``deliver``)."""
+
     name: str
 
     async def run(self, stop: asyncio.Event) -> None: ...

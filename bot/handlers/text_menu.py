@@ -15,7 +15,10 @@ def render_menu(reply: Reply, translate: Translate) -> str:
     if not reply.choices:
         return reply.text
     lines = [reply.text, ""]
-    if reply.numeric:
+    if all(choice.id.startswith("/") for choice in reply.choices):
+        # buttons that are commands (a notification's "Review"): show the command to type
+        lines.extend(f"• {choice.id} — {choice.label}" for choice in reply.choices)
+    elif reply.numeric:
         numbers = [c.label for c in reply.choices if c.label.isdigit()]
         others = [c.label for c in reply.choices if not c.label.isdigit()]
         lines.append(" · ".join(numbers))

@@ -42,6 +42,14 @@ DECLARATION_FIELDS = (
     "total",
     "provisional_result",
     "submitted_at",
+    "verified_scores",
+    "verified_total",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "decision_reason",
+    "review_rounds",
+    "audit_events",
 )
 EXPORT_FIELDS = CITIZEN_FIELDS + DECLARATION_FIELDS
 
@@ -76,6 +84,7 @@ def _declaration(
     declaration: Declaration | None,
     answers: Mapping[int, IndicatorAnswer],
     criteria: Mapping[str, CriteriaSet],
+    events: int = 0,
 ) -> dict[str, Any]:
     if declaration is None:
         return dict.fromkeys(DECLARATION_FIELDS)
@@ -101,6 +110,26 @@ def _declaration(
         "total": sum(scores.values()),
         "provisional_result": result,
         "submitted_at": _iso(declaration.submitted_at),
+        **_verification(declaration, answers, events),
+    }
+
+
+def _verification(
+    declaration: Declaration, answers: Mapping[int, IndicatorAnswer], events: int
+) -> dict[str, Any]:
+    verified = {
+        str(i): a.verified_score for i, a in sorted(answers.items()) if a.verified_score is not None
+    }
+    decided = declaration.decision is not None
+    return {
+        "verified_scores": verified if decided else None,
+        "verified_total": sum(verified.values()) if decided and verified else None,
+        "decision": declaration.decision,
+        "decided_by": declaration.decided_by,
+        "decided_at": _iso(declaration.decided_at),
+        "decision_reason": declaration.decision_reason,
+        "review_rounds": declaration.review_round,
+        "audit_events": events,
     }
 
 
@@ -119,13 +148,15 @@ async def export_records(
         for found in await uow.declarations.list(year):
             by_citizen.setdefault(found.citizen_id, []).append(found)
         answers = await uow.declarations.answers_by_declaration(year)
+        events = await uow.declarations.event_counts()
     records = []
     for citizen in people:
         base = _citizen(citizen, consents.get(citizen.id))
         declarations: list[Declaration | None] = list(by_citizen.get(citizen.id, [])) or [None]
         for declaration in declarations:
             given = answers.get(declaration.id, {}) if declaration else {}
-            records.append({**base, **_declaration(declaration, given, criteria)})
+            audit = events.get(declaration.id, 0) if declaration else 0
+            records.append({**base, **_declaration(declaration, given, criteria, audit)})
     return records
 
 
@@ -136,15 +167,20 @@ def render_json(records: Sequence[dict[str, Any]]) -> str:
 def render_csv(records: Sequence[dict[str, Any]], indicators: Sequence[int] = range(1, 11)) -> str:
     """Scores become one column per indicator (``score_1`` …), for spreadsheets."""
     score_columns = [f"score_{i}" for i in indicators]
-    fields = [f for f in EXPORT_FIELDS if f != "scores"]
+    verified_columns = [f"verified_{i}" for i in indicators]
+    fields = [f for f in EXPORT_FIELDS if f not in ("scores", "verified_scores")]
     at = fields.index("evidence_count")
     fields[at:at] = score_columns
+    at = fields.index("verified_total")
+    fields[at:at] = verified_columns
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for record in records:
-        row = {k: v for k, v in record.items() if k != "scores"}
+        row = {k: v for k, v in record.items() if k not in ("scores", "verified_scores")}
         scores = record.get("scores") or {}
+        verified = record.get("verified_scores") or {}
         row.update({f"score_{i}": scores.get(str(i)) for i in indicators})
+        row.update({f"verified_{i}": verified.get(str(i)) for i in indicators})
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return buffer.getvalue()

@@ -24,6 +24,7 @@ __all__ = [
     "OutboxSender",
     "OutgoingFile",
     "RateLimited",
+    "Rejected",
     "Transient",
     "Unreachable",
     "file_message",
@@ -52,6 +53,10 @@ class Transient(DeliveryError):
     """A network or server error: worth another try later."""
 
 
+class Rejected(DeliveryError):
+    """The channel refused this message for good (a bad request): no retry."""
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingFile:
     path: Path
@@ -62,7 +67,7 @@ class OutgoingFile:
 
 
 class Deliverer(Protocol):
-    channel: str
+    name: str  # the channel
 
     async def deliver(
         self, external_id: str, reply: Reply | None, file: OutgoingFile | None
@@ -164,7 +169,7 @@ class OutboxSender:
         """Deliver the rows due now; the number handled."""
         now = self._clock()
         async with self._store.transaction() as uow:
-            rows = await uow.outbox.due(self._deliverer.channel, now, self._batch)
+            rows = await uow.outbox.due(self._deliverer.name, now, self._batch)
             locales = {
                 row.id: await self._locale(uow, row.message.channel, row.message.external_id)
                 for row in rows
@@ -210,8 +215,8 @@ class OutboxSender:
                 )
         except RateLimited as exc:
             await self._settle(row, postpone=exc.retry_after, error=str(exc))
-        except Unreachable as exc:
-            await self._settle(row, error=f"unreachable: {exc}", final=True)
+        except (Unreachable, Rejected) as exc:
+            await self._settle(row, error=f"{type(exc).__name__}: {exc}", final=True)
         except (DeliveryError, OSError) as exc:
             final = row.attempts + 1 >= self._max_attempts
             await self._settle(

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.engine import Engine, FileRef, Inbound, InboundKind, Translate
+from bot.engine import Engine, FileRef, Inbound, InboundKind, Reply, Translate
 from bot.handlers.text_menu import render_menu
 from bot.services.evidence import FetchFailed, TooLarge
+from bot.services.outbox import OutgoingFile
 
 __all__ = ["CHANNEL", "ConsoleChannel", "parse_line"]
 
@@ -52,6 +53,16 @@ class ConsoleChannel:
         self._user_id = user_id
         self._in = stdin or sys.stdin
         self._out = stdout or sys.stdout
+
+    async def deliver(
+        self, external_id: str, reply: Reply | None, file: OutgoingFile | None
+    ) -> None:
+        """Messages the bot sends on its own initiative, shown in this terminal."""
+        to = "" if external_id == self._user_id else f" → {CHANNEL}:{external_id}"
+        if file is not None:
+            self._print(f"\n📎{to} {file.caption} ({file.path})")
+        elif reply is not None:
+            self._print(f"\n📨{to}\n" + render_menu(reply, self._tr))
 
     async def fetch_file(self, file: FileRef, max_bytes: int) -> bytes:
         """Evidence "sent" from the console is a local file."""

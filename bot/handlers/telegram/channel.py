@@ -20,14 +20,15 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import BotCommand, Update
+from aiogram.types import BotCommand, BufferedInputFile, Update
 from aiohttp import web
 
-from bot.engine import Engine, FileRef, Inbound, KeyedSerializer, Result, Translate
+from bot.engine import Engine, FileRef, Inbound, KeyedSerializer, Reply, Result, Translate
 from bot.handlers.telegram.parse import CHANNEL, parse_update
 from bot.handlers.telegram.render import TEXT_LIMIT, markup_for
 from bot.handlers.text_menu import split_text
 from bot.services.evidence import FetchFailed, TooLarge
+from bot.services.outbox import OutgoingFile, RateLimited, Rejected, Transient, Unreachable
 
 __all__ = ["TelegramChannel"]
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 SEND_ATTEMPTS = 3
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")  # HEIC goes as a document
 
 
 class TelegramChannel:
@@ -154,6 +156,36 @@ class TelegramChannel:
             return web.Response(status=400)
         self.feed(update)
         return web.Response(status=200)
+
+    async def deliver(
+        self, external_id: str, reply: Reply | None, file: OutgoingFile | None
+    ) -> None:
+        """Send one outbox message; Telegram's errors become the sender's neutral ones."""
+        chat_id = int(external_id)
+        try:
+            if file is not None:
+                data = await asyncio.to_thread(file.path.read_bytes)
+                upload = BufferedInputFile(data, filename=file.name)
+                caption = file.caption[:1024]
+                if file.kind == "photo" and file.mime_type in PHOTO_TYPES:
+                    await self.bot.send_photo(chat_id, upload, caption=caption)
+                else:
+                    await self.bot.send_document(chat_id, upload, caption=caption)
+            elif reply is not None:
+                pieces = split_text(reply.text, TEXT_LIMIT)
+                for index, piece in enumerate(pieces):
+                    markup = markup_for(reply) if index == len(pieces) - 1 else None
+                    await self.bot.send_message(chat_id, piece, reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            raise RateLimited(exc.retry_after) from None
+        except TelegramForbiddenError as exc:
+            raise Unreachable(exc.message) from None
+        except TelegramBadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise Unreachable(exc.message) from None
+            raise Rejected(exc.message) from None
+        except TelegramAPIError as exc:
+            raise Transient(type(exc).__name__) from None
 
     async def fetch_file(self, file: FileRef, max_bytes: int) -> bytes:
         """Download a file the user sent, stopping as soon as it passes ``max_bytes``."""
