@@ -95,3 +95,39 @@ def test_db_upgrade_and_export_to_file(env: Path, capsys: pytest.CaptureFixture[
     assert main(["export", "--format", "csv", "--output", str(env / "out.csv")]) == 0
     raw = (env / "out.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbfid,full_name")  # a BOM so Excel reads the accents
+
+
+def test_coordinator_invite_list_and_revoke(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["coordinator", "invite", "--ward", "99999"]) == 2
+    assert "unknown unit code(s): 99999" in capsys.readouterr().err
+    assert main(["coordinator", "invite", "--ward", "11383", "--ward", "11311"]) == 0
+    out, err = capsys.readouterr()
+    code = out.strip()
+    assert len(code) == 11
+    assert code[5] == "-"
+    assert "Phường Lê Chân, Phường Hồng Bàng" in err
+    assert "valid 7 days" in err
+
+    import asyncio
+
+    from bot.app import build_app
+    from bot.config import load_settings
+    from tests.chat import Chat
+
+    async def redeem() -> None:
+        app = build_app(load_settings())
+        try:
+            chat = Chat(app.engine, user="77")
+            await chat.send(f"/coordinator {code}")
+            chat.expect("Phường Hồng Bàng, Phường Lê Chân")
+        finally:
+            await app.close()
+
+    asyncio.run(redeem())
+    assert main(["coordinator", "list"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("1\tcoordinator\tactive\ttest:77\t")
+    assert main(["coordinator", "revoke", "1"]) == 0
+    assert main(["coordinator", "revoke", "1"]) == 1
+    assert main(["coordinator", "list"]) == 0
+    assert "\trevoked\t" in capsys.readouterr().out

@@ -40,6 +40,7 @@ class FakeTelegram:
     closing: bool = False
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content users sent
     failing_downloads: int = 0  # the next N file downloads answer 502
+    uploads: list[bytes] = field(default_factory=list)  # files the bot sent
 
     # -- server --------------------------------------------------------------------------
 
@@ -69,7 +70,11 @@ class FakeTelegram:
         if request.method == "GET":
             raw: dict[str, Any] = dict(request.query)
         else:
-            raw = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+            form = await request.post()
+            raw = {k: v for k, v in form.items() if isinstance(v, str)}
+            for value in form.values():
+                if isinstance(value, web.FileField):  # an uploaded file
+                    self.uploads.append(value.file.read())
         for key in _JSON_PARAMS & raw.keys():
             raw[key] = json.loads(raw[key])
         return raw
@@ -160,6 +165,14 @@ class FakeTelegram:
         self.messages[self.next_message_id] = message
         self.next_message_id += 1
         return message
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
+        message = self._message(int(params["chat_id"]), params.get("caption", ""))
+        message["caption"] = message.pop("text")
+        return message
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
+        return await self._m_sendPhoto(params)
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
         return self._message(int(params["chat_id"]), params["text"], params.get("reply_markup"))

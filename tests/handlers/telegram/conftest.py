@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 from pydantic import SecretStr
 
+from bot.__main__ import _serve
 from bot.app import App
 from bot.config import Settings
 from bot.handlers import configured_channels
@@ -44,7 +45,8 @@ async def start_bot(settings: Settings, fake: FakeTelegram, **overrides: object)
     (channel,) = configured_channels(app)
     assert isinstance(channel, TelegramChannel)
     stop = asyncio.Event()
-    task = asyncio.create_task(channel.run(stop))
+    # the channel, its outbox sender and the scheduler, as `cdht run` serves them
+    task = asyncio.create_task(_serve(app, [channel], stop))
     return Running(app, channel, stop, task)
 
 

@@ -1,0 +1,330 @@
+"""Coordinator verification as conversations: invitation, notification, review, decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.app import App
+from bot.engine import FileRef
+from bot.services.export import export_records
+from bot.services.outbox import RateLimited, Transient, Unreachable
+from bot.services.staff import create_invitation
+from tests.chat import Chat, register
+from tests.conftest import make_settings, started_app
+from tests.verification_helpers import (
+    RecordingDeliverer,
+    coordinator,
+    declaration_id,
+    invite,
+    sender,
+    submitted,
+)
+
+
+async def status(app: App) -> str:
+    async with app.store.transaction() as uow:
+        (declaration,) = await uow.declarations.list()
+    return declaration.status
+
+
+async def events(app: App) -> list[tuple[str, str, str]]:
+    async with app.store.transaction() as uow:
+        (declaration,) = await uow.declarations.list()
+        found = await uow.declarations.events(declaration.id)
+    return [(e.actor, e.from_status, e.to_status) for e in found]
+
+
+async def test_invitation_codes_bind_once_and_expire(app: App) -> None:
+    code = await invite(app, wards=("11383", "11311"))
+    chat = Chat(app.engine, user="c1")
+    await chat.send(f"/coordinator {code.lower().replace('-', ' ')}")  # typed loosely
+    chat.expect("cán bộ phụ trách", "Phường Lê Chân", "Phường Hồng Bàng")
+    other = Chat(app.engine, user="c2")
+    await other.send(f"/coordinator {code}")
+    other.expect("đã được sử dụng")
+    async with app.store.transaction() as uow:
+        old = await create_invitation(
+            uow, "coordinator", ("11383",), "test", datetime.now(UTC) - timedelta(days=8),
+            timedelta(days=7),
+        )  # fmt: skip
+    await other.send(f"/coordinator {old}")
+    other.expect("đã hết hạn")
+    await other.send("/coordinator")
+    other.expect("/coordinator ABCDE-23456")
+
+
+async def test_repeated_wrong_codes_are_slowed_down(app: App) -> None:
+    chat = Chat(app.engine, user="guesser")
+    for _ in range(5):
+        await chat.send("/coordinator AAAAA-BBBBB")
+        chat.expect("không đúng")
+    await chat.send(f"/coordinator {await invite(app)}")
+    chat.expect("nhập sai mã nhiều lần", "phút")  # even the right code waits
+
+
+async def test_submission_notifies_the_wards_coordinators_at_once(app: App) -> None:
+    coordinator_chat = await coordinator(app, "coord")
+    other_ward = await coordinator(app, "other", wards=("11311",))
+    await submitted(app, "citizen")
+    deliverer = RecordingDeliverer()
+    assert await sender(app, deliverer).flush() == 1
+    (note,) = deliverer.to("coord")
+    number = await declaration_id(app)
+    assert "Nguyễn Thị Hồng Nhung" in note.text
+    assert "Phường Lê Chân" in note.text
+    assert "90/100" in note.text
+    assert note.choices == [f"/review {number}"]
+    assert deliverer.to(other_ward.user) == []
+    assert coordinator_chat.user == "coord"
+    assert await sender(app, deliverer).flush() == 0  # sent once
+
+
+async def test_a_ward_without_coordinator_goes_to_the_city_admins(tmp_path: Path) -> None:
+    app = await started_app(make_settings(tmp_path, admins="console:admin1"))
+    try:
+        citizen = Chat(app.engine, user="citizen")
+        await register(citizen)
+        await citizen.send("/declare")
+        await citizen.press("begin")
+        for _ in range(10):
+            await citizen.send("8")
+            await citizen.press("none")
+        await citizen.press("submit")
+        citizen.expect("chưa có cán bộ phụ trách", "Hội Khuyến học")
+        deliverer = RecordingDeliverer(name="console")
+        await sender(app, deliverer).flush()
+        (note,) = deliverer.to("admin1")
+        assert "chưa có cán bộ phụ trách" in note.text
+        admin = Chat(app.engine, user="admin1", channel="console")
+        await admin.send(note.choices[0])  # "/review N" typed works like the button
+        admin.expect("Hồ sơ #", "Tổng điểm: 80/100")
+    finally:
+        await app.close()
+
+
+async def test_return_resubmit_and_approve_round_trip(any_app: App) -> None:
+    app = any_app
+    coord = await coordinator(app, "coord")
+    citizen = await submitted(app, "citizen")
+    number = await declaration_id(app)
+    deliverer = RecordingDeliverer()
+    outbox = sender(app, deliverer)
+
+    await coord.press_raw(f"/review {number}", "g")  # the notification's button
+    coord.expect(
+        f"Hồ sơ #{number}",
+        "lần xem xét 1",
+        choices=["walk", "approve", "return", "reject", "later"],
+    )
+    await coord.press("return")
+    coord.expect("Chọn các chỉ số cần bổ sung")
+    await coord.press("m3")
+    await coord.press("m5")
+    await coord.press("m5")  # toggled off again
+    await coord.press("done")
+    coord.expect("chỉ số 3")
+    await coord.send("Cần ảnh giấy chứng nhận khóa học")
+    coord.expect(f"Đã trả lại hồ sơ #{number}", "chỉ số 3")
+    assert await status(app) == "returned"
+
+    await outbox.flush()
+    (note,) = deliverer.to("citizen")
+    assert "Cần ảnh giấy chứng nhận khóa học" in note.text
+    assert note.choices == ["/declare"]
+    await citizen.send("/status")
+    citizen.expect("trả lại", "chỉ số 3", "Cần ảnh giấy chứng nhận")
+
+    await citizen.press_raw("/declare", "g")
+    citizen.expect("Chỉ số cần bổ sung: 3", choices=["begin", "review"])
+    await citizen.press("begin")
+    citizen.expect("Chỉ số 3/10", "Điểm hiện tại: 9")
+    await citizen.send("10")
+    await citizen.send("Đã học khóa tin học cơ bản")
+    await citizen.press("done")
+    citizen.expect("Tổng hợp", "Chỉ số 3: 10 điểm · 1 minh chứng")
+    await citizen.press("edit")
+    assert citizen.choice_ids == ["i3", "review"]  # only what was returned
+    await citizen.press("review")
+    await citizen.press("submit")
+    citizen.expect("Đã nộp")
+
+    await outbox.flush()
+    (renotice,) = [d for d in deliverer.to("coord") if "lần 2" in d.text]
+    assert renotice.choices == [f"/review {number}"]
+    await coord.send(f"/review {number}")
+    coord.expect("lần xem xét 2", "Tổng điểm: 91/100")
+    await coord.press("approve")
+    coord.expect(f"Đã duyệt hồ sơ #{number}", "Đạt")
+    assert await status(app) == "recognised"
+    await outbox.flush()
+    assert "Chúc mừng" in deliverer.to("citizen")[-1].text
+    assert "91/100" in deliverer.to("citizen")[-1].text
+    await citizen.send("/status")
+    citizen.expect("đã được công nhận Công dân học tập năm", "91")
+    assert [(frm, to) for _, frm, to in await events(app)] == [
+        ("draft", "submitted"),
+        ("submitted", "returned"),
+        ("returned", "submitted"),
+        ("submitted", "recognised"),
+    ]
+
+    (record,) = await export_records(app.store, app.services.criteria)
+    assert record["decision"] == "approved"
+    assert record["decided_by"] == "test:coord"
+    assert record["verified_total"] == 91
+    assert record["review_rounds"] == 2
+    assert record["audit_events"] == 4
+
+
+async def test_walking_the_indicators_resends_files_and_an_adjustment_changes_the_outcome(
+    app: App,
+) -> None:
+    async def fetch(file: FileRef, max_bytes: int) -> bytes:
+        return b"\xff\xd8\xff\xe0certificate"
+
+    app.evidence.register("test", fetch)
+    coord = await coordinator(app, "coord")
+    citizen = Chat(app.engine, user="citizen")
+    await register(citizen)
+    await citizen.send("/declare")
+    await citizen.press("begin")
+    await citizen.send("8")
+    await citizen.send_file(FileRef("p1", "photo", "image/jpeg", name="the.jpg"))
+    await citizen.press("done")
+    for _ in range(2, 11):
+        await citizen.send("8")
+        await citizen.press("none")
+    await citizen.press("submit")
+    number = await declaration_id(app)
+
+    await coord.send(f"/review {number}")
+    await coord.press("walk")
+    coord.expect("Chỉ số 1/10", "Điểm tự đánh giá: 8/10", "Tệp minh chứng: 1")
+    deliverer = RecordingDeliverer()
+    await sender(app, deliverer).flush()
+    files = [d for d in deliverer.to("coord") if d.file is not None]
+    assert len(files) == 1
+    assert files[0].file is not None
+    assert files[0].file.path.read_bytes() == b"\xff\xd8\xff\xe0certificate"
+    assert "chỉ số 1, tệp 1/1" in files[0].text
+    await coord.press("next")
+    coord.expect("Chỉ số 2/10")
+    await coord.press("adjust")
+    await coord.send("4")
+    coord.expect("Lý do điều chỉnh chỉ số 2 thành 4")
+    await coord.send("Chưa có kế hoạch học tập viết ra")
+    coord.expect("Điểm điều chỉnh: 4", "Chưa có kế hoạch")
+    await coord.press("decide")
+    coord.expect("Tổng điểm: 76/100", "Chưa đạt", "chỉ số 2 dưới 5 điểm")
+    await coord.press("approve")
+    coord.expect("Đã duyệt", "Chưa đạt")
+    assert await status(app) == "not_recognised"
+    (record,) = await export_records(app.store, app.services.criteria)
+    assert record["verified_scores"]["2"] == 4
+    assert record["scores"]["2"] == 8
+    assert record["verified_total"] == 76
+    async with app.store.transaction() as uow:
+        audit = (await uow.declarations.events(number))[-1]
+    assert audit.adjusted == {
+        "2": {"from": 8, "to": 4, "reason": "Chưa có kế hoạch học tập viết ra"}
+    }
+
+
+async def test_reject_with_a_reason(app: App) -> None:
+    coord = await coordinator(app, "coord")
+    citizen = await submitted(app, "citizen")
+    number = await declaration_id(app)
+    await coord.send(f"/review {number}")
+    await coord.press("reject")
+    await coord.send("ok")
+    coord.expect("ghi lý do")
+    await coord.send("Không phải người dân của phường")
+    coord.expect("Đã từ chối")
+    await citizen.send("/status")
+    citizen.expect("chưa được công nhận", "Không phải người dân của phường")
+    await citizen.send("/declare")
+    citizen.expect("đã được cán bộ xét xong")
+
+
+async def test_one_coordinator_holds_a_review_at_a_time(app: App) -> None:
+    first = await coordinator(app, "first")
+    second = await coordinator(app, "second")
+    await submitted(app, "citizen")
+    number = await declaration_id(app)
+    await first.send(f"/review {number}")
+    await second.send(f"/review {number}")
+    second.expect("đang được cán bộ test:first xem xét")
+    await second.send("/queue")
+    second.expect("1 hồ sơ", "đang có cán bộ khác xem")
+    await first.press("later")
+    first.expect("để lại")
+    await second.send(f"/review {number}")
+    second.expect(f"Hồ sơ #{number}")
+    # an open review is released after 24 hours
+    async with app.store.transaction() as uow:
+        await uow.declarations.update(
+            number, datetime.now(UTC), claimed_at=datetime.now(UTC) - timedelta(hours=25)
+        )
+    await first.send(f"/review {number}")
+    first.expect(f"Hồ sơ #{number}")
+    await second.press("approve")  # second lost the claim meanwhile: refused, nothing changes
+    second.expect("không còn giữ hồ sơ")
+    assert await status(app) == "submitted"
+
+
+async def test_forged_decisions_are_refused_and_change_nothing(app: App) -> None:
+    await coordinator(app, "coord")
+    citizen = await submitted(app, "citizen")
+    number = await declaration_id(app)
+    await citizen.press_raw(f"/review {number}", "g")
+    citizen.expect("chỉ dành cho cán bộ")
+    await citizen.send(f"/review {number}")
+    citizen.expect("chỉ dành cho cán bộ")
+    outsider = await coordinator(app, "outsider", wards=("11311",))
+    await outsider.send(f"/review {number}")
+    outsider.expect("không phụ trách")
+    await outsider.send("/review 999")
+    outsider.expect("Không có hồ sơ #999")
+    await outsider.send("/queue")
+    outsider.expect("Không có hồ sơ nào")
+    await citizen.press_raw("approve", "1")  # an old-looking button of someone else's flow
+    assert await status(app) == "submitted"
+    assert len(await events(app)) == 1
+
+
+async def test_a_crash_after_commit_still_delivers_once_back(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    first = await started_app(settings)
+    await coordinator(first, "coord")
+    await submitted(first, "citizen")
+    await first.close()  # the bot dies before any sender ran
+
+    second = await started_app(settings)
+    try:
+        deliverer = RecordingDeliverer()
+        outbox = sender(second, deliverer)
+        assert await outbox.flush() == 1
+        assert await outbox.flush() == 0
+        assert len(deliverer.to("coord")) == 1
+    finally:
+        await second.close()
+
+
+async def test_the_sender_waits_out_rate_limits_and_gives_up_on_blocked_users(app: App) -> None:
+    await coordinator(app, "coord")
+    await submitted(app, "citizen")
+    deliverer = RecordingDeliverer(failures=[RateLimited(0), Transient("reset")])
+    outbox = sender(app, deliverer)
+    assert await outbox.flush() == 1  # rate limited: postponed by 0 s
+    assert await outbox.flush() == 1  # transient: retried after 2**1 s
+    assert deliverer.sent == []
+    async with app.store.transaction() as uow:
+        assert (await uow.outbox.counts()) == {"pending": 1}
+    deliverer.failures = [Unreachable("blocked")]
+    async with app.store.transaction() as uow:
+        (row,) = await uow.outbox.due("test", datetime.now(UTC) + timedelta(minutes=1), 10)
+        await uow.outbox.postpone(row.id, datetime.now(UTC), "retry now")
+    assert await outbox.flush() == 1
+    async with app.store.transaction() as uow:
+        assert (await uow.outbox.counts()) == {"failed": 1}
