@@ -158,13 +158,17 @@ def build_app(settings: Settings) -> App:
         flow_commands={
             "declare": FlowCommand(DECLARATION_FLOW, t("command.declare")),
             "profile": FlowCommand(PROFILE_FLOW, t("command.profile")),
-            "review": FlowCommand(REVIEW_FLOW, t("command.review"), registered_only=False),
+            "review": FlowCommand(
+                REVIEW_FLOW, t("command.review"), registered_only=False, listed=False
+            ),
         },
         reply_commands={
             "status": ReplyCommand(status_text, t("command.status")),
-            "queue": ReplyCommand(queue_command, t("command.queue")),
-            "coordinator": ReplyCommand(coordinator_command, t("command.coordinator")),
-            "invite": ReplyCommand(invite_command, t("command.invite")),
+            "queue": ReplyCommand(queue_command, t("command.queue"), listed=False),
+            "coordinator": ReplyCommand(
+                coordinator_command, t("command.coordinator"), listed=False
+            ),
+            "invite": ReplyCommand(invite_command, t("command.invite"), listed=False),
         },
         files=evidence,
     )

@@ -76,6 +76,7 @@ class FlowCommand:
     flow: str
     description: Text
     registered_only: bool = True
+    listed: bool = True  # shown in a channel's command menu (staff commands are not)
 
 
 # What a reply command answers: a text, or a text with buttons (each a command to press).
@@ -89,6 +90,7 @@ class ReplyCommand:
 
     answer: Callable[[FlowContext], Awaitable[Answered]]
     description: Text
+    listed: bool = True
 
 
 class FileIntake(Protocol):
@@ -174,8 +176,8 @@ class Engine:
         self._listeners: list[Callable[[], None]] = []
         self.commands: dict[str, Text] = {
             **COMMANDS,
-            **{name: command.description for name, command in flow_commands.items()},
-            **{name: command.description for name, command in self._reply_commands.items()},
+            **{name: c.description for name, c in flow_commands.items() if c.listed},
+            **{name: c.description for name, c in self._reply_commands.items() if c.listed},
         }
 
     # -- public ---------------------------------------------------------------------------

@@ -87,7 +87,7 @@ async def invite_command(ctx: FlowContext) -> Answered:
     if query.lower() == "admin":
         code = await create_invitation(ctx.uow, "admin", (), account, ctx.now, bundle.invite_valid)
         return t("staff.invite.admin_code", code=code, days=days)
-    ward = bundle.wards.get(query)
+    ward = bundle.wards.get(query) or bundle.wards.exact(query)
     if ward is None:
         found = bundle.wards.search(query)
         if not found:

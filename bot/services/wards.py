@@ -89,6 +89,12 @@ class WardDirectory:
     def get(self, code: str) -> Ward | None:
         return self._by_code.get(code)
 
+    def exact(self, query: str) -> Ward | None:
+        """The one unit whose name is exactly what was typed (kind word and accents aside)."""
+        bare = _strip_prefix(fold(query))
+        found = [entry.ward for entry in self._entries if entry.bare == bare]
+        return found[0] if len(found) == 1 else None
+
     def search(self, query: str, limit: int = 6) -> list[Ward]:
         """Best matches first; accent- and case-insensitive, tolerant of a kind word and typos."""
         typed = fold(query)

@@ -328,3 +328,43 @@ async def test_the_sender_waits_out_rate_limits_and_gives_up_on_blocked_users(ap
     assert await outbox.flush() == 1
     async with app.store.transaction() as uow:
         assert (await uow.outbox.counts()) == {"failed": 1}
+
+
+async def test_an_admin_invites_from_the_chat(tmp_path: Path) -> None:
+    app = await started_app(make_settings(tmp_path, admins="console:boss"))
+    try:
+        boss = Chat(app.engine, user="boss", channel="console")
+        await boss.send("/invite")
+        boss.expect("/invite Lê Chân")
+        await boss.send("/invite kien")  # several units match: pick one
+        assert "Phường Kiến An" in boss.choice_labels
+        assert all(choice.startswith("/invite ") for choice in boss.choice_ids)
+        await boss.press("Phường Kiến An")
+        boss.expect("Mã mời cán bộ phụ trách Phường Kiến An", "/coordinator")
+        code = boss.text.split(": ")[1].split()[0]
+        newcomer = Chat(app.engine, user="newcomer", channel="console")
+        await newcomer.send(f"/coordinator {code}")
+        newcomer.expect("Phường Kiến An")
+        await boss.send("/invite admin")
+        admin_code = boss.text.split(": ")[1].split()[0]
+        deputy = Chat(app.engine, user="deputy")
+        await deputy.send(f"/coordinator {admin_code}")
+        deputy.expect("quản trị viên thành phố")
+        await deputy.send("/invite le chan")
+        deputy.expect("Phường Lê Chân")  # a granted admin may invite too
+        await newcomer.send("/invite le chan")
+        newcomer.expect("Chỉ quản trị viên")
+        assert "invite" not in app.engine.commands  # staff commands stay off the public menu
+    finally:
+        await app.close()
+
+
+async def test_outcomes_reach_the_citizen_in_their_language(app: App) -> None:
+    coord = await coordinator(app, "coord")
+    citizen = await submitted(app, "citizen")
+    await citizen.send("/language en")
+    await coord.send(f"/review {await declaration_id(app)}")
+    await coord.press("approve")
+    deliverer = RecordingDeliverer()
+    await sender(app, deliverer).flush()
+    assert "Congratulations" in deliverer.to("citizen")[-1].text
