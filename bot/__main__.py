@@ -17,6 +17,7 @@ from bot.config import ConfigError, Settings, load_settings
 if TYPE_CHECKING:
     from bot.app import App
     from bot.handlers import Channel
+    from bot.handlers.web import WebServer
 
 __all__ = ["main"]
 
@@ -54,13 +55,15 @@ async def _run(settings: Settings) -> int:
     from bot.app import build_app
     from bot.handlers import configured_channels
     from bot.handlers.console import ConsoleChannel
+    from bot.handlers.web import WebServer
 
     app = build_app(settings)
     try:
         await app.migrate()
         await app.prune_processed_updates()
         await app.collect_garbage()
-        channels: list[Channel] = configured_channels(app)
+        web_server = WebServer(settings.webhook_host, settings.webhook_port)
+        channels: list[Channel] = configured_channels(app, web_server)
         stop = asyncio.Event()
         if not channels:
             print("No channel token configured (CDHT_TELEGRAM_TOKEN); starting the console chat.")
@@ -72,7 +75,7 @@ async def _run(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("serving %s", ", ".join(channel.name for channel in channels))
-        await _serve(app, channels, stop)
+        await _serve(app, channels, stop, web_server=web_server)
         return 0
     finally:
         await app.close()
@@ -83,8 +86,25 @@ async def _serve(
     channels: Sequence[Channel],
     stop: asyncio.Event,
     until: Callable[[asyncio.Event], Awaitable[None]] | None = None,
+    web_server: WebServer | None = None,
 ) -> None:
-    """Channels, their outbox senders and the scheduler, until ``stop`` (or ``until`` ends)."""
+    """Channels, their outbox senders, the scheduler and the web server (webhooks, evidence
+    links), until ``stop`` (or ``until`` ends)."""
+    if web_server is not None and web_server.needed:
+        await web_server.start()
+    try:
+        await _serve_jobs(app, channels, stop, until)
+    finally:
+        if web_server is not None:
+            await web_server.stop()
+
+
+async def _serve_jobs(
+    app: App,
+    channels: Sequence[Channel],
+    stop: asyncio.Event,
+    until: Callable[[asyncio.Event], Awaitable[None]] | None,
+) -> None:
     jobs = [channel.run(stop) for channel in channels if until is None]
     jobs += [app.outbox_sender(channel).run(stop) for channel in channels]
     jobs.append(app.scheduler().run(stop))

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 __all__ = ["AdminRef", "ConfigError", "Settings", "load_settings"]
 
 OFFICIAL_TELEGRAM_API = "https://api.telegram.org"
+OFFICIAL_ZALO_API = "https://bot-api.zaloplatforms.com"
 CHANNEL_NAMES = ("telegram", "zalo", "console")
 
 
@@ -45,6 +46,12 @@ class Settings(BaseSettings):
     telegram_api_url: str = OFFICIAL_TELEGRAM_API
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    zalo_token: SecretStr | None = None
+    zalo_api_url: str = OFFICIAL_ZALO_API
+    zalo_webhook_url: str | None = None
+    zalo_webhook_secret: SecretStr | None = None
+    public_base_url: str | None = None  # where Zalo can fetch signed evidence links
+    link_valid_hours: int = Field(default=24, ge=1, le=24 * 30)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     default_locale: Literal["vi", "en"] = "vi"
@@ -75,7 +82,13 @@ class Settings(BaseSettings):
             return tuple(AdminRef.parse(part) for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("telegram_api_url", "telegram_webhook_url")
+    @field_validator(
+        "telegram_api_url",
+        "telegram_webhook_url",
+        "zalo_api_url",
+        "zalo_webhook_url",
+        "public_base_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -85,7 +98,16 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
-    @field_validator("telegram_token", "telegram_webhook_secret", mode="before")
+    @field_validator(
+        "telegram_token",
+        "telegram_webhook_secret",
+        "zalo_token",
+        "zalo_webhook_secret",
+        "zalo_webhook_url",
+        "public_base_url",
+        "telegram_webhook_url",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -114,6 +136,8 @@ class Settings(BaseSettings):
     def _webhook_pair(self) -> Settings:
         if self.telegram_webhook_url and self.telegram_webhook_secret is None:
             raise ValueError("CDHT_TELEGRAM_WEBHOOK_SECRET is required with a webhook URL")
+        if self.zalo_webhook_url and self.zalo_webhook_secret is None:
+            raise ValueError("CDHT_ZALO_WEBHOOK_SECRET is required with a webhook URL")
         return self
 
     @property
@@ -125,7 +149,14 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Secret values that must never reach a log line."""
         found = [
-            s.get_secret_value() for s in (self.telegram_token, self.telegram_webhook_secret) if s
+            s.get_secret_value()
+            for s in (
+                self.telegram_token,
+                self.telegram_webhook_secret,
+                self.zalo_token,
+                self.zalo_webhook_secret,
+            )
+            if s
         ]
         return [value for value in found if value]
 

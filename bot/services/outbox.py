@@ -64,6 +64,7 @@ class OutgoingFile:
     mime_type: str
     name: str
     caption: str
+    locale: str = "vi"
 
 
 class Deliverer(Protocol):
@@ -207,6 +208,7 @@ class OutboxSender:
                     file["mime_type"],
                     file["name"],
                     self._render(locale, text_from_json(message.payload["text"])),
+                    locale,
                 )
                 await self._deliverer.deliver(message.external_id, None, outgoing)
             else:

@@ -27,6 +27,7 @@ from bot.engine import Engine, FileRef, Inbound, KeyedSerializer, Reply, Result,
 from bot.handlers.telegram.parse import CHANNEL, parse_update
 from bot.handlers.telegram.render import TEXT_LIMIT, markup_for
 from bot.handlers.text_menu import split_text
+from bot.handlers.web import WebServer
 from bot.services.evidence import FetchFailed, TooLarge
 from bot.services.outbox import OutgoingFile, RateLimited, Rejected, Transient, Unreachable
 
@@ -50,9 +51,9 @@ class TelegramChannel:
         *,
         token: str,
         api_url: str,
+        web_server: WebServer | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
-        listen: tuple[str, int] = ("127.0.0.1", 8080),
         poll_timeout: int = 25,
         max_concurrency: int = 16,
     ) -> None:
@@ -62,9 +63,11 @@ class TelegramChannel:
         self.bot = Bot(token=token, session=session)
         self._webhook_url = webhook_url
         self._webhook_secret = webhook_secret
-        self._listen = listen
         self._poll_timeout = poll_timeout
         self._serializer = KeyedSerializer(max_concurrency)
+        if webhook_url:
+            assert web_server is not None, "a webhook needs the web server"
+            web_server.add("POST", urlsplit(webhook_url).path or "/", self._on_webhook)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -129,21 +132,11 @@ class TelegramChannel:
 
     async def _run_webhook(self, stop: asyncio.Event) -> None:
         assert self._webhook_url is not None
-        path = urlsplit(self._webhook_url).path or "/"
-        app = web.Application()
-        app.router.add_post(path, self._on_webhook)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, *self._listen)
-        await site.start()
         await self.bot.set_webhook(
             self._webhook_url, secret_token=self._webhook_secret, allowed_updates=ALLOWED_UPDATES
         )
-        log.info("telegram: webhook listening on %s:%s%s", *self._listen, path)
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
+        log.info("telegram: webhook set")
+        await stop.wait()
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         secret = request.headers.get(SECRET_HEADER, "")

@@ -1,19 +1,13 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 
 import pytest
-from pydantic import SecretStr
 
-from bot.__main__ import _serve
-from bot.app import App
 from bot.config import Settings
-from bot.handlers import configured_channels
-from bot.handlers.telegram import TelegramChannel
-from tests.conftest import started_app
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.bots import Running
+from tests.bots import start_bot as start_running
+from tests.fakes.telegram_api import FakeTelegram
 
 
 @pytest.fixture
@@ -23,31 +17,8 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     await server.stop()
 
 
-@dataclass
-class Running:
-    app: App
-    channel: TelegramChannel
-    stop: asyncio.Event
-    task: asyncio.Task[None]
-
-    async def shutdown(self) -> None:
-        self.stop.set()
-        await asyncio.wait_for(self.task, 10)
-        await self.app.close()
-
-
 async def start_bot(settings: Settings, fake: FakeTelegram, **overrides: object) -> Running:
-    """The app and its Telegram channel as `cdht run` wires them, pointed at the fake server."""
-    configured = settings.model_copy(
-        update={"telegram_token": SecretStr(TOKEN), "telegram_api_url": fake.url, **overrides}
-    )
-    app = await started_app(configured)
-    (channel,) = configured_channels(app)
-    assert isinstance(channel, TelegramChannel)
-    stop = asyncio.Event()
-    # the channel, its outbox sender and the scheduler, as `cdht run` serves them
-    task = asyncio.create_task(_serve(app, [channel], stop))
-    return Running(app, channel, stop, task)
+    return await start_running(settings, telegram=fake, **overrides)
 
 
 @pytest.fixture

@@ -1,0 +1,74 @@
+"""Zalo updates into the engine's neutral ``Inbound``; staff keywords into commands."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.engine import FileRef, Inbound, InboundKind, fold
+
+__all__ = ["CHANNEL", "parse_update", "unwrap"]
+
+CHANNEL = "zalo"
+
+# "DUYET 12", "TRẢ 12 3 cần ảnh", "TỪ CHỐI 12 lý do": typed decisions for coordinators
+_KEYWORDS = {"duyet": "duyet", "tra": "tra", "tuchoi": "tuchoi", "tu choi": "tuchoi"}
+_KEYWORD = re.compile(r"^(duyet|tra|tuchoi|tu choi)\s+(\d+)\b")
+
+
+def unwrap(body: Any) -> dict[str, Any] | None:
+    """Both webhook shapes: ``{"ok": true, "result": update}`` and the bare update."""
+    if not isinstance(body, dict):
+        return None
+    if "result" in body and isinstance(body["result"], dict):
+        return body["result"]
+    return body if "event_name" in body or "message" in body else None
+
+
+def _keyword(text: str) -> tuple[str, str] | None:
+    folded = fold(text)
+    match = _KEYWORD.match(folded)
+    if match is None:
+        return None
+    words = len(match.group(1).split())  # keep the note's own accents: cut the original
+    rest = text.strip().split(None, words)[-1] if len(text.split()) > words else ""
+    return _KEYWORDS[match.group(1)], rest
+
+
+def parse_update(update: dict[str, Any]) -> Inbound | None:
+    """None for what the bot does not serve (groups, updates without a sender)."""
+    message = update.get("message")
+    if not isinstance(message, dict):
+        return None
+    sender = message.get("from") or {}
+    chat = message.get("chat") or {}
+    if sender.get("id") is None or sender.get("is_bot") or chat.get("chat_type") == "GROUP":
+        return None
+    user, update_id = str(sender["id"]), message.get("message_id")
+    base: dict[str, Any] = {"update_id": str(update_id) if update_id is not None else None}
+    event = str(update.get("event_name") or "")
+    text = message.get("text")
+    if event.endswith("text.received") or (text and not event):
+        text = str(text or "")
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            head, _, args = stripped[1:].partition(" ")
+            return Inbound(
+                CHANNEL, user, InboundKind.COMMAND, command=head.lower(), args=args, **base
+            )
+        keyword = _keyword(stripped)
+        if keyword is not None:
+            command, args = keyword
+            return Inbound(CHANNEL, user, InboundKind.COMMAND, command=command, args=args, **base)
+        return Inbound(CHANNEL, user, InboundKind.TEXT, text=text, **base)
+    if event.endswith("image.received") and message.get("photo"):
+        ref = FileRef(str(message["photo"]), "photo")
+        return Inbound(
+            CHANNEL,
+            user,
+            InboundKind.FILE,
+            file=ref,
+            text=str(message.get("caption") or ""),
+            **base,
+        )
+    return Inbound(CHANNEL, user, InboundKind.OTHER, **base)
