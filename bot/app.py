@@ -14,12 +14,15 @@ from bot.flows import (
     REGISTRATION_FLOW,
     REVIEW_FLOW,
     Services,
+    approve_command,
     coordinator_command,
     declaration_flow,
     invite_command,
     profile_flow,
     queue_command,
     registration_flow,
+    reject_command,
+    return_command,
     review_flow,
     status_text,
 )
@@ -138,6 +141,7 @@ def build_app(settings: Settings) -> App:
         tuple(str(admin) for admin in settings.admins),
         timedelta(days=settings.invite_valid_days),
         timedelta(hours=settings.review_hold_hours),
+        frozenset({"zalo"}),  # Zalo users can send photos, not documents
     )
     evidence = EvidenceStore(settings.data_dir / "evidence", limits)
     flows = {
@@ -169,6 +173,9 @@ def build_app(settings: Settings) -> App:
                 coordinator_command, t("command.coordinator"), listed=False
             ),
             "invite": ReplyCommand(invite_command, t("command.invite"), listed=False),
+            "duyet": ReplyCommand(approve_command, t("command.duyet"), listed=False),
+            "tra": ReplyCommand(return_command, t("command.tra"), listed=False),
+            "tuchoi": ReplyCommand(reject_command, t("command.tuchoi"), listed=False),
         },
         files=evidence,
     )

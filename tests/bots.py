@@ -55,4 +55,6 @@ async def start_bot(
     channels = {channel.name: channel for channel in configured_channels(app, web_server)}
     stop = asyncio.Event()
     task = asyncio.create_task(_serve(app, list(channels.values()), stop, web_server=web_server))
+    if web_server.needed:
+        await asyncio.wait_for(web_server.started.wait(), 10)
     return Running(app, channels, stop, task)

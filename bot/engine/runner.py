@@ -276,6 +276,8 @@ class Engine:
         elif inbound.kind is InboundKind.TEXT and len(inbound.text) > MAX_TEXT_LENGTH:
             self._say(turn, t("engine.too_long", limit=MAX_TEXT_LENGTH))
             await self._reprompt_or_home(turn)
+        elif inbound.kind is InboundKind.OTHER and turn.conversation is None:
+            self._say(turn, t("engine.unsupported_idle"))
         elif turn.conversation is None:
             if turn.citizen is not None:
                 self._say(turn, t("home.registered", name=turn.citizen.full_name))

@@ -9,7 +9,13 @@ from bot.flows.registration import (
     profile_flow,
     registration_flow,
 )
-from bot.flows.review import REVIEW_FLOW, review_flow
+from bot.flows.review import (
+    REVIEW_FLOW,
+    approve_command,
+    reject_command,
+    return_command,
+    review_flow,
+)
 from bot.flows.staff import coordinator_command, invite_command, queue_command
 
 __all__ = [
@@ -19,12 +25,15 @@ __all__ = [
     "REGISTRATION_FLOW",
     "REVIEW_FLOW",
     "Services",
+    "approve_command",
     "coordinator_command",
     "declaration_flow",
     "invite_command",
     "profile_flow",
     "queue_command",
     "registration_flow",
+    "reject_command",
+    "return_command",
     "review_flow",
     "status_text",
 ]

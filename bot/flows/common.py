@@ -28,6 +28,7 @@ class Services:
     admins: tuple[str, ...] = ()  # channel:id accounts from CDHT_ADMINS
     invite_valid: timedelta = timedelta(days=7)
     review_hold: timedelta = timedelta(hours=24)  # an open review is released after this
+    photo_only_channels: frozenset[str] = frozenset()  # channels where no document can be sent
 
     def year(self, now: datetime) -> int:
         return self.campaign_year or now.astimezone(VN_TIME).year

@@ -279,9 +279,11 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
         limits = services(ctx).evidence
         indicator = _criteria(ctx).indicator(indicator_id)
         note = _notes(ctx).get(indicator_id)
+        photos_only = ctx.identity.channel in services(ctx).photo_only_channels
         return Prompt(
             t(
                 "decl.evidence.prompt",
+                how=_how_to_send(photos_only, limits.max_files, limits.max_bytes // (1024 * 1024)),
                 n=indicator_id,
                 score=_scores(ctx).get(indicator_id, "—"),
                 hint=indicator.hint[ctx.locale],
@@ -319,6 +321,12 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
         Step(_score_step(indicator_id), score_prompt, score),
         Step(_evidence_step(indicator_id), evidence_prompt, evidence),
     )
+
+
+def _how_to_send(photos_only: bool, max_files: int, max_mb: int) -> Text:
+    if photos_only:
+        return t("decl.evidence.how_photos", max_files=max_files, max_mb=max_mb)
+    return t("decl.evidence.how_files", max_files=max_files, max_mb=max_mb)
 
 
 async def _attach(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcome:

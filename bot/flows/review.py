@@ -12,6 +12,7 @@ from typing import Any
 from bot.engine import (
     Accept,
     Answer,
+    Answered,
     ChoiceSpec,
     Expect,
     Finish,
@@ -34,7 +35,7 @@ from bot.services.outbox import file_message
 from bot.services.staff import Role, role_of
 from bot.services.verification import change_status, notify_citizen
 
-__all__ = ["REVIEW_FLOW", "review_flow"]
+__all__ = ["REVIEW_FLOW", "approve_command", "reject_command", "return_command", "review_flow"]
 
 REVIEW_FLOW = "review"
 
@@ -104,7 +105,10 @@ async def _guard(ctx: FlowContext) -> Text | None:
 
 
 async def _init(ctx: FlowContext) -> dict[str, Any]:
-    declaration_id = int(str(ctx.values["args"]).strip().lstrip("#"))
+    return await _load(ctx, int(str(ctx.values["args"]).strip().lstrip("#")))
+
+
+async def _load(ctx: FlowContext, declaration_id: int) -> dict[str, Any]:
     declaration = await ctx.uow.declarations.get(declaration_id)
     assert declaration is not None
     citizen = await ctx.uow.citizens.get(declaration.citizen_id)
@@ -429,7 +433,11 @@ def _reject_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _reject_reason(ctx: FlowContext, answer: Answer) -> Outcome:
-    reason = " ".join(answer.text.split())
+    return await _reject_with(ctx, answer.text)
+
+
+async def _reject_with(ctx: FlowContext, text: str) -> Outcome:
+    reason = " ".join(text.split())
     if not 3 <= len(reason) <= 1000:
         return Retry(t("rev.error.reason"))
     declaration, refused = await _authorized(ctx)
@@ -491,7 +499,11 @@ def _note_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _return_note(ctx: FlowContext, answer: Answer) -> Outcome:
-    note = " ".join(answer.text.split())
+    return await _return_with(ctx, answer.text)
+
+
+async def _return_with(ctx: FlowContext, text: str) -> Outcome:
+    note = " ".join(text.split())
     if not 3 <= len(note) <= 1000:
         return Retry(t("rev.error.reason"))
     declaration, refused = await _authorized(ctx)
@@ -522,6 +534,55 @@ async def _return_note(ctx: FlowContext, answer: Answer) -> Outcome:
         (("/declare", t("note.returned.button")),),
     )
     return Finish((t("rev.done.returned", id=declaration.id, indicators=indicators),))
+
+
+# -- typed decisions: DUYET 12 · TRA 12 3 ghi chú · TUCHOI 12 lý do (any channel, Zalo first) --
+
+
+async def _quick(ctx: FlowContext, action: str) -> Answered:
+    parts = str(ctx.values.get("args") or "").split(None, 2 if action == "tra" else 1)
+    if not parts or not parts[0].lstrip("#").isdigit():
+        return t("rev.quick.usage")
+    declaration, problem = await _check(ctx, int(parts[0].lstrip("#")))
+    if declaration is None:
+        return problem or t("rev.error.not_staff")
+    me = await _staff_id(ctx)
+    hold = services(ctx).review_hold
+    holder = await ctx.uow.declarations.claim(declaration.id, me, ctx.now, ctx.now - hold)
+    if holder != me:
+        other = await ctx.uow.staff.get(holder) if holder is not None else None
+        return t("rev.error.held", id=declaration.id, holder=other.account if other else "?")
+    ctx.values.update(await _load(ctx, declaration.id))
+    if action == "duyet":
+        outcome = await _approve(ctx)
+    elif action == "tuchoi":
+        outcome = await _reject_with(ctx, parts[1] if len(parts) > 1 else "")
+    else:
+        ids = {i.id for i in _criteria(ctx).indicators}
+        wanted = parts[1].replace(",", " ").split() if len(parts) > 1 else []
+        marked = sorted({int(n) for n in wanted if n.isdigit() and int(n) in ids})
+        if not marked or len(parts) < 3:
+            await _release(ctx)
+            return t("rev.quick.usage")
+        ctx.values["marked"] = marked
+        outcome = await _return_with(ctx, parts[2])
+    if isinstance(outcome, Retry):
+        await _release(ctx)
+        return outcome.reason
+    assert isinstance(outcome, Finish)
+    return outcome.messages[0]
+
+
+async def approve_command(ctx: FlowContext) -> Answered:
+    return await _quick(ctx, "duyet")
+
+
+async def return_command(ctx: FlowContext) -> Answered:
+    return await _quick(ctx, "tra")
+
+
+async def reject_command(ctx: FlowContext) -> Answered:
+    return await _quick(ctx, "tuchoi")
 
 
 def review_flow(criteria: CriteriaSet) -> Flow:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from aiohttp import web
+from aiohttp import web as http
 
 from bot.handlers.web import WebServer
 from bot.services.evidence import sniff
@@ -35,16 +35,16 @@ def evidence_links(app: App, web_server: WebServer) -> LinkSigner | None:
         return None
     signer = LinkSigner(load_or_create_secret(app.settings.data_dir / "link-secret"), base)
 
-    async def serve(request: web.Request) -> web.Response:
+    async def serve(request: http.Request) -> http.Response:
         sha256 = signer.verify(request.match_info["token"], int(time.time()))
         if sha256 is None:
-            return web.Response(status=403, text="This link is not valid or has expired.")
+            return http.Response(status=403, text="This link is not valid or has expired.")
         path = app.evidence.path(sha256)
         try:
             data = await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
-            return web.Response(status=404)
-        return web.Response(body=data, content_type=sniff(data) or "application/octet-stream")
+            return http.Response(status=404)
+        return http.Response(body=data, content_type=sniff(data) or "application/octet-stream")
 
     web_server.add("GET", "/evidence/{token}", serve)
     return signer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -21,6 +22,7 @@ class WebServer:
         self.app = web.Application(client_max_size=2 * 1024 * 1024)
         self._routes = 0
         self._runner: web.AppRunner | None = None
+        self.started = asyncio.Event()
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         self.app.router.add_route(method, path, handler)
@@ -34,6 +36,7 @@ class WebServer:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
+        self.started.set()
         log.info("web: listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:

@@ -18,7 +18,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 
 async def start_bot(settings: Settings, fake: FakeTelegram, **overrides: object) -> Running:
-    return await start_running(settings, telegram=fake, **overrides)
+    return await start_running(settings, fake, None, **overrides)
 
 
 @pytest.fixture

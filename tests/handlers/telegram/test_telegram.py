@@ -12,8 +12,9 @@ import aiohttp
 from pydantic import SecretStr
 
 from bot.config import Settings
+from tests.bots import Running
 from tests.fakes.telegram_api import FakeTelegram
-from tests.handlers.telegram.conftest import Running, start_bot
+from tests.handlers.telegram.conftest import start_bot
 
 USER = 555001
 Converse = Callable[[int, Callable[[], Awaitable[object]], str], Awaitable[str]]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from tests.bots import Running
 from tests.fakes.telegram_api import FakeTelegram
-from tests.handlers.telegram.conftest import Running
 
 USER = 555002
 JPEG = b"\xff\xd8\xff\xe0" + b"certificate" * 100

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.services.export import export_records
+from tests.bots import Running
 from tests.fakes.telegram_api import FakeTelegram
-from tests.handlers.telegram.conftest import Running
 from tests.handlers.telegram.test_telegram_declaration import JPEG, register
 from tests.verification_helpers import invite
 
