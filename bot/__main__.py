@@ -66,7 +66,10 @@ async def _run(settings: Settings) -> int:
         channels: list[Channel] = configured_channels(app, web_server)
         stop = asyncio.Event()
         if not channels:
-            print("No channel token configured (CDHT_TELEGRAM_TOKEN); starting the console chat.")
+            print(
+                "No channel token configured (CDHT_TELEGRAM_TOKEN, CDHT_ZALO_TOKEN); "
+                "starting the console chat."
+            )
             console = ConsoleChannel(app.engine, app.translator, settings.default_locale)
             app.evidence.register(console.name, console.fetch_file)
             await _serve(app, [console], stop, until=console.run)

@@ -11,18 +11,22 @@ import sys
 from pathlib import Path
 
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.zalo_api import TOKEN as ZALO_TOKEN
+from tests.fakes.zalo_api import FakeZalo
 
 USER = 777123
 
 
 async def test_cdht_run_registers_a_citizen_and_export_shows_it(
-    fake: FakeTelegram, tmp_path: Path
+    fake: FakeTelegram, zalo: FakeZalo, tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDHT_")}
     env.update(
         CDHT_DATA_DIR=str(tmp_path),
         CDHT_TELEGRAM_TOKEN=TOKEN,
         CDHT_TELEGRAM_API_URL=fake.url,
+        CDHT_ZALO_TOKEN=ZALO_TOKEN,
+        CDHT_ZALO_API_URL=zalo.url,
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
@@ -49,11 +53,16 @@ async def test_cdht_run_registers_a_citizen_and_export_shows_it(
         await says(fake.press(USER, "Phường Thuỷ Nguyên"), "tổ dân phố")
         await says(fake.send_text(USER, "Thôn Đông"), "Tô Hiến Thành")
         await says(fake.press(USER, "Xác nhận đăng ký"), "thành công")
+        # the same process serves Zalo
+        await zalo.send_text("z-1", "xin chào")
+        await zalo.wait_for(lambda: any("1. Đồng ý" in m for m in zalo.sent("z-1")), timeout=30)
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert TOKEN not in stderr.decode()
+    assert ZALO_TOKEN not in stderr.decode()
+    assert "serving telegram, zalo" in stderr.decode()
 
     export = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "export", "--format", "json",
