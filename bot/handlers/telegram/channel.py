@@ -24,6 +24,7 @@ from aiogram.types import BotCommand, BufferedInputFile, Update
 from aiohttp import web
 
 from bot.engine import Engine, FileRef, Inbound, KeyedSerializer, Reply, Result, Translate
+from bot.handlers.polling import poll_until_stopped
 from bot.handlers.telegram.parse import CHANNEL, parse_update
 from bot.handlers.telegram.render import TEXT_LIMIT, markup_for
 from bot.handlers.text_menu import split_text
@@ -94,41 +95,25 @@ class TelegramChannel:
 
     async def _run_polling(self, stop: asyncio.Event) -> None:
         offset: int | None = None
-        backoff = 1.0
-        log.info("telegram: long polling started")
-        while not stop.is_set():
-            poll = asyncio.ensure_future(
-                self.bot.get_updates(
+
+        async def fetch() -> list[Update]:
+            nonlocal offset
+            try:
+                updates = await self.bot.get_updates(
                     offset=offset,
                     timeout=self._poll_timeout,
                     allowed_updates=ALLOWED_UPDATES,
                     request_timeout=self._poll_timeout + 10,
                 )
-            )
-            stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({poll, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if not poll.done():
-                poll.cancel()
-                break
-            try:
-                updates = poll.result()
             except TelegramRetryAfter as exc:
-                await asyncio.sleep(exc.retry_after)
-                continue
+                raise RateLimited(exc.retry_after) from None
             except TelegramAPIError as exc:
-                log.warning(
-                    "telegram: getUpdates failed (%s); retrying in %.0fs",
-                    type(exc).__name__,
-                    backoff,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            backoff = 1.0
-            for update in updates:
-                offset = update.update_id + 1
-                self.feed(update)
+                raise Transient(type(exc).__name__) from None
+            if updates:
+                offset = updates[-1].update_id + 1
+            return updates
+
+        await poll_until_stopped(CHANNEL, stop, fetch, self.feed)
 
     async def _run_webhook(self, stop: asyncio.Event) -> None:
         assert self._webhook_url is not None

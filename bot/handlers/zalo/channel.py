@@ -12,13 +12,14 @@ import aiohttp
 from aiohttp import web
 
 from bot.engine import Engine, FileRef, Inbound, KeyedSerializer, Reply, Translate
+from bot.handlers.polling import poll_until_stopped
 from bot.handlers.text_menu import render_menu, split_text
 from bot.handlers.web import WebServer
 from bot.handlers.zalo.client import ZaloAuthError, ZaloClient
 from bot.handlers.zalo.parse import CHANNEL, parse_update, unwrap
 from bot.services.evidence import FetchFailed, TooLarge
 from bot.services.links import LinkSigner
-from bot.services.outbox import DeliveryError, OutgoingFile, RateLimited
+from bot.services.outbox import DeliveryError, OutgoingFile, Transient
 
 __all__ = ["TEXT_LIMIT", "ZaloChannel", "split_reply"]
 
@@ -94,30 +95,15 @@ class ZaloChannel:
             await self.client.delete_webhook()
         except DeliveryError as exc:
             log.warning("zalo: deleteWebhook failed (%s)", type(exc).__name__)
-        log.info("zalo: long polling started")
-        backoff = 1.0
-        while not stop.is_set():
-            poll = asyncio.ensure_future(self.client.get_updates(self._poll_timeout))
-            stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({poll, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if not poll.done():
-                poll.cancel()
-                break
+
+        async def fetch() -> list[dict[str, object]]:
             try:
-                update = poll.result()
-            except RateLimited as exc:
-                await asyncio.sleep(exc.retry_after)
-                continue
-            except (DeliveryError, ZaloAuthError) as exc:
-                log.warning("zalo: getUpdates failed (%s); retrying in %.0fs",
-                            type(exc).__name__, backoff)  # fmt: skip
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            backoff = 1.0
-            if update is not None:
-                self.feed(update)
+                update = await self.client.get_updates(self._poll_timeout)
+            except ZaloAuthError as exc:
+                raise Transient(str(exc)) from None
+            return [update] if update is not None else []
+
+        await poll_until_stopped(CHANNEL, stop, fetch, self.feed)
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         secret = request.headers.get(SECRET_HEADER, "")
