@@ -43,6 +43,26 @@ def _parser() -> argparse.ArgumentParser:
     staff_commands.add_parser("list", help="coordinators and admins with their wards")
     revoke = staff_commands.add_parser("revoke", help="take an account's role away")
     revoke.add_argument("id", type=int)
+    bc = commands.add_parser("broadcast", help="campaign messages to registered citizens")
+    bc_commands = bc.add_subparsers(dest="broadcast_command", required=True)
+    send = bc_commands.add_parser("send", help="queue a broadcast (now or --at a time)")
+    body = send.add_mutually_exclusive_group(required=True)
+    body.add_argument("--text", help="the message")
+    body.add_argument("--file", type=Path, help="a UTF-8 file holding the message")
+    send.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    send.add_argument("--group", type=int, choices=(1, 2, 3, 4))
+    send.add_argument(
+        "--status", choices=("not_started", "in_progress", "submitted", "returned", "recognised")
+    )
+    send.add_argument("--channel", choices=("telegram", "zalo", "console"))
+    send.add_argument("--locale", choices=("vi", "en"))
+    send.add_argument("--at", help="ISO time; without a zone, Asia/Ho_Chi_Minh")
+    send.add_argument(
+        "--continue-button", action="store_true", help='add a "Continue my declaration" button'
+    )
+    for name in ("cancel", "report"):
+        one = bc_commands.add_parser(name, help=f"{name} a broadcast")
+        one.add_argument("id", type=int)
     export = commands.add_parser("export", help="one record per citizen")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--ward", help="only this unit's code")
@@ -245,6 +265,52 @@ async def _coordinator(settings: Settings, args: argparse.Namespace) -> int:
         await store.close()
 
 
+async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from bot.engine import t
+    from bot.services.broadcast import audience, create_broadcast
+    from storage import SqlStore, create_engine, upgrade
+
+    store = SqlStore(create_engine(settings.effective_database_url))
+    now = datetime.now(UTC)
+    try:
+        await upgrade(store.engine)
+        async with store.transaction() as uow:
+            if args.broadcast_command == "send":
+                text = args.text if args.text else args.file.read_text(encoding="utf-8")
+                at = None
+                if args.at:
+                    at = datetime.fromisoformat(args.at)
+                    if at.tzinfo is None:
+                        at = at.replace(tzinfo=timezone(timedelta(hours=7)))
+                year = settings.campaign_year or (now + timedelta(hours=7)).year
+                filters = audience(
+                    wards=args.ward, group=args.group, status=args.status,
+                    channel=args.channel, locale=args.locale, year=year,
+                )  # fmt: skip
+                buttons = (("/declare", t("note.reminder.button")),) if args.continue_button else ()
+                created = await create_broadcast(
+                    uow, text.strip(), filters, "cli", now, at, buttons
+                )
+                when = "queued now" if created.status == "queued" else f"scheduled for {at}"
+                print(f"broadcast {created.id}: {created.recipients} recipients, {when}")
+            elif args.broadcast_command == "cancel":
+                withdrawn = await uow.broadcasts.cancel(args.id)
+                print(f"broadcast {args.id} cancelled; {withdrawn} messages withdrawn")
+            else:
+                found = await uow.broadcasts.get(args.id)
+                if found is None:
+                    print(f"no broadcast {args.id}", file=sys.stderr)
+                    return 1
+                counts = await uow.broadcasts.report(args.id)
+                print(f"broadcast {found.id} ({found.status}), recipients {found.recipients}: "
+                      + ", ".join(f"{k} {v}" for k, v in counts.items()))  # fmt: skip
+        return 0
+    finally:
+        await store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -274,6 +340,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, command: str) -> int
             return asyncio.run(_db_upgrade(settings))
         if command == "wards":
             return _wards(settings, " ".join(args.query))
+        if command == "broadcast":
+            return asyncio.run(_broadcast(settings, args))
         if command == "coordinator":
             return asyncio.run(_coordinator(settings, args))
         if command == "export":

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from bot.config import Settings
 from bot.engine import Engine, FlowCommand, ReplyCommand, t
 from bot.flows import (
+    BROADCAST_FLOW,
     DECLARATION_FLOW,
     PROFILE_FLOW,
     REGISTRATION_FLOW,
     REVIEW_FLOW,
     Services,
     approve_command,
+    broadcast_flow,
     coordinator_command,
     declaration_flow,
     invite_command,
@@ -25,12 +27,14 @@ from bot.flows import (
     return_command,
     review_flow,
     status_text,
+    stop_command,
+    subscribe_command,
 )
 from bot.i18n import Translator
 from bot.services.criteria import DEFAULT_SET, CriteriaSet, load_criteria
 from bot.services.evidence import EvidenceLimits, EvidenceStore
-from bot.services.outbox import Deliverer, OutboxSender
-from bot.services.schedule import Scheduler
+from bot.services.outbox import Deliverer, OutboxSender, Pace
+from bot.services.schedule import Reminders, Scheduler
 from bot.services.wards import WardDirectory
 from storage import SqlStore, create_engine, upgrade
 
@@ -94,14 +98,25 @@ class App:
         async with self.store.transaction() as uow:
             return await uow.updates.prune(datetime.now(UTC) - keep)
 
+    def pace(self, channel: str) -> Pace:
+        settings = self.settings
+        concurrency = settings.sender_concurrency
+        if channel == "telegram":
+            return Pace(settings.telegram_rate, settings.telegram_chat_interval, concurrency)
+        if channel == "zalo":
+            return Pace(settings.zalo_rate, settings.zalo_chat_interval, concurrency)
+        return Pace(1000, 0, concurrency)  # the console, tests
+
     def outbox_sender(self, deliverer: Deliverer) -> OutboxSender:
-        """A sender for one channel, woken whenever an update commits."""
+        """A sender for one channel at its pace, woken whenever an update commits."""
         sender = OutboxSender(
             self.store,
             deliverer,
             self.engine.text,
             self.settings.default_locale,
             self.evidence.path,
+            pace=self.pace(deliverer.name),
+            quiet_hours=self.settings.quiet_hours,
         )
         self.engine.add_commit_listener(sender.wake)
         return sender
@@ -112,6 +127,11 @@ class App:
             self.services.admins,
             digest_hour=self.settings.digest_hour,
             escalate_after=timedelta(days=self.settings.escalate_after_days),
+            reminders=Reminders(
+                timedelta(days=self.settings.reminder_idle_days),
+                self.settings.reminder_max,
+                timedelta(days=self.settings.reminder_start_days),
+            ),
         )
 
     async def collect_garbage(self) -> int:
@@ -151,6 +171,7 @@ def build_app(settings: Settings) -> App:
             profile_flow(),
             declaration_flow(criteria[settings.criteria_set]),
             review_flow(criteria[settings.criteria_set]),
+            broadcast_flow(),
         )
     }
     engine = Engine(
@@ -162,12 +183,17 @@ def build_app(settings: Settings) -> App:
         flow_commands={
             "declare": FlowCommand(DECLARATION_FLOW, t("command.declare")),
             "profile": FlowCommand(PROFILE_FLOW, t("command.profile")),
+            "broadcast": FlowCommand(
+                BROADCAST_FLOW, t("command.broadcast"), registered_only=False, listed=False
+            ),
             "review": FlowCommand(
                 REVIEW_FLOW, t("command.review"), registered_only=False, listed=False
             ),
         },
         reply_commands={
             "status": ReplyCommand(status_text, t("command.status")),
+            "stop": ReplyCommand(stop_command, t("command.stop")),
+            "subscribe": ReplyCommand(subscribe_command, t("command.subscribe")),
             "queue": ReplyCommand(queue_command, t("command.queue"), listed=False),
             "coordinator": ReplyCommand(
                 coordinator_command, t("command.coordinator"), listed=False

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     zalo_webhook_secret: SecretStr | None = None
     public_base_url: str | None = None  # where Zalo can fetch signed evidence links
     link_valid_hours: int = Field(default=24, ge=1, le=24 * 30)
+    telegram_rate: float = Field(default=25, gt=0, le=1000)  # messages per second
+    telegram_chat_interval: float = Field(default=1.0, ge=0, le=60)  # seconds, one chat
+    zalo_rate: float = Field(default=10, gt=0, le=1000)
+    zalo_chat_interval: float = Field(default=1.0, ge=0, le=60)
+    sender_concurrency: int = Field(default=8, ge=1, le=100)
+    quiet_hours: Annotated[tuple[int, int] | None, NoDecode] = (21 * 60, 7 * 60)
+    reminder_idle_days: int = Field(default=3, ge=1, le=60)
+    reminder_max: int = Field(default=3, ge=0, le=10)
+    reminder_start_days: int = Field(default=2, ge=1, le=60)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     default_locale: Literal["vi", "en"] = "vi"
@@ -74,6 +83,26 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_year(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet_hours(cls, value: object) -> object:
+        """``21:00-07:00`` as minutes of the day; an empty value turns quiet hours off."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        try:
+            start, end = (part.strip() for part in value.split("-"))
+            minutes = []
+            for part in (start, end):
+                hours, _, mins = part.partition(":")
+                if not (0 <= int(hours) < 24 and 0 <= int(mins or 0) < 60):
+                    raise ValueError
+                minutes.append(int(hours) * 60 + int(mins or 0))
+        except ValueError:
+            raise ValueError("expected HH:MM-HH:MM, e.g. 21:00-07:00, or empty") from None
+        return tuple(minutes)
 
     @field_validator("admins", mode="before")
     @classmethod

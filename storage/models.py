@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "broadcasts",
     "citizens",
     "code_attempts",
     "consents",
@@ -79,6 +80,8 @@ identities = Table(
     Column("citizen_id", Id, ForeignKey("citizens.id", ondelete="SET NULL")),
     Column("locale", String(5)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("unreachable_at", DateTime(timezone=True)),  # the user blocked the bot
+    Column("opted_out_at", DateTime(timezone=True)),  # /stop: no broadcasts or reminders
     UniqueConstraint("channel", "external_id", name="uq_identities_channel_external_id"),
     Index("ix_identities_citizen_id", "citizen_id"),
 )
@@ -245,7 +248,24 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Column("last_error", String(200)),
+    Column("broadcast_id", Id),
     Index("ix_outbox_due", "status", "channel", "priority", "id"),
+    Index("ix_outbox_broadcast_id", "broadcast_id"),
+)
+
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("text", String(4000), nullable=False),
+    Column("choices", JSON, nullable=False),
+    Column("audience", JSON, nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("scheduled_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # scheduled, queued, cancelled
+    Column("recipients", Integer, nullable=False),
+    Index("ix_broadcasts_status", "status"),
 )
 
 declaration_events = Table(

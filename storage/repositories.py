@@ -8,13 +8,14 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import JSON, DateTime, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.engine.ports import (
+    Broadcast,
     Citizen,
     Consent,
     Conversation,
@@ -30,6 +31,7 @@ from bot.engine.ports import (
     Staff,
 )
 from storage.models import (
+    broadcasts,
     citizens,
     code_attempts,
     consents,
@@ -84,7 +86,15 @@ class SqlUpdateRepository(_Repo):
 
 
 def _identity(row: RowMapping) -> Identity:
-    return Identity(row["id"], row["channel"], row["external_id"], row["citizen_id"], row["locale"])
+    return Identity(
+        row["id"],
+        row["channel"],
+        row["external_id"],
+        row["citizen_id"],
+        row["locale"],
+        row["opted_out_at"] is not None,
+        row["unreachable_at"] is not None,
+    )
 
 
 class SqlIdentityRepository(_Repo):
@@ -127,6 +137,18 @@ class SqlIdentityRepository(_Repo):
 
     async def delete(self, identity_id: int) -> None:
         await self._conn.execute(delete(identities).where(identities.c.id == identity_id))
+
+    async def set_opt_out(self, identity_id: int, when: datetime | None) -> None:
+        await self._conn.execute(
+            update(identities).where(identities.c.id == identity_id).values(opted_out_at=when)
+        )
+
+    async def mark_unreachable(self, channel: str, external_id: str, when: datetime) -> None:
+        await self._conn.execute(
+            update(identities)
+            .where(identities.c.channel == channel, identities.c.external_id == external_id)
+            .values(unreachable_at=when)
+        )
 
     async def for_citizen(self, citizen_id: int) -> Sequence[Identity]:
         rows = (
@@ -838,19 +860,22 @@ class SqlOutboxRepository(_Repo):
         result = await self._conn.execute(_insert_or_ignore(self._conn, outbox).values(**values))
         return bool(result.rowcount)
 
-    async def due(self, channel: str, now: datetime, limit: int) -> Sequence[OutboxRow]:
-        rows = (
-            await self._conn.execute(
-                select(outbox)
-                .where(
-                    outbox.c.status == "pending",
-                    outbox.c.channel == channel,
-                    outbox.c.not_before <= now,
-                )
-                .order_by(outbox.c.priority, outbox.c.id)
-                .limit(limit)
+    async def due(
+        self, channel: str, now: datetime, limit: int, bulk: bool = True
+    ) -> Sequence[OutboxRow]:
+        query = (
+            select(outbox)
+            .where(
+                outbox.c.status == "pending",
+                outbox.c.channel == channel,
+                outbox.c.not_before <= now,
             )
-        ).mappings()
+            .order_by(outbox.c.priority, outbox.c.id)
+            .limit(limit)
+        )
+        if not bulk:
+            query = query.where(outbox.c.kind.not_in(BULK_KINDS))
+        rows = (await self._conn.execute(query)).mappings()
         return [_outbox_row(row) for row in rows]
 
     async def mark_sent(self, row_id: int, now: datetime) -> None:
@@ -881,6 +906,164 @@ class SqlOutboxRepository(_Repo):
         return {status: int(count) for status, count in rows}
 
 
+BULK_KINDS = ("broadcast", "reminder")
+
+
+def _broadcast(row: RowMapping) -> Broadcast:
+    return Broadcast(
+        row["id"],
+        row["text"],
+        tuple((str(c[0]), c[1]) for c in row["choices"]),
+        dict(row["audience"]),
+        row["created_by"],
+        _aware(row["created_at"]),  # type: ignore[arg-type]
+        _aware(row["scheduled_at"]),  # type: ignore[arg-type]
+        row["status"],
+        row["recipients"],
+    )
+
+
+def _audience_query(audience: dict[str, Any]) -> Any:
+    """The reachable, subscribed accounts of registered citizens that the filters select."""
+    query = (
+        select(identities.c.channel, identities.c.external_id)
+        .select_from(identities.join(citizens, citizens.c.id == identities.c.citizen_id))
+        .where(identities.c.unreachable_at.is_(None), identities.c.opted_out_at.is_(None))
+    )
+    if audience.get("wards"):
+        query = query.where(citizens.c.ward_code.in_(list(audience["wards"])))
+    if audience.get("group"):
+        query = query.where(citizens.c.target_group == int(audience["group"]))
+    if audience.get("channel"):
+        query = query.where(identities.c.channel == audience["channel"])
+    if audience.get("locale"):
+        query = query.where(
+            func.coalesce(identities.c.locale, citizens.c.locale) == audience["locale"]
+        )
+    status = audience.get("status")
+    if status:
+        joined = declarations.c.citizen_id == citizens.c.id
+        if audience.get("year"):
+            joined = joined & (declarations.c.year == int(audience["year"]))
+        query = query.outerjoin(declarations, joined)
+        if status == "not_started":
+            query = query.where(declarations.c.id.is_(None))
+        elif status == "in_progress":
+            query = query.where(declarations.c.status == "draft")
+        else:
+            query = query.where(declarations.c.status == status)
+    return query
+
+
+class SqlBroadcastRepository(_Repo):
+    async def create(
+        self,
+        text: str,
+        choices: Sequence[tuple[str, Any]],
+        audience: dict[str, Any],
+        created_by: str,
+        now: datetime,
+        scheduled_at: datetime,
+    ) -> Broadcast:
+        result = await self._conn.execute(
+            insert(broadcasts)
+            .values(
+                text=text,
+                choices=[list(c) for c in choices],
+                audience=audience,
+                created_by=created_by,
+                created_at=now,
+                scheduled_at=scheduled_at,
+                status="scheduled",
+                recipients=0,
+            )
+            .returning(broadcasts.c.id)
+        )
+        found = await self.get(int(result.scalar_one()))
+        assert found is not None
+        return found
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        row = (
+            (await self._conn.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id)))
+            .mappings()
+            .first()
+        )
+        return _broadcast(row) if row else None
+
+    async def due(self, now: datetime) -> Sequence[Broadcast]:
+        rows = (
+            await self._conn.execute(
+                select(broadcasts)
+                .where(broadcasts.c.status == "scheduled", broadcasts.c.scheduled_at <= now)
+                .order_by(broadcasts.c.id)
+            )
+        ).mappings()
+        return [_broadcast(row) for row in rows]
+
+    async def count_audience(self, audience: dict[str, Any]) -> int:
+        counted = select(func.count()).select_from(_audience_query(audience).subquery())
+        return int(await self._conn.scalar(counted) or 0)
+
+    async def enqueue(self, broadcast: Broadcast, priority: int, now: datetime) -> int:
+        people = _audience_query(broadcast.audience).subquery()
+        rows = select(
+            people.c.channel,
+            people.c.external_id,
+            literal("broadcast"),
+            literal(priority),
+            literal({"broadcast": broadcast.id}, JSON),
+            literal("pending"),
+            literal(0),
+            literal(now, DateTime(timezone=True)),
+            literal(now, DateTime(timezone=True)),
+            literal(broadcast.id),
+        )
+        columns = [
+            "channel", "external_id", "kind", "priority", "payload", "status", "attempts",
+            "not_before", "created_at", "broadcast_id",
+        ]  # fmt: skip
+        result = await self._conn.execute(insert(outbox).from_select(columns, rows))
+        count = int(result.rowcount or 0)
+        await self._conn.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast.id)
+            .values(status="queued", recipients=count)
+        )
+        return count
+
+    async def cancel(self, broadcast_id: int) -> int:
+        await self._conn.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast_id, broadcasts.c.status != "cancelled")
+            .values(status="cancelled")
+        )
+        result = await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.broadcast_id == broadcast_id, outbox.c.status == "pending")
+            .values(status="cancelled")
+        )
+        return int(result.rowcount or 0)
+
+    async def report(self, broadcast_id: int) -> dict[str, int]:
+        rows = await self._conn.execute(
+            select(
+                outbox.c.status,
+                func.coalesce(func.substr(outbox.c.last_error, 1, 11), ""),
+                func.count(),
+            )
+            .where(outbox.c.broadcast_id == broadcast_id)
+            .group_by(outbox.c.status, func.coalesce(func.substr(outbox.c.last_error, 1, 11), ""))
+        )
+        counts = {"sent": 0, "failed": 0, "blocked": 0, "pending": 0, "cancelled": 0}
+        for status, error, count in rows:
+            if status == "failed" and str(error).startswith("Unreachable"):
+                counts["blocked"] += int(count)
+            else:
+                counts[status] = counts.get(status, 0) + int(count)
+        return counts
+
+
 class SqlUnitOfWork:
     def __init__(self, conn: AsyncConnection) -> None:
         self.updates = SqlUpdateRepository(conn)
@@ -891,6 +1074,7 @@ class SqlUnitOfWork:
         self.declarations = SqlDeclarationRepository(conn)
         self.staff = SqlStaffRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
+        self.broadcasts = SqlBroadcastRepository(conn)
 
 
 class SqlStore:

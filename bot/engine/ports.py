@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 __all__ = [
+    "Broadcast",
+    "BroadcastRepository",
     "Citizen",
     "CitizenRepository",
     "Consent",
@@ -42,6 +44,23 @@ class Identity:
     external_id: str
     citizen_id: int | None
     locale: str | None
+    opted_out: bool = False  # /stop: no broadcasts or reminders
+    unreachable: bool = False  # the user blocked the bot
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """A campaign message to an audience: filters over registered citizens' accounts."""
+
+    id: int
+    text: str
+    choices: tuple[tuple[str, Any], ...]  # (command, label as Text JSON), e.g. ("/declare", …)
+    audience: dict[str, Any]  # wards, group, status, channel, locale, year
+    created_by: str
+    created_at: datetime
+    scheduled_at: datetime
+    status: str  # scheduled, queued, cancelled
+    recipients: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +239,10 @@ class IdentityRepository(Protocol):
 
     async def for_citizen(self, citizen_id: int) -> Sequence[Identity]: ...
 
+    async def set_opt_out(self, identity_id: int, when: datetime | None) -> None: ...
+
+    async def mark_unreachable(self, channel: str, external_id: str, when: datetime) -> None: ...
+
 
 class ConversationRepository(Protocol):
     async def get(self, identity_id: int) -> Conversation | None: ...
@@ -377,7 +400,10 @@ class OutboxRepository(Protocol):
     async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:
         """False when a message with the same dedupe key exists already."""
 
-    async def due(self, channel: str, now: datetime, limit: int) -> Sequence[OutboxRow]: ...
+    async def due(
+        self, channel: str, now: datetime, limit: int, bulk: bool = True
+    ) -> Sequence[OutboxRow]:
+        """Pending rows, urgent ones first; ``bulk=False`` leaves broadcasts and reminders."""
 
     async def mark_sent(self, row_id: int, now: datetime) -> None: ...
 
@@ -387,6 +413,33 @@ class OutboxRepository(Protocol):
 
     async def counts(self) -> dict[str, int]:
         """Rows by status."""
+
+
+class BroadcastRepository(Protocol):
+    async def create(
+        self,
+        text: str,
+        choices: Sequence[tuple[str, Any]],
+        audience: dict[str, Any],
+        created_by: str,
+        now: datetime,
+        scheduled_at: datetime,
+    ) -> Broadcast: ...
+
+    async def get(self, broadcast_id: int) -> Broadcast | None: ...
+
+    async def due(self, now: datetime) -> Sequence[Broadcast]: ...
+
+    async def count_audience(self, audience: dict[str, Any]) -> int: ...
+
+    async def enqueue(self, broadcast: Broadcast, priority: int, now: datetime) -> int:
+        """One outbox row per reachable, subscribed account of the audience, in one statement;
+        marks the broadcast queued with its number of recipients."""
+
+    async def cancel(self, broadcast_id: int) -> int:
+        """Cancel a broadcast and its rows not sent yet; how many were withdrawn."""
+
+    async def report(self, broadcast_id: int) -> dict[str, int]: ...
 
 
 class UnitOfWork(Protocol):
@@ -415,6 +468,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def broadcasts(self) -> BroadcastRepository: ...
 
 
 class Store(Protocol):

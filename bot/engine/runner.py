@@ -288,6 +288,9 @@ class Engine:
 
     async def _command(self, turn: _Turn, command: str) -> None:
         conversation = turn.conversation
+        if command == "start" and turn.identity is not None and turn.identity.opted_out:
+            await turn.uow.identities.set_opt_out(turn.identity.id, None)
+            self._say(turn, t("optout.back"))
         if command == "start":
             if conversation is not None:
                 self._say(turn, t("engine.resume"))

@@ -1,5 +1,6 @@
 """Flow definitions only: what each step asks and how its answer is checked."""
 
+from bot.flows.broadcast import BROADCAST_FLOW, broadcast_flow
 from bot.flows.common import Services
 from bot.flows.declaration import DECLARATION_FLOW, declaration_flow, status_text
 from bot.flows.registration import (
@@ -16,9 +17,16 @@ from bot.flows.review import (
     return_command,
     review_flow,
 )
-from bot.flows.staff import coordinator_command, invite_command, queue_command
+from bot.flows.staff import (
+    coordinator_command,
+    invite_command,
+    queue_command,
+    stop_command,
+    subscribe_command,
+)
 
 __all__ = [
+    "BROADCAST_FLOW",
     "DECLARATION_FLOW",
     "GROUP_LABELS",
     "PROFILE_FLOW",
@@ -26,6 +34,7 @@ __all__ = [
     "REVIEW_FLOW",
     "Services",
     "approve_command",
+    "broadcast_flow",
     "coordinator_command",
     "declaration_flow",
     "invite_command",
@@ -36,4 +45,6 @@ __all__ = [
     "return_command",
     "review_flow",
     "status_text",
+    "stop_command",
+    "subscribe_command",
 ]

@@ -6,7 +6,13 @@ from bot.engine import Answered, ChoiceSpec, FlowContext, Joined, Text, t
 from bot.flows.common import local_date, services
 from bot.services.staff import create_invitation, redeem, role_of
 
-__all__ = ["coordinator_command", "invite_command", "queue_command"]
+__all__ = [
+    "coordinator_command",
+    "invite_command",
+    "queue_command",
+    "stop_command",
+    "subscribe_command",
+]
 
 QUEUE_BUTTONS = 8
 
@@ -71,6 +77,18 @@ async def queue_command(ctx: FlowContext) -> Answered:
         t("staff.queue", count=len(pending), lines=Joined(tuple(lines), "\n")),
         tuple(buttons),
     )
+
+
+async def stop_command(ctx: FlowContext) -> Answered:
+    """``/stop`` (or "dừng"): no more broadcasts or reminders; answers to one's own actions and
+    decisions on one's declaration still come."""
+    await ctx.uow.identities.set_opt_out(ctx.identity.id, ctx.now)
+    return t("optout.done")
+
+
+async def subscribe_command(ctx: FlowContext) -> Answered:
+    await ctx.uow.identities.set_opt_out(ctx.identity.id, None)
+    return t("optout.back")
 
 
 async def invite_command(ctx: FlowContext) -> Answered:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.engine.ports import OutboxMessage, OutboxRow, Store, UnitOfWork
+from bot.engine.ports import Broadcast, OutboxMessage, OutboxRow, Store, UnitOfWork
 from bot.engine.runner import GLOBAL_TOKEN
 from bot.engine.types import Choice, Expect, Joined, Reply, Text, text_from_json, text_to_json
 
@@ -23,11 +25,14 @@ __all__ = [
     "DeliveryError",
     "OutboxSender",
     "OutgoingFile",
+    "Pace",
     "RateLimited",
+    "RateLimiter",
     "Rejected",
     "Transient",
     "Unreachable",
     "file_message",
+    "in_quiet_hours",
     "notify_accounts",
     "text_message",
 ]
@@ -119,8 +124,64 @@ async def notify_accounts(
     return count
 
 
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """A channel's sending limits: messages per second overall, seconds between two messages
+    to one chat, messages in flight at once."""
+
+    per_second: float = 25.0
+    per_chat_interval: float = 1.0
+    concurrency: int = 8
+
+
+class RateLimiter:
+    """At most ``per_second`` sends in any 1-second window, and per-chat spacing."""
+
+    WINDOW = 1.02  # a little over a second, so that arrival jitter stays within the limit
+
+    def __init__(self, pace: Pace, clock: Callable[[], float] = time.monotonic) -> None:
+        self._pace = pace
+        self._clock = clock
+        self._sent: deque[float] = deque()
+        self._last: dict[str, float] = {}
+        self.paused_until = 0.0  # a 429 pauses the whole channel
+
+    async def acquire(self, chat: str) -> None:
+        while True:
+            now = self._clock()
+            while self._sent and self._sent[0] <= now - self.WINDOW:
+                self._sent.popleft()
+            wait = self.paused_until - now
+            if len(self._sent) >= self._pace.per_second:
+                wait = max(wait, self._sent[0] + self.WINDOW - now)
+            last = self._last.get(chat)
+            if last is not None:
+                wait = max(wait, last + self._pace.per_chat_interval - now)
+            if wait <= 0:
+                self._sent.append(now)
+                self._last[chat] = now
+                if len(self._last) > 50_000:  # forget chats not sent to for a while
+                    horizon = now - self._pace.per_chat_interval
+                    self._last = {c: t for c, t in self._last.items() if t > horizon}
+                return
+            await asyncio.sleep(wait)
+
+
+def in_quiet_hours(moment: datetime, quiet: tuple[int, int] | None) -> bool:
+    """Whether ``moment`` falls in the quiet hours (minutes of the day, Asia/Ho_Chi_Minh)."""
+    if quiet is None:
+        return False
+    local = moment.astimezone(timezone(timedelta(hours=7)))
+    minute = local.hour * 60 + local.minute
+    start, end = quiet
+    return start <= minute < end if start < end else minute >= start or minute < end
+
+
 class OutboxSender:
-    """Delivers one channel's outbox rows in priority order, retrying what can be retried."""
+    """Delivers one channel's outbox rows, urgent ones first, at the channel's pace.
+
+    A row is marked sent after its delivery succeeded: a crash in between repeats at most the
+    messages in flight (``Pace.concurrency``) and loses none."""
 
     def __init__(
         self,
@@ -130,7 +191,9 @@ class OutboxSender:
         default_locale: str,
         file_path: Callable[[str], Path],
         *,
-        batch: int = 20,
+        pace: Pace | None = None,
+        quiet_hours: tuple[int, int] | None = None,
+        batch: int = 200,
         max_attempts: int = 6,
         idle_seconds: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -140,11 +203,15 @@ class OutboxSender:
         self._render = render
         self._default_locale = default_locale
         self._file_path = file_path
+        self._pace = pace or Pace()
+        self._limiter = RateLimiter(self._pace)
+        self._quiet = quiet_hours
         self._batch = batch
         self._max_attempts = max_attempts
         self._idle = idle_seconds
         self._clock = clock
         self._wake = asyncio.Event()
+        self._broadcasts: dict[int, Broadcast | None] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -167,16 +234,28 @@ class OutboxSender:
                 waiter.cancel()
 
     async def flush(self) -> int:
-        """Deliver the rows due now; the number handled."""
+        """Deliver the rows due now (one batch), at the channel's pace; the number handled."""
         now = self._clock()
+        bulk = not in_quiet_hours(now, self._quiet)
         async with self._store.transaction() as uow:
-            rows = await uow.outbox.due(self._deliverer.name, now, self._batch)
+            rows = await uow.outbox.due(self._deliverer.name, now, self._batch, bulk)
             locales = {
                 row.id: await self._locale(uow, row.message.channel, row.message.external_id)
                 for row in rows
             }
+            for row in rows:
+                broadcast_id = row.message.payload.get("broadcast")
+                if broadcast_id is not None and broadcast_id not in self._broadcasts:
+                    self._broadcasts[broadcast_id] = await uow.broadcasts.get(broadcast_id)
+        slots = asyncio.Semaphore(self._pace.concurrency)
+        tasks = []
         for row in rows:
-            await self._deliver(row, locales[row.id])
+            await self._limiter.acquire(row.message.external_id)
+            await slots.acquire()
+            task = asyncio.create_task(self._deliver(row, locales[row.id]))
+            task.add_done_callback(lambda _: slots.release())
+            tasks.append(task)
+        await asyncio.gather(*tasks)
         return len(rows)
 
     async def _locale(self, uow: UnitOfWork, channel: str, external_id: str) -> str:
@@ -189,7 +268,18 @@ class OutboxSender:
                 return citizen.locale
         return self._default_locale
 
-    def _reply(self, payload: dict[str, Any], locale: str) -> Reply:
+    def _reply(self, payload: dict[str, Any], locale: str) -> Reply | None:
+        broadcast_id = payload.get("broadcast")
+        if broadcast_id is not None:
+            broadcast = self._broadcasts.get(broadcast_id)
+            if broadcast is None or broadcast.status == "cancelled":
+                return None
+            choices = tuple(
+                Choice(command, self._render(locale, text_from_json(label)))
+                for command, label in broadcast.choices
+            )
+            expect = Expect.CHOICE if choices else Expect.NONE
+            return Reply(broadcast.text, locale, choices, expect, GLOBAL_TOKEN)
         choices = tuple(
             Choice(choice_id, self._render(locale, text_from_json(label)))
             for choice_id, label in payload.get("choices") or ()
@@ -212,13 +302,19 @@ class OutboxSender:
                 )
                 await self._deliverer.deliver(message.external_id, None, outgoing)
             else:
-                await self._deliverer.deliver(
-                    message.external_id, self._reply(message.payload, locale), None
-                )
+                reply = self._reply(message.payload, locale)
+                if reply is None:  # its broadcast was cancelled meanwhile
+                    await self._settle(row, error="cancelled", final=True)
+                    return
+                await self._deliverer.deliver(message.external_id, reply, None)
         except RateLimited as exc:
+            self._limiter.paused_until = time.monotonic() + exc.retry_after
             await self._settle(row, postpone=exc.retry_after, error=str(exc))
         except (Unreachable, Rejected) as exc:
-            await self._settle(row, error=f"{type(exc).__name__}: {exc}", final=True)
+            await self._settle(
+                row, error=f"{type(exc).__name__}: {exc}", final=True,
+                unreachable=isinstance(exc, Unreachable),
+            )  # fmt: skip
         except (DeliveryError, OSError) as exc:
             final = row.attempts + 1 >= self._max_attempts
             await self._settle(
@@ -235,6 +331,7 @@ class OutboxSender:
         error: str,
         postpone: float = 0,
         final: bool = False,
+        unreachable: bool = False,
     ) -> None:
         async with self._store.transaction() as uow:
             if final:
@@ -242,4 +339,8 @@ class OutboxSender:
             else:
                 await uow.outbox.postpone(
                     row.id, self._clock() + timedelta(seconds=postpone), error
+                )
+            if unreachable:
+                await uow.identities.mark_unreachable(
+                    row.message.channel, row.message.external_id, self._clock()
                 )

@@ -6,17 +6,26 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.engine.ports import Store
-from bot.engine.types import t
+from bot.engine.ports import Store, UnitOfWork
+from bot.engine.types import Text, t
+from bot.services.broadcast import REMINDER_PRIORITY, release_due
 from bot.services.outbox import text_message
 
-__all__ = ["Scheduler"]
+__all__ = ["Reminders", "Scheduler"]
 
 log = logging.getLogger(__name__)
 
 VN_TIME = timedelta(hours=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Reminders:
+    idle: timedelta = timedelta(days=3)  # a declaration untouched this long is reminded
+    max: int = 3  # reminders per idle declaration, ``idle`` apart
+    start: timedelta = timedelta(days=2)  # registered this long without starting: one reminder
 
 
 class Scheduler:
@@ -29,8 +38,10 @@ class Scheduler:
         *,
         digest_hour: int = 8,
         escalate_after: timedelta = timedelta(days=7),
+        reminders: Reminders | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._reminders = reminders or Reminders()
         self._store = store
         self._admins = tuple(config_admins)
         self._digest_hour = digest_hour
@@ -97,4 +108,55 @@ class Scheduler:
                         dedupe_key=f"escalate:{declaration.id}:{declaration.review_round}:{account}",
                     )
                     enqueued += int(await uow.outbox.enqueue(message, now))
+            enqueued += await release_due(uow, now)
+            enqueued += await self._remind(uow, now)
+        return enqueued
+
+    async def _remind(self, uow: UnitOfWork, now: datetime) -> int:
+        """Declarations left idle get up to ``max`` reminders, ``idle`` apart; registered
+        citizens who have not started get one after ``start``. Each one is sent once: its
+        dedupe key names the declaration, its last activity and its number."""
+        rules = self._reminders
+        enqueued = 0
+        year = (now + VN_TIME).year
+        started: set[int] = set()
+        for declaration in await uow.declarations.list(year):
+            started.add(declaration.citizen_id)
+            if declaration.status != "draft" or rules.max == 0:
+                continue
+            periods = int((now - declaration.updated_at) / rules.idle)
+            if periods < 1:
+                continue
+            number = min(periods, rules.max)
+            answers = await uow.declarations.answers(declaration.id)
+            answered = sum(1 for a in answers.values() if a.score is not None)
+            text = t("note.reminder.progress", answered=answered, year=year)
+            key = f"remind:decl:{declaration.id}:{int(declaration.updated_at.timestamp())}:{number}"
+            enqueued += await self._to_citizen(uow, declaration.citizen_id, text, key, now)
+        for citizen in await uow.citizens.list():
+            registered = citizen.registered_at or now
+            if citizen.id in started or now - registered < rules.start:
+                continue
+            text = t("note.reminder.start", name=citizen.full_name, year=year)
+            key = f"remind:start:{citizen.id}:{year}"
+            enqueued += await self._to_citizen(uow, citizen.id, text, key, now)
+        return enqueued
+
+    async def _to_citizen(
+        self, uow: UnitOfWork, citizen_id: int, text: Text, key: str, now: datetime
+    ) -> int:
+        enqueued = 0
+        for identity in await uow.identities.for_citizen(citizen_id):
+            if identity.opted_out or identity.unreachable:
+                continue
+            message = text_message(
+                identity.channel,
+                identity.external_id,
+                text,
+                (("/declare", t("note.reminder.button")),),
+                dedupe_key=f"{key}:{identity.channel}:{identity.external_id}",
+                kind="reminder",
+                priority=REMINDER_PRIORITY,
+            )
+            enqueued += int(await uow.outbox.enqueue(message, now))
         return enqueued

@@ -56,6 +56,8 @@ def parse_update(update: dict[str, Any]) -> Inbound | None:
             return Inbound(
                 CHANNEL, user, InboundKind.COMMAND, command=head.lower(), args=args, **base
             )
+        if fold(stripped) in ("dung", "dung lai", "stop"):  # "dừng": no more broadcasts
+            return Inbound(CHANNEL, user, InboundKind.COMMAND, command="stop", **base)
         keyword = _keyword(stripped)
         if keyword is not None:
             command, args = keyword
