@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -139,9 +139,15 @@ class RateLimiter:
 
     WINDOW = 1.02  # a little over a second, so that arrival jitter stays within the limit
 
-    def __init__(self, pace: Pace, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        pace: Pace,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._pace = pace
         self._clock = clock
+        self._sleep = sleep
         self._sent: deque[float] = deque()
         self._last: dict[str, float] = {}
         self.paused_until = 0.0  # a 429 pauses the whole channel
@@ -164,7 +170,7 @@ class RateLimiter:
                     horizon = now - self._pace.per_chat_interval
                     self._last = {c: t for c, t in self._last.items() if t > horizon}
                 return
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
 
 
 def in_quiet_hours(moment: datetime, quiet: tuple[int, int] | None) -> bool:

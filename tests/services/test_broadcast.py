@@ -1,0 +1,204 @@
+"""Broadcasts and reminders: audiences, scheduling, quiet hours, opt-out, blocked users, 429s."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import App
+from bot.engine.ports import NewCitizen
+from bot.services.broadcast import audience, create_broadcast, release_due
+from bot.services.outbox import OutboxSender, Pace, RateLimited, RateLimiter, Unreachable
+from bot.services.schedule import Reminders, Scheduler
+from tests.chat import Chat, register
+from tests.conftest import make_settings, started_app
+from tests.verification_helpers import RecordingDeliverer
+
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)  # 10:00 in Hải Phòng
+NIGHT = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)  # 22:00 in Hải Phòng
+PERSON = NewCitizen(
+    "Người Dân", 1980, None, "+84912345678", 1, "11383", "Phường Lê Chân", "v", "Tổ 1", None,
+    None, "test", "vi",
+)  # fmt: skip
+
+
+async def people(app: App) -> None:
+    """Five citizens: two wards, two groups, various statuses, one Zalo, one in English."""
+    rows: list[tuple[str, dict[str, Any], str | None]] = [
+        ("a", {}, None),
+        ("b", dict(group=2), "draft"),
+        ("c", dict(ward_code="11311", ward_name="Phường Hồng Bàng"), "submitted"),
+        ("d", dict(channel="zalo"), "recognised"),
+        ("e", dict(locale="en"), None),
+    ]
+    async with app.store.transaction() as uow:
+        for user, changes, status in rows:
+            citizen = await uow.citizens.create(replace(PERSON, **changes), NOW - timedelta(days=5))
+            channel = changes.get("channel", "test")
+            identity = await uow.identities.create(str(channel), user, None)
+            await uow.identities.bind(identity.id, citizen.id)
+            if status:
+                declaration = await uow.declarations.create(citizen.id, 2026, "qd324-2023", NOW)
+                await uow.declarations.update(declaration.id, NOW, status=status)
+
+
+async def count(app: App, **filters: object) -> int:
+    async with app.store.transaction() as uow:
+        return await uow.broadcasts.count_audience(audience(year=2026, **filters))  # type: ignore[arg-type]
+
+
+async def test_audience_filters(app: App) -> None:
+    await people(app)
+    assert await count(app) == 5
+    assert await count(app, wards=["11311"]) == 1
+    assert await count(app, group=2) == 1
+    assert await count(app, status="not_started") == 2
+    assert await count(app, status="in_progress") == 1
+    assert await count(app, status="submitted") == 1
+    assert await count(app, status="recognised") == 1
+    assert await count(app, channel="zalo") == 1
+    assert await count(app, locale="en") == 1
+    assert await count(app, wards=["11383"], status="not_started", locale="vi") == 1
+    with pytest.raises(ValueError, match="unknown status"):
+        audience(status="everyone")
+
+
+async def test_schedule_cancel_and_report(app: App) -> None:
+    await people(app)
+    async with app.store.transaction() as uow:
+        later = await create_broadcast(uow, "Hẹn gặp", {}, "cli", NOW, NOW + timedelta(hours=2))
+        assert (later.status, later.recipients) == ("scheduled", 0)
+        assert await release_due(uow, NOW + timedelta(hours=1)) == 0
+        assert await release_due(uow, NOW + timedelta(hours=2)) == 5
+        assert await release_due(uow, NOW + timedelta(hours=3)) == 0  # once
+        queued = await uow.broadcasts.get(later.id)
+        assert queued is not None
+        assert (queued.status, queued.recipients) == ("queued", 5)
+    deliverer = RecordingDeliverer()
+    sender = OutboxSender(
+        app.store, deliverer, app.engine.text, "vi", app.evidence.path,
+        pace=Pace(1000, 0), clock=lambda: NOW + timedelta(hours=2),
+    )  # fmt: skip
+    await sender.flush()
+    assert sorted(d.external_id for d in deliverer.sent) == ["a", "b", "c", "e"]  # d is Zalo
+    assert {d.text for d in deliverer.sent} == {"Hẹn gặp"}
+    async with app.store.transaction() as uow:
+        assert await uow.broadcasts.cancel(later.id) == 1  # the Zalo one, not yet sent
+        report = await uow.broadcasts.report(later.id)
+    assert report == {"sent": 4, "failed": 0, "blocked": 0, "pending": 0, "cancelled": 1}
+
+
+async def test_quiet_hours_hold_broadcasts_but_not_notifications(tmp_path: Path) -> None:
+    app = await started_app(make_settings(tmp_path))
+    try:
+        await people(app)
+        async with app.store.transaction() as uow:
+            await create_broadcast(uow, "Tin tối", {"channel": "test"}, "cli", NIGHT)
+            from bot.engine import t
+            from bot.services.outbox import text_message
+
+            await uow.outbox.enqueue(text_message("test", "a", t("optout.back")), NIGHT)
+        deliverer = RecordingDeliverer()
+        night = OutboxSender(
+            app.store, deliverer, app.engine.text, "vi", app.evidence.path,
+            pace=Pace(1000, 0), quiet_hours=app.settings.quiet_hours, clock=lambda: NIGHT,
+        )  # fmt: skip
+        assert await night.flush() == 1
+        assert [d.text for d in deliverer.sent] == ["Bạn sẽ lại nhận tin chiến dịch và lời nhắc."]
+        morning = OutboxSender(
+            app.store, deliverer, app.engine.text, "vi", app.evidence.path,
+            pace=Pace(1000, 0), quiet_hours=app.settings.quiet_hours,
+            clock=lambda: NIGHT + timedelta(hours=9),  # 07:00
+        )  # fmt: skip
+        assert await morning.flush() == 4
+    finally:
+        await app.close()
+
+
+async def test_blocked_users_are_marked_and_excluded_and_429_is_honoured(app: App) -> None:
+    await people(app)
+    async with app.store.transaction() as uow:
+        first = await create_broadcast(uow, "Một", {"channel": "test"}, "cli", NOW)
+    deliverer = RecordingDeliverer(failures=[RateLimited(0), Unreachable("blocked")])
+    sender = OutboxSender(
+        app.store, deliverer, app.engine.text, "vi", app.evidence.path,
+        pace=Pace(1000, 0), clock=lambda: NOW,
+    )  # fmt: skip
+    await sender.flush()  # a: 429 (postponed), b: 403 (blocked), c, e: sent
+    await sender.flush()  # a again
+    async with app.store.transaction() as uow:
+        report = await uow.broadcasts.report(first.id)
+        second = await create_broadcast(uow, "Hai", {"channel": "test"}, "cli", NOW)
+    assert report == {"sent": 3, "failed": 0, "blocked": 1, "pending": 0, "cancelled": 0}
+    assert second.recipients == 3  # the blocked account is left out
+
+
+async def test_opt_out_and_back_in(app: App) -> None:
+    chat = Chat(app.engine)
+    await register(chat)
+    assert await count(app) == 1
+    await chat.send("/stop")
+    chat.expect("không nhận tin chiến dịch", "/subscribe")
+    assert await count(app) == 0
+    await chat.send("/subscribe")
+    assert await count(app) == 1
+    await chat.send("/stop")
+    await chat.send("/start")
+    chat.expect("lại nhận tin chiến dịch")
+    assert await count(app) == 1
+
+
+async def test_reminders_follow_the_rules_once_each(app: App) -> None:
+    await people(app)  # b has a draft updated at NOW; a and e have not started (registered -5 d)
+    scheduler = Scheduler(app.store, (), reminders=Reminders(), clock=lambda: NOW)
+
+    async def tick(at: datetime) -> list[str]:
+        scheduler._clock = lambda: at
+        await scheduler.tick()
+        async with app.store.transaction() as uow:
+            rows = await uow.outbox.due("test", datetime(2100, 1, 1, tzinfo=UTC), 100)
+        return sorted(
+            f"{r.message.external_id}:{r.message.payload['text']['key']}"
+            for r in rows
+            if r.message.kind == "reminder"
+        )
+
+    assert await tick(NOW) == ["a:note.reminder.start", "e:note.reminder.start"]
+    assert await tick(NOW + timedelta(days=1)) == ["a:note.reminder.start", "e:note.reminder.start"]
+    after = ["a:note.reminder.start", "b:note.reminder.progress", "e:note.reminder.start"]
+    assert await tick(NOW + timedelta(days=3, hours=1)) == after
+    assert await tick(NOW + timedelta(days=4)) == after  # not twice
+    second = [*after[:2], "b:note.reminder.progress", after[2]]
+    assert await tick(NOW + timedelta(days=6, hours=1)) == second
+    third = [*second[:3], "b:note.reminder.progress", second[3]]
+    assert await tick(NOW + timedelta(days=9, hours=1)) == third
+    assert await tick(NOW + timedelta(days=30)) == third  # at most three
+
+
+def test_the_rate_limiter_keeps_every_window_within_the_limit() -> None:
+    import asyncio
+
+    clock = [0.0]
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    async def run() -> list[float]:
+        pace = Pace(per_second=10, per_chat_interval=1.0)
+        limiter = RateLimiter(pace, clock=lambda: clock[0], sleep=fake_sleep)
+        stamps = []
+        for n in range(50):
+            await limiter.acquire(f"chat{n % 25}")
+            stamps.append(clock[0])
+        return stamps
+
+    stamps = asyncio.run(run())
+    for start in stamps:
+        assert sum(1 for s in stamps if start <= s < start + 1.0) <= 10
+    assert stamps[-1] < 5.5  # 50 messages at 10/s: the limiter does not crawl either
