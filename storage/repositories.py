@@ -899,6 +899,22 @@ class SqlOutboxRepository(_Repo):
             .values(status="failed", last_error=error[:200], attempts=outbox.c.attempts + 1)
         )
 
+    async def locales(self, row_ids: Sequence[int]) -> dict[int, str]:
+        if not row_ids:
+            return {}
+        query = (
+            select(outbox.c.id, func.coalesce(identities.c.locale, citizens.c.locale))
+            .select_from(
+                outbox.join(
+                    identities,
+                    (identities.c.channel == outbox.c.channel)
+                    & (identities.c.external_id == outbox.c.external_id),
+                ).outerjoin(citizens, citizens.c.id == identities.c.citizen_id)
+            )
+            .where(outbox.c.id.in_(list(row_ids)))
+        )
+        return {row_id: locale for row_id, locale in await self._conn.execute(query) if locale}
+
     async def counts(self) -> dict[str, int]:
         rows = await self._conn.execute(
             select(outbox.c.status, func.count()).group_by(outbox.c.status)

@@ -414,6 +414,9 @@ class OutboxRepository(Protocol):
     async def counts(self) -> dict[str, int]:
         """Rows by status."""
 
+    async def locales(self, row_ids: Sequence[int]) -> dict[int, str]:
+        """Each row's recipient's language (the account's, else the citizen's), one query."""
+
 
 class BroadcastRepository(Protocol):
     async def create(

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -135,7 +136,8 @@ class Pace:
 
 
 class RateLimiter:
-    """At most ``per_second`` sends in any 1-second window, and per-chat spacing."""
+    """Sends spaced evenly a little under ``per_second`` apart, so that no 1-second window
+    holds more even after network jitter; per-chat spacing; a pause after a 429."""
 
     WINDOW = 1.02  # a little over a second, so that arrival jitter stays within the limit
 
@@ -158,8 +160,8 @@ class RateLimiter:
             while self._sent and self._sent[0] <= now - self.WINDOW:
                 self._sent.popleft()
             wait = self.paused_until - now
-            if len(self._sent) >= self._pace.per_second:
-                wait = max(wait, self._sent[0] + self.WINDOW - now)
+            if self._sent:
+                wait = max(wait, self._sent[-1] + self.WINDOW / self._pace.per_second - now)
             last = self._last.get(chat)
             if last is not None:
                 wait = max(wait, last + self._pace.per_chat_interval - now)
@@ -218,14 +220,23 @@ class OutboxSender:
         self._clock = clock
         self._wake = asyncio.Event()
         self._broadcasts: dict[int, Broadcast | None] = {}
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(self._pace.concurrency)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._run(stop)
+        finally:
+            await asyncio.gather(*self._inflight.values())
+
+    async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                sent = await self.flush()
+                # the next batch is fetched while the last sends of this one are in flight
+                sent = await self.flush(wait=False)
             except Exception as exc:  # keep delivering after a database hiccup
                 log.error("outbox: %s", type(exc).__name__)
                 sent = 0
@@ -239,40 +250,39 @@ class OutboxSender:
             for waiter in pending:
                 waiter.cancel()
 
-    async def flush(self) -> int:
-        """Deliver the rows due now (one batch), at the channel's pace; the number handled."""
+    async def flush(self, wait: bool = True) -> int:
+        """Deliver the rows due now (one batch), at the channel's pace; the number handled.
+        With ``wait=False`` the last sends may still be in flight on return."""
         now = self._clock()
         bulk = not in_quiet_hours(now, self._quiet)
         async with self._store.transaction() as uow:
-            rows = await uow.outbox.due(self._deliverer.name, now, self._batch, bulk)
-            locales = {
-                row.id: await self._locale(uow, row.message.channel, row.message.external_id)
-                for row in rows
-            }
+            rows = [
+                row
+                for row in await uow.outbox.due(
+                    self._deliverer.name, now, self._batch + len(self._inflight), bulk
+                )
+                if row.id not in self._inflight
+            ][: self._batch]
+            locales = await uow.outbox.locales([row.id for row in rows])
             for row in rows:
                 broadcast_id = row.message.payload.get("broadcast")
                 if broadcast_id is not None and broadcast_id not in self._broadcasts:
                     self._broadcasts[broadcast_id] = await uow.broadcasts.get(broadcast_id)
-        slots = asyncio.Semaphore(self._pace.concurrency)
-        tasks = []
         for row in rows:
             await self._limiter.acquire(row.message.external_id)
-            await slots.acquire()
-            task = asyncio.create_task(self._deliver(row, locales[row.id]))
-            task.add_done_callback(lambda _: slots.release())
-            tasks.append(task)
-        await asyncio.gather(*tasks)
+            await self._slots.acquire()
+            task = asyncio.create_task(
+                self._deliver(row, locales.get(row.id) or self._default_locale)
+            )
+            self._inflight[row.id] = task
+            task.add_done_callback(partial(self._done, row.id))
+        if wait:
+            await asyncio.gather(*self._inflight.values())
         return len(rows)
 
-    async def _locale(self, uow: UnitOfWork, channel: str, external_id: str) -> str:
-        identity = await uow.identities.get(channel, external_id)
-        if identity is not None and identity.locale:
-            return identity.locale
-        if identity is not None and identity.citizen_id is not None:
-            citizen = await uow.citizens.get(identity.citizen_id)
-            if citizen is not None:
-                return citizen.locale
-        return self._default_locale
+    def _done(self, row_id: int, _task: object) -> None:
+        self._inflight.pop(row_id, None)
+        self._slots.release()
 
     def _reply(self, payload: dict[str, Any], locale: str) -> Reply | None:
         broadcast_id = payload.get("broadcast")

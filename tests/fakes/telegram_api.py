@@ -17,6 +17,7 @@ from aiohttp import web
 BOT_ID = 7000001
 TOKEN = f"{BOT_ID}:TEST-secret-token-value"
 
+BLOCKED = "Forbidden: bot was blocked by the user"
 _JSON_PARAMS = {"reply_markup", "allowed_updates", "commands", "entities", "scope"}
 
 
@@ -24,6 +25,7 @@ _JSON_PARAMS = {"reply_markup", "allowed_updates", "commands", "entities", "scop
 class Call:
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -41,6 +43,9 @@ class FakeTelegram:
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content users sent
     failing_downloads: int = 0  # the next N file downloads answer 502
     uploads: list[bytes] = field(default_factory=list)  # files the bot sent
+    refuse_429_once: set[int] = field(default_factory=set)  # chats answered 429 the first time
+    blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
+    delivered: list[tuple[int, float]] = field(default_factory=list)  # (chat, when) accepted
 
     # -- server --------------------------------------------------------------------------
 
@@ -175,7 +180,25 @@ class FakeTelegram:
         return await self._m_sendPhoto(params)
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
-        return self._message(int(params["chat_id"]), params["text"], params.get("reply_markup"))
+        chat_id = int(params["chat_id"])
+        if chat_id in self.refuse_429_once:
+            self.refuse_429_once.discard(chat_id)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                status=429,
+            )
+        if chat_id in self.blocked:
+            return web.json_response(
+                {"ok": False, "error_code": 403, "description": BLOCKED},
+                status=403,
+            )
+        self.delivered.append((chat_id, time.monotonic()))
+        return self._message(chat_id, params["text"], params.get("reply_markup"))
 
     async def _m_editMessageText(self, params: dict[str, Any]) -> Any:
         message = self.messages[int(params["message_id"])]
