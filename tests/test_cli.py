@@ -131,3 +131,33 @@ def test_coordinator_invite_list_and_revoke(env: Path, capsys: pytest.CaptureFix
     assert main(["coordinator", "revoke", "1"]) == 1
     assert main(["coordinator", "list"]) == 0
     assert "\trevoked\t" in capsys.readouterr().out
+
+
+async def test_broadcast_send_schedule_report_and_cancel(
+    env: Path, app: App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CDHT_DATABASE_URL", app.settings.effective_database_url)
+    await register(Chat(app.engine, user="1"))
+    await app.close()
+    from bot.__main__ import _broadcast, _parser
+    from bot.config import load_settings
+
+    async def cli(*words: str) -> int:
+        return await _broadcast(load_settings(), _parser().parse_args(["broadcast", *words]))
+
+    assert await cli("send", "--text", "Chào cả phường", "--ward", "11383") == 0
+    assert "broadcast 1: 1 recipients, queued now" in capsys.readouterr().out
+    (env / "msg.txt").write_text("Tin hẹn giờ", encoding="utf-8")
+    assert await cli("send", "--file", str(env / "msg.txt"), "--at", "2099-01-01T08:00") == 0
+    assert "broadcast 2: 0 recipients, scheduled for 2099-01-01 08:00:00+07:00" in (
+        capsys.readouterr().out
+    )
+    assert await cli("send", "--text", "x", "--status", "recognised", "--continue-button") == 0
+    assert "broadcast 3: 0 recipients" in capsys.readouterr().out
+    assert await cli("report", "1") == 0
+    assert "broadcast 1 (queued), recipients 1: sent 0, failed 0, blocked 0, pending 1" in (
+        capsys.readouterr().out
+    )
+    assert await cli("cancel", "1") == 0
+    assert "1 messages withdrawn" in capsys.readouterr().out
+    assert await cli("report", "9") == 1

@@ -180,6 +180,10 @@ def test_updates_are_parsed_from_both_shapes_and_keywords() -> None:
     assert (inbound.command, inbound.args, inbound.update_id) == (
         "tuchoi", "12 không đúng người", "m9",
     )  # fmt: skip
+    stop = {**update, "message": {**update["message"], "text": "Dừng"}}
+    stopped = parse_update(stop)
+    assert stopped is not None
+    assert stopped.command == "stop"  # "dừng" typed on Zalo: no more broadcasts
     group = {**update, "message": {**update["message"], "chat": {"id": "g", "chat_type": "GROUP"}}}
     assert parse_update(group) is None
 
