@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -150,23 +149,23 @@ class RateLimiter:
         self._pace = pace
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        self._next_slot = 0.0
         self._last: dict[str, float] = {}
         self.paused_until = 0.0  # a 429 pauses the whole channel
 
     async def acquire(self, chat: str) -> None:
+        interval = self.WINDOW / self._pace.per_second
         while True:
             now = self._clock()
-            while self._sent and self._sent[0] <= now - self.WINDOW:
-                self._sent.popleft()
-            wait = self.paused_until - now
-            if self._sent:
-                wait = max(wait, self._sent[-1] + self.WINDOW / self._pace.per_second - now)
+            # Slots follow an ideal timeline: a late wake-up (the event loop's sleep overshoots
+            # by a millisecond or two) does not push every later message back.
+            slot = self._next_slot if self._next_slot >= now - interval else now
+            wait = max(self.paused_until - now, slot - now)
             last = self._last.get(chat)
             if last is not None:
                 wait = max(wait, last + self._pace.per_chat_interval - now)
             if wait <= 0:
-                self._sent.append(now)
+                self._next_slot = max(slot, now - interval) + interval
                 self._last[chat] = now
                 if len(self._last) > 50_000:  # forget chats not sent to for a while
                     horizon = now - self._pace.per_chat_interval
