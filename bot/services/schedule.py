@@ -19,6 +19,7 @@ __all__ = ["Reminders", "Scheduler"]
 log = logging.getLogger(__name__)
 
 VN_TIME = timedelta(hours=7)
+REMINDER_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class Scheduler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._reminders = reminders or Reminders()
+        self._last_reminders: datetime | None = None
         self._store = store
         self._admins = tuple(config_admins)
         self._digest_hour = digest_hour
@@ -109,7 +111,10 @@ class Scheduler:
                     )
                     enqueued += int(await uow.outbox.enqueue(message, now))
             enqueued += await release_due(uow, now)
-            enqueued += await self._remind(uow, now)
+            if self._last_reminders is None or now - self._last_reminders >= REMINDER_EVERY:
+                # a scan over citizens and drafts: hourly is often enough for day-long rules
+                enqueued += await self._remind(uow, now)
+                self._last_reminders = now
         return enqueued
 
     async def _remind(self, uow: UnitOfWork, now: datetime) -> int:

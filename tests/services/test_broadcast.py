@@ -158,6 +158,7 @@ async def test_reminders_follow_the_rules_once_each(app: App) -> None:
 
     async def tick(at: datetime) -> list[str]:
         scheduler._clock = lambda: at
+        scheduler._last_reminders = None  # each call stands for a later hourly scan
         await scheduler.tick()
         async with app.store.transaction() as uow:
             rows = await uow.outbox.due("test", datetime(2100, 1, 1, tzinfo=UTC), 100)
