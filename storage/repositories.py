@@ -684,7 +684,12 @@ class SqlStaffRepository(_Repo):
         )
 
     async def admins(self) -> Sequence[Staff]:
-        return await self._load((staff.c.role == "admin") & staff.c.revoked_at.is_(None))
+        # records made for admins of CDHT_ADMINS stand for the configuration, not a grant
+        return await self._load(
+            (staff.c.role == "admin")
+            & staff.c.revoked_at.is_(None)
+            & ((staff.c.invited_by.is_(None)) | (staff.c.invited_by != "CDHT_ADMINS"))
+        )
 
     async def all(self) -> Sequence[Staff]:
         return await self._load(staff.c.id > 0)

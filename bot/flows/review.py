@@ -32,7 +32,7 @@ from bot.flows.declaration import result_text
 from bot.flows.registration import GROUP_LABELS
 from bot.services.criteria import CriteriaSet
 from bot.services.outbox import file_message
-from bot.services.staff import Role, role_of
+from bot.services.staff import CONFIG_ADMIN, Role, role_of
 from bot.services.verification import change_status, notify_citizen
 
 __all__ = ["REVIEW_FLOW", "approve_command", "reject_command", "return_command", "review_flow"]
@@ -82,7 +82,7 @@ async def _staff_id(ctx: FlowContext) -> int:
         return role.staff.id
     # an admin from CDHT_ADMINS gets a staff record, so that claims and decisions name them
     member = await ctx.uow.staff.bind(
-        ctx.identity.channel, ctx.identity.external_id, "admin", (), "CDHT_ADMINS", ctx.now
+        ctx.identity.channel, ctx.identity.external_id, "admin", (), CONFIG_ADMIN, ctx.now
     )
     return member.id
 

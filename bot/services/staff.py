@@ -24,6 +24,7 @@ __all__ = [
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 MAX_FAILURES = 5  # wrong codes before an account has to wait
+CONFIG_ADMIN = "CDHT_ADMINS"  # ``invited_by`` of the staff records of configured admins
 
 
 def new_code() -> str:
@@ -118,5 +119,7 @@ async def role_of(
     member = await uow.staff.by_account(channel, external_id)
     if member is not None and member.revoked_at is not None:
         member = None
-    admin = account in set(config_admins) or (member is not None and member.role == "admin")
+    granted = member is not None and member.role == "admin" and member.invited_by != CONFIG_ADMIN
+    # a record made for an admin of CDHT_ADMINS counts only while the account is still listed
+    admin = account in set(config_admins) or granted
     return Role(account, member, admin)

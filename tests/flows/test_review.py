@@ -368,3 +368,25 @@ async def test_outcomes_reach_the_citizen_in_their_language(app: App) -> None:
     deliverer = RecordingDeliverer()
     await sender(app, deliverer).flush()
     assert "Congratulations" in deliverer.to("citizen")[-1].text
+
+
+async def test_an_admin_removed_from_the_configuration_loses_the_role(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, admins="console:boss")
+    app = await started_app(settings)
+    try:
+        await submitted(app, "citizen")
+        boss = Chat(app.engine, user="boss", channel="console")
+        await boss.send(f"/review {await declaration_id(app)}")  # makes a staff record
+        boss.expect("Hồ sơ #")
+        await boss.press("later")
+    finally:
+        await app.close()
+    app = await started_app(make_settings(tmp_path))  # CDHT_ADMINS emptied
+    try:
+        boss = Chat(app.engine, user="boss", channel="console")
+        await boss.send("/queue")
+        boss.expect("chỉ dành cho cán bộ")
+        async with app.store.transaction() as uow:
+            assert await uow.staff.admins() == []
+    finally:
+        await app.close()
