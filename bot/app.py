@@ -162,6 +162,7 @@ def build_app(settings: Settings) -> App:
         timedelta(days=settings.invite_valid_days),
         timedelta(hours=settings.review_hold_hours),
         frozenset({"zalo"}),  # Zalo users can send photos, not documents
+        settings.quiet_hours,
     )
     evidence = EvidenceStore(settings.data_dir / "evidence", limits)
     flows = {

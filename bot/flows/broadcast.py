@@ -113,10 +113,19 @@ async def _audience(ctx: FlowContext, answer: Answer) -> Outcome:
     return Accept({"status": answer.choice_id, "count": count})
 
 
+def _quiet(ctx: FlowContext) -> Text:
+    quiet = services(ctx).quiet_hours
+    if quiet is None:
+        return t("bc.quiet.none")
+    start, end = quiet
+    return t("bc.quiet", hours=f"{start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}")
+
+
 def _preview_prompt(ctx: FlowContext) -> Prompt:
     return Prompt(
         t(
             "bc.preview",
+            quiet=_quiet(ctx),
             count=ctx.values.get("count", 0),
             audience=AUDIENCE_LABELS[str(ctx.values.get("status", "all"))],
             text=ctx.values.get("text", ""),

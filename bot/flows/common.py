@@ -29,6 +29,7 @@ class Services:
     invite_valid: timedelta = timedelta(days=7)
     review_hold: timedelta = timedelta(hours=24)  # an open review is released after this
     photo_only_channels: frozenset[str] = frozenset()  # channels where no document can be sent
+    quiet_hours: tuple[int, int] | None = (21 * 60, 7 * 60)  # minutes of the day, local time
 
     def year(self, now: datetime) -> int:
         return self.campaign_year or now.astimezone(VN_TIME).year

@@ -22,7 +22,9 @@ async def test_an_admin_composes_previews_and_sends(tmp_path: Path) -> None:
         boss.expect("Gửi cho ai?", choices=["all", "not_started", "in_progress", "submitted",
                                           "returned", "recognised"])  # fmt: skip
         await boss.press("not_started")
-        boss.expect("gửi cho 2 người", "Ngày hội học tập", choices=["send", "cancel"])
+        boss.expect(
+            "gửi cho 2 người", "Ngày hội học tập", "(21:00–07:00)", choices=["send", "cancel"]
+        )
         await boss.press("send")
         boss.expect("Đã xếp hàng gửi tin #1 đến 2 người")
         await boss.send("/broadcast report 1")
