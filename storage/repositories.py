@@ -8,7 +8,18 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    String,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -276,6 +287,28 @@ class SqlCitizenRepository(_Repo):
             query = query.where(citizens.c.ward_code == ward_code)
         rows = (await self._conn.execute(query)).mappings().all()
         return [_citizen(row) for row in rows]
+
+    async def not_started(
+        self, year: int, registered_before: datetime, reminded_prefix: str
+    ) -> Sequence[Citizen]:
+        base = literal(reminded_prefix) + cast(citizens.c.id, String) + literal(f":{year}")
+        reminded = (
+            select(outbox.c.id)
+            .where(outbox.c.dedupe_key >= base + literal(":"))
+            .where(outbox.c.dedupe_key < base + literal(";"))  # ";" follows ":" in ASCII
+            .exists()
+        )
+        declared = (
+            select(declarations.c.id)
+            .where(declarations.c.citizen_id == citizens.c.id, declarations.c.year == year)
+            .exists()
+        )
+        query = (
+            select(citizens)
+            .where(citizens.c.registered_at <= registered_before, ~declared, ~reminded)
+            .order_by(citizens.c.id)
+        )
+        return [_citizen(row) for row in (await self._conn.execute(query)).mappings()]
 
     async def delete(self, citizen_id: int) -> None:
         await self._conn.execute(delete(consents).where(consents.c.citizen_id == citizen_id))
@@ -619,6 +652,30 @@ class SqlDeclarationRepository(_Repo):
             )
         )
         return {declaration_id: int(count) for declaration_id, count in rows}
+
+    async def idle_drafts(
+        self, year: int, touched_before: datetime, touched_after: datetime
+    ) -> Sequence[tuple[Declaration, int]]:
+        scored = (
+            select(func.count())
+            .where(
+                declaration_answers.c.declaration_id == declarations.c.id,
+                declaration_answers.c.score.is_not(None),
+            )
+            .scalar_subquery()
+        )
+        query = (
+            select(declarations, scored.label("scored"))
+            .where(
+                declarations.c.status == "draft",
+                declarations.c.year == year,
+                declarations.c.updated_at <= touched_before,
+                declarations.c.updated_at > touched_after,
+            )
+            .order_by(declarations.c.id)
+        )
+        rows = (await self._conn.execute(query)).mappings()
+        return [(_declaration(row), int(row["scored"])) for row in rows]
 
     async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
         query = (

@@ -264,6 +264,12 @@ class CitizenRepository(Protocol):
     async def delete(self, citizen_id: int) -> None:
         """Erase the citizen; their consents go with them."""
 
+    async def not_started(
+        self, year: int, registered_before: datetime, reminded_prefix: str
+    ) -> Sequence[Citizen]:
+        """Citizens registered before a time, with no declaration for ``year`` and no outbox
+        row keyed ``{reminded_prefix}{citizen id}:{year}:…`` yet (found in the database)."""
+
 
 class ConsentRepository(Protocol):
     async def record(
@@ -334,6 +340,11 @@ class DeclarationRepository(Protocol):
     async def events(self, declaration_id: int) -> Sequence[DeclarationEvent]: ...
 
     async def event_counts(self) -> dict[int, int]: ...
+
+    async def idle_drafts(
+        self, year: int, touched_before: datetime, touched_after: datetime
+    ) -> Sequence[tuple[Declaration, int]]:
+        """Drafts of ``year`` last changed in a time span, each with its scored indicators."""
 
     async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
         """Submitted declarations of these wards (None: all), oldest submission first."""

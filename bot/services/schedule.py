@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 VN_TIME = timedelta(hours=7)
 REMINDER_EVERY = timedelta(hours=1)
+START_KEY = "remind:start:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,26 +125,20 @@ class Scheduler:
         rules = self._reminders
         enqueued = 0
         year = (now + VN_TIME).year
-        started: set[int] = set()
-        for declaration in await uow.declarations.list(year):
-            started.add(declaration.citizen_id)
-            if declaration.status != "draft" or rules.max == 0:
-                continue
-            periods = int((now - declaration.updated_at) / rules.idle)
-            if periods < 1:
-                continue
-            number = min(periods, rules.max)
-            answers = await uow.declarations.answers(declaration.id)
-            answered = sum(1 for a in answers.values() if a.score is not None)
-            text = t("note.reminder.progress", answered=answered, year=year)
-            key = f"remind:decl:{declaration.id}:{int(declaration.updated_at.timestamp())}:{number}"
-            enqueued += await self._to_citizen(uow, declaration.citizen_id, text, key, now)
-        for citizen in await uow.citizens.list():
-            registered = citizen.registered_at or now
-            if citizen.id in started or now - registered < rules.start:
-                continue
+        if rules.max:
+            # only drafts still inside the reminder window: idle for 1 to ``max`` periods (+1)
+            oldest = now - rules.idle * (rules.max + 1)
+            for declaration, answered in await uow.declarations.idle_drafts(
+                year, now - rules.idle, oldest
+            ):
+                number = min(int((now - declaration.updated_at) / rules.idle), rules.max)
+                text = t("note.reminder.progress", answered=answered, year=year)
+                touched = int(declaration.updated_at.timestamp())
+                key = f"remind:decl:{declaration.id}:{touched}:{number}"
+                enqueued += await self._to_citizen(uow, declaration.citizen_id, text, key, now)
+        for citizen in await uow.citizens.not_started(year, now - rules.start, START_KEY):
             text = t("note.reminder.start", name=citizen.full_name, year=year)
-            key = f"remind:start:{citizen.id}:{year}"
+            key = f"{START_KEY}{citizen.id}:{year}"
             enqueued += await self._to_citizen(uow, citizen.id, text, key, now)
         return enqueued
 

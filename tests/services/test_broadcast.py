@@ -51,7 +51,8 @@ async def count(app: App, **filters: object) -> int:
         return await uow.broadcasts.count_audience(audience(year=2026, **filters))  # type: ignore[arg-type]
 
 
-async def test_audience_filters(app: App) -> None:
+async def test_audience_filters(any_app: App) -> None:
+    app = any_app
     await people(app)
     assert await count(app) == 5
     assert await count(app, wards=["11311"]) == 1
@@ -152,7 +153,8 @@ async def test_opt_out_and_back_in(app: App) -> None:
     assert await count(app) == 1
 
 
-async def test_reminders_follow_the_rules_once_each(app: App) -> None:
+async def test_reminders_follow_the_rules_once_each(any_app: App) -> None:
+    app = any_app
     await people(app)  # b has a draft updated at NOW; a and e have not started (registered -5 d)
     scheduler = Scheduler(app.store, (), reminders=Reminders(), clock=lambda: NOW)
 
