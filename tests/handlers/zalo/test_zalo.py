@@ -211,7 +211,8 @@ async def test_signed_evidence_links_valid_expired_and_tampered(
                 assert response.status == 200
                 assert response.content_type == "image/jpeg"
                 assert await response.read() == JPEG
-            for bad in (expired, tampered, valid[:-1] + "0", f"http://127.0.0.1:{port}/evidence/x"):
+            flipped = valid[:-1] + ("1" if valid[-1] == "0" else "0")  # one signature digit off
+            for bad in (expired, tampered, flipped, f"http://127.0.0.1:{port}/evidence/x"):
                 async with http.get(bad) as response:
                     assert response.status == 403, bad
     finally:
