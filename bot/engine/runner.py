@@ -311,7 +311,7 @@ class Engine:
         elif command in self._flow_commands:
             await self._flow_command(turn, self._flow_commands[command], turn.inbound.args)
         elif command in self._reply_commands:
-            await self._identity_for_commands(turn)
+            await self._ensure_identity(turn)  # staff commands work for unregistered accounts
             answer = self._reply_commands[command].answer
             answered = await answer(self._context(turn, {"args": turn.inbound.args.strip()}))
             if isinstance(answered, tuple):
@@ -371,7 +371,7 @@ class Engine:
         if choice.startswith("/") and len(choice) > 1:  # a button that is a command
             command, _, args = choice[1:].partition(" ")
             if command in self._flow_commands or command in self._reply_commands:
-                turn.pressed_label = self._flow_or_reply_label(command)
+                turn.pressed_label = "/" + command
                 turn.inbound = replace(turn.inbound, command=command, args=args)
                 await self._command(turn, command)
                 return
@@ -389,13 +389,6 @@ class Engine:
         turn.locale = locale
         self._say(turn, t("engine.language.set"))
         await self._reprompt_or_home(turn)
-
-    def _flow_or_reply_label(self, command: str) -> str:
-        return "/" + command
-
-    async def _identity_for_commands(self, turn: _Turn) -> None:
-        """Staff commands work for accounts that never registered as citizens."""
-        await self._ensure_identity(turn)
 
     async def _flow_command(self, turn: _Turn, command: FlowCommand, args: str) -> None:
         conversation = turn.conversation

@@ -5,7 +5,7 @@ Diagram: ``registration.mmd`` beside this file. Steps are named after what they 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -425,22 +425,15 @@ def registration_flow() -> Flow:
 
 
 async def _profile_init(ctx: FlowContext) -> dict[str, Any]:
+    """The citizen's fields as the flow's values: the same names the field steps fill."""
     citizen = ctx.citizen
     assert citizen is not None
-    return {
-        "_hub": "profile",
-        "full_name": citizen.full_name,
-        "birth_year": citizen.birth_year,
-        "gender": citizen.gender,
-        "phone": citizen.phone,
-        "group": citizen.group,
-        "ward_code": citizen.ward_code,
-        "ward_name": citizen.ward_name,
-        "ward_data_version": citizen.ward_data_version,
-        "residential_group": citizen.residential_group,
-        "workplace": citizen.workplace,
-        "guardian_consent": citizen.guardian_consent,
+    values = {
+        field.name: getattr(citizen, field.name)
+        for field in fields(NewCitizen)
+        if field.name not in ("channel", "locale")
     }
+    return {"_hub": "profile", **values}
 
 
 async def _profile_save(ctx: FlowContext) -> None:

@@ -94,14 +94,19 @@ async def _guard(ctx: FlowContext) -> Text | None:
     declaration, problem = await _check(ctx, int(raw))
     if declaration is None:
         return problem
+    return await _claim(ctx, declaration.id)
+
+
+async def _claim(ctx: FlowContext, declaration_id: int) -> Text | None:
+    """Take the review for this account; who holds it when someone else does."""
     me = await _staff_id(ctx)
     holder = await ctx.uow.declarations.claim(
-        declaration.id, me, ctx.now, ctx.now - services(ctx).review_hold
+        declaration_id, me, ctx.now, ctx.now - services(ctx).review_hold
     )
-    if holder != me:
-        other = await ctx.uow.staff.get(holder) if holder is not None else None
-        return t("rev.error.held", id=declaration.id, holder=other.account if other else "?")
-    return None
+    if holder == me:
+        return None
+    other = await ctx.uow.staff.get(holder) if holder is not None else None
+    return t("rev.error.held", id=declaration_id, holder=other.account if other else "?")
 
 
 async def _init(ctx: FlowContext) -> dict[str, Any]:
@@ -226,7 +231,7 @@ async def _overview(ctx: FlowContext, answer: Answer) -> Outcome:
 # -- one indicator ---------------------------------------------------------------------------
 
 
-def _item_steps(indicator_id: int, last: int, following: int | None) -> tuple[Step, ...]:
+def _item_steps(indicator_id: int, following: int | None) -> tuple[Step, ...]:
     def item_prompt(ctx: FlowContext) -> Prompt:
         criteria = _criteria(ctx)
         indicator = criteria.indicator(indicator_id)
@@ -546,12 +551,9 @@ async def _quick(ctx: FlowContext, action: str) -> Answered:
     declaration, problem = await _check(ctx, int(parts[0].lstrip("#")))
     if declaration is None:
         return problem or t("rev.error.not_staff")
-    me = await _staff_id(ctx)
-    hold = services(ctx).review_hold
-    holder = await ctx.uow.declarations.claim(declaration.id, me, ctx.now, ctx.now - hold)
-    if holder != me:
-        other = await ctx.uow.staff.get(holder) if holder is not None else None
-        return t("rev.error.held", id=declaration.id, holder=other.account if other else "?")
+    held = await _claim(ctx, declaration.id)
+    if held is not None:
+        return held
     ctx.values.update(await _load(ctx, declaration.id))
     if action == "duyet":
         outcome = await _approve(ctx)
@@ -590,7 +592,7 @@ def review_flow(criteria: CriteriaSet) -> Flow:
     items = [
         step
         for position, n in enumerate(ids)
-        for step in _item_steps(n, ids[-1], ids[position + 1] if position + 1 < len(ids) else None)
+        for step in _item_steps(n, ids[position + 1] if position + 1 < len(ids) else None)
     ]
     return Flow(
         REVIEW_FLOW,
