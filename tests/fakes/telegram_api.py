@@ -307,14 +307,18 @@ class FakeTelegram:
         )
 
     async def press(self, user_id: int, label: str, message: dict[str, Any] | None = None) -> None:
-        """Press the button labelled ``label`` on ``message`` (default: the last with buttons)."""
-        message = message or self.last_with_buttons(user_id)
-        for row in message["reply_markup"]["inline_keyboard"]:
-            for button in row:
-                if button["text"] == label:
-                    await self.press_data(user_id, message, button["callback_data"])
-                    return
-        labels = [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        """Press the button labelled ``label`` on ``message`` (default: the newest message that
+        has such a button, as a person scrolls up to it; a digest that arrived meanwhile with
+        buttons of its own does not hide it)."""
+        candidates = [message] if message else list(reversed(self.sent_messages(user_id)))
+        for candidate in candidates:
+            for row in (candidate.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == label:
+                        await self.press_data(user_id, dict(candidate), button["callback_data"])
+                        return
+        last = message or self.last_with_buttons(user_id)
+        labels = [b["text"] for row in last["reply_markup"]["inline_keyboard"] for b in row]
         raise AssertionError(f"no button {label!r} in {labels}")
 
     # -- reading what the bot did --------------------------------------------------------
