@@ -249,7 +249,12 @@ async def _coordinator(settings: Settings, args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
             elif args.staff_command == "list":
+                configured = [str(admin) for admin in settings.admins]
+                for account in configured:
+                    print(f"-\tadmin\tactive\t{account}\tCDHT_ADMINS")
                 for member in await uow.staff.all():
+                    if member.role == "none" or member.account in configured:
+                        continue  # records that grant nothing; configured admins listed above
                     state = "revoked" if member.revoked_at else "active"
                     names = ", ".join(
                         w.name for c in sorted(member.wards) if (w := wards.get(c)) is not None

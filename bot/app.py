@@ -19,13 +19,17 @@ from bot.flows import (
     broadcast_flow,
     coordinator_command,
     declaration_flow,
+    export_command,
     invite_command,
     profile_flow,
     queue_command,
     registration_flow,
     reject_command,
+    report_command,
     return_command,
     review_flow,
+    revoke_command,
+    staff_command,
     status_text,
     stop_command,
     subscribe_command,
@@ -150,6 +154,7 @@ def build_app(settings: Settings) -> App:
         max_bytes=int(settings.evidence_max_mb * 1024 * 1024),
         max_files=settings.evidence_max_files,
     )
+    evidence = EvidenceStore(settings.data_dir / "evidence", limits)
     services = Services(
         wards,
         settings.data_controller,
@@ -163,8 +168,8 @@ def build_app(settings: Settings) -> App:
         timedelta(hours=settings.review_hold_hours),
         frozenset({"zalo"}),  # Zalo users can send photos, not documents
         settings.quiet_hours,
+        evidence,
     )
-    evidence = EvidenceStore(settings.data_dir / "evidence", limits)
     flows = {
         flow.name: flow
         for flow in (
@@ -200,6 +205,10 @@ def build_app(settings: Settings) -> App:
                 coordinator_command, t("command.coordinator"), listed=False
             ),
             "invite": ReplyCommand(invite_command, t("command.invite"), listed=False),
+            "staff": ReplyCommand(staff_command, t("command.staff"), listed=False),
+            "revoke": ReplyCommand(revoke_command, t("command.revoke"), listed=False),
+            "report": ReplyCommand(report_command, t("command.report"), listed=False),
+            "export": ReplyCommand(export_command, t("command.export"), listed=False),
             "duyet": ReplyCommand(approve_command, t("command.duyet"), listed=False),
             "tra": ReplyCommand(return_command, t("command.tra"), listed=False),
             "tuchoi": ReplyCommand(reject_command, t("command.tuchoi"), listed=False),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -281,12 +281,19 @@ class SqlCitizenRepository(_Repo):
             raise LookupError(f"citizen {citizen_id} vanished during an update")
         return updated
 
-    async def list(self, ward_code: str | None = None) -> Sequence[Citizen]:
+    async def list(self, wards: str | Collection[str] | None = None) -> Sequence[Citizen]:
         query = select(citizens).order_by(citizens.c.id)
-        if ward_code is not None:
-            query = query.where(citizens.c.ward_code == ward_code)
+        if wards is not None:
+            codes = [wards] if isinstance(wards, str) else sorted(wards)
+            query = query.where(citizens.c.ward_code.in_(codes))
         rows = (await self._conn.execute(query)).mappings().all()
         return [_citizen(row) for row in rows]
+
+    async def count(self, wards: Collection[str] | None = None) -> int:
+        query = select(func.count()).select_from(citizens)
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        return int(await self._conn.scalar(query) or 0)
 
     async def not_started(
         self, year: int, registered_before: datetime, reminded_prefix: str
@@ -677,6 +684,17 @@ class SqlDeclarationRepository(_Repo):
         rows = (await self._conn.execute(query)).mappings()
         return [(_declaration(row), int(row["scored"])) for row in rows]
 
+    async def status_counts(self, year: int, wards: Collection[str] | None) -> dict[str, int]:
+        query = (
+            select(declarations.c.status, func.count())
+            .join(citizens, citizens.c.id == declarations.c.citizen_id)
+            .where(declarations.c.year == year)
+            .group_by(declarations.c.status)
+        )
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        return {status: int(count) for status, count in await self._conn.execute(query)}
+
     async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
         query = (
             select(declarations, *[col.label(f"c_{col.name}") for col in citizens.c])
@@ -737,21 +755,19 @@ class SqlStaffRepository(_Repo):
     async def for_ward(self, ward_code: str) -> Sequence[Staff]:
         members = select(staff_wards.c.staff_id).where(staff_wards.c.ward_code == ward_code)
         return await self._load(
-            staff.c.id.in_(members) & staff.c.revoked_at.is_(None) & (staff.c.role == "coordinator")
+            staff.c.id.in_(members)
+            & staff.c.revoked_at.is_(None)
+            & staff.c.role.in_(("coordinator", "admin"))
         )
 
     async def admins(self) -> Sequence[Staff]:
-        # records made for admins of CDHT_ADMINS stand for the configuration, not a grant
-        return await self._load(
-            (staff.c.role == "admin")
-            & staff.c.revoked_at.is_(None)
-            & ((staff.c.invited_by.is_(None)) | (staff.c.invited_by != "CDHT_ADMINS"))
-        )
+        # only an admin invitation makes this role; CDHT_ADMINS is configuration, not a record
+        return await self._load((staff.c.role == "admin") & staff.c.revoked_at.is_(None))
 
     async def all(self) -> Sequence[Staff]:
         return await self._load(staff.c.id > 0)
 
-    async def bind(
+    async def redeem(
         self,
         channel: str,
         external_id: str,
@@ -777,14 +793,16 @@ class SqlStaffRepository(_Repo):
             known: frozenset[str] = frozenset()
         else:
             staff_id = existing.id
-            # an admin stays an admin; a revoked account comes back with the new wards only
-            keep = existing.role == "admin" and existing.revoked_at is None
+            revoked = existing.revoked_at is not None
+            # an active admin stays one when given wards; anyone else gets the invitation's role
+            keep = existing.role == "admin" and not revoked
             await self._conn.execute(
                 update(staff)
                 .where(staff.c.id == staff_id)
                 .values(role="admin" if keep else role, revoked_at=None, invited_by=invited_by)
             )
-            if existing.revoked_at is not None:
+            if revoked or existing.role == "none":
+                # a revoked account comes back with the new invitation's wards only
                 await self._conn.execute(
                     delete(staff_wards).where(staff_wards.c.staff_id == staff_id)
                 )
@@ -797,12 +815,31 @@ class SqlStaffRepository(_Repo):
         assert bound is not None
         return bound
 
+    async def record(self, channel: str, external_id: str, now: datetime) -> int:
+        account = (staff.c.channel == channel) & (staff.c.external_id == external_id)
+        existing = await self._conn.scalar(select(staff.c.id).where(account))
+        if existing is None:
+            await self._conn.execute(
+                _insert_or_ignore(self._conn, staff).values(
+                    channel=channel, external_id=external_id, role="none", created_at=now
+                )
+            )
+            existing = await self._conn.scalar(select(staff.c.id).where(account))
+        assert existing is not None
+        return int(existing)
+
     async def revoke(self, staff_id: int, now: datetime) -> bool:
         result = await self._conn.execute(
             update(staff)
-            .where(staff.c.id == staff_id, staff.c.revoked_at.is_(None))
+            .where(staff.c.id == staff_id, staff.c.revoked_at.is_(None), staff.c.role != "none")
             .values(revoked_at=now)
         )
+        if result.rowcount:
+            await self._conn.execute(
+                update(declarations)
+                .where(declarations.c.claimed_by == staff_id)
+                .values(claimed_by=None, claimed_at=None)
+            )
         return bool(result.rowcount)
 
     async def create_invitation(
@@ -849,13 +886,37 @@ class SqlStaffRepository(_Repo):
             _aware(row["used_at"]),
         )
 
-    async def use_invitation(self, invitation_id: int, staff_id: int, now: datetime) -> bool:
-        result = await self._conn.execute(
-            update(invitations)
-            .where(invitations.c.id == invitation_id, invitations.c.used_at.is_(None))
-            .values(used_at=now, used_by=staff_id)
+    async def consume_invitation(self, code_hash: str, now: datetime) -> Invitation | None:
+        # One conditional UPDATE: of several redemptions racing for one code, exactly one gets
+        # the row back (PostgreSQL re-checks the WHERE after the row lock; SQLite serializes).
+        c = invitations.c
+        row = (
+            (
+                await self._conn.execute(
+                    update(invitations)
+                    .where(c.code_hash == code_hash, c.used_at.is_(None), c.expires_at > now)
+                    .values(used_at=now)
+                    .returning(c.id, c.role, c.wards, c.created_by, c.expires_at, c.used_at)
+                )
+            )
+            .mappings()
+            .first()
         )
-        return bool(result.rowcount)
+        if row is None:
+            return None
+        return Invitation(
+            row["id"],
+            row["role"],
+            tuple(row["wards"]),
+            row["created_by"],
+            _aware(row["expires_at"]),  # type: ignore[arg-type]
+            _aware(row["used_at"]),
+        )
+
+    async def set_used_by(self, invitation_id: int, staff_id: int) -> None:
+        await self._conn.execute(
+            update(invitations).where(invitations.c.id == invitation_id).values(used_by=staff_id)
+        )
 
     async def failures(self, channel: str, external_id: str) -> tuple[int, datetime | None]:
         row = (

@@ -97,7 +97,9 @@ def test_db_upgrade_and_export_to_file(env: Path, capsys: pytest.CaptureFixture[
     assert raw.startswith(b"\xef\xbb\xbfid,full_name")  # a BOM so Excel reads the accents
 
 
-def test_coordinator_invite_list_and_revoke(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_coordinator_invite_list_and_revoke(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["coordinator", "invite", "--ward", "99999"]) == 2
     assert "unknown unit code(s): 99999" in capsys.readouterr().err
     assert main(["coordinator", "invite", "--ward", "11383", "--ward", "11311"]) == 0
@@ -131,6 +133,10 @@ def test_coordinator_invite_list_and_revoke(env: Path, capsys: pytest.CaptureFix
     assert main(["coordinator", "revoke", "1"]) == 1
     assert main(["coordinator", "list"]) == 0
     assert "\trevoked\t" in capsys.readouterr().out
+    monkeypatch.setenv("CDHT_ADMINS", "telegram:42")
+    assert main(["coordinator", "list"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "-\tadmin\tactive\ttelegram:42\tCDHT_ADMINS"  # configuration, not a record
 
 
 async def test_broadcast_send_schedule_report_and_cancel(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -162,7 +162,7 @@ class Staff:
     id: int
     channel: str
     external_id: str
-    role: str  # admin, coordinator
+    role: str  # admin, coordinator, or none: a configured admin's record, granting nothing
     wards: frozenset[str]
     revoked_at: datetime | None = None
     invited_by: str | None = None
@@ -259,7 +259,10 @@ class CitizenRepository(Protocol):
 
     async def update(self, citizen_id: int, changes: NewCitizen, now: datetime) -> Citizen: ...
 
-    async def list(self, ward_code: str | None = None) -> Sequence[Citizen]: ...
+    async def list(self, wards: str | Collection[str] | None = None) -> Sequence[Citizen]:
+        """Citizens of one unit's code, of several, or of all (None)."""
+
+    async def count(self, wards: Collection[str] | None = None) -> int: ...
 
     async def delete(self, citizen_id: int) -> None:
         """Erase the citizen; their consents go with them."""
@@ -346,6 +349,9 @@ class DeclarationRepository(Protocol):
     ) -> Sequence[tuple[Declaration, int]]:
         """Drafts of ``year`` last changed in a time span, each with its scored indicators."""
 
+    async def status_counts(self, year: int, wards: Collection[str] | None) -> dict[str, int]:
+        """Declarations of ``year`` by status, for citizens of these wards (None: all)."""
+
     async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
         """Submitted declarations of these wards (None: all), oldest submission first."""
 
@@ -364,11 +370,11 @@ class StaffRepository(Protocol):
         """Active coordinators of a ward."""
 
     async def admins(self) -> Sequence[Staff]:
-        """Active admins granted in the chat (those of CDHT_ADMINS are configuration)."""
+        """Active admins made by an admin invitation (those of CDHT_ADMINS are configuration)."""
 
     async def all(self) -> Sequence[Staff]: ...
 
-    async def bind(
+    async def redeem(
         self,
         channel: str,
         external_id: str,
@@ -376,9 +382,16 @@ class StaffRepository(Protocol):
         wards: Sequence[str],
         invited_by: str,
         now: datetime,
-    ) -> Staff: ...
+    ) -> Staff:
+        """Give an account an invitation's role and wards (the only way a role is made)."""
 
-    async def revoke(self, staff_id: int, now: datetime) -> bool: ...
+    async def record(self, channel: str, external_id: str, now: datetime) -> int:
+        """The id of the account's staff record, made with role ``none`` (granting nothing)
+        when it has none, so that a configured admin's claims and decisions name someone.
+        Never changes an existing record."""
+
+    async def revoke(self, staff_id: int, now: datetime) -> bool:
+        """Take an active role away and release the reviews the account holds."""
 
     async def create_invitation(
         self,
@@ -392,8 +405,11 @@ class StaffRepository(Protocol):
 
     async def invitation(self, code_hash: str) -> Invitation | None: ...
 
-    async def use_invitation(self, invitation_id: int, staff_id: int, now: datetime) -> bool:
-        """False when someone used it first."""
+    async def consume_invitation(self, code_hash: str, now: datetime) -> Invitation | None:
+        """Mark a valid (unused, unexpired) invitation used, atomically; None when there is
+        none to use, whoever raced for it."""
+
+    async def set_used_by(self, invitation_id: int, staff_id: int) -> None: ...
 
     async def failures(self, channel: str, external_id: str) -> tuple[int, datetime | None]: ...
 

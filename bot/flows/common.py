@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.engine import FlowContext, Retry, t
 from bot.services.criteria import CriteriaSet
-from bot.services.evidence import EvidenceLimits
+from bot.services.evidence import BlobSink, EvidenceLimits
 from bot.services.wards import WardDirectory
 
 __all__ = ["VN_TIME", "Services", "choose", "local_date", "services"]
@@ -30,6 +30,7 @@ class Services:
     review_hold: timedelta = timedelta(hours=24)  # an open review is released after this
     photo_only_channels: frozenset[str] = frozenset()  # channels where no document can be sent
     quiet_hours: tuple[int, int] | None = (21 * 60, 7 * 60)  # minutes of the day, local time
+    files: BlobSink | None = None  # where files the bot makes (exports) are kept for sending
 
     def year(self, now: datetime) -> int:
         return self.campaign_year or now.astimezone(VN_TIME).year

@@ -32,7 +32,7 @@ from bot.flows.declaration import result_text
 from bot.flows.registration import GROUP_LABELS
 from bot.services.criteria import CriteriaSet
 from bot.services.outbox import file_message
-from bot.services.staff import CONFIG_ADMIN, Role, role_of
+from bot.services.staff import Role, acting_staff_id, role_of
 from bot.services.verification import change_status, notify_citizen
 
 __all__ = ["REVIEW_FLOW", "approve_command", "reject_command", "return_command", "review_flow"]
@@ -77,14 +77,8 @@ async def _check(ctx: FlowContext, declaration_id: int) -> tuple[Declaration | N
 
 
 async def _staff_id(ctx: FlowContext) -> int:
-    role = await _role(ctx)
-    if role.staff is not None:
-        return role.staff.id
-    # an admin from CDHT_ADMINS gets a staff record, so that claims and decisions name them
-    member = await ctx.uow.staff.bind(
-        ctx.identity.channel, ctx.identity.external_id, "admin", (), CONFIG_ADMIN, ctx.now
-    )
-    return member.id
+    """The acting account's staff record; only called once the account is known to be staff."""
+    return await acting_staff_id(ctx.uow, await _role(ctx), ctx.now)
 
 
 async def _guard(ctx: FlowContext) -> Text | None:
@@ -144,7 +138,11 @@ async def _load(ctx: FlowContext, declaration_id: int) -> dict[str, Any]:
 
 
 async def _release(ctx: FlowContext) -> None:
-    await ctx.uow.declarations.release(int(ctx.values["declaration_id"]), await _staff_id(ctx))
+    """Give the review back (Later, /cancel): whatever the account's role is now, this only
+    clears its own claim and never creates or changes a staff record."""
+    member = await ctx.uow.staff.by_account(ctx.identity.channel, ctx.identity.external_id)
+    if member is not None:
+        await ctx.uow.declarations.release(int(ctx.values["declaration_id"]), member.id)
 
 
 def _header(ctx: FlowContext) -> Text:

@@ -1,15 +1,22 @@
-"""Commands for staff: /coordinator CODE, /queue, /invite (admins)."""
+"""Commands for staff: /coordinator CODE, /queue, /report, /export; admins' /invite, /staff and
+/revoke. Each checks the account's role and wards on the server when it runs."""
 
 from __future__ import annotations
 
 from bot.engine import Answered, ChoiceSpec, FlowContext, Joined, Text, t
-from bot.flows.common import local_date, services
-from bot.services.staff import create_invitation, redeem, role_of
+from bot.flows.common import VN_TIME, local_date, services
+from bot.services.export import collect_records, render_csv
+from bot.services.outbox import file_message, text_message
+from bot.services.staff import Role, create_invitation, redeem, role_of
 
 __all__ = [
     "coordinator_command",
+    "export_command",
     "invite_command",
     "queue_command",
+    "report_command",
+    "revoke_command",
+    "staff_command",
     "stop_command",
     "subscribe_command",
 ]
@@ -118,3 +125,123 @@ async def invite_command(ctx: FlowContext) -> Answered:
         ctx.uow, "coordinator", (ward.code,), account, ctx.now, bundle.invite_valid
     )
     return t("staff.invite.code", code=code, ward=ward.name, days=days)
+
+
+async def _role(ctx: FlowContext) -> Role:
+    return await role_of(
+        ctx.uow, ctx.identity.channel, ctx.identity.external_id, services(ctx).admins
+    )
+
+
+def _ward_names(ctx: FlowContext, codes: frozenset[str]) -> str:
+    wards = services(ctx).wards
+    return ", ".join(w.name for code in sorted(codes) if (w := wards.get(code)) is not None)
+
+
+async def staff_command(ctx: FlowContext) -> Answered:
+    """``/staff`` (admins): the staff accounts with their ids, roles, state and wards."""
+    bundle = services(ctx)
+    if not (await _role(ctx)).admin:
+        return t("staff.admin_only")
+    lines: list[Text | str] = [
+        t("staff.list.configured", account=account) for account in bundle.admins
+    ]
+    for member in await ctx.uow.staff.all():
+        if member.role == "none" or member.account in bundle.admins:
+            continue  # records that grant nothing; configured admins are listed above
+        lines.append(
+            t(
+                "staff.list.line",
+                id=member.id,
+                account=member.account,
+                role=t("staff.role.admin")
+                if member.role == "admin"
+                else t("staff.role.coordinator"),
+                wards=_ward_names(ctx, member.wards) or "—",
+                state=t("staff.state.revoked") if member.revoked_at else t("staff.state.active"),
+            )
+        )
+    if not lines:
+        return t("staff.list.empty")
+    return t("staff.list", lines=Joined(tuple(lines), "\n"))
+
+
+async def revoke_command(ctx: FlowContext) -> Answered:
+    """``/revoke ID`` (admins): take a coordinator's or an invited admin's role away; the
+    reviews the account holds are released and it is told."""
+    bundle = services(ctx)
+    role = await _role(ctx)
+    if not role.admin:
+        return t("staff.admin_only")
+    raw = str(ctx.values.get("args") or "").strip().lstrip("#")
+    if not raw.isdigit() or len(raw) > 12:
+        return t("staff.revoke.usage")
+    member = await ctx.uow.staff.get(int(raw))
+    if member is None or member.role == "none":
+        return t("staff.revoke.unknown", id=raw)
+    if member.account == role.account:
+        return t("staff.revoke.self")
+    if member.account in bundle.admins:
+        return t("staff.revoke.configured", account=member.account)
+    if not await ctx.uow.staff.revoke(member.id, ctx.now):
+        return t("staff.revoke.already", id=member.id)
+    await ctx.uow.outbox.enqueue(
+        text_message(member.channel, member.external_id, t("note.revoked")), ctx.now
+    )
+    return t("staff.revoke.done", id=member.id, account=member.account)
+
+
+def _scope(ctx: FlowContext, role: Role) -> tuple[frozenset[str] | None, Text]:
+    if role.admin:
+        return None, t("report.scope.city")
+    return role.wards, t("report.scope.wards", wards=_ward_names(ctx, role.wards))
+
+
+async def report_command(ctx: FlowContext) -> Answered:
+    """``/report``: the campaign year's figures for the account's wards (the city, for an
+    admin), in two grouped queries."""
+    role = await _role(ctx)
+    if not role.is_staff:
+        return t("rev.error.not_staff")
+    wards, scope = _scope(ctx, role)
+    year = services(ctx).year(ctx.now)
+    registered = await ctx.uow.citizens.count(wards)
+    counts = await ctx.uow.declarations.status_counts(year, wards)
+    return t(
+        "report.summary",
+        year=year,
+        scope=scope,
+        registered=registered,
+        not_started=registered - sum(counts.values()),
+        draft=counts.get("draft", 0),
+        submitted=counts.get("submitted", 0),
+        returned=counts.get("returned", 0),
+        recognised=counts.get("recognised", 0),
+        not_recognised=counts.get("not_recognised", 0),
+    )
+
+
+async def export_command(ctx: FlowContext) -> Answered:
+    """``/export``: a CSV file of the account's wards (the city, for an admin), sent into this
+    chat; cells are neutralised against spreadsheet formulas."""
+    bundle = services(ctx)
+    role = await _role(ctx)
+    if not role.is_staff:
+        return t("rev.error.not_staff")
+    if bundle.files is None:
+        return t("export.unavailable")
+    wards, scope = _scope(ctx, role)
+    records = await collect_records(ctx.uow, bundle.criteria, wards)
+    indicators = sorted({i.id for c in bundle.criteria.values() for i in c.indicators})
+    data = render_csv(records, indicators).encode("utf-8-sig")
+    sha256 = bundle.files.save(data)
+    name = f"cdht-{ctx.now.astimezone(VN_TIME):%Y%m%d-%H%M}.csv"
+    caption = t("export.caption", scope=scope, count=len(records))
+    await ctx.uow.outbox.enqueue(
+        file_message(
+            ctx.identity.channel, ctx.identity.external_id, sha256, "document", "text/csv", name,
+            caption,
+        ),
+        ctx.now,
+    )  # fmt: skip
+    return t("export.sending", count=len(records))

@@ -10,12 +10,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from bot.engine.ports import Store
 from bot.engine.types import FileRef
 
 __all__ = [
     "ACCEPTED_TYPES",
+    "BlobSink",
     "EvidenceLimits",
     "EvidenceStore",
     "FetchFailed",
@@ -64,6 +66,11 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+class BlobSink(Protocol):
+    def save(self, data: bytes) -> str:
+        """Store bytes; their SHA-256, which names them for the outbox."""
+
+
 class EvidenceStore:
     """Blobs under ``root/ab/cd/<sha256>``; the database describes what each belongs to."""
 
@@ -102,6 +109,13 @@ class EvidenceStore:
         sha256 = hashlib.sha256(data).hexdigest()
         created = self._write(sha256, data)
         return replace(file, sha256=sha256, size=len(data), mime_type=mime, new_blob=created)
+
+    def save(self, data: bytes) -> str:
+        """Store a file the bot made (an export) by its hash; unreferenced, so the clean-up
+        removes it once it is older than a link stays valid."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        self._write(sha256, data)
+        return sha256
 
     def _write(self, sha256: str, data: bytes) -> bool:
         target = self.path(sha256)

@@ -5,14 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.engine.ports import Citizen, Consent, Declaration, IndicatorAnswer, Store
+from bot.engine.ports import Citizen, Consent, Declaration, IndicatorAnswer, Store, UnitOfWork
 from bot.services.criteria import CriteriaSet
 
-__all__ = ["EXPORT_FIELDS", "export_records", "render_csv", "render_json"]
+__all__ = [
+    "EXPORT_FIELDS",
+    "collect_records",
+    "export_records",
+    "render_csv",
+    "render_json",
+    "spreadsheet_cell",
+]
 
 CITIZEN_FIELDS = (
     "id",
@@ -142,13 +149,25 @@ async def export_records(
     """A record per citizen and declaration year; a citizen without one gets a single record
     with empty declaration fields. A handful of queries, whatever the number of citizens."""
     async with store.transaction() as uow:
-        people = await uow.citizens.list(ward_code)
-        consents = await uow.consents.latest_by_citizen()
-        by_citizen: dict[int, list[Declaration]] = {}
-        for found in await uow.declarations.list(year):
-            by_citizen.setdefault(found.citizen_id, []).append(found)
-        answers = await uow.declarations.answers_by_declaration(year)
-        events = await uow.declarations.event_counts()
+        return await collect_records(
+            uow, criteria, None if ward_code is None else {ward_code}, year
+        )
+
+
+async def collect_records(
+    uow: UnitOfWork,
+    criteria: Mapping[str, CriteriaSet],
+    wards: Collection[str] | None = None,
+    year: int | None = None,
+) -> list[dict[str, Any]]:
+    """The records of citizens of ``wards`` (None: all), inside the caller's transaction."""
+    people = await uow.citizens.list(wards)
+    consents = await uow.consents.latest_by_citizen()
+    by_citizen: dict[int, list[Declaration]] = {}
+    for found in await uow.declarations.list(year):
+        by_citizen.setdefault(found.citizen_id, []).append(found)
+    answers = await uow.declarations.answers_by_declaration(year)
+    events = await uow.declarations.event_counts()
     records = []
     for citizen in people:
         base = _citizen(citizen, consents.get(citizen.id))
@@ -182,5 +201,19 @@ def render_csv(records: Sequence[dict[str, Any]], indicators: Sequence[int] = ra
         verified = record.get("verified_scores") or {}
         row.update({f"score_{i}": scores.get(str(i)) for i in indicators})
         row.update({f"verified_{i}": verified.get(str(i)) for i in indicators})
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
     return buffer.getvalue()
+
+
+# OWASP, "CSV Injection": a cell that begins with one of these is read as a formula by Excel,
+# LibreOffice and Google Sheets; a leading apostrophe makes it plain text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A value as a spreadsheet cell: empty for None, text neutralised against formulas."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value

@@ -15,6 +15,7 @@ __all__ = [
     "MAX_FAILURES",
     "Redeemed",
     "Role",
+    "acting_staff_id",
     "create_invitation",
     "hash_code",
     "new_code",
@@ -24,7 +25,6 @@ __all__ = [
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 MAX_FAILURES = 5  # wrong codes before an account has to wait
-CONFIG_ADMIN = "CDHT_ADMINS"  # ``invited_by`` of the staff records of configured admins
 
 
 def new_code() -> str:
@@ -68,34 +68,38 @@ def _lock_for(failures: int) -> timedelta:
 async def redeem(
     uow: UnitOfWork, channel: str, external_id: str, code: str, now: datetime
 ) -> Redeemed:
+    """The code is consumed first, in one conditional statement, and only the redemption that
+    consumed it binds the account: of several racing for one code, exactly one becomes staff.
+    A refused code changes no role (it only counts towards the wrong-code lock)."""
     failures, locked_until = await uow.staff.failures(channel, external_id)
     if locked_until is not None and locked_until > now:
         wait = int((locked_until - now).total_seconds() // 60) + 1
         return Redeemed(problem="locked", wait_minutes=wait)
-    invitation = await uow.staff.invitation(hash_code(code)) if code.strip() else None
-    problem = None
+    code_hash = hash_code(code)
+    invitation = await uow.staff.consume_invitation(code_hash, now) if code.strip() else None
     if invitation is None:
+        found = await uow.staff.invitation(code_hash) if code.strip() else None
         problem = "unknown"
-    elif invitation.used_at is not None:
-        problem = "used"
-    elif invitation.expires_at <= now:
-        problem = "expired"
-    if problem is not None or invitation is None:
+        if found is not None:
+            problem = "used" if found.used_at is not None else "expired"
         failures += 1
         lock = now + _lock_for(failures) if failures >= MAX_FAILURES else None
         await uow.staff.set_failures(channel, external_id, failures, lock, now)
         return Redeemed(problem=problem)
-    member = await uow.staff.bind(
+    member = await uow.staff.redeem(
         channel, external_id, invitation.role, invitation.wards, invitation.created_by, now
     )
-    if not await uow.staff.use_invitation(invitation.id, member.id, now):
-        return Redeemed(problem="used")
+    await uow.staff.set_used_by(invitation.id, member.id)
     await uow.staff.set_failures(channel, external_id, 0, None, now)
     return Redeemed(staff=member)
 
 
 @dataclass(frozen=True, slots=True)
 class Role:
+    """What an account may do now: ``staff`` is its active record (None when it has none or
+    it was revoked); ``admin`` comes from CDHT_ADMINS or an admin invitation, never from a
+    leftover record."""
+
     account: str
     staff: Staff | None
     admin: bool
@@ -117,9 +121,18 @@ async def role_of(
 ) -> Role:
     account = f"{channel}:{external_id}"
     member = await uow.staff.by_account(channel, external_id)
-    if member is not None and member.revoked_at is not None:
+    if member is not None and (member.revoked_at is not None or member.role == "none"):
         member = None
-    granted = member is not None and member.role == "admin" and member.invited_by != CONFIG_ADMIN
-    # a record made for an admin of CDHT_ADMINS counts only while the account is still listed
-    admin = account in set(config_admins) or granted
-    return Role(account, member, admin)
+    granted = member is not None and member.role == "admin"
+    return Role(account, member, account in set(config_admins) or granted)
+
+
+async def acting_staff_id(uow: UnitOfWork, role: Role, now: datetime) -> int:
+    """The staff record that claims and decisions of an authorised account name. A configured
+    admin without a record gets one that grants nothing (role ``none``)."""
+    if role.staff is not None:
+        return role.staff.id
+    if not role.admin:
+        raise PermissionError("not staff")
+    channel, _, external_id = role.account.partition(":")
+    return await uow.staff.record(channel, external_id, now)
