@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.engine.ports import StorageUnavailable
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -80,8 +81,8 @@ async def _run(settings: Settings) -> int:
     app = build_app(settings)
     try:
         await app.migrate()
-        await app.prune_processed_updates()
-        await app.collect_garbage()
+        await app.release_replies()
+        await app.housekeeping()
         web_server = WebServer(settings.webhook_host, settings.webhook_port)
         channels: list[Channel] = configured_channels(app, web_server)
         stop = asyncio.Event()
@@ -131,6 +132,7 @@ async def _serve_jobs(
     jobs = [channel.run(stop) for channel in channels if until is None]
     jobs += [app.outbox_sender(channel).run(stop) for channel in channels]
     jobs.append(app.scheduler().run(stop))
+    jobs.append(app.run_housekeeping(stop))
     if until is not None:
 
         async def foreground() -> None:
@@ -332,6 +334,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args, settings, command)
     except CriteriaError as exc:
         print(f"criteria error: {exc}", file=sys.stderr)
+        return 2
+    except StorageUnavailable as exc:
+        from storage import describe_url
+
+        where = describe_url(settings.effective_database_url)
+        print(f"database error: cannot use the database at {where} ({exc})", file=sys.stderr)
         return 2
 
 

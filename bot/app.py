@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
-from bot.engine import Engine, FlowCommand, ReplyCommand, t
+from bot.engine import Engine, FloodGuard, FlowCommand, ReplyCommand, t
 from bot.flows import (
     BROADCAST_FLOW,
     DECLARATION_FLOW,
@@ -98,9 +100,37 @@ class App:
     async def migrate(self) -> None:
         await upgrade(self.store.engine)
 
-    async def prune_processed_updates(self, keep: timedelta = timedelta(days=7)) -> int:
+    async def release_replies(self) -> int:
+        """At start: replies a stopped process stored but never confirmed are due now (rather
+        than when their lease ends)."""
         async with self.store.transaction() as uow:
-            return await uow.updates.prune(datetime.now(UTC) - keep)
+            return await uow.outbox.release("reply", datetime.now(UTC))
+
+    async def housekeeping(self) -> None:
+        """At start and every hour: forget handled update ids after a week and failed replies
+        after a day; remove files no record uses once their links have expired."""
+        now = datetime.now(UTC)
+        async with self.store.transaction() as uow:
+            await uow.updates.prune(now - timedelta(days=7))
+            await uow.outbox.prune("reply", now - timedelta(days=1))
+        await self.evidence.collect_garbage(
+            self.store, min_age_seconds=max(3600, self.settings.link_valid_hours * 3600)
+        )
+
+    async def run_housekeeping(self, stop: asyncio.Event, every: float = 3600.0) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if stop.is_set():
+                return
+            try:
+                await self.housekeeping()
+            except Exception as exc:
+                logging.getLogger(__name__).warning("housekeeping: %s", type(exc).__name__)
+
+    def flood_guard(self) -> FloodGuard:
+        """Each channel's own per-account inbound limit."""
+        return FloodGuard(self.settings.flood_burst, self.settings.flood_rate)
 
     def pace(self, channel: str) -> Pace:
         settings = self.settings
@@ -137,9 +167,6 @@ class App:
                 timedelta(days=self.settings.reminder_start_days),
             ),
         )
-
-    async def collect_garbage(self) -> int:
-        return await self.evidence.collect_garbage(self.store)
 
     async def close(self) -> None:
         await self.store.close()

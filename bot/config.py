@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     data_controller: str = "Hội Khuyến học thành phố Hải Phòng"
     consent_notice_version: str = "2026-01"
     max_concurrent_updates: int = Field(default=16, ge=1, le=512)
+    flood_burst: int = Field(default=30, ge=1, le=10_000)  # updates an account may send at once
+    flood_rate: float = Field(default=1.0, gt=0, le=1000)  # then this many a second
     criteria_set: str = "qd324-2023"
     campaign_year: int | None = Field(default=None, ge=2020, le=2100)
     evidence_max_mb: float = Field(default=10, gt=0, le=20)  # Telegram bots download up to 20 MB

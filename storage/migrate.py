@@ -8,10 +8,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+from bot.engine.ports import StorageUnavailable
+from storage.repositories import unavailable
+
+__all__ = [
+    "alembic_config",
+    "current_revision",
+    "describe_url",
+    "head_revision",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -30,11 +39,30 @@ def head_revision() -> str:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply the migrations; ``StorageUnavailable`` when the database cannot be reached."""
+
     def run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    except Exception as exc:
+        if unavailable(exc):
+            raise StorageUnavailable(_reason(exc)) from exc
+        raise
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the driver's own message (no SQL, no parameters)."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(cause).__name__}: {text[:200]}" if text else type(cause).__name__
+
+
+def describe_url(url: str) -> str:
+    """A database URL fit for a message: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -29,6 +29,7 @@ __all__ = [
     "declarations",
     "evidence_files",
     "identities",
+    "inbox",
     "invitations",
     "metadata",
     "outbox",
@@ -123,6 +124,20 @@ processed_updates = Table(
     Column("update_id", String(64), primary_key=True),
     Column("processed_at", DateTime(timezone=True), nullable=False),
     Index("ix_processed_updates_processed_at", "processed_at"),
+)
+
+# Updates received and acknowledged to their platform but not handled yet (a restart handles
+# them, in each user's order); a handled update leaves this table in its own transaction.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("update_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "update_id", name="uq_inbox_channel_update_id"),
 )
 
 declarations = Table(
@@ -249,8 +264,11 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("last_error", String(200)),
     Column("broadcast_id", Id),
+    Column("citizen_id", Id),  # the citizen a message is about, so that erasure finds it
     Index("ix_outbox_due", "status", "channel", "priority", "id"),
     Index("ix_outbox_broadcast_id", "broadcast_id"),
+    Index("ix_outbox_citizen_id", "citizen_id"),
+    Index("ix_outbox_recipient", "channel", "external_id"),
 )
 
 broadcasts = Table(

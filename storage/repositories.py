@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.engine.ports import (
@@ -34,12 +35,14 @@ from bot.engine.ports import (
     DeclarationEvent,
     EvidenceFile,
     Identity,
+    InboxItem,
     IndicatorAnswer,
     Invitation,
     NewCitizen,
     OutboxMessage,
     OutboxRow,
     Staff,
+    StorageUnavailable,
 )
 from storage.models import (
     broadcasts,
@@ -52,6 +55,7 @@ from storage.models import (
     declarations,
     evidence_files,
     identities,
+    inbox,
     invitations,
     outbox,
     processed_updates,
@@ -59,7 +63,7 @@ from storage.models import (
     staff_wards,
 )
 
-__all__ = ["SqlStore", "SqlUnitOfWork"]
+__all__ = ["SqlStore", "SqlUnitOfWork", "unavailable"]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -81,7 +85,52 @@ def _insert_or_ignore(conn: AsyncConnection, table: Any) -> Any:
 
 
 class SqlUpdateRepository(_Repo):
+    async def receive(self, channel: str, items: Sequence[InboxItem], now: datetime) -> list[str]:
+        if not items:
+            return []
+        ids = [item.update_id for item in items]
+        handled = set(
+            (
+                await self._conn.execute(
+                    select(processed_updates.c.update_id).where(
+                        processed_updates.c.channel == channel,
+                        processed_updates.c.update_id.in_(ids),
+                    )
+                )
+            ).scalars()
+        )
+        stored = []
+        for item in items:
+            if item.update_id in handled:
+                continue
+            result = await self._conn.execute(
+                _insert_or_ignore(self._conn, inbox).values(
+                    channel=channel,
+                    update_id=item.update_id,
+                    user_id=item.user_id,
+                    payload=item.payload,
+                    received_at=now,
+                )
+            )
+            if result.rowcount:
+                stored.append(item.update_id)
+        return stored
+
+    async def backlog(self, channel: str, limit: int = 10_000) -> Sequence[InboxItem]:
+        rows = await self._conn.execute(
+            select(inbox.c.update_id, inbox.c.user_id, inbox.c.payload)
+            .where(inbox.c.channel == channel)
+            .order_by(inbox.c.id)
+            .limit(limit)
+        )
+        return [
+            InboxItem(update_id, user_id, dict(payload)) for update_id, user_id, payload in rows
+        ]
+
     async def claim(self, channel: str, update_id: str) -> bool:
+        await self._conn.execute(
+            delete(inbox).where(inbox.c.channel == channel, inbox.c.update_id == update_id)
+        )
         result = await self._conn.execute(
             _insert_or_ignore(self._conn, processed_updates).values(
                 channel=channel, update_id=update_id, processed_at=datetime.now(UTC)
@@ -159,6 +208,11 @@ class SqlIdentityRepository(_Repo):
             update(identities)
             .where(identities.c.channel == channel, identities.c.external_id == external_id)
             .values(unreachable_at=when)
+        )
+
+    async def set_unreachable(self, identity_id: int, when: datetime | None) -> None:
+        await self._conn.execute(
+            update(identities).where(identities.c.id == identity_id).values(unreachable_at=when)
         )
 
     async def for_citizen(self, citizen_id: int) -> Sequence[Identity]:
@@ -959,13 +1013,21 @@ def _outbox_row(row: RowMapping) -> OutboxRow:
         row["priority"],
         row["dedupe_key"],
         _aware(row["not_before"]),
+        row["citizen_id"],
     )
     return OutboxRow(row["id"], message, row["attempts"], row["status"])
 
 
 class SqlOutboxRepository(_Repo):
-    async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:
-        values = {
+    async def add(self, message: OutboxMessage, now: datetime) -> int:
+        result = await self._conn.execute(
+            insert(outbox).values(**self._values(message, now)).returning(outbox.c.id)
+        )
+        return int(result.scalar_one())
+
+    @staticmethod
+    def _values(message: OutboxMessage, now: datetime) -> dict[str, Any]:
+        return {
             "channel": message.channel,
             "external_id": message.external_id,
             "kind": message.kind,
@@ -976,7 +1038,11 @@ class SqlOutboxRepository(_Repo):
             "dedupe_key": message.dedupe_key,
             "not_before": message.not_before or now,
             "created_at": now,
+            "citizen_id": message.citizen_id,
         }
+
+    async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:
+        values = self._values(message, now)
         if message.dedupe_key is None:
             await self._conn.execute(insert(outbox).values(**values))
             return True
@@ -1007,6 +1073,36 @@ class SqlOutboxRepository(_Repo):
             .where(outbox.c.id == row_id)
             .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1)
         )
+
+    async def delete(self, row_ids: Sequence[int]) -> None:
+        if row_ids:
+            await self._conn.execute(delete(outbox).where(outbox.c.id.in_(list(row_ids))))
+
+    async def reschedule(self, row_ids: Sequence[int], not_before: datetime) -> None:
+        if row_ids:
+            await self._conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(row_ids)), outbox.c.status == "pending")
+                .values(not_before=not_before)
+            )
+
+    async def release(self, kind: str, now: datetime) -> int:
+        result = await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.kind == kind, outbox.c.status == "pending", outbox.c.not_before > now)
+            .values(not_before=now)
+        )
+        return int(result.rowcount or 0)
+
+    async def prune(self, kind: str, older_than: datetime) -> int:
+        result = await self._conn.execute(
+            delete(outbox).where(
+                outbox.c.kind == kind,
+                outbox.c.status != "pending",
+                outbox.c.created_at < older_than,
+            )
+        )
+        return int(result.rowcount or 0)
 
     async def postpone(self, row_id: int, not_before: datetime, error: str) -> None:
         await self._conn.execute(
@@ -1216,16 +1312,41 @@ class SqlUnitOfWork:
         self.broadcasts = SqlBroadcastRepository(conn)
 
 
+def unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be used now (and may be later): it cannot be
+    reached, it is locked past the busy timeout, its disk is full. Constraint violations and
+    bad data are not such errors: they fail the same way every time."""
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 class SqlStore:
-    """Opens one transaction per unit of work: committed on success, rolled back on error."""
+    """Opens one transaction per unit of work: committed on success, rolled back on error.
+    Errors that mean the database is unavailable become ``StorageUnavailable``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlUnitOfWork]:
-        async with self.engine.begin() as conn:
-            yield SqlUnitOfWork(conn)
+        try:
+            async with self.engine.begin() as conn:
+                yield SqlUnitOfWork(conn)
+        except StorageUnavailable:
+            raise
+        except Exception as exc:
+            if unavailable(exc):
+                raise StorageUnavailable(type(exc).__name__) from exc
+            raise
+
+    async def compact(self) -> None:
+        """After an erasure: copy SQLite's write-ahead log into the file and empty it, so that
+        erased rows (zeroed there by ``secure_delete``) are not left in old log frames."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -26,6 +26,7 @@ class Chat:
         for reply in self.result.replies:
             if reply.token is not None:
                 self.prompt = reply
+        await self.engine.delivered(self.result.reply_ids)  # as a channel does once it sent them
         return self.result
 
     def _inbound(self, kind: InboundKind, **fields: object) -> Inbound:

@@ -1,5 +1,6 @@
 """The channel-agnostic engine: message shapes, flow runner, choice matching, per-user order."""
 
+from bot.engine.flood import FloodGuard, Verdict
 from bot.engine.flow import (
     Abort,
     Accept,
@@ -17,6 +18,7 @@ from bot.engine.matching import fold, match_choice
 from bot.engine.runner import (
     GLOBAL_TOKEN,
     MAX_TEXT_LENGTH,
+    REPLY_LEASE,
     Answered,
     Engine,
     FileIntake,
@@ -35,6 +37,8 @@ from bot.engine.types import (
     Reply,
     Result,
     Text,
+    reply_from_json,
+    reply_to_json,
     t,
     text_from_json,
     text_to_json,
@@ -43,6 +47,7 @@ from bot.engine.types import (
 __all__ = [
     "GLOBAL_TOKEN",
     "MAX_TEXT_LENGTH",
+    "REPLY_LEASE",
     "Abort",
     "Accept",
     "Answer",
@@ -54,6 +59,7 @@ __all__ = [
     "FileIntake",
     "FileRef",
     "Finish",
+    "FloodGuard",
     "Flow",
     "FlowCommand",
     "FlowContext",
@@ -70,8 +76,11 @@ __all__ = [
     "Step",
     "Text",
     "Translate",
+    "Verdict",
     "fold",
     "match_choice",
+    "reply_from_json",
+    "reply_to_json",
     "t",
     "text_from_json",
     "text_to_json",

@@ -94,6 +94,9 @@ class FlowContext:
     locale: str
     now: datetime
     services: Any  # the flow's own service bundle, built in bot/app.py
+    # Run once the update's transaction has committed (e.g. removing erased files from disk);
+    # never when it rolls back.
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def _always(_: FlowContext) -> bool:

@@ -23,6 +23,7 @@ __all__ = [
     "EvidenceFile",
     "Identity",
     "IdentityRepository",
+    "InboxItem",
     "IndicatorAnswer",
     "Invitation",
     "NewCitizen",
@@ -31,10 +32,25 @@ __all__ = [
     "OutboxRow",
     "Staff",
     "StaffRepository",
+    "StorageUnavailable",
     "Store",
     "UnitOfWork",
     "UpdateRepository",
 ]
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached or written now (locked past its busy timeout, gone, a
+    full disk): nothing was stored, and trying again later can succeed."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """An update acknowledged to its platform and not handled yet: the channel's own JSON."""
+
+    update_id: str
+    user_id: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +209,7 @@ class OutboxMessage:
     priority: int = 0  # lower goes first
     dedupe_key: str | None = None
     not_before: datetime | None = None
+    citizen_id: int | None = None  # the citizen it is about (erased with them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +235,15 @@ class EvidenceFile:
 
 
 class UpdateRepository(Protocol):
+    async def receive(self, channel: str, items: Sequence[InboxItem], now: datetime) -> list[str]:
+        """Store updates in the inbox; the ids of those that were neither there nor handled."""
+
+    async def backlog(self, channel: str, limit: int = 10_000) -> Sequence[InboxItem]:
+        """The inbox of a channel, in the order the updates were received."""
+
     async def claim(self, channel: str, update_id: str) -> bool:
-        """Record an update as handled; False when it already was."""
+        """Record an update as handled and take it out of the inbox; False when it already
+        was handled (a second delivery)."""
 
     async def prune(self, older_than: datetime) -> int: ...
 
@@ -242,6 +266,9 @@ class IdentityRepository(Protocol):
     async def set_opt_out(self, identity_id: int, when: datetime | None) -> None: ...
 
     async def mark_unreachable(self, channel: str, external_id: str, when: datetime) -> None: ...
+
+    async def set_unreachable(self, identity_id: int, when: datetime | None) -> None:
+        """Blocked (a time) or reachable again (None)."""
 
 
 class ConversationRepository(Protocol):
@@ -427,12 +454,26 @@ class OutboxRepository(Protocol):
     async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:
         """False when a message with the same dedupe key exists already."""
 
+    async def add(self, message: OutboxMessage, now: datetime) -> int:
+        """Store a message that has no dedupe key; its row id."""
+
     async def due(
         self, channel: str, now: datetime, limit: int, bulk: bool = True
     ) -> Sequence[OutboxRow]:
         """Pending rows, urgent ones first; ``bulk=False`` leaves broadcasts and reminders."""
 
     async def mark_sent(self, row_id: int, now: datetime) -> None: ...
+
+    async def delete(self, row_ids: Sequence[int]) -> None:
+        """Forget rows (a reply once it is delivered)."""
+
+    async def reschedule(self, row_ids: Sequence[int], not_before: datetime) -> None: ...
+
+    async def release(self, kind: str, now: datetime) -> int:
+        """Make the pending rows of ``kind`` that wait for a later time due now."""
+
+    async def prune(self, kind: str, older_than: datetime) -> int:
+        """Delete rows of ``kind`` that are no longer pending and older than a time."""
 
     async def postpone(self, row_id: int, not_before: datetime, error: str) -> None: ...
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+import unicodedata
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.engine.flow import (
@@ -22,7 +23,16 @@ from bot.engine.flow import (
     Step,
 )
 from bot.engine.matching import match_choice
-from bot.engine.ports import Citizen, Conversation, Identity, Store, UnitOfWork
+from bot.engine.ports import (
+    Citizen,
+    Conversation,
+    Identity,
+    InboxItem,
+    OutboxMessage,
+    StorageUnavailable,
+    Store,
+    UnitOfWork,
+)
 from bot.engine.types import (
     Choice,
     Expect,
@@ -33,12 +43,14 @@ from bot.engine.types import (
     Reply,
     Result,
     Text,
+    reply_to_json,
     t,
 )
 
 __all__ = [
     "GLOBAL_TOKEN",
     "MAX_TEXT_LENGTH",
+    "REPLY_LEASE",
     "Answered",
     "Engine",
     "FileIntake",
@@ -50,6 +62,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 1000
+# A reply is stored in the outbox with the update that caused it, and sent at once by the
+# channel; the outbox's sender takes it over only if it is not acknowledged within this time
+# (the process died, or the send failed).
+REPLY_LEASE = timedelta(seconds=30)
+REPLY_PRIORITY = -1  # before anyone's notifications
 # Buttons that work in every state (the language choice) carry this token.
 GLOBAL_TOKEN = "g"  # noqa: S105 - not a secret
 # Commands that work in every state, with their descriptions for a channel's command menu.
@@ -109,6 +126,17 @@ def _utcnow() -> datetime:
 MERGE_LIMIT = 3500  # below Telegram's 4096; Zalo splits longer texts itself
 
 
+_ALLOWED_CONTROLS = frozenset("\n\r\t")
+
+
+def _unstorable(text: str) -> bool:
+    """Control characters (NUL among them) and lone surrogates: no field may hold them, and
+    PostgreSQL refuses NUL in text outright."""
+    return any(
+        unicodedata.category(ch) in ("Cc", "Cs") and ch not in _ALLOWED_CONTROLS for ch in text
+    )
+
+
 def _merge(replies: list[Reply]) -> tuple[Reply, ...]:
     """Fold plain notices ("that button is old", "saved") into the prompt that follows them:
     one message instead of several, on slow phones and against the channels' rate limits."""
@@ -142,6 +170,7 @@ class _Turn:
     replies: list[Reply] = field(default_factory=list)
     pressed_label: str | None = None
     stale: bool = False
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 class Engine:
@@ -183,14 +212,25 @@ class Engine:
     # -- public ---------------------------------------------------------------------------
 
     async def handle(self, inbound: Inbound) -> Result:
-        received = await self._receive_file(inbound)
+        """Handle one update in one transaction. Never raises: a failure rolls the update back
+        and answers in plain language; an unavailable database answers ``retry``."""
+        try:
+            received = await self._receive_file(inbound)
+        except StorageUnavailable:
+            return Result(retry=True)
+        except Exception as exc:
+            self._log_failure(inbound, exc, "file intake")
+            return await self._failed(inbound)
         if received is None:
             return await self._handle(inbound)
         try:
             return await self._handle(replace(inbound, file=received))
         finally:
             assert self._files is not None
-            await self._files.settle(received, self._store)
+            try:
+                await self._files.settle(received, self._store)
+            except Exception as exc:  # a file left behind is collected later
+                log.warning("file settle failed: %s", type(exc).__name__)
 
     async def _receive_file(self, inbound: Inbound) -> FileRef | None:
         """Download a file the current step is waiting for, before the update's transaction."""
@@ -216,15 +256,92 @@ class Engine:
                     return Result(duplicate=True)
                 turn = await self._begin(uow, inbound)
                 await self._dispatch(turn)
-            for listener in self._listeners:
-                listener()
-            return Result(_merge(turn.replies), turn.pressed_label, turn.stale)
+                replies = _merge(turn.replies)
+                ids = await self._store_replies(uow, inbound, replies, turn.now)
+        except StorageUnavailable:
+            return Result(retry=True)
         except Exception as exc:
             # Rolled back: nothing of this update was stored. Log no message text (personal data).
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("update failed on %s: %s\n%s", inbound.channel, type(exc).__name__, frames)
-            locale = await self._locale_after_failure(inbound)
-            return Result((Reply(self._tr(locale, "engine.error"), locale),))
+            self._log_failure(inbound, exc, "update")
+            return await self._failed(inbound)
+        for hook in turn.after_commit:
+            try:
+                await hook()
+            except Exception as exc:
+                log.warning("after-commit step failed: %s", type(exc).__name__)
+        for listener in self._listeners:
+            listener()
+        return Result(replies, turn.pressed_label, turn.stale, reply_ids=ids)
+
+    @staticmethod
+    def _log_failure(inbound: Inbound, exc: BaseException, what: str) -> None:
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("%s failed on %s: %s\n%s", what, inbound.channel, type(exc).__name__, frames)
+
+    async def _failed(self, inbound: Inbound) -> Result:
+        """The update is consumed with an apology, so that it is not tried again for ever."""
+        locale = await self.locale_for(inbound)
+        reply = Reply(self._tr(locale, "engine.error"), locale)
+        try:
+            async with self._store.transaction() as uow:
+                if inbound.update_id is not None:
+                    await uow.updates.claim(inbound.channel, inbound.update_id)
+                ids = await self._store_replies(uow, inbound, (reply,), self._clock())
+        except StorageUnavailable:
+            return Result(retry=True)
+        except Exception as exc:
+            log.error("recording a failed update failed too: %s", type(exc).__name__)
+            ids = ()
+        return Result((reply,), reply_ids=ids)
+
+    @staticmethod
+    async def _store_replies(
+        uow: UnitOfWork, inbound: Inbound, replies: Sequence[Reply], now: datetime
+    ) -> tuple[int, ...]:
+        """The replies go into the outbox with the update itself: if the process dies before
+        they are delivered, the sender delivers them after the restart."""
+        ids = []
+        for reply in replies:
+            message = OutboxMessage(
+                inbound.channel,
+                inbound.reply_to,
+                {"reply": reply_to_json(reply)},
+                kind="reply",
+                priority=REPLY_PRIORITY,
+                not_before=now + REPLY_LEASE,
+            )
+            ids.append(await uow.outbox.add(message, now))
+        return tuple(ids)
+
+    # -- the inbox and the replies' delivery, for the channels ---------------------------
+
+    async def accept(self, channel: str, items: Sequence[InboxItem]) -> list[str]:
+        """Store received updates durably before they are acknowledged to the platform; the
+        ids of those not seen before. Raises ``StorageUnavailable``: acknowledge nothing."""
+        async with self._store.transaction() as uow:
+            return await uow.updates.receive(channel, items, self._clock())
+
+    async def backlog(self, channel: str) -> list[InboxItem]:
+        """Updates acknowledged but not handled when the process stopped, in received order."""
+        async with self._store.transaction() as uow:
+            return list(await uow.updates.backlog(channel))
+
+    async def delivered(self, reply_ids: Sequence[int]) -> None:
+        if reply_ids:
+            async with self._store.transaction() as uow:
+                await uow.outbox.delete(reply_ids)
+
+    async def redeliver(self, reply_ids: Sequence[int], delay: float) -> None:
+        """Hand replies that could not be sent over to the outbox's sender (in their order)."""
+        if reply_ids:
+            async with self._store.transaction() as uow:
+                await uow.outbox.reschedule(reply_ids, self._clock() + timedelta(seconds=delay))
+            for listener in self._listeners:
+                listener()
+
+    def notice(self, locale: str, text: Text) -> Reply:
+        """A plain message outside any update's transaction (the database may be down)."""
+        return Reply(self.text(locale, text), locale)
 
     def add_commit_listener(self, listener: Callable[[], None]) -> None:
         """Called after every committed update (outbox senders wake up on it)."""
@@ -269,7 +386,21 @@ class Engine:
 
     async def _dispatch(self, turn: _Turn) -> None:
         inbound = turn.inbound
-        if inbound.kind is InboundKind.COMMAND:
+        if inbound.kind is InboundKind.MEMBER:  # blocked or unblocked: no reply to give
+            if turn.identity is not None:
+                blocked = None if inbound.reachable else turn.now
+                await turn.uow.identities.set_unreachable(turn.identity.id, blocked)
+            return
+        if turn.identity is not None and turn.identity.unreachable:
+            # whoever writes to the bot can be written to again (they unblocked it)
+            await turn.uow.identities.set_unreachable(turn.identity.id, None)
+        if _unstorable(inbound.text) or _unstorable(inbound.args):
+            self._say(turn, t("engine.bad_characters"))
+            await self._reprompt_or_home(turn)
+            return
+        if inbound.kind is InboundKind.UNREADABLE:
+            self._say(turn, t("engine.unreadable"))
+        elif inbound.kind is InboundKind.COMMAND:
             await self._command(turn, (inbound.command or "").lower())
         elif inbound.kind is InboundKind.CHOICE and inbound.token == GLOBAL_TOKEN:
             await self._global_choice(turn)
@@ -414,7 +545,14 @@ class Engine:
     def _context(self, turn: _Turn, values: dict[str, Any]) -> FlowContext:
         assert turn.identity is not None
         return FlowContext(
-            turn.uow, turn.identity, turn.citizen, values, turn.locale, turn.now, self._services
+            turn.uow,
+            turn.identity,
+            turn.citizen,
+            values,
+            turn.locale,
+            turn.now,
+            self._services,
+            turn.after_commit,
         )
 
     async def _start_flow(self, turn: _Turn, flow_name: str, args: str = "") -> None:
@@ -568,7 +706,8 @@ class Engine:
         elif home and turn.citizen is not None:
             self._say(turn, t("home.registered", name=turn.citizen.full_name))
 
-    async def _locale_after_failure(self, inbound: Inbound) -> str:
+    async def locale_for(self, inbound: Inbound) -> str:
+        """The user's language, from their account if the database answers, else the hint."""
         try:
             async with self._store.transaction() as uow:
                 identity = await uow.identities.get(inbound.channel, inbound.user_id)

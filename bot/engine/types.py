@@ -18,6 +18,8 @@ __all__ = [
     "Reply",
     "Result",
     "Text",
+    "reply_from_json",
+    "reply_to_json",
     "t",
     "text_from_json",
     "text_to_json",
@@ -31,6 +33,8 @@ class InboundKind(StrEnum):
     FILE = "file"
     COMMAND = "command"
     OTHER = "other"  # stickers, locations, ... anything we cannot use
+    UNREADABLE = "unreadable"  # the platform withheld the content (Zalo, some accounts)
+    MEMBER = "member"  # the user blocked (``reachable`` False) or unblocked the bot
 
 
 class Expect(StrEnum):
@@ -75,6 +79,12 @@ class Inbound:
     command: str | None = None
     args: str = ""
     language_hint: str | None = None
+    chat_id: str | None = None  # where replies go, when the platform names it apart from the user
+    reachable: bool | None = None  # MEMBER updates: whether the bot may write to the user again
+
+    @property
+    def reply_to(self) -> str:
+        return self.chat_id or self.user_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +135,8 @@ class Result:
     pressed_label: str | None = None  # the accepted button's label, to mark the old message
     stale: bool = False  # a button that no longer applies was pressed
     duplicate: bool = False
+    reply_ids: tuple[int, ...] = ()  # the replies' outbox rows, to acknowledge once delivered
+    retry: bool = False  # the database was unavailable: nothing happened, try again later
 
 
 def text_to_json(text: Text | Joined | str) -> Any:
@@ -152,3 +164,28 @@ def text_from_json(data: Any) -> Text | Joined | str:
         for name, value in data["params"].items()
     }
     return t(data["key"], **params)
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    """A rendered reply as JSON, so that it can wait in the outbox until it is delivered."""
+    return {
+        "text": reply.text,
+        "locale": reply.locale,
+        "choices": [[choice.id, choice.label] for choice in reply.choices],
+        "expect": reply.expect.value,
+        "token": reply.token,
+        "phone_button": reply.phone_button,
+        "numeric": reply.numeric,
+    }
+
+
+def reply_from_json(data: Mapping[str, Any]) -> Reply:
+    return Reply(
+        str(data["text"]),
+        str(data["locale"]),
+        tuple(Choice(str(choice_id), str(label)) for choice_id, label in data.get("choices", ())),
+        Expect(data.get("expect", Expect.NONE.value)),
+        data.get("token"),
+        data.get("phone_button"),
+        bool(data.get("numeric", False)),
+    )

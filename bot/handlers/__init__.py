@@ -66,6 +66,7 @@ def _telegram(app: App, web_server: WebServer, links: LinkSigner | None) -> Chan
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=secret.get_secret_value() if secret else None,
         max_concurrency=settings.max_concurrent_updates,
+        flood=app.flood_guard(),
     )
     app.evidence.register(channel.name, channel.fetch_file)
     return channel
@@ -89,6 +90,7 @@ def _zalo(app: App, web_server: WebServer, links: LinkSigner | None) -> Channel 
         links=links,
         link_valid_seconds=settings.link_valid_hours * 3600,
         max_concurrency=settings.max_concurrent_updates,
+        flood=app.flood_guard(),
     )
     app.evidence.register(channel.name, channel.fetch_file)
     return channel

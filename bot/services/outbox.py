@@ -18,7 +18,16 @@ from typing import Any, Protocol
 
 from bot.engine.ports import Broadcast, OutboxMessage, OutboxRow, Store, UnitOfWork
 from bot.engine.runner import GLOBAL_TOKEN
-from bot.engine.types import Choice, Expect, Joined, Reply, Text, text_from_json, text_to_json
+from bot.engine.types import (
+    Choice,
+    Expect,
+    Joined,
+    Reply,
+    Text,
+    reply_from_json,
+    text_from_json,
+    text_to_json,
+)
 
 __all__ = [
     "Deliverer",
@@ -220,6 +229,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._broadcasts: dict[int, Broadcast | None] = {}
         self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._tails: dict[str, asyncio.Task[None]] = {}  # chat -> its last message in flight
         self._slots = asyncio.Semaphore(self._pace.concurrency)
 
     def wake(self) -> None:
@@ -270,20 +280,30 @@ class OutboxSender:
         for row in rows:
             await self._limiter.acquire(row.message.external_id)
             await self._slots.acquire()
+            chat = row.message.external_id
+            # a chat's messages go one after the other, in order (a reply's pieces, a
+            # notification then its files), while other chats' go in parallel
             task = asyncio.create_task(
-                self._deliver(row, locales.get(row.id) or self._default_locale)
+                self._deliver(
+                    row, locales.get(row.id) or self._default_locale, self._tails.get(chat)
+                )
             )
             self._inflight[row.id] = task
-            task.add_done_callback(partial(self._done, row.id))
+            self._tails[chat] = task
+            task.add_done_callback(partial(self._done, row.id, chat))
         if wait:
             await asyncio.gather(*self._inflight.values())
         return len(rows)
 
-    def _done(self, row_id: int, _task: object) -> None:
+    def _done(self, row_id: int, chat: str, task: asyncio.Task[None]) -> None:
         self._inflight.pop(row_id, None)
+        if self._tails.get(chat) is task:
+            del self._tails[chat]
         self._slots.release()
 
     def _reply(self, payload: dict[str, Any], locale: str) -> Reply | None:
+        if "reply" in payload:  # an answer to the user's own message, rendered when it was made
+            return reply_from_json(payload["reply"])
         broadcast_id = payload.get("broadcast")
         if broadcast_id is not None:
             broadcast = self._broadcasts.get(broadcast_id)
@@ -302,7 +322,17 @@ class OutboxSender:
         text = self._render(locale, text_from_json(payload["text"]))
         return Reply(text, locale, choices, Expect.CHOICE if choices else Expect.NONE, GLOBAL_TOKEN)
 
-    async def _deliver(self, row: OutboxRow, locale: str) -> None:
+    async def _deliver(
+        self, row: OutboxRow, locale: str, after: asyncio.Task[None] | None = None
+    ) -> None:
+        if after is not None:
+            await asyncio.wait({after})
+        try:
+            await self._attempt(row, locale)
+        except Exception as exc:  # the database went away while settling: the row stays due
+            log.warning("outbox: row %s not settled (%s)", row.id, type(exc).__name__)
+
+    async def _attempt(self, row: OutboxRow, locale: str) -> None:
         message = row.message
         try:
             file = message.payload.get("file")
@@ -330,14 +360,17 @@ class OutboxSender:
                 row, error=f"{type(exc).__name__}: {exc}", final=True,
                 unreachable=isinstance(exc, Unreachable),
             )  # fmt: skip
-        except (DeliveryError, OSError) as exc:
+        except Exception as exc:  # network, server, a page that is not JSON, a missing file
             final = row.attempts + 1 >= self._max_attempts
             await self._settle(
                 row, postpone=2.0**row.attempts, error=type(exc).__name__, final=final
             )
         else:
             async with self._store.transaction() as uow:
-                await uow.outbox.mark_sent(row.id, self._clock())
+                if message.kind == "reply":
+                    await uow.outbox.delete([row.id])  # a delivered reply is not kept
+                else:
+                    await uow.outbox.mark_sent(row.id, self._clock())
 
     async def _settle(
         self,

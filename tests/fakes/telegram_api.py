@@ -1,7 +1,25 @@
 """A fake Telegram Bot API server on 127.0.0.1 for the real aiogram client to talk to.
 
 It speaks the HTTP protocol (JSON, form-encoded and multipart requests; ``getUpdates`` long
-polling) and records every call, so tests can act as users and read what the bot sent.
+polling) and records every call, so tests can act as users and read what the bot sent. Where it
+mirrors a behaviour of the live service, the source is named beside it:
+
+- getUpdates: "An update is considered confirmed as soon as getUpdates is called with an offset
+  higher than its update_id"; unconfirmed updates are returned again
+  (https://core.telegram.org/bots/api#getupdates).
+- Errors are JSON ``{"ok": false, "error_code", "description", "parameters"}``; 429 carries
+  ``parameters.retry_after`` and 403 "Forbidden: bot was blocked by the user"
+  (https://core.telegram.org/bots/api#making-requests, #responseparameters).
+- In front of the Bot API sits nginx, which answers an HTML page, not JSON, when the backend is
+  down: "<html><head><title>502 Bad Gateway</title>…<center>nginx</center>" as reported by
+  users of several clients (nickoala/telepot issue 31, python-telegram-bot issue 40).
+- sendPhoto: "The photo must be at most 10 MB in size. The photo's width and height must not
+  exceed 10000 in total. Width and height ratio must be at most 20"
+  (https://core.telegram.org/bots/api#sendphoto); a photo outside them is refused with
+  400 "Bad Request: PHOTO_INVALID_DIMENSIONS" (nickoala/telepot issue 135, tdlib/td issue
+  2544, NousResearch/hermes-agent pull request 19630).
+- my_chat_member: in a private chat the bot's status becomes "kicked" when the user blocks it
+  and "member" when they unblock it (https://core.telegram.org/bots/api#chatmemberupdated).
 """
 
 from __future__ import annotations
@@ -19,6 +37,25 @@ TOKEN = f"{BOT_ID}:TEST-secret-token-value"
 
 BLOCKED = "Forbidden: bot was blocked by the user"
 _JSON_PARAMS = {"reply_markup", "allowed_updates", "commands", "entities", "scope"}
+NGINX_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@dataclass
+class Fault:
+    status: int
+    body: str  # JSON text or an HTML page
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -46,11 +83,17 @@ class FakeTelegram:
     refuse_429_once: set[int] = field(default_factory=set)  # chats answered 429 the first time
     blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
     delivered: list[tuple[int, float]] = field(default_factory=list)  # (chat, when) accepted
+    faults: dict[str, list[Fault]] = field(default_factory=dict)  # method -> next answers
+    handed_out: list[int] = field(default_factory=list)  # update ids getUpdates returned
+    download_pause: float = 0.0  # seconds between 64 KB chunks of a download
+    downloads_started: int = 0
 
     # -- server --------------------------------------------------------------------------
 
     async def start(self) -> FakeTelegram:
-        app = web.Application()
+        # "Bots can currently send files of any type of up to 50 MB in size"
+        # (https://core.telegram.org/bots/api#senddocument)
+        app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
@@ -91,6 +134,13 @@ class FakeTelegram:
             )
         method = request.match_info["method"]
         params = await self._params(request)
+        queued = self.faults.get(method)
+        if queued:
+            fault = queued.pop(0)
+            self.calls.append(Call(f"{method}:failed", params))
+            return web.Response(
+                status=fault.status, text=fault.body, content_type=fault.content_type
+            )
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return web.json_response(
@@ -106,17 +156,43 @@ class FakeTelegram:
             return result
         return web.json_response({"ok": True, "result": result})
 
-    async def _download(self, request: web.Request) -> web.Response:
+    async def _download(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
-        self.calls.append(Call("download", {"path": request.match_info["path"]}))
+        async with self._changed:
+            self.calls.append(Call("download", {"path": request.match_info["path"]}))
+            self.downloads_started += 1
+            self._changed.notify_all()
         if self.failing_downloads:
             self.failing_downloads -= 1
             return web.Response(status=502)
         file_id = request.match_info["path"].split("/")[-1]
         if file_id not in self.files:
             return web.Response(status=404)
-        return web.Response(body=self.files[file_id])
+        data = self.files[file_id]
+        if not self.download_pause:
+            return web.Response(body=data)
+        response = web.StreamResponse(headers={"Content-Length": str(len(data))})
+        await response.prepare(request)
+        try:
+            for start in range(0, len(data), 65536):
+                await response.write(data[start : start + 65536])
+                await asyncio.sleep(self.download_pause)
+            await response.write_eof()
+        except ConnectionError:  # the bot died mid-download (the crash tests kill it)
+            pass
+        return response
+
+    # -- faults --------------------------------------------------------------------------
+
+    def fail(self, method: str, times: int = 1, status: int = 502, html: bool = True) -> None:
+        """The next ``times`` calls of ``method`` fail: nginx's HTML page, or a JSON error."""
+        if html:
+            fault = Fault(status, NGINX_502, "text/html")
+        else:
+            body = json.dumps({"ok": False, "error_code": status, "description": "Internal"})
+            fault = Fault(status, body)
+        self.faults.setdefault(method, []).extend([fault] * times)
 
     # -- methods -------------------------------------------------------------------------
 
@@ -148,7 +224,10 @@ class FakeTelegram:
             while True:
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
                 if self.updates:
-                    return self.updates[:100]
+                    batch = self.updates[:100]
+                    self.handed_out.extend(u["update_id"] for u in batch)
+                    self._changed.notify_all()
+                    return batch
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self.closing:
                     return []
@@ -172,12 +251,26 @@ class FakeTelegram:
         return message
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
+        size = png_size(self.uploads[-1]) if self.uploads else None
+        if size is not None:
+            width, height = size
+            if width + height > 10000 or max(width, height) > 20 * min(width, height):
+                return web.json_response(
+                    {
+                        "ok": False,
+                        "error_code": 400,
+                        "description": "Bad Request: PHOTO_INVALID_DIMENSIONS",
+                    },
+                    status=400,
+                )
         message = self._message(int(params["chat_id"]), params.get("caption", ""))
         message["caption"] = message.pop("text")
         return message
 
     async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
-        return await self._m_sendPhoto(params)
+        message = self._message(int(params["chat_id"]), params.get("caption", ""))
+        message["caption"] = message.pop("text")
+        return message
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
         chat_id = int(params["chat_id"])
@@ -288,6 +381,25 @@ class FakeTelegram:
             "file_size": declared_size or len(data),
         }
         return await self.push(self.message_update(user_id, document=document))
+
+    async def member_status(self, user_id: int, status: str) -> None:
+        """The user blocks ("kicked") or unblocks ("member") the bot."""
+
+        def member(state: str) -> dict[str, Any]:
+            found: dict[str, Any] = {"user": self._bot_user(), "status": state}
+            if state == "kicked":
+                found["until_date"] = 0
+            return found
+
+        before = "member" if status == "kicked" else "kicked"
+        change = {
+            "chat": {"id": user_id, "type": "private", "first_name": "Dân"},
+            "from": self._user(user_id),
+            "date": int(time.time()),
+            "old_chat_member": member(before),
+            "new_chat_member": member(status),
+        }
+        await self.push({"my_chat_member": change})
 
     async def share_contact(self, user_id: int, phone: str, owner: int | None = None) -> None:
         contact = {"phone_number": phone, "first_name": "Dân", "user_id": owner or user_id}

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.engine import Engine, FileRef, Inbound, InboundKind, Reply, Translate
+from bot.engine import Engine, FileRef, Inbound, InboundKind, Reply, Translate, t
 from bot.handlers.text_menu import render_menu
 from bot.services.evidence import FetchFailed, TooLarge
 from bot.services.outbox import OutgoingFile
@@ -84,9 +84,16 @@ class ConsoleChannel:
 
     async def _send(self, inbound: Inbound) -> None:
         result = await self._engine.handle(inbound)
+        if result.retry:
+            self._print(self._engine.notice(self._locale, t("engine.busy")).text)
+            return
         for reply in result.replies:
             self._locale = reply.locale
             self._print("\n" + render_menu(reply, self._tr))
+        try:
+            await self._engine.delivered(result.reply_ids)
+        except Exception:  # shown already; at worst the sender shows them once more
+            self._print("")
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         self._print(self._tr(self._locale, "console.banner", user=self._user_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from bot.engine import FileRef, Inbound, InboundKind
 
@@ -77,6 +77,23 @@ def _callback(update_id: str, query: CallbackQuery) -> Inbound:
     )
 
 
+def _membership(update_id: str, change: ChatMemberUpdated) -> Inbound | None:
+    """In a private chat, the bot's own status: "kicked" when the user blocks it, "member"
+    when they unblock it (https://core.telegram.org/bots/api#chatmemberupdated)."""
+    if change.chat.type != "private" or change.from_user.is_bot:
+        return None
+    status = change.new_chat_member.status
+    if status not in ("kicked", "member"):
+        return None
+    return Inbound(
+        CHANNEL,
+        str(change.from_user.id),
+        InboundKind.MEMBER,
+        update_id=update_id,
+        reachable=status == "member",
+    )
+
+
 def parse_update(update: Update) -> Inbound | None:
     """None for updates the bot does not serve (groups, channels, edits, other bots)."""
     update_id = str(update.update_id)
@@ -84,4 +101,6 @@ def parse_update(update: Update) -> Inbound | None:
         return _message(update_id, update.message)
     if update.callback_query is not None:
         return _callback(update_id, update.callback_query)
+    if update.my_chat_member is not None:
+        return _membership(update_id, update.my_chat_member)
     return None

@@ -6,20 +6,24 @@ import asyncio
 import hmac
 import logging
 import time
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
-from bot.engine import Engine, FileRef, Inbound, KeyedSerializer, Reply, Translate
-from bot.handlers.polling import poll_until_stopped
+from bot.engine import Engine, FileRef, FloodGuard, Reply, Translate
+from bot.engine.ports import InboxItem
+from bot.handlers.polling import poll_until_stopped, until_done
+from bot.handlers.receiving import Incoming, Receiver
 from bot.handlers.text_menu import render_menu, split_text
 from bot.handlers.web import WebServer
 from bot.handlers.zalo.client import ZaloAuthError, ZaloClient
 from bot.handlers.zalo.parse import CHANNEL, parse_update, unwrap
 from bot.services.evidence import FetchFailed, TooLarge
 from bot.services.links import LinkSigner
-from bot.services.outbox import DeliveryError, OutgoingFile, Transient
+from bot.services.outbox import OutgoingFile, Transient
 
 __all__ = ["TEXT_LIMIT", "ZaloChannel", "split_reply"]
 
@@ -62,6 +66,7 @@ class ZaloChannel:
         link_valid_seconds: int = 24 * 3600,
         poll_timeout: int = 30,
         max_concurrency: int = 16,
+        flood: FloodGuard | None = None,
     ) -> None:
         self._engine = engine
         self._tr = translate
@@ -71,7 +76,9 @@ class ZaloChannel:
         self._links = links
         self._link_valid = link_valid_seconds
         self._poll_timeout = poll_timeout
-        self._serializer = KeyedSerializer(max_concurrency)
+        self.receiver: Receiver[dict[str, Any]] = Receiver(
+            CHANNEL, engine, self._send_reply, max_concurrency=max_concurrency, flood=flood
+        )
         if webhook_url:
             web_server.add("POST", urlsplit(webhook_url).path or "/", self._on_webhook)
 
@@ -79,31 +86,62 @@ class ZaloChannel:
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
+            await until_done(
+                CHANNEL, stop, "reading the inbox", lambda: self.receiver.replay(self._rebuild)
+            )
             if self._webhook_url:
                 assert self._webhook_secret is not None
-                await self.client.set_webhook(self._webhook_url, self._webhook_secret)
+                await until_done(
+                    CHANNEL,
+                    stop,
+                    "setWebhook",
+                    lambda: self.client.set_webhook(
+                        self._webhook_url or "", self._webhook_secret or ""
+                    ),
+                )
                 log.info("zalo: webhook set")
                 await stop.wait()
             else:
                 await self._poll(stop)
         finally:
-            await self._serializer.join()
+            self.receiver.stopping.set()
+            await self.receiver.drain()
             await self.client.close()
 
     async def _poll(self, stop: asyncio.Event) -> None:
         try:
             await self.client.delete_webhook()
-        except DeliveryError as exc:
+        except Exception as exc:
             log.warning("zalo: deleteWebhook failed (%s)", type(exc).__name__)
 
-        async def fetch() -> list[dict[str, object]]:
+        async def fetch() -> list[dict[str, Any]]:
+            # Zalo's getUpdates has no offset: an update it returns is acknowledged already,
+            # so it is stored before the next call and kept in memory until it is
+            # (webhooks, which Zalo recommends in production, are acknowledged after storing).
             try:
                 update = await self.client.get_updates(self._poll_timeout)
             except ZaloAuthError as exc:
                 raise Transient(str(exc)) from None
             return [update] if update is not None else []
 
-        await poll_until_stopped(CHANNEL, stop, fetch, self.feed)
+        async def take(updates: Sequence[dict[str, Any]]) -> None:
+            await self.receiver.take(self._incoming(updates))
+
+        await poll_until_stopped(CHANNEL, stop, fetch, take)
+
+    @staticmethod
+    def _incoming(updates: Sequence[dict[str, Any]]) -> list[Incoming[dict[str, Any]]]:
+        found = []
+        for update in updates:
+            inbound = parse_update(update)
+            if inbound is not None:
+                found.append(Incoming(update, inbound, update))
+        return found
+
+    @staticmethod
+    def _rebuild(item: InboxItem) -> Incoming[dict[str, Any]] | None:
+        inbound = parse_update(item.payload)
+        return Incoming(item.payload, inbound, item.payload) if inbound is not None else None
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         secret = request.headers.get(SECRET_HEADER, "")
@@ -115,30 +153,20 @@ class ZaloChannel:
         except ValueError:
             return web.Response(status=400)
         if update is not None:
-            self.feed(update)
+            try:
+                await self.receiver.take(self._incoming([update]))
+            except Exception as exc:  # not stored: answer an error so that Zalo retries it
+                log.warning("zalo: webhook update not stored (%s)", type(exc).__name__)
+                return web.json_response({"ok": False}, status=503)
         return web.json_response({"ok": True})
 
-    def feed(self, update: dict[str, object]) -> None:
-        """Queue an update behind the same user's earlier ones; returns at once."""
-        inbound = parse_update(update)
-        if inbound is None:
-            return
-        self._serializer.submit(inbound.user_id, lambda: self._process(inbound))
-
     async def drain(self) -> None:
-        await self._serializer.join()
+        await self.receiver.drain()
 
-    async def _process(self, inbound: Inbound) -> None:
-        result = await self._engine.handle(inbound)
-        for reply in result.replies:
-            for piece in split_reply(reply, self._tr):
-                try:
-                    await self.client.send_message(inbound.user_id, piece)
-                except DeliveryError as exc:
-                    log.warning("zalo: reply not sent: %s", type(exc).__name__)
-                    return
+    # -- sending -------------------------------------------------------------------------
 
-    # -- sending on the bot's own initiative ----------------------------------------------
+    async def _send_reply(self, chat: str, reply: Reply) -> None:
+        await self.deliver(chat, reply, None)
 
     async def deliver(
         self, external_id: str, reply: Reply | None, file: OutgoingFile | None
@@ -175,5 +203,5 @@ class ZaloChannel:
                     if len(data) > max_bytes:
                         raise TooLarge(f"over {max_bytes} bytes")
                 return bytes(data)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise FetchFailed(type(exc).__name__) from None

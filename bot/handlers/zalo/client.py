@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.services.outbox import RateLimited, Rejected, Transient, Unreachable
+from bot.services.outbox import RateLimited, Rejected, Transient
 
 __all__ = ["OFFICIAL_ZALO_API", "ZaloAuthError", "ZaloClient"]
 
@@ -52,19 +52,23 @@ class ZaloClient:
             raise Transient(f"{method}: {type(exc).__name__}") from None
         if not isinstance(data, dict):
             data = {}
-        code = int(data.get("error_code") or status)
+        try:
+            code = int(data.get("error_code") or status)
+        except (TypeError, ValueError):
+            code = status
         if status == 200 and data.get("ok", False):
             return data.get("result")
         description = str(data.get("description") or "")[:200]
         if code == 408:
             return None  # long poll ended with nothing
         if code == 429:
-            retry = (data.get("parameters") or {}).get("retry_after")
-            raise RateLimited(float(retry or response.headers.get("Retry-After") or 1))
+            raise RateLimited(_retry_after(data, response.headers.get("Retry-After")))
         if code == 401:
             raise ZaloAuthError(f"{method}: unauthorized")
         if code == 403:
-            raise Unreachable(f"{method}: {description or 'forbidden'}")
+            # The Bot Platform documents 403 as an internal server error, not as "blocked by the
+            # user" (../shared/DOMAIN.md, Channels): retry it, never stop writing to the person.
+            raise Transient(f"{method}: 403 {description}")
         if code in (400, 404):
             raise Rejected(f"{method}: {description or code}")
         raise Transient(f"{method}: {code} {description}")
@@ -94,3 +98,16 @@ class ZaloClient:
 
     async def send_chat_action(self, chat_id: str, action: str = "typing") -> Any:
         return await self.call("sendChatAction", chat_id=chat_id, action=action)
+
+
+def _retry_after(data: dict[str, Any], header: str | None) -> float:
+    parameters = data.get("parameters")
+    raw = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    for value in (raw, header):
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if 0 < seconds <= 3600:
+            return seconds
+    return 1.0

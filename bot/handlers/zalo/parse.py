@@ -46,6 +46,10 @@ def parse_update(update: dict[str, Any]) -> Inbound | None:
         return None
     user, update_id = str(sender["id"]), message.get("message_id")
     base: dict[str, Any] = {"update_id": str(update_id) if update_id is not None else None}
+    # Replies go to chat.id, as the platform documents and its SDK does (python-zalo-bot,
+    # zalo_bot/_message.py: Message.reply_text sends to self.chat.id).
+    if chat.get("id") is not None:
+        base["chat_id"] = str(chat["id"])
     event = str(update.get("event_name") or "")
     text = message.get("text")
     if event.endswith("text.received") or (text and not event):
@@ -63,8 +67,12 @@ def parse_update(update: dict[str, Any]) -> Inbound | None:
             command, args = keyword
             return Inbound(CHANNEL, user, InboundKind.COMMAND, command=command, args=args, **base)
         return Inbound(CHANNEL, user, InboundKind.TEXT, text=text, **base)
-    if event.endswith("image.received") and message.get("photo"):
-        ref = FileRef(str(message["photo"]), "photo")
+    # Live image events carry the address in ``photo_url`` (the documentation says ``photo``):
+    # python-zalo-bot's zalo_bot/_message.py reads data.get("photo_url"), and openclaw/openclaw
+    # fixed dropped images the same way (pull requests 49172 and 51543).
+    photo = message.get("photo_url") or message.get("photo")
+    if event.endswith("image.received") and isinstance(photo, str) and photo:
+        ref = FileRef(photo, "photo")
         return Inbound(
             CHANNEL,
             user,
@@ -73,4 +81,6 @@ def parse_update(update: dict[str, Any]) -> Inbound | None:
             text=str(message.get("caption") or ""),
             **base,
         )
+    if event.endswith("unsupported.received"):  # the content is withheld (children's accounts)
+        return Inbound(CHANNEL, user, InboundKind.UNREADABLE, **base)
     return Inbound(CHANNEL, user, InboundKind.OTHER, **base)

@@ -1,0 +1,158 @@
+"""The Telegram channel as an unlucky operator meets it: nginx's HTML 502 pages where JSON was
+expected, a failing setMyCommands, 502s on sendMessage, a database that stops answering,
+blocked and unblocked accounts, photos Telegram refuses to take as photos."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.engine.ports import StorageUnavailable
+from bot.handlers.telegram import TelegramChannel
+from bot.services.outbox import OutgoingFile
+from storage import SqlUnitOfWork
+from tests.bots import Running
+from tests.fakes.telegram_api import FakeTelegram
+from tests.handlers.telegram.conftest import start_bot
+
+USER = 555301
+Converse = Callable[[int, Callable[[], Awaitable[object]], str], Awaitable[str]]
+
+
+async def reply_rows(bot: Running) -> int:
+    async with bot.app.store.engine.connect() as conn:
+        result = await conn.exec_driver_sql("SELECT count(*) FROM outbox WHERE kind = 'reply'")
+        return int(result.scalar_one())
+
+
+async def test_html_502_pages_on_get_updates_do_not_stop_the_bot(
+    settings: Settings, fake: FakeTelegram, converse: Converse
+) -> None:
+    fake.fail("getUpdates", times=2)  # nginx in front of the Bot API, backend down
+    running = await start_bot(settings, fake)
+    try:
+        await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+        assert len(fake.calls_of("getUpdates:failed")) == 2
+        assert not running.task.done()
+    finally:
+        await running.shutdown()
+
+
+async def test_a_failing_set_my_commands_does_not_stop_the_bot(
+    settings: Settings, fake: FakeTelegram, converse: Converse
+) -> None:
+    fake.fail("setMyCommands", times=1, status=500, html=False)
+    running = await start_bot(settings, fake)
+    try:
+        await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+        await fake.wait_for(lambda: len(fake.calls_of("setMyCommands")) == 3)  # tried again
+        assert not running.task.done()
+    finally:
+        await running.shutdown()
+
+
+async def test_a_reply_refused_by_a_502_arrives_afterwards_and_in_order(
+    bot: Running, fake: FakeTelegram, converse: Converse
+) -> None:
+    await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+    fake.fail("sendMessage", times=1)  # the answer to the next press meets nginx's 502
+    await converse(USER, lambda: fake.press(USER, "Đồng ý"), "đối tượng")
+    assert len(fake.calls_of("sendMessage:failed")) == 1
+    await converse(USER, lambda: fake.press(USER, "Người lao động"), "Họ và tên")
+    texts = [params["text"] for params in fake.sent(USER)]
+    assert texts.index(next(t for t in texts if "đối tượng" in t)) < texts.index(
+        next(t for t in texts if "Họ và tên" in t)
+    )
+    for _ in range(100):  # the sender deletes the reply just after Telegram took it
+        if await reply_rows(bot) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await reply_rows(bot) == 0  # delivered replies are acknowledged and not kept
+
+
+async def test_an_unavailable_database_holds_updates_unacknowledged_until_it_is_back(
+    bot: Running, fake: FakeTelegram, converse: Converse
+) -> None:
+    await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+    store = bot.app.store
+    real = type(store).transaction
+    broken = asyncio.Event()
+    broken.set()
+
+    @asynccontextmanager
+    async def flaky(self: Any) -> AsyncIterator[SqlUnitOfWork]:
+        if broken.is_set():
+            raise StorageUnavailable("OperationalError")  # "database is locked"
+        async with real(self) as uow:
+            yield uow
+
+    store.transaction = flaky.__get__(store)  # type: ignore[method-assign]
+    await fake.press(USER, "Đồng ý")
+    await fake.wait_for(lambda: len(fake.handed_out) >= 2)
+    await asyncio.sleep(1.5)  # getUpdates keeps failing to store; nothing is acknowledged
+    unconfirmed = [u["update_id"] for u in fake.updates]
+    assert unconfirmed, "the update was acknowledged before it was stored"
+    broken.clear()
+    await fake.wait_for(lambda: any("đối tượng" in p["text"] for p in fake.sent(USER)))
+    assert sum("đối tượng" in p["text"] for p in fake.sent(USER)) == 1
+
+
+async def test_blocked_then_unblocked_accounts_are_reachable_again(
+    bot: Running, fake: FakeTelegram, converse: Converse
+) -> None:
+    await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+
+    async def unreachable() -> bool:
+        async with bot.app.store.transaction() as uow:
+            identity = await uow.identities.get("telegram", str(USER))
+        assert identity is not None
+        return identity.unreachable
+
+    async def settled(value: bool) -> None:
+        for _ in range(100):
+            if await unreachable() is value:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"unreachable never became {value}")
+
+    await fake.member_status(USER, "kicked")
+    await settled(True)
+    await fake.member_status(USER, "member")
+    await settled(False)
+    # a 403 on a delivery marks the account; writing to the bot again clears it
+    async with bot.app.store.transaction() as uow:
+        await uow.identities.mark_unreachable("telegram", str(USER), bot.app.engine._clock())
+    await settled(True)
+    await converse(USER, lambda: fake.send_text(USER, "/start"), "tiếp tục")
+    await settled(False)
+
+
+async def test_photos_telegram_will_not_take_as_photos_go_as_documents(
+    settings: Settings, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    channel = TelegramChannel(
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        token=fake.token,
+        api_url=fake.url,
+    )
+    try:
+        # a long screenshot: 100 × 2100 pixels, a ratio over 20
+        header = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (100).to_bytes(4, "big")
+        tall = tmp_path / "tall"
+        tall.write_bytes(header + (2100).to_bytes(4, "big") + b"\x08\x02\x00\x00\x00" * 10)
+        big = tmp_path / "big"
+        big.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * (10 * 1024 * 1024 + 1))  # over 10 MB
+        for path, mime in ((tall, "image/png"), (big, "image/jpeg")):
+            await channel.deliver(
+                str(USER), None, OutgoingFile(path, "photo", mime, path.name, "Minh chứng")
+            )
+        assert len(fake.calls_of("sendPhoto")) == 1  # tried once for the tall one, refused
+        assert len(fake.calls_of("sendDocument")) == 2  # both arrived, as documents
+        assert fake.uploads[-1] == big.read_bytes()
+    finally:
+        await channel.bot.session.close()

@@ -1,0 +1,133 @@
+"""The receiving half every channel shares: the database unavailable while an update is being
+handled, replies that fail half-way, a flooding account."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.engine import FloodGuard, Inbound, InboundKind, Reply, Result, Text, Verdict
+from bot.engine.ports import InboxItem
+from bot.handlers.receiving import Incoming, Receiver
+from bot.services.outbox import Transient
+
+
+@dataclass
+class StubEngine:
+    """The engine's side of the contract: results scripted, calls recorded."""
+
+    results: list[Result] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+    delivered_ids: list[int] = field(default_factory=list)
+    redelivered: list[tuple[list[int], float]] = field(default_factory=list)
+
+    async def accept(self, channel: str, items: Sequence[InboxItem]) -> list[str]:
+        fresh = []
+        for item in items:  # as the inbox's unique key does
+            if item.update_id not in self.accepted:
+                self.accepted.append(item.update_id)
+                fresh.append(item.update_id)
+        return fresh
+
+    async def backlog(self, channel: str) -> list[InboxItem]:
+        return []
+
+    async def handle(self, inbound: Inbound) -> Result:
+        return self.results.pop(0)
+
+    async def delivered(self, ids: Sequence[int]) -> None:
+        self.delivered_ids.extend(ids)
+
+    async def redeliver(self, ids: Sequence[int], delay: float) -> None:
+        self.redelivered.append((list(ids), delay))
+
+    async def locale_for(self, inbound: Inbound) -> str:
+        return "vi"
+
+    def notice(self, locale: str, text: Text) -> Reply:
+        return Reply(f"[{text.key}]", locale)
+
+
+def incoming(update_id: str, user: str = "u1") -> Incoming[None]:
+    inbound = Inbound("test", user, InboundKind.TEXT, update_id=update_id, text="hi")
+    return Incoming(None, inbound, {"id": update_id})
+
+
+async def test_an_unavailable_database_is_waited_out_and_the_user_told_once() -> None:
+    answer = Result((Reply("đây là câu trả lời", "vi"),), reply_ids=(7,))
+    engine = StubEngine([Result(retry=True), Result(retry=True), Result(retry=True), answer])
+    sent: list[str] = []
+
+    async def send(chat: str, reply: Reply) -> None:
+        sent.append(reply.text)
+
+    receiver: Receiver[None] = Receiver("test", engine, send, max_backoff=0.01)  # type: ignore[arg-type]
+    await receiver.take([incoming("1")])
+    await receiver.drain()
+    assert sent == ["[engine.busy]", "đây là câu trả lời"]
+    assert engine.delivered_ids == [7]
+
+
+async def test_a_reply_that_fails_hands_itself_and_the_rest_to_the_outbox() -> None:
+    replies = tuple(Reply(text, "vi") for text in ("một", "hai", "ba"))
+    engine = StubEngine([Result(replies, reply_ids=(1, 2, 3))])
+    sent: list[str] = []
+
+    async def send(chat: str, reply: Reply) -> None:
+        if reply.text == "hai":
+            raise Transient("ClientDecodeError")
+        sent.append(reply.text)
+
+    receiver: Receiver[None] = Receiver("test", engine, send)  # type: ignore[arg-type]
+    await receiver.take([incoming("1")])
+    await receiver.drain()
+    assert sent == ["một"]  # "ba" is not sent before "hai"
+    assert engine.delivered_ids == [1]
+    assert engine.redelivered == [([2, 3], 1.0)]
+
+
+async def test_a_second_delivery_of_an_update_is_not_queued_again() -> None:
+    engine = StubEngine([Result(reply_ids=())])
+    receiver: Receiver[None] = Receiver("test", engine, lambda c, r: asyncio.sleep(0))  # type: ignore[arg-type]
+    await receiver.take([incoming("1"), incoming("1")])
+    await receiver.take([incoming("1")])
+    await receiver.drain()
+    assert engine.results == []  # handled exactly once
+    assert engine.accepted == ["1"]
+
+
+async def test_a_flooding_account_gets_one_notice_and_others_are_unaffected() -> None:
+    now = [0.0]
+    flood = FloodGuard(burst=5, rate=1.0, clock=lambda: now[0])
+    engine = StubEngine([Result() for _ in range(100)])
+    sent: list[tuple[str, str]] = []
+
+    async def send(chat: str, reply: Reply) -> None:
+        sent.append((chat, reply.text))
+
+    receiver: Receiver[None] = Receiver("test", engine, send, flood=flood)  # type: ignore[arg-type]
+    flooding = [incoming(f"f{n}", "flooder") for n in range(500)]
+    calm = [incoming(f"c{n}", "calm") for n in range(3)]
+    await receiver.take(flooding[:250] + calm + flooding[250:])
+    now[0] = 3.0  # three seconds later: three more of the flooder's pass
+    await receiver.take([incoming(f"g{n}", "flooder") for n in range(10)])
+    await receiver.drain()
+    handled = [u for u in engine.accepted if u.startswith(("f", "g"))]
+    assert len(handled) == 5 + 3  # the burst, then the rate
+    assert [u for u in engine.accepted if u.startswith("c")] == ["c0", "c1", "c2"]
+    assert sent.count(("flooder", "[engine.slow_down]")) == 1
+    assert receiver.dropped == 500 + 10 - 8
+
+
+def test_the_flood_guard_forgets_a_flood_once_the_bucket_is_full_again() -> None:
+    now = [0.0]
+    flood = FloodGuard(burst=2, rate=1.0, clock=lambda: now[0])
+    assert [flood.check("a") for _ in range(4)] == [
+        Verdict.PASS, Verdict.PASS, Verdict.NOTICE, Verdict.DROP,
+    ]  # fmt: skip
+    now[0] = 1.0
+    assert flood.check("a") is Verdict.PASS  # one token back, the flood goes on
+    assert flood.check("a") is Verdict.DROP  # no second notice
+    now[0] = 10.0
+    assert [flood.check("a") for _ in range(3)] == [Verdict.PASS, Verdict.PASS, Verdict.NOTICE]
