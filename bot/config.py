@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -150,6 +151,25 @@ class Settings(BaseSettings):
             bot_id, sep, secret = value.get_secret_value().partition(":")
             if not sep or not bot_id.isdigit() or not secret:
                 raise ValueError("does not look like a bot token (digits:secret)")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # https://core.telegram.org/bots/api#setwebhook: secret_token, "1-256 characters. Only
+        # characters A-Z, a-z, 0-9, _ and - are allowed."
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # The Zalo Bot Platform's setWebhook takes a secret_token of 8 to 256 characters.
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("8 to 256 characters (the Zalo Bot Platform's rule)")
         return value
 
     @field_validator("province_code")

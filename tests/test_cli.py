@@ -167,3 +167,30 @@ async def test_broadcast_send_schedule_report_and_cancel(
     assert await cli("cancel", "1") == 0
     assert "1 messages withdrawn" in capsys.readouterr().out
     assert await cli("report", "9") == 1
+
+
+@pytest.mark.parametrize("command", [["run"], ["db", "upgrade"], ["export"]])
+def test_an_unreachable_database_is_one_line_and_exit_2(
+    command: list[str],
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CDHT_DATABASE_URL", "postgresql+asyncpg://cdht:s3cret@127.0.0.1:1/none")
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # one line, no traceback
+    assert err.startswith("database error: cannot use the database at ")
+    assert "127.0.0.1:1/none" in err
+    assert "s3cret" not in err  # the password is hidden
+
+
+def test_an_unusable_data_folder_is_one_line_and_exit_2(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env / "a-file").write_text("not a folder")
+    monkeypatch.setenv("CDHT_DATA_DIR", str(env / "a-file" / "var"))
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "cannot create" in err

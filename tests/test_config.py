@@ -44,6 +44,35 @@ def test_bad_values_name_the_variable(
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "ok"),
+    [
+        ("CDHT_TELEGRAM_WEBHOOK_SECRET", "a-Z_09", True),
+        ("CDHT_TELEGRAM_WEBHOOK_SECRET", "x" * 256, True),
+        ("CDHT_TELEGRAM_WEBHOOK_SECRET", "x" * 257, False),
+        ("CDHT_TELEGRAM_WEBHOOK_SECRET", "has space", False),
+        ("CDHT_TELEGRAM_WEBHOOK_SECRET", "bí-mật", False),  # letters outside A-Z
+        ("CDHT_ZALO_WEBHOOK_SECRET", "8-chars!", True),
+        ("CDHT_ZALO_WEBHOOK_SECRET", "7-chars", False),
+        ("CDHT_ZALO_WEBHOOK_SECRET", "z" * 257, False),
+    ],
+)
+def test_webhook_secrets_follow_each_platforms_rule(
+    variable: str, value: str, ok: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    if ok:
+        load_settings()
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(variable + ":")
+    assert "\n" not in message
+    assert value not in message  # a secret, even a wrong one, is not repeated
+
+
 def test_webhook_needs_its_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CDHT_TELEGRAM_WEBHOOK_URL", "https://bot.example/tg")

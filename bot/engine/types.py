@@ -50,7 +50,7 @@ class Expect(StrEnum):
 @dataclass(frozen=True, slots=True)
 class FileRef:
     """A file the user sent. After intake, ``sha256`` names the stored copy, or ``problem``
-    says why there is none (too_large, wrong_type, download_failed)."""
+    says why there is none (too_large, wrong_type, download_failed, storage_failed)."""
 
     file_id: str
     kind: str  # "photo" | "document"

@@ -337,6 +337,8 @@ async def _attach(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcom
         return Retry(t("decl.evidence.error.too_large", max_mb=limits.max_bytes // (1024 * 1024)))
     if file.problem == "wrong_type":
         return Retry(t("decl.evidence.error.type"))
+    if file.problem == "storage_failed":
+        return Retry(t("decl.evidence.error.storage"))
     if file.problem is not None or file.sha256 is None:
         return Retry(t("decl.evidence.error.download"))
     count = _counts(ctx).get(indicator_id, 0)

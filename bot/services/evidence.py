@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -107,7 +108,11 @@ class EvidenceStore:
         if mime is None:
             return replace(file, problem="wrong_type")
         sha256 = hashlib.sha256(data).hexdigest()
-        created = self._write(sha256, data)
+        try:
+            created = await asyncio.to_thread(self._write, sha256, data)
+        except OSError as exc:  # a full disk, a read-only or missing folder
+            log.error("evidence not stored: %s", exc.strerror or type(exc).__name__)
+            return replace(file, problem="storage_failed")
         return replace(file, sha256=sha256, size=len(data), mime_type=mime, new_blob=created)
 
     def save(self, data: bytes) -> str:

@@ -1,5 +1,21 @@
 """A fake Zalo Bot Platform server on 127.0.0.1: one update per getUpdates call, 408 when idle,
-string ids, text messages, image messages with a photo URL it also hosts, stickers."""
+string ids, text messages, image messages with a photo URL it also hosts, stickers.
+
+Where the live platform differs from its documentation (https://bot.zaloplatforms.com/docs/),
+this fake follows the live platform, and says so beside the behaviour:
+
+- Image events carry the picture's address in ``message.photo_url``; the documentation says
+  ``photo``. The official SDK reads ``photo_url`` (python-zalo-bot, zalo_bot/_message.py,
+  ``Message.de_json``), and openclaw/openclaw fixed images it dropped by reading it (pull
+  requests 49172 and 51543, "Zalo inbound image events arrived with message.photo_url").
+- 403 is documented as an internal server error, not as "the user blocked the bot"
+  (../shared/DOMAIN.md, Channels): ``server_errors`` answers with it.
+- ``message.unsupported.received`` replaces the content for some accounts (children's, for
+  instance): the event carries no text and no photo (../shared/DOMAIN.md).
+- Replies go to ``chat.id`` (python-zalo-bot, ``Message.reply_text`` sends to ``chat.id``).
+- getUpdates returns one update per call and 408 when the long poll ends idle; a webhook
+  secret is 8 to 256 characters (../shared/DOMAIN.md; docs.beeblast.co/channels/zalo).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +42,7 @@ class FakeZalo:
     updates: list[dict[str, Any]] = field(default_factory=list)
     photos: dict[str, bytes] = field(default_factory=dict)
     rate_limited: int = 0  # the next N sendMessage calls answer 429
+    server_errors: int = 0  # the next N sendMessage calls answer 403 (an internal error)
     next_message: int = 1
     closing: bool = False
     url: str = ""
@@ -67,6 +84,12 @@ class FakeZalo:
         async with self._changed:
             self.calls.append(ZaloCall(method, params))
             self._changed.notify_all()
+        if method in ("sendMessage", "sendPhoto") and self.server_errors:
+            self.server_errors -= 1
+            return web.json_response(
+                {"ok": False, "error_code": 403, "description": "Internal server error"},
+                status=403,
+            )
         if method in ("sendMessage", "sendPhoto") and self.rate_limited:
             self.rate_limited -= 1
             return web.json_response(
@@ -110,11 +133,13 @@ class FakeZalo:
 
     # -- acting as users -----------------------------------------------------------------
 
-    def update(self, user_id: str, event: str, **content: Any) -> dict[str, Any]:
+    def update(
+        self, user_id: str, event: str, chat_id: str | None = None, **content: Any
+    ) -> dict[str, Any]:
         message = {
             "message_id": f"u{self.next_message}",
             "from": {"id": user_id, "name": "Dân", "is_bot": False},
-            "chat": {"id": user_id, "chat_type": "PRIVATE"},
+            "chat": {"id": chat_id or user_id, "chat_type": "PRIVATE"},
             "date": int(time.time() * 1000),
             **content,
         }
@@ -130,16 +155,25 @@ class FakeZalo:
     async def send_text(self, user_id: str, text: str) -> dict[str, Any]:
         return await self.push(self.update(user_id, "text", text=text))
 
-    async def send_image(self, user_id: str, name: str, data: bytes, caption: str = "") -> None:
+    async def send_image(
+        self, user_id: str, name: str, data: bytes, caption: str = "", documented: bool = False
+    ) -> None:
+        """An image event as live Zalo sends it (``photo_url``), or as documented (``photo``)."""
         self.photos[name] = data
-        await self.push(
-            self.update(user_id, "image", photo=f"{self.url}/photos/{name}", caption=caption)
-        )
+        key = "photo" if documented else "photo_url"
+        address = f"{self.url}/photos/{name}"
+        await self.push(self.update(user_id, "image", **{key: address, "caption": caption}))
+
+    async def send_unsupported(self, user_id: str) -> None:
+        await self.push(self.update(user_id, "unsupported"))
 
     async def send_sticker(self, user_id: str) -> None:
         await self.push(self.update(user_id, "sticker", sticker="abc"))
 
     # -- reading what the bot did --------------------------------------------------------
+
+    def sent_to_chats(self) -> list[str]:
+        return [c.params.get("chat_id", "") for c in self.calls if c.method == "sendMessage"]
 
     def sent(self, user_id: str) -> list[str]:
         return [

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
 
+from bot.app import App
 from bot.engine import FileRef
 from bot.services.evidence import EvidenceLimits, EvidenceStore, FetchFailed, TooLarge, sniff
+from tests.chat import Chat, register
 
 JPEG = b"\xff\xd8\xff\xe0" + b"photo-bytes" * 10
 PNG = b"\x89PNG\r\n\x1a\n" + b"png"
@@ -72,3 +75,30 @@ async def test_refusals_store_nothing(store: EvidenceStore) -> None:
         "download_failed"
     )
     assert not store.root.exists() or not [p for p in store.root.rglob("*") if p.is_file()]
+
+
+async def test_a_full_disk_is_told_in_plain_words_and_stores_nothing(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def fetch(file: FileRef, max_bytes: int) -> bytes:
+        return JPEG
+
+    app.evidence.register("test", fetch)
+    chat = Chat(app.engine, user="citizen")
+    await register(chat)
+    await chat.send("/declare")
+    await chat.press("begin")
+    await chat.send("8")
+
+    def full(self: EvidenceStore, sha256: str, data: bytes) -> bool:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(EvidenceStore, "_write", full)
+    await chat.send_file(FileRef("p1", "photo", "image/jpeg"))
+    chat.expect("chưa lưu được tệp", "Minh chứng cho chỉ số 1")
+    async with app.store.transaction() as uow:
+        (declaration,) = await uow.declarations.list()
+        assert await uow.declarations.evidence(declaration.id) == []
+    monkeypatch.undo()
+    await chat.send_file(FileRef("p1", "photo", "image/jpeg"))
+    chat.expect("Đã nhận tệp (1/5)")

@@ -232,3 +232,51 @@ async def test_rate_limits_and_blocked_users_become_neutral_errors(
     assert caught.value.retry_after >= 1
     await channel.deliver("someone", Reply("xin chào", "vi"), None)
     assert zalo.sent("someone") == ["xin chào", "xin chào"]
+
+
+def test_images_are_read_from_photo_url_as_live_events_send_them_or_from_photo() -> None:
+    base: dict[str, Any] = {
+        "message_id": "m1",
+        "from": {"id": "u1"},
+        "chat": {"id": "u1", "chat_type": "PRIVATE"},
+    }
+    for key in ("photo_url", "photo"):  # live events, and the documented field
+        event = {"event_name": "message.image.received", "message": {**base, key: "https://x/p"}}
+        inbound = parse_update(event)
+        assert inbound is not None
+        assert inbound.file is not None
+        assert inbound.file.file_id == "https://x/p"
+    empty = {"event_name": "message.image.received", "message": base}
+    parsed = parse_update(empty)
+    assert parsed is not None
+    assert parsed.file is None
+
+
+async def test_a_403_is_a_server_error_retried_not_a_block(
+    zbot: Running, zalo: FakeZalo, zsay: ZConverse
+) -> None:
+    await register_on_zalo(zalo, zsay)
+    zalo.server_errors = 1  # the answer to the next message meets a 403
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "/status"), "đã đăng ký")
+    assert zalo.server_errors == 0
+    async with zbot.app.store.transaction() as uow:
+        identity = await uow.identities.get("zalo", CITIZEN)
+    assert identity is not None
+    assert not identity.unreachable  # still written to: broadcasts and reminders reach them
+
+
+async def test_an_unsupported_message_gets_one_clear_answer(
+    zbot: Running, zalo: FakeZalo, zsay: ZConverse
+) -> None:
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "xin chào"), "1. Đồng ý")
+    before = len(zalo.sent(CITIZEN))
+    text = await zsay(CITIZEN, lambda: zalo.send_unsupported(CITIZEN), "không đọc được")
+    assert "Đồng ý" not in text  # not the whole question again
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "1"), "Bạn thuộc đối tượng nào?")
+    assert len(zalo.sent(CITIZEN)) == before + 2
+
+
+async def test_replies_go_to_the_chat_the_message_came_from(zbot: Running, zalo: FakeZalo) -> None:
+    await zalo.push(zalo.update("person-7", "text", chat_id="chat-7", text="/start"))
+    await zalo.wait_for(lambda: "chat-7" in zalo.sent_to_chats())
+    assert "person-7" not in zalo.sent_to_chats()
