@@ -23,6 +23,7 @@ from bot.engine import (
 from bot.flows.common import choose, services
 from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
 from bot.services.staff import Role, role_of
+from bot.services.validation import visible_text
 
 __all__ = ["BROADCAST_FLOW", "broadcast_flow"]
 
@@ -81,7 +82,7 @@ def _text_prompt(ctx: FlowContext) -> Prompt:
 
 async def _text(ctx: FlowContext, answer: Answer) -> Outcome:
     text = answer.text.strip()
-    if len(text) < 2:
+    if len(visible_text(text)) < 2:
         return Retry(t("reg.text.error.empty"))
     if len(text) > MAX_TEXT:
         return Retry(t("reg.text.error.long", limit=MAX_TEXT))

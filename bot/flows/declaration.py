@@ -31,6 +31,7 @@ from bot.flows.common import choose, local_date, services
 from bot.flows.registration import GROUP_LABELS
 from bot.services.criteria import CriteriaSet, Evaluation
 from bot.services.outbox import notify_accounts, text_message
+from bot.services.validation import visible_text
 from bot.services.verification import change_status, reviewers_for
 
 __all__ = ["DECLARATION_FLOW", "EDITABLE_STATUSES", "declaration_flow", "status_text"]
@@ -369,7 +370,9 @@ async def _attach(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcom
 
 async def _describe(ctx: FlowContext, indicator_id: int, text: str) -> Outcome:
     limit = services(ctx).evidence.max_note
-    note = " ".join(text.split())
+    note = visible_text(text)
+    if not note:
+        return choose()
     if len(note) > limit:
         return Retry(t("decl.evidence.error.note_long", limit=limit))
     await ctx.uow.declarations.set_note(

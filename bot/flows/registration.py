@@ -37,6 +37,7 @@ from bot.services.validation import (
     validate_full_name,
     validate_phone,
 )
+from bot.services.wards import MAX_QUERY
 
 __all__ = [
     "GROUP_LABELS",
@@ -229,6 +230,8 @@ def _ward_prompt(ctx: FlowContext) -> Prompt:
 def _search_wards(ctx: FlowContext, query: str) -> Outcome:
     if not query:
         return Retry(t("reg.ward.error.empty"))
+    if len(query) > MAX_QUERY:
+        return Retry(t("reg.ward.error.long", limit=MAX_QUERY))
     found = services(ctx).wards.search(query)
     if not found:
         return Retry(t("reg.ward.error.none", query=query[:60]))

@@ -33,6 +33,7 @@ from bot.flows.registration import GROUP_LABELS
 from bot.services.criteria import CriteriaSet
 from bot.services.outbox import file_message
 from bot.services.staff import Role, acting_staff_id, role_of
+from bot.services.validation import visible_text
 from bot.services.verification import change_status, notify_citizen
 
 __all__ = ["REVIEW_FLOW", "approve_command", "reject_command", "return_command", "review_flow"]
@@ -318,7 +319,7 @@ def _reason_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _adjust_reason(ctx: FlowContext, answer: Answer) -> Outcome:
-    reason = " ".join(answer.text.split())
+    reason = visible_text(answer.text)
     if not 3 <= len(reason) <= 500:
         return Retry(t("rev.error.reason"))
     indicator, score = ctx.values["adjusting"]
@@ -440,7 +441,7 @@ async def _reject_reason(ctx: FlowContext, answer: Answer) -> Outcome:
 
 
 async def _reject_with(ctx: FlowContext, text: str) -> Outcome:
-    reason = " ".join(text.split())
+    reason = visible_text(text)
     if not 3 <= len(reason) <= 1000:
         return Retry(t("rev.error.reason"))
     declaration, refused = await _authorized(ctx)
@@ -506,7 +507,7 @@ async def _return_note(ctx: FlowContext, answer: Answer) -> Outcome:
 
 
 async def _return_with(ctx: FlowContext, text: str) -> Outcome:
-    note = " ".join(text.split())
+    note = visible_text(text)
     if not 3 <= len(note) <= 1000:
         return Retry(t("rev.error.reason"))
     declaration, refused = await _authorized(ctx)

@@ -8,6 +8,7 @@ from bot.flows.common import VN_TIME, local_date, services
 from bot.services.export import collect_records, render_csv
 from bot.services.outbox import file_message, text_message
 from bot.services.staff import Role, create_invitation, redeem, role_of
+from bot.services.wards import MAX_QUERY
 
 __all__ = [
     "coordinator_command",
@@ -105,7 +106,7 @@ async def invite_command(ctx: FlowContext) -> Answered:
     if not role.admin:
         return t("staff.invite.not_admin")
     query = str(ctx.values.get("args") or "").strip()
-    if not query:
+    if not query or len(query) > MAX_QUERY:
         return t("staff.invite.usage")
     account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
     days = bundle.invite_valid.days

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def load_or_create_secret(path: Path) -> bytes:
     return key
 
 
+_TOKEN = re.compile(r"([0-9a-f]{64})\.([0-9]{1,12})\.([0-9a-f]{32})", re.ASCII)
+
+
 class LinkSigner:
     def __init__(self, key: bytes, base_url: str) -> None:
         self._key = key
@@ -39,11 +43,13 @@ class LinkSigner:
         return f"{self.base_url}/evidence/{self.token(sha256, expires)}"
 
     def verify(self, token: str, now: int) -> str | None:
-        """The file's hash when the token is genuine and not expired; None otherwise."""
-        parts = token.split(".")
-        if len(parts) != 3 or not parts[1].isdigit() or len(parts[0]) != 64:
+        """The file's hash when the token is genuine and not expired; None for anything else
+        (a malformed token too: "²" passes ``str.isdigit`` but not ``int``, and ``int`` refuses
+        strings of more than 4300 digits)."""
+        match = _TOKEN.fullmatch(token)
+        if match is None:
             return None
-        sha256, expires, signature = parts[0], int(parts[1]), parts[2]
+        sha256, expires, signature = match.group(1), int(match.group(2)), match.group(3)
         if not hmac.compare_digest(signature, self._signature(sha256, expires)):
             return None
         return sha256 if now < expires else None

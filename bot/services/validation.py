@@ -16,6 +16,7 @@ __all__ = [
     "validate_birth_year",
     "validate_full_name",
     "validate_phone",
+    "visible_text",
 ]
 
 MIN_AGE = 6
@@ -38,12 +39,28 @@ class PhoneError(ValidationError):
     pass
 
 
-def _collapse(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
+# Characters that look like nothing: format characters (zero-width spaces and joiners, the soft
+# hyphen, bidirectional marks) and the "filler" letters that messaging apps let people send as
+# blank names (Hangul fillers U+115F, U+1160, U+3164, U+FFA0; Braille blank U+2800; and the
+# Khmer inherent vowels U+17B4, U+17B5).
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u034f")
+
+
+def _visible(ch: str) -> bool:
+    if ch.isspace():
+        return True
+    return ch not in _FILLERS and unicodedata.category(ch) not in ("Cf", "Cc", "Cs", "Co", "Cn")
+
+
+def visible_text(text: str) -> str:
+    """NFC, invisible characters dropped, runs of white space as one space: what a free-text
+    answer (a note, a reason) is stored as; empty when nothing in it can be seen."""
+    normalized = unicodedata.normalize("NFC", text)
+    return " ".join("".join(ch for ch in normalized if _visible(ch)).split())
 
 
 def validate_full_name(raw: str) -> str:
-    name = _collapse(raw).replace("’", "'")
+    name = visible_text(raw).replace("’", "'")
     if not name:
         raise ValidationError("reg.full_name.error.empty")
     if _LINK.search(name):
@@ -96,7 +113,7 @@ def validate_phone(raw: str) -> str:
 
 
 def normalize_free_text(raw: str, max_length: int = 100) -> str:
-    text = _collapse(raw)
+    text = visible_text(raw)
     if not text:
         raise ValidationError("reg.text.error.empty")
     if len(text) > max_length:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from bot.engine.matching import fold
 
-__all__ = ["Ward", "WardDirectory"]
+__all__ = ["MAX_QUERY", "Ward", "WardDirectory"]
 
+MAX_QUERY = 60  # characters; the longest unit name with its kind is under 30
 # Words people put before a name; they say nothing about which unit is meant.
 _PREFIXES = ("thanh pho", "dac khu", "phuong", "thi tran", "xa", "tp", "p", "x")
 
@@ -96,8 +97,10 @@ class WardDirectory:
         return found[0] if len(found) == 1 else None
 
     def search(self, query: str, limit: int = 6) -> list[Ward]:
-        """Best matches first; accent- and case-insensitive, tolerant of a kind word and typos."""
-        typed = fold(query)
+        """Best matches first; accent- and case-insensitive, tolerant of a kind word and typos.
+        Only the first ``MAX_QUERY`` characters count: fuzzy matching costs grow with the
+        query's length, and no unit's name is half as long."""
+        typed = fold(query[:MAX_QUERY])
         bare = _strip_prefix(typed)
         if not bare:
             return []
