@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -113,6 +114,7 @@ class App:
         async with self.store.transaction() as uow:
             await uow.updates.prune(now - timedelta(days=7))
             await uow.outbox.prune("reply", now - timedelta(days=1))
+        await self.store.compact()
         await self.evidence.collect_garbage(
             self.store, min_age_seconds=max(3600, self.settings.link_valid_hours * 3600)
         )
@@ -182,6 +184,10 @@ def build_app(settings: Settings) -> App:
         max_files=settings.evidence_max_files,
     )
     evidence = EvidenceStore(settings.data_dir / "evidence", limits)
+
+    async def erased(blobs: Sequence[str]) -> None:
+        await evidence.remove_unused(blobs, store)
+
     services = Services(
         wards,
         settings.data_controller,
@@ -196,6 +202,8 @@ def build_app(settings: Settings) -> App:
         frozenset({"zalo"}),  # Zalo users can send photos, not documents
         settings.quiet_hours,
         evidence,
+        erased,
+        store.compact,  # no erased row left in SQLite's file or write-ahead log
     )
     flows = {
         flow.name: flow

@@ -14,9 +14,11 @@ from sqlalchemy import (
     String,
     cast,
     delete,
+    false,
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -275,6 +277,29 @@ class SqlConversationRepository(_Repo):
             delete(conversations).where(conversations.c.identity_id == identity_id)
         )
 
+    async def in_flow(self, flow: str) -> Sequence[tuple[Identity, Conversation]]:
+        rows = (
+            await self._conn.execute(
+                select(identities, conversations)
+                .join(conversations, conversations.c.identity_id == identities.c.id)
+                .where(conversations.c.flow == flow)
+            )
+        ).mappings()
+        return [
+            (
+                _identity(row),
+                Conversation(
+                    row["identity_id"],
+                    row["flow"],
+                    row["step"],
+                    dict(row["collected"]),
+                    tuple(row["history"]),
+                    row["seq"],
+                ),
+            )
+            for row in rows
+        ]
+
 
 _CITIZEN_COLUMNS = {
     "full_name": "full_name",
@@ -486,6 +511,14 @@ class SqlDeclarationRepository(_Repo):
                 declarations.c.citizen_id == citizen_id, declarations.c.year == year
             )
         )
+
+    async def of_citizen(self, citizen_id: int) -> Sequence[Declaration]:
+        rows = await self._conn.execute(
+            select(declarations)
+            .where(declarations.c.citizen_id == citizen_id)
+            .order_by(declarations.c.year)
+        )
+        return [_declaration(row) for row in rows.mappings()]
 
     async def latest(self, citizen_id: int) -> Declaration | None:
         return await self._one(
@@ -1140,6 +1173,27 @@ class SqlOutboxRepository(_Repo):
         )
         return {status: int(count) for status, count in rows}
 
+    async def erase(self, citizen_id: int, accounts: Sequence[tuple[str, str]]) -> int:
+        to_them = or_(
+            false(),
+            *(
+                (outbox.c.channel == channel) & (outbox.c.external_id == external_id)
+                for channel, external_id in accounts
+            ),
+        )
+        settled_broadcast = (outbox.c.kind == "broadcast") & (outbox.c.status != "pending")
+        removed = await self._conn.execute(
+            delete(outbox).where(
+                (outbox.c.citizen_id == citizen_id) | (to_them & ~settled_broadcast)
+            )
+        )
+        kept = await self._conn.execute(
+            update(outbox)
+            .where(to_them & settled_broadcast)
+            .values(external_id="", last_error=None)
+        )
+        return int(removed.rowcount or 0) + int(kept.rowcount or 0)
+
 
 BULK_KINDS = ("broadcast", "reminder")
 
@@ -1346,7 +1400,11 @@ class SqlStore:
         if self.engine.dialect.name != "sqlite":
             return
         async with self.engine.connect() as conn:
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # on the driver's own connection: a checkpoint cannot run inside the transaction
+            # SQLAlchemy would open (BEGIN IMMEDIATE, see storage/db.py)
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -26,7 +26,8 @@ class Chat:
         for reply in self.result.replies:
             if reply.token is not None:
                 self.prompt = reply
-        await self.engine.delivered(self.result.reply_ids)  # as a channel does once it sent them
+        # as a channel does once it sent them
+        await self.engine.delivered(self.result.reply_ids, self.result.after_delivery)
         return self.result
 
     def _inbound(self, kind: InboundKind, **fields: object) -> Inbound:

@@ -97,6 +97,8 @@ class FlowContext:
     # Run once the update's transaction has committed (e.g. removing erased files from disk);
     # never when it rolls back.
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Run once the channel has delivered this update's replies (they are stored until then).
+    after_delivery: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def _always(_: FlowContext) -> bool:

@@ -278,6 +278,9 @@ class ConversationRepository(Protocol):
 
     async def delete(self, identity_id: int) -> None: ...
 
+    async def in_flow(self, flow: str) -> Sequence[tuple[Identity, Conversation]]:
+        """Every open conversation of one flow, with its account (a handful: staff's reviews)."""
+
 
 class CitizenRepository(Protocol):
     async def get(self, citizen_id: int) -> Citizen | None: ...
@@ -319,6 +322,9 @@ class ConsentRepository(Protocol):
 
 class DeclarationRepository(Protocol):
     async def for_year(self, citizen_id: int, year: int) -> Declaration | None: ...
+
+    async def of_citizen(self, citizen_id: int) -> Sequence[Declaration]:
+        """All years' declarations of one citizen."""
 
     async def latest(self, citizen_id: int) -> Declaration | None: ...
 
@@ -481,6 +487,10 @@ class OutboxRepository(Protocol):
 
     async def counts(self) -> dict[str, int]:
         """Rows by status."""
+
+    async def erase(self, citizen_id: int, accounts: Sequence[tuple[str, str]]) -> int:
+        """Delete the messages about a citizen and those to their accounts; a broadcast's rows
+        already settled stay, for its report, with the account erased. The rows touched."""
 
     async def locales(self, row_ids: Sequence[int]) -> dict[int, str]:
         """Each row's recipient's language (the account's, else the citizen's), one query."""

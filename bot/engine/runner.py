@@ -171,6 +171,7 @@ class _Turn:
     pressed_label: str | None = None
     stale: bool = False
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    after_delivery: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 class Engine:
@@ -271,7 +272,13 @@ class Engine:
                 log.warning("after-commit step failed: %s", type(exc).__name__)
         for listener in self._listeners:
             listener()
-        return Result(replies, turn.pressed_label, turn.stale, reply_ids=ids)
+        return Result(
+            replies,
+            turn.pressed_label,
+            turn.stale,
+            reply_ids=ids,
+            after_delivery=tuple(turn.after_delivery),
+        )
 
     @staticmethod
     def _log_failure(inbound: Inbound, exc: BaseException, what: str) -> None:
@@ -326,10 +333,18 @@ class Engine:
         async with self._store.transaction() as uow:
             return list(await uow.updates.backlog(channel))
 
-    async def delivered(self, reply_ids: Sequence[int]) -> None:
+    async def delivered(
+        self, reply_ids: Sequence[int], after: Sequence[Callable[[], Awaitable[None]]] = ()
+    ) -> None:
+        """Acknowledge delivered replies (they are not kept), then run what waited for them."""
         if reply_ids:
             async with self._store.transaction() as uow:
                 await uow.outbox.delete(reply_ids)
+        for hook in after:
+            try:
+                await hook()
+            except Exception as exc:
+                log.warning("after-delivery step failed: %s", type(exc).__name__)
 
     async def redeliver(self, reply_ids: Sequence[int], delay: float) -> None:
         """Hand replies that could not be sent over to the outbox's sender (in their order)."""
@@ -553,6 +568,7 @@ class Engine:
             turn.now,
             self._services,
             turn.after_commit,
+            turn.after_delivery,
         )
 
     async def _start_flow(self, turn: _Turn, flow_name: str, args: str = "") -> None:

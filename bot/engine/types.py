@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -137,6 +137,8 @@ class Result:
     duplicate: bool = False
     reply_ids: tuple[int, ...] = ()  # the replies' outbox rows, to acknowledge once delivered
     retry: bool = False  # the database was unavailable: nothing happened, try again later
+    # to run once the replies are delivered (``Engine.delivered``)
+    after_delivery: tuple[Callable[[], Awaitable[None]], ...] = ()
 
 
 def text_to_json(text: Text | Joined | str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -31,6 +31,10 @@ class Services:
     photo_only_channels: frozenset[str] = frozenset()  # channels where no document can be sent
     quiet_hours: tuple[int, int] | None = (21 * 60, 7 * 60)  # minutes of the day, local time
     files: BlobSink | None = None  # where files the bot makes (exports) are kept for sending
+    # after an erasure has committed: remove its evidence files (unless still used elsewhere)
+    erased: Callable[[Sequence[str]], Awaitable[None]] | None = None
+    # once its last reply is delivered too: leave no erased byte in the database's files
+    compact: Callable[[], Awaitable[None]] | None = None
 
     def year(self, now: datetime) -> int:
         return self.campaign_year or now.astimezone(VN_TIME).year

@@ -491,7 +491,9 @@ async def _submit(ctx: FlowContext, criteria: CriteriaSet) -> Outcome:
     await notify_accounts(
         ctx.uow,
         accounts,
-        lambda channel, external_id: text_message(channel, external_id, notice, button),
+        lambda channel, external_id: text_message(
+            channel, external_id, notice, button, citizen_id=citizen.id
+        ),
         ctx.now,
     )
     messages = [

@@ -29,6 +29,7 @@ from bot.engine import (
 )
 from bot.engine.ports import NewCitizen
 from bot.flows.common import choose, services
+from bot.services.erasure import erase_citizen
 from bot.services.validation import (
     ValidationError,
     is_minor,
@@ -480,15 +481,20 @@ def _delete_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _delete_confirm(ctx: FlowContext, answer: Answer) -> Outcome:
-    """Withdrawing consent erases the citizen, their consents and every linked channel account."""
+    """Withdrawing consent erases everything about the citizen (``erase_citizen``)."""
     if answer.choice_id == "keep":
         return Accept(goto="profile")
     if answer.choice_id != "delete":
         return choose()
     citizen = ctx.citizen
     assert citizen is not None
-    await ctx.uow.identities.delete_for_citizen(citizen.id)
-    await ctx.uow.citizens.delete(citizen.id)
+    blobs = await erase_citizen(ctx.uow, citizen, ctx.now)
+    bundle = services(ctx)
+    erased, compact = bundle.erased, bundle.compact
+    if erased is not None:
+        ctx.after_commit.append(lambda: erased(blobs))  # the files, once the rows are gone
+    if compact is not None:  # the confirmation itself names the account until it is sent
+        ctx.after_delivery.append(compact)
     return Finish((t("profile.deleted"),))
 
 

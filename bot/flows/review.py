@@ -207,7 +207,14 @@ async def _send_files(ctx: FlowContext, indicator: int) -> None:
         )
         await ctx.uow.outbox.enqueue(
             file_message(
-                ctx.identity.channel, ctx.identity.external_id, sha256, kind, mime, name, caption
+                ctx.identity.channel,
+                ctx.identity.external_id,
+                sha256,
+                kind,
+                mime,
+                name,
+                caption,
+                citizen_id=int(ctx.values["citizen_id"]),
             ),
             ctx.now,
         )

@@ -175,7 +175,10 @@ class Receiver(Generic[U]):
                 await _quietly(self._engine.redeliver(ids[index:], delay), "redeliver")
                 break
             sent = index + 1
-        await _quietly(self._engine.delivered(ids[:sent]), f"{self.name}: acknowledging replies")
+        await _quietly(
+            self._engine.delivered(ids[:sent], result.after_delivery),
+            f"{self.name}: acknowledging replies",
+        )
 
     async def _notify(self, inbound: Inbound, text: Text) -> None:
         """A plain notice, sent directly (it does not need the database)."""

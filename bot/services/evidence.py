@@ -8,7 +8,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -146,6 +146,14 @@ class EvidenceStore:
             in_use = await uow.declarations.blob_in_use(file.sha256)
         if not in_use:
             self.path(file.sha256).unlink(missing_ok=True)
+
+    async def remove_unused(self, hashes: Sequence[str], store: Store) -> int:
+        """Remove these stored files at once, those that no record uses any more."""
+        async with store.transaction() as uow:
+            unused = [sha256 for sha256 in hashes if not await uow.declarations.blob_in_use(sha256)]
+        for sha256 in unused:
+            await asyncio.to_thread(self.path(sha256).unlink, missing_ok=True)
+        return len(unused)
 
     async def collect_garbage(self, store: Store, min_age_seconds: float = 3600) -> int:
         """Remove stored files no record uses (after a data deletion or a crash)."""

@@ -99,23 +99,34 @@ def text_message(
     dedupe_key: str | None = None,
     kind: str = "notification",
     priority: int = 0,
+    citizen_id: int | None = None,
 ) -> OutboxMessage:
-    """A text with buttons; each button id is a command ("/review 12") that works any time."""
+    """A text with buttons; each button id is a command ("/review 12") that works any time.
+    ``citizen_id`` names the citizen the message is about, so that erasing them erases it."""
     payload = {
         "text": text_to_json(text),
         "choices": [[choice_id, text_to_json(label)] for choice_id, label in choices],
     }
-    return OutboxMessage(channel, external_id, payload, kind, priority, dedupe_key)
+    return OutboxMessage(
+        channel, external_id, payload, kind, priority, dedupe_key, citizen_id=citizen_id
+    )
 
 
 def file_message(
-    channel: str, external_id: str, sha256: str, kind: str, mime_type: str, name: str, caption: Text
+    channel: str,
+    external_id: str,
+    sha256: str,
+    kind: str,
+    mime_type: str,
+    name: str,
+    caption: Text,
+    citizen_id: int | None = None,
 ) -> OutboxMessage:
     payload = {
         "file": {"sha256": sha256, "kind": kind, "mime_type": mime_type, "name": name},
         "text": text_to_json(caption),
     }
-    return OutboxMessage(channel, external_id, payload)
+    return OutboxMessage(channel, external_id, payload, citizen_id=citizen_id)
 
 
 async def notify_accounts(

@@ -109,6 +109,7 @@ class Scheduler:
                         text,
                         button,
                         dedupe_key=f"escalate:{declaration.id}:{declaration.review_round}:{account}",
+                        citizen_id=citizen.id,
                     )
                     enqueued += int(await uow.outbox.enqueue(message, now))
             enqueued += await release_due(uow, now)
@@ -157,6 +158,7 @@ class Scheduler:
                 dedupe_key=f"{key}:{identity.channel}:{identity.external_id}",
                 kind="reminder",
                 priority=REMINDER_PRIORITY,
+                citizen_id=citizen_id,
             )
             enqueued += int(await uow.outbox.enqueue(message, now))
         return enqueued

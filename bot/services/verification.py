@@ -66,6 +66,8 @@ async def notify_citizen(
     return await notify_accounts(
         uow,
         accounts,
-        lambda channel, external_id: text_message(channel, external_id, text, choices),
+        lambda channel, external_id: text_message(
+            channel, external_id, text, choices, citizen_id=citizen_id
+        ),
         now,
     )

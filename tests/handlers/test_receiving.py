@@ -36,7 +36,7 @@ class StubEngine:
     async def handle(self, inbound: Inbound) -> Result:
         return self.results.pop(0)
 
-    async def delivered(self, ids: Sequence[int]) -> None:
+    async def delivered(self, ids: Sequence[int], after: Sequence[object] = ()) -> None:
         self.delivered_ids.extend(ids)
 
     async def redeliver(self, ids: Sequence[int], delay: float) -> None:

@@ -91,7 +91,7 @@ class ConsoleChannel:
             self._locale = reply.locale
             self._print("\n" + render_menu(reply, self._tr))
         try:
-            await self._engine.delivered(result.reply_ids)
+            await self._engine.delivered(result.reply_ids, result.after_delivery)
         except Exception:  # shown already; at worst the sender shows them once more
             self._print("")
 
