@@ -953,52 +953,20 @@ class SqlStaffRepository(_Repo):
         return int(result.scalar_one())
 
     async def invitation(self, code_hash: str) -> Invitation | None:
-        row = (
-            (
-                await self._conn.execute(
-                    select(invitations).where(invitations.c.code_hash == code_hash)
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        return Invitation(
-            row["id"],
-            row["role"],
-            tuple(row["wards"]),
-            row["created_by"],
-            _aware(row["expires_at"]),  # type: ignore[arg-type]
-            _aware(row["used_at"]),
-        )
+        query = select(invitations).where(invitations.c.code_hash == code_hash)
+        return _invitation((await self._conn.execute(query)).mappings().first())
 
     async def consume_invitation(self, code_hash: str, now: datetime) -> Invitation | None:
         # One conditional UPDATE: of several redemptions racing for one code, exactly one gets
         # the row back (PostgreSQL re-checks the WHERE after the row lock; SQLite serializes).
         c = invitations.c
-        row = (
-            (
-                await self._conn.execute(
-                    update(invitations)
-                    .where(c.code_hash == code_hash, c.used_at.is_(None), c.expires_at > now)
-                    .values(used_at=now)
-                    .returning(c.id, c.role, c.wards, c.created_by, c.expires_at, c.used_at)
-                )
-            )
-            .mappings()
-            .first()
+        query = (
+            update(invitations)
+            .where(c.code_hash == code_hash, c.used_at.is_(None), c.expires_at > now)
+            .values(used_at=now)
+            .returning(*invitations.c)
         )
-        if row is None:
-            return None
-        return Invitation(
-            row["id"],
-            row["role"],
-            tuple(row["wards"]),
-            row["created_by"],
-            _aware(row["expires_at"]),  # type: ignore[arg-type]
-            _aware(row["used_at"]),
-        )
+        return _invitation((await self._conn.execute(query)).mappings().first())
 
     async def set_used_by(self, invitation_id: int, staff_id: int) -> None:
         await self._conn.execute(
@@ -1035,6 +1003,19 @@ class SqlStaffRepository(_Repo):
                     updated_at=now,
                 )
             )
+
+
+def _invitation(row: RowMapping | None) -> Invitation | None:
+    if row is None:
+        return None
+    return Invitation(
+        row["id"],
+        row["role"],
+        tuple(row["wards"]),
+        row["created_by"],
+        _aware(row["expires_at"]),  # type: ignore[arg-type]
+        _aware(row["used_at"]),
+    )
 
 
 def _outbox_row(row: RowMapping) -> OutboxRow:

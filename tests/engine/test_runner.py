@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.app import App
 from bot.config import Settings
+from bot.engine.ports import StorageUnavailable
 from bot.services.wards import WardDirectory
 from tests.chat import Chat, answer_until
 from tests.conftest import started_app
@@ -132,3 +136,25 @@ async def test_a_conversation_saved_at_a_step_that_no_longer_exists_starts_afres
         await uow.conversations.save(replace(conversation, step="renamed_in_a_later_release"))
     await chat.send("hello")
     chat.expect("Công dân học tập", choices=["agree", "disagree"])
+
+
+async def test_an_unavailable_database_answers_retry_and_changes_nothing(app: App) -> None:
+    chat = Chat(app.engine)
+    await answer_until(chat, "full_name")
+    real = type(app.store).transaction
+    calls = {"n": 0}
+
+    @asynccontextmanager
+    async def flaky(self: Any) -> AsyncIterator[Any]:
+        calls["n"] += 1
+        raise StorageUnavailable("OperationalError")
+        yield  # pragma: no cover
+
+    app.store.transaction = flaky.__get__(app.store)  # type: ignore[method-assign]
+    result = await chat.send("Trần Hưng Đạo", update_id="u-wait")
+    assert result.retry and not result.replies and calls["n"] >= 1
+    app.store.transaction = real.__get__(app.store)  # type: ignore[method-assign]
+    assert await conversation_step(app) == "full_name"
+    again = await chat.send("Trần Hưng Đạo", update_id="u-wait")  # the same update, later
+    assert not again.duplicate
+    chat.expect("Bạn sinh năm nào")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot.engine.ports import Conversation, NewCitizen
+from bot.engine.ports import Conversation, NewCitizen, StorageUnavailable
 from storage import SqlStore, create_engine, current_revision, head_revision, upgrade
 from storage.models import metadata
 
@@ -153,3 +155,37 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: object) -> 
         assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 10_000
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
     await engine.dispose()
+
+
+async def test_a_database_that_cannot_be_used_is_reported_as_unavailable(tmp_path: Path) -> None:
+    """SQLite locked past its busy timeout, PostgreSQL not listening: both StorageUnavailable,
+    which the channels wait out with back-off instead of losing the update."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'locked.sqlite3'}"
+    store = SqlStore(create_engine(url, busy_timeout_ms=100))
+    await upgrade(store.engine)
+    holder = sqlite3.connect(tmp_path / "locked.sqlite3", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        with pytest.raises(StorageUnavailable):
+            async with store.transaction() as uow:
+                await uow.citizens.count()
+        holder.execute("ROLLBACK")
+        async with store.transaction() as uow:  # free again
+            assert await uow.citizens.count() == 0
+    finally:
+        holder.close()
+        await store.close()
+    gone = SqlStore(create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none"))
+    try:
+        with pytest.raises(StorageUnavailable):
+            async with gone.transaction() as uow:
+                await uow.citizens.count()
+    finally:
+        await gone.close()
+    other = SqlStore(create_engine(url))
+    try:
+        with pytest.raises(ValueError, match="a bug"):  # other errors stay what they are
+            async with other.transaction():
+                raise ValueError("a bug")
+    finally:
+        await other.close()

@@ -10,6 +10,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+from pydantic import SecretStr
+
 from bot.config import Settings
 from bot.engine.ports import StorageUnavailable
 from bot.handlers.telegram import TelegramChannel
@@ -18,6 +21,7 @@ from storage import SqlUnitOfWork
 from tests.bots import Running
 from tests.fakes.telegram_api import FakeTelegram
 from tests.handlers.telegram.conftest import start_bot
+from tests.handlers.telegram.test_telegram import free_port
 
 USER = 555301
 Converse = Callable[[int, Callable[[], Awaitable[object]], str], Awaitable[str]]
@@ -74,10 +78,8 @@ async def test_a_reply_refused_by_a_502_arrives_afterwards_and_in_order(
     assert await reply_rows(bot) == 0  # delivered replies are acknowledged and not kept
 
 
-async def test_an_unavailable_database_holds_updates_unacknowledged_until_it_is_back(
-    bot: Running, fake: FakeTelegram, converse: Converse
-) -> None:
-    await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+def break_store(bot: Running) -> asyncio.Event:
+    """The database answers StorageUnavailable (locked, restarting) while the event is set."""
     store = bot.app.store
     real = type(store).transaction
     broken = asyncio.Event()
@@ -91,6 +93,22 @@ async def test_an_unavailable_database_holds_updates_unacknowledged_until_it_is_
             yield uow
 
     store.transaction = flaky.__get__(store)  # type: ignore[method-assign]
+    return broken
+
+
+async def test_an_unavailable_database_holds_updates_unacknowledged_until_it_is_back(
+    settings: Settings, fake: FakeTelegram, converse: Converse, database_url: str
+) -> None:
+    running = await start_bot(settings, fake, database_url=database_url)
+    try:
+        await held_back_then_answered(running, fake, converse)
+    finally:
+        await running.shutdown()
+
+
+async def held_back_then_answered(bot: Running, fake: FakeTelegram, converse: Converse) -> None:
+    await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+    broken = break_store(bot)
     await fake.press(USER, "Đồng ý")
     await fake.wait_for(lambda: len(fake.handed_out) >= 2)
     await asyncio.sleep(1.5)  # getUpdates keeps failing to store; nothing is acknowledged
@@ -156,3 +174,31 @@ async def test_photos_telegram_will_not_take_as_photos_go_as_documents(
         assert fake.uploads[-1] == big.read_bytes()
     finally:
         await channel.bot.session.close()
+
+
+async def test_a_webhook_update_is_answered_503_until_it_can_be_stored(
+    settings: Settings, fake: FakeTelegram, converse: Converse
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    running = await start_bot(
+        settings, fake, telegram_webhook_url=url,
+        telegram_webhook_secret=SecretStr("s3cr3t-value"), webhook_port=port,
+    )  # fmt: skip
+    try:
+        broken = break_store(running)
+        update = fake.message_update(USER, text="/start")
+        update["update_id"] = 42
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cr3t-value"}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=update, headers=headers) as response:
+                assert response.status == 503  # not stored: Telegram will deliver it again
+            broken.clear()
+
+            async def redelivered() -> None:
+                async with http.post(url, json=update, headers=headers) as response:
+                    assert response.status == 200
+
+            await converse(USER, redelivered, "Công dân học tập")
+    finally:
+        await running.shutdown()
