@@ -7,16 +7,25 @@ BIN := $(VENV)/bin
 
 .PHONY: run test install install-dev catalogs messages lint typecheck imports pytest clean
 
+# pip prints one line per package it fetches: the first run shows its progress (about a minute).
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
+# The checkout itself on sys.path ("compat" editable mode): the code runs as edited, and
+# setuptools has no import hook to warn about (its default for this flat layout).
+EDITABLE := --config-settings editable_mode=compat
+
 $(BIN)/python:
+	@echo "== creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "== installing the bot and its libraries into $(VENV)"
+	$(PIP) $(EDITABLE) -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "== installing the bot, its libraries and the test tools into $(VENV)"
+	$(PIP) $(EDITABLE) -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -29,7 +38,7 @@ catalogs: $(VENV)/.installed
 messages: install-dev
 	$(BIN)/pybabel extract -F locales/babel.cfg --no-location --omit-header --sort-output \
 		-k t -k _tr:2 -k translate:2 -k ValidationError -k PhoneError -o locales/messages.pot bot
-	$(BIN)/pybabel update --no-fuzzy-matching -i locales/messages.pot -d locales -D messages
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i locales/messages.pot -d locales -D messages
 
 run: install catalogs
 	$(BIN)/cdht db upgrade
