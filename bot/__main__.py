@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,7 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     invite = staff_commands.add_parser("invite", help="print a one-time invitation code")
     invite.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
     invite.add_argument("--admin", action="store_true", help="invite a city admin instead")
-    staff_commands.add_parser("list", help="coordinators and admins with their wards")
+    listing = staff_commands.add_parser("list", help="coordinators and admins with their wards")
+    listing.add_argument(
+        "--uncovered",
+        action="store_true",
+        help="instead: units with declarations waiting and no coordinator",
+    )
     revoke = staff_commands.add_parser("revoke", help="take an account's role away")
     revoke.add_argument("id", type=int)
     bc = commands.add_parser("broadcast", help="campaign messages to registered citizens")
@@ -231,6 +237,10 @@ async def _coordinator(settings: Settings, args: argparse.Namespace) -> int:
         await upgrade(store.engine)
         async with store.transaction() as uow:
             if args.staff_command == "invite":
+                for old in args.ward:  # a code from an older list (2025.10.1) is mapped, aloud
+                    if (new := wards.current_code(old)) != old:
+                        print(f"unit code {old} is now {new}", file=sys.stderr)
+                args.ward = [wards.current_code(code) for code in args.ward]
                 unknown = [code for code in args.ward if wards.get(code) is None]
                 if unknown or (not args.ward and not args.admin):
                     print(
@@ -250,6 +260,14 @@ async def _coordinator(settings: Settings, args: argparse.Namespace) -> int:
                     f"{settings.invite_valid_days} days: send /coordinator {code} to the bot",
                     file=sys.stderr,
                 )
+            elif args.staff_command == "list" and args.uncovered:
+                waiting: dict[str, int] = {}
+                for _, citizen in await uow.declarations.pending(None):
+                    waiting[citizen.ward_code] = waiting.get(citizen.ward_code, 0) + 1
+                for code, count in sorted(waiting.items()):
+                    if not await uow.staff.for_ward(code):
+                        ward = wards.get(code)
+                        print(f"{code}\t{ward.name if ward else '?'}\t{count} waiting")
             elif args.staff_command == "list":
                 configured = [str(admin) for admin in settings.admins]
                 for account in configured:
@@ -341,6 +359,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = describe_url(settings.effective_database_url)
         print(f"database error: cannot use the database at {where} ({exc})", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `cdht wards | head`: the reader left; end quietly, as Unix tools do. Python's own
+        # flush at exit would fail again, so stdout goes to devnull first (the documented
+        # recipe: https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool ended this way
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, command: str) -> int:

@@ -13,29 +13,31 @@ from bot.config import Settings
 from bot.engine import Engine, FloodGuard, FlowCommand, ReplyCommand, t
 from bot.flows import (
     BROADCAST_FLOW,
+    DECISION_COMMANDS,
     DECLARATION_FLOW,
     PROFILE_FLOW,
+    QUICK_VALUES,
     REGISTRATION_FLOW,
     REVIEW_FLOW,
+    STAFF_FLOW,
     Services,
-    approve_command,
     broadcast_flow,
-    coordinator_command,
     declaration_flow,
     export_command,
     invite_command,
     profile_flow,
     queue_command,
     registration_flow,
-    reject_command,
     report_command,
-    return_command,
     review_flow,
     revoke_command,
     staff_command,
+    staff_flow,
+    staff_home,
     status_text,
     stop_command,
     subscribe_command,
+    undo_command,
 )
 from bot.i18n import Translator
 from bot.services.criteria import DEFAULT_SET, CriteriaSet, load_criteria
@@ -79,7 +81,9 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
 def load_wards(settings: Settings) -> WardDirectory:
     wards = WardDirectory.from_package(settings.province_code)
     if settings.wards_csv is not None:
-        return WardDirectory.from_csv(settings.wards_csv, wards.province_name)
+        wards = WardDirectory.from_csv(settings.wards_csv, wards.province_name)
+    if settings.ward_aliases_csv is not None:
+        wards = wards.with_aliases(settings.ward_aliases_csv)
     return wards
 
 
@@ -189,21 +193,24 @@ def build_app(settings: Settings) -> App:
         await evidence.remove_unused(blobs, store)
 
     services = Services(
-        wards,
-        settings.data_controller,
-        settings.consent_notice_version,
-        criteria,
-        settings.criteria_set,
-        settings.campaign_year,
-        limits,
-        tuple(str(admin) for admin in settings.admins),
-        timedelta(days=settings.invite_valid_days),
-        timedelta(hours=settings.review_hold_hours),
-        frozenset({"zalo"}),  # Zalo users can send photos, not documents
-        settings.quiet_hours,
-        evidence,
-        erased,
-        store.compact,  # no erased row left in SQLite's file or write-ahead log
+        wards=wards,
+        data_controller=settings.data_controller,
+        data_controller_contact=settings.data_controller_contact,
+        notice_version=settings.consent_notice_version,
+        retention_until=settings.retention_until,
+        criteria=criteria,
+        criteria_set=settings.criteria_set,
+        campaign_year=settings.campaign_year,
+        evidence=limits,
+        admins=tuple(str(admin) for admin in settings.admins),
+        invite_valid=timedelta(days=settings.invite_valid_days),
+        review_hold=timedelta(hours=settings.review_hold_hours),
+        photo_only_channels=frozenset({"zalo"}),  # Zalo users can send photos, not documents
+        buttonless_channels=frozenset({"zalo", "console"}),
+        quiet_hours=settings.quiet_hours,
+        files=evidence,
+        erased=erased,
+        compact=store.compact,  # no erased row left in SQLite's file or write-ahead log
     )
     flows = {
         flow.name: flow
@@ -213,6 +220,7 @@ def build_app(settings: Settings) -> App:
             declaration_flow(criteria[settings.criteria_set]),
             review_flow(criteria[settings.criteria_set]),
             broadcast_flow(),
+            staff_flow(),
         )
     }
     engine = Engine(
@@ -230,24 +238,33 @@ def build_app(settings: Settings) -> App:
             "review": FlowCommand(
                 REVIEW_FLOW, t("command.review"), registered_only=False, listed=False
             ),
+            "coordinator": FlowCommand(
+                STAFF_FLOW, t("command.coordinator"), registered_only=False, listed=False
+            ),
+            # typed decisions open the review at its confirmation
+            **{
+                name: FlowCommand(REVIEW_FLOW, description, False, False, QUICK_VALUES[name])
+                for name, description in (
+                    ("duyet", t("command.duyet")),
+                    ("tra", t("command.tra")),
+                    ("tuchoi", t("command.tuchoi")),
+                )
+            },
         },
         reply_commands={
             "status": ReplyCommand(status_text, t("command.status")),
             "stop": ReplyCommand(stop_command, t("command.stop")),
             "subscribe": ReplyCommand(subscribe_command, t("command.subscribe")),
             "queue": ReplyCommand(queue_command, t("command.queue"), listed=False),
-            "coordinator": ReplyCommand(
-                coordinator_command, t("command.coordinator"), listed=False
-            ),
             "invite": ReplyCommand(invite_command, t("command.invite"), listed=False),
             "staff": ReplyCommand(staff_command, t("command.staff"), listed=False),
             "revoke": ReplyCommand(revoke_command, t("command.revoke"), listed=False),
             "report": ReplyCommand(report_command, t("command.report"), listed=False),
             "export": ReplyCommand(export_command, t("command.export"), listed=False),
-            "duyet": ReplyCommand(approve_command, t("command.duyet"), listed=False),
-            "tra": ReplyCommand(return_command, t("command.tra"), listed=False),
-            "tuchoi": ReplyCommand(reject_command, t("command.tuchoi"), listed=False),
+            "undo": ReplyCommand(undo_command, t("command.undo"), listed=False),
         },
+        text_commands=DECISION_COMMANDS,
+        home=staff_home,
         files=evidence,
     )
     return App(settings, translator, store, wards, engine, evidence, services)

@@ -51,6 +51,10 @@ class Translator:
                 return short
         return self.default_locale
 
+    def has(self, locale: str, key: str) -> bool:
+        """Whether a message id is in a locale's catalog (for optional variants)."""
+        return self._catalogs[self.resolve(locale)].gettext(key) != key
+
     def __call__(self, locale: str, key: str, /, **params: object) -> str:
         text = self._catalogs[self.resolve(locale)].gettext(key)
         if text == key and locale != "vi":

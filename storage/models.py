@@ -83,6 +83,7 @@ identities = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("unreachable_at", DateTime(timezone=True)),  # the user blocked the bot
     Column("opted_out_at", DateTime(timezone=True)),  # /stop: no broadcasts or reminders
+    Column("menu", JSON),  # the menu shown outside any step, which a typed number answers
     UniqueConstraint("channel", "external_id", name="uq_identities_channel_external_id"),
     Index("ix_identities_citizen_id", "citizen_id"),
 )
@@ -114,6 +115,8 @@ consents = Table(
     Column("accepted_at", DateTime(timezone=True), nullable=False),
     Column("withdrawn_at", DateTime(timezone=True)),
     Column("channel", String(16), nullable=False),
+    Column("guardian_name", String(100)),  # a guardian's consent for someone under 16
+    Column("guardian_relation", String(50)),
     Index("ix_consents_citizen_id", "citizen_id"),
 )
 
@@ -212,6 +215,8 @@ staff = Table(
     Column("invited_by", String(80)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("display_name", String(120)),  # shown to citizens instead of the account
+    Column("phone", String(20)),  # given by the coordinator for citizens to call, optional
     UniqueConstraint("channel", "external_id", name="uq_staff_channel_external_id"),
 )
 

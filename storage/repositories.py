@@ -148,6 +148,7 @@ class SqlUpdateRepository(_Repo):
 
 
 def _identity(row: RowMapping) -> Identity:
+    menu = row["menu"]
     return Identity(
         row["id"],
         row["channel"],
@@ -156,6 +157,7 @@ def _identity(row: RowMapping) -> Identity:
         row["locale"],
         row["opted_out_at"] is not None,
         row["unreachable_at"] is not None,
+        tuple((str(item[0]), str(item[1]), str(item[2])) for item in menu) if menu else None,
     )
 
 
@@ -210,6 +212,13 @@ class SqlIdentityRepository(_Repo):
             update(identities)
             .where(identities.c.channel == channel, identities.c.external_id == external_id)
             .values(unreachable_at=when)
+        )
+
+    async def set_menu(self, identity_id: int, menu: Sequence[tuple[str, str, str]] | None) -> None:
+        await self._conn.execute(
+            update(identities)
+            .where(identities.c.id == identity_id)
+            .values(menu=[list(item) for item in menu] if menu else None)
         )
 
     async def set_unreachable(self, identity_id: int, when: datetime | None) -> None:
@@ -412,6 +421,8 @@ def _consent(row: RowMapping) -> Consent:
         accepted,
         _aware(row["withdrawn_at"]),
         row["channel"],
+        row["guardian_name"],
+        row["guardian_relation"],
     )
 
 
@@ -423,6 +434,8 @@ class SqlConsentRepository(_Repo):
         purposes: Sequence[str],
         accepted_at: datetime,
         channel: str,
+        guardian_name: str | None = None,
+        guardian_relation: str | None = None,
     ) -> Consent:
         result = await self._conn.execute(
             insert(consents)
@@ -432,6 +445,8 @@ class SqlConsentRepository(_Repo):
                 purposes=list(purposes),
                 accepted_at=accepted_at,
                 channel=channel,
+                guardian_name=guardian_name,
+                guardian_relation=guardian_relation,
             )
             .returning(consents.c.id)
         )
@@ -443,7 +458,31 @@ class SqlConsentRepository(_Repo):
             accepted_at,
             None,
             channel,
+            guardian_name,
+            guardian_relation,
         )
+
+    async def withdraw(self, citizen_id: int, purpose: str, when: datetime) -> int:
+        withdrawn = 0
+        for consent in await self.for_citizen(citizen_id):
+            if consent.withdrawn_at is not None or purpose not in consent.purposes:
+                continue
+            await self._conn.execute(
+                update(consents).where(consents.c.id == consent.id).values(withdrawn_at=when)
+            )
+            withdrawn += 1
+            for kept in consent.purposes:  # an older record of several purposes: the others stay
+                if kept != purpose:
+                    await self.record(
+                        citizen_id,
+                        consent.notice_version,
+                        [kept],
+                        consent.accepted_at,
+                        consent.channel,
+                        consent.guardian_name,
+                        consent.guardian_relation,
+                    )
+        return withdrawn
 
     async def latest_by_citizen(self) -> dict[int, Consent]:
         rows = (await self._conn.execute(select(consents).order_by(consents.c.id))).mappings()
@@ -807,6 +846,8 @@ def _staff(row: RowMapping, wards: Sequence[str]) -> Staff:
         frozenset(wards),
         _aware(row["revoked_at"]),
         row["invited_by"],
+        row["display_name"],
+        row["phone"],
     )
 
 
@@ -914,6 +955,13 @@ class SqlStaffRepository(_Repo):
             existing = await self._conn.scalar(select(staff.c.id).where(account))
         assert existing is not None
         return int(existing)
+
+    async def set_profile(self, staff_id: int, display_name: str | None, phone: str | None) -> None:
+        await self._conn.execute(
+            update(staff)
+            .where(staff.c.id == staff_id)
+            .values(display_name=display_name, phone=phone)
+        )
 
     async def revoke(self, staff_id: int, now: datetime) -> bool:
         result = await self._conn.execute(
@@ -1064,7 +1112,12 @@ class SqlOutboxRepository(_Repo):
         return bool(result.rowcount)
 
     async def due(
-        self, channel: str, now: datetime, limit: int, bulk: bool = True
+        self,
+        channel: str,
+        now: datetime,
+        limit: int,
+        bulk: bool = True,
+        external_id: str | None = None,
     ) -> Sequence[OutboxRow]:
         query = (
             select(outbox)
@@ -1078,6 +1131,8 @@ class SqlOutboxRepository(_Repo):
         )
         if not bulk:
             query = query.where(outbox.c.kind.not_in(BULK_KINDS))
+        if external_id is not None:
+            query = query.where(outbox.c.external_id == external_id)
         rows = (await self._conn.execute(query)).mappings()
         return [_outbox_row(row) for row in rows]
 

@@ -102,6 +102,8 @@ class Chat:
 # The quickest answer to each registration step: (press a button?, the answer).
 DEFAULT_ANSWERS: dict[str, tuple[bool, str]] = {
     "consent": (True, "agree"),
+    "consent_share": (True, "agree"),
+    "consent_stats": (True, "agree"),
     "group": (True, "g1"),
     "full_name": (False, "Nguyễn Thị Hồng Nhung"),
     "birth_year": (False, "1990"),
@@ -132,3 +134,9 @@ async def register(chat: Chat, *, name: str = "Nguyễn Thị Hồng Nhung", gro
     """A complete registration by the quickest path, for tests that need a citizen."""
     await answer_until(chat, None, full_name=name, group=group)
     chat.expect("đăng ký thành công")
+
+
+async def agree(chat: Chat) -> None:
+    """Agree to the three purposes one after the other (registration, sharing, statistics)."""
+    for _ in range(3):
+        await chat.press("agree")

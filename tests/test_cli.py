@@ -194,3 +194,68 @@ def test_an_unusable_data_folder_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert "cannot create" in err
+
+
+def test_wards_piped_into_head_ends_quietly(env: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        ["/bin/sh", "-c", f"'{sys.executable}' -m bot wards | head -n 2"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert len(done.stdout.splitlines()) == 2
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+
+
+def test_units_waiting_without_any_coordinator_are_listed(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bot.app import build_app
+    from bot.config import load_settings
+    from tests.verification_helpers import coordinator, submitted
+
+    async def submit() -> str:
+        app = build_app(load_settings())
+        try:
+            await app.migrate()
+            return (await submitted(app, "citizen")).text
+        finally:
+            await app.close()
+
+    told = asyncio.run(submit())  # no coordinator for Lê Chân and no admin configured
+    assert "chưa có cán bộ phụ trách trên hệ thống, nên hồ sơ đang chờ" in told
+    assert "Hội Khuyến học thành phố" not in told  # not "forwarded" when no one was told
+    assert main(["coordinator", "list", "--uncovered"]) == 0
+    assert capsys.readouterr().out == "11383\tPhường Lê Chân\t1 waiting\n"
+
+    async def cover() -> None:
+        app = build_app(load_settings())
+        try:
+            await coordinator(app, "coord")
+        finally:
+            await app.close()
+
+    asyncio.run(cover())
+    assert main(["coordinator", "list", "--uncovered"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_an_outdated_unit_code_is_mapped_and_former_names_are_found(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["coordinator", "invite", "--ward", "11341"]) == 0  # Ngô Quyền's old code
+    _, err = capsys.readouterr()
+    assert "unit code 11341 is now 11329" in err and "Phường Ngô Quyền" in err
+    assert main(["wards", "du hang kenh"]) == 0  # a unit before the 2025 merger
+    assert capsys.readouterr().out.splitlines()[0] == "11383\tPhường Lê Chân"
+    assert main(["wards", "trai cau"]) in (0, 1)
+    assert "Phường Lê Chân" not in capsys.readouterr().out  # not in the shipped data
+    (env / "aliases.csv").write_text(
+        "old_name,old_district,code\nPhường Trại Cau,Quận Lê Chân,11383\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("CDHT_WARD_ALIASES_CSV", str(env / "aliases.csv"))  # the operator adds it
+    assert main(["wards", "trai cau"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "11383\tPhường Lê Chân"

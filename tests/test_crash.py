@@ -25,7 +25,7 @@ from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.handlers.telegram.test_telegram_declaration import JPEG
 
 USERS = 60
-STEPS = 11  # one registration
+STEPS = 13  # one registration
 TIMEOUT = 120.0  # a safety net against hanging; no speed is asserted
 
 
@@ -103,15 +103,17 @@ async def register(fake: FakeTelegram, user: int) -> None:
         # each expected text belongs to that step's own prompt only: a prompt repeated after
         # the restart must not pass for the next one
         (lambda: fake.send_text(user, "/start"), "Công dân học tập"),
-        (lambda: fake.press(user, "Đồng ý"), "Bạn thuộc đối tượng nào"),
-        (lambda: fake.press(user, "Người dân ở xã/phường"), "Họ và tên đầy đủ của bạn"),
-        (lambda: fake.send_text(user, name), "Bạn sinh năm nào"),
-        (lambda: fake.send_text(user, "1970"), "Giới tính của bạn"),
-        (lambda: fake.press(user, "Nữ"), "Số điện thoại của bạn là gì"),
-        (lambda: fake.send_text(user, "0912 000 111"), "Bạn sống ở phường/xã"),
-        (lambda: fake.send_text(user, "le chan"), "Bạn chọn đúng"),
-        (lambda: fake.press(user, "Phường Lê Chân"), "Bạn thuộc tổ dân phố"),
-        (lambda: fake.send_text(user, "Tổ 7"), "Bạn kiểm tra lại thông tin"),
+        (lambda: fake.press(user, "Đồng ý"), "Đồng ý chia sẻ?"),
+        (lambda: fake.press(user, "Đồng ý"), "thống kê ẩn danh"),
+        (lambda: fake.press(user, "Đồng ý"), "Thuộc đối tượng nào"),
+        (lambda: fake.press(user, "Người dân ở phường/xã"), "Xin cho biết họ và tên"),
+        (lambda: fake.send_text(user, name), "năm sinh"),
+        (lambda: fake.send_text(user, "1970"), "Giới tính?"),
+        (lambda: fake.press(user, "Nữ"), "Xin cho biết số điện thoại"),
+        (lambda: fake.send_text(user, "0912 000 111"), "Sống ở phường/xã"),
+        (lambda: fake.send_text(user, "le chan"), "Chọn đúng phường/xã"),
+        (lambda: fake.press(user, "Phường Lê Chân"), "Thuộc tổ dân phố hoặc thôn nào"),
+        (lambda: fake.send_text(user, "Tổ 7"), "Vui lòng kiểm tra lại thông tin"),
         (lambda: fake.press(user, "Xác nhận đăng ký"), "đăng ký thành công"),
     ]
     assert len(script) == STEPS

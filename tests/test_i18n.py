@@ -80,3 +80,30 @@ def test_translator_falls_back_and_formats() -> None:
     assert tr.resolve("fr") == "vi"
     assert tr.resolve(None) == "vi"
     assert "3" in tr("en", "engine.too_long", limit=3)
+
+
+def test_vietnamese_uses_one_neutral_form_of_address() -> None:
+    """Suited to elders and pupils alike: requests as "Vui lòng…", questions as "Xin cho
+    biết…"; the bot never speaks as "tôi" or "chúng tôi" and calls nobody "bạn". Only a
+    button that speaks for the user may say "của tôi"."""
+    vi = catalog("vi")
+    pronoun = re.compile(r"\b(bạn|tôi|chúng tôi|chúng ta)\b", re.IGNORECASE)
+    users_words = {"reg.ward_pick.retype"}  # "Không thấy phường/xã của tôi – gõ lại"
+    assert [k for k, v in vi.items() if pronoun.search(v) and k not in users_words] == []
+    assert [k for k, v in vi.items() if "xã/phường" in v] == []  # "phường/xã", one order
+    assert [k for k, v in vi.items() if "chiến dịch" in v] == []  # "tin thông báo"
+    assert [k for k, v in vi.items() if v.count("tạm tính") > 1] == []
+    known_bad = ("số lẻ", "(không khai)", "đạt danh hiệu khi", "chưa đủ: đã chấm")
+    assert [k for k, v in vi.items() if any(bad in v for bad in known_bad)] == []
+
+
+def test_no_text_mentions_buttons_on_a_channel_without_them() -> None:
+    """A channel without buttons (Zalo, the console) gets a message id's ".typed" variant where
+    there is one; whatever it gets never asks to press a button."""
+    for locale, words in (("vi", r"\b(bấm|nút)\b"), ("en", r"\b(press|button)\b")):
+        texts = catalog(locale)
+        for key in texts:
+            if key.endswith(".typed"):
+                continue
+            shown = texts.get(f"{key}.typed", texts[key])
+            assert not re.search(words, shown, re.IGNORECASE), (locale, key)

@@ -49,11 +49,23 @@ async def invite(app: App, role: str = "coordinator", wards: tuple[str, ...] = (
         )
 
 
-async def coordinator(app: App, user: str, wards: tuple[str, ...] = ("11383",)) -> Chat:
-    """A coordinator's chat, bound to ``wards`` (11383 is Phường Lê Chân)."""
-    chat = Chat(app.engine, user=user)
+async def coordinator(
+    app: App,
+    user: str,
+    wards: tuple[str, ...] = ("11383",),
+    name: str | None = None,
+    phone: str | None = None,
+    channel: str = "test",
+) -> Chat:
+    """A coordinator's chat, bound to ``wards`` (11383 is Phường Lê Chân), who gave a display
+    name (by default "Cán bộ <user>") and, if ``phone``, a number citizens may call."""
+    chat = Chat(app.engine, user=user, channel=channel)
     await chat.send(f"/coordinator {await invite(app, wards=wards)}")
-    chat.expect("cán bộ phụ trách")
+    chat.expect("cán bộ phụ trách", "Người dân sẽ thấy tên nào")
+    await chat.send(name or f"Cán bộ {user}")
+    chat.expect("Số điện thoại để người dân liên hệ")
+    await (chat.send(phone) if phone else chat.press("skip"))
+    chat.expect("Đã lưu: người dân sẽ thấy")
     return chat
 
 

@@ -24,6 +24,7 @@ from bot.engine.runner import (
     FileIntake,
     FlowCommand,
     ReplyCommand,
+    TextCommand,
     Translate,
 )
 from bot.engine.serial import KeyedSerializer
@@ -75,6 +76,7 @@ __all__ = [
     "Retry",
     "Step",
     "Text",
+    "TextCommand",
     "Translate",
     "Verdict",
     "fold",

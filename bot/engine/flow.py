@@ -29,6 +29,7 @@ __all__ = [
 class ChoiceSpec:
     id: str
     label: Text | str  # a plain str is shown as is (a ward's official name)
+    means: str | None = None  # "yes" or "no": typed "có", "đồng ý ạ", "ok", "không" choose it
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +70,11 @@ class Retry:
 
 @dataclass(frozen=True, slots=True)
 class Finish:
-    """The flow is complete; ``on_complete`` has run in this same transaction."""
+    """The flow is complete. ``choices`` become buttons under its last message, commands that
+    work in any state ("/undo 12")."""
 
     messages: tuple[Text, ...] = ()
+    choices: tuple[ChoiceSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,13 @@ class Step:
     prompt: Callable[[FlowContext], Prompt]
     handle: Callable[[FlowContext, Answer], Awaitable[Outcome]]
     applies: Callable[[FlowContext], bool] = _always
+    # A follow-up of another step's question (the list of matching wards after the typed
+    # name): one /back from it returns to the question before that one.
+    part_of: str | None = None
+
+    @property
+    def question(self) -> str:
+        return self.part_of or self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,8 @@ class Identity:
     locale: str | None
     opted_out: bool = False  # /stop: no broadcasts or reminders
     unreachable: bool = False  # the user blocked the bot
+    # (id, label, means) of the menu last shown outside any step: a typed number answers it
+    menu: tuple[tuple[str, str, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,8 @@ class Consent:
     accepted_at: datetime
     withdrawn_at: datetime | None
     channel: str
+    guardian_name: str | None = None  # for someone under 16: who agreed for them
+    guardian_relation: str | None = None  # father, mother, grandparent, other
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +186,17 @@ class Staff:
     wards: frozenset[str]
     revoked_at: datetime | None = None
     invited_by: str | None = None
+    display_name: str | None = None  # "Nguyễn Văn A, cán bộ Hội Khuyến học phường Lê Chân"
+    phone: str | None = None  # for citizens to call, if the coordinator gave one
 
     @property
     def account(self) -> str:
         return f"{self.channel}:{self.external_id}"
+
+    @property
+    def shown_as(self) -> str:
+        """How citizens and reports name this staff member."""
+        return self.display_name or self.account
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +281,9 @@ class IdentityRepository(Protocol):
     async def set_unreachable(self, identity_id: int, when: datetime | None) -> None:
         """Blocked (a time) or reachable again (None)."""
 
+    async def set_menu(self, identity_id: int, menu: Sequence[tuple[str, str, str]] | None) -> None:
+        """The menu just shown outside any step (a typed number answers it), or None."""
+
 
 class ConversationRepository(Protocol):
     async def get(self, identity_id: int) -> Conversation | None: ...
@@ -312,9 +326,14 @@ class ConsentRepository(Protocol):
         purposes: Sequence[str],
         accepted_at: datetime,
         channel: str,
+        guardian_name: str | None = None,
+        guardian_relation: str | None = None,
     ) -> Consent: ...
 
     async def for_citizen(self, citizen_id: int) -> Sequence[Consent]: ...
+
+    async def withdraw(self, citizen_id: int, purpose: str, when: datetime) -> int:
+        """Mark the citizen's consents to one purpose withdrawn; how many there were."""
 
     async def latest_by_citizen(self) -> dict[int, Consent]:
         """Every citizen's latest consent, in one query (for exports)."""
@@ -426,6 +445,10 @@ class StaffRepository(Protocol):
     async def revoke(self, staff_id: int, now: datetime) -> bool:
         """Take an active role away and release the reviews the account holds."""
 
+    async def set_profile(
+        self, staff_id: int, display_name: str | None, phone: str | None
+    ) -> None: ...
+
     async def create_invitation(
         self,
         code_hash: str,
@@ -464,9 +487,15 @@ class OutboxRepository(Protocol):
         """Store a message that has no dedupe key; its row id."""
 
     async def due(
-        self, channel: str, now: datetime, limit: int, bulk: bool = True
+        self,
+        channel: str,
+        now: datetime,
+        limit: int,
+        bulk: bool = True,
+        external_id: str | None = None,
     ) -> Sequence[OutboxRow]:
-        """Pending rows, urgent ones first; ``bulk=False`` leaves broadcasts and reminders."""
+        """Pending rows, urgent ones first; ``bulk=False`` leaves broadcasts and reminders;
+        ``external_id`` only that account's (a console shows its own user's messages)."""
 
     async def mark_sent(self, row_id: int, now: datetime) -> None: ...
 

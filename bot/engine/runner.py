@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -22,7 +23,8 @@ from bot.engine.flow import (
     Retry,
     Step,
 )
-from bot.engine.matching import match_choice
+from bot.engine.matching import fold, match_choice
+from bot.engine.phrases import phrases
 from bot.engine.ports import (
     Citizen,
     Conversation,
@@ -56,6 +58,7 @@ __all__ = [
     "FileIntake",
     "FlowCommand",
     "ReplyCommand",
+    "TextCommand",
     "Translate",
 ]
 
@@ -84,6 +87,8 @@ class Translate(Protocol):
 
     def resolve(self, locale: str | None) -> str: ...
 
+    def has(self, locale: str, key: str) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class FlowCommand:
@@ -94,6 +99,19 @@ class FlowCommand:
     description: Text
     registered_only: bool = True
     listed: bool = True  # shown in a channel's command menu (staff commands are not)
+    values: Mapping[str, Any] = field(default_factory=dict)  # given to the flow with the args
+
+
+@dataclass(frozen=True, slots=True)
+class TextCommand:
+    """A typed message of one exact shape that is a command for some accounts only: "DUYET 12"
+    from a coordinator is ``/duyet 12``; from anyone else, or in another shape ("Trả 2 cuốn
+    sách cho thư viện"), it is just text. ``pattern`` is matched against the folded message;
+    its ``keyword`` group says how many words the command name takes."""
+
+    pattern: re.Pattern[str]
+    command: str
+    allowed: Callable[[FlowContext], Awaitable[bool]]
 
 
 # What a reply command answers: a text, or a text with buttons (each a command to press).
@@ -127,6 +145,13 @@ MERGE_LIMIT = 3500  # below Telegram's 4096; Zalo splits longer texts itself
 
 
 _ALLOWED_CONTROLS = frozenset("\n\r\t")
+
+
+def match_intent(text: str, choices: tuple[Choice, ...]) -> Choice | None:
+    """The one choice that means what a typed yes or no means."""
+    intent = phrases().intent(text)
+    meant = [choice for choice in choices if intent is not None and choice.means == intent]
+    return meant[0] if len(meant) == 1 else None
 
 
 def _unstorable(text: str) -> bool:
@@ -178,7 +203,9 @@ class Engine:
     """Runs declarative flows for any channel.
 
     ``entry_flow`` starts for someone not yet registered; ``flow_commands`` maps a command such as
-    ``profile`` to the flow it opens for a registered citizen.
+    ``profile`` to the flow it opens for a registered citizen. ``home`` answers an account that
+    has no conversation and is not a citizen, when it has something to say (staff are not
+    asked to register); ``text_commands`` are typed shapes that are commands for some accounts.
     """
 
     def __init__(
@@ -191,6 +218,8 @@ class Engine:
         entry_flow: str,
         flow_commands: Mapping[str, FlowCommand],
         reply_commands: Mapping[str, ReplyCommand] | None = None,
+        text_commands: Sequence[TextCommand] = (),
+        home: Callable[[FlowContext], Awaitable[Text | None]] | None = None,
         files: FileIntake | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
@@ -201,6 +230,8 @@ class Engine:
         self._entry_flow = entry_flow
         self._flow_commands = dict(flow_commands)
         self._reply_commands = dict(reply_commands or {})
+        self._text_commands = tuple(text_commands)
+        self._home = home
         self._files = files
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
@@ -233,6 +264,29 @@ class Engine:
             except Exception as exc:  # a file left behind is collected later
                 log.warning("file settle failed: %s", type(exc).__name__)
 
+    async def waiting(self, channel: str, user_id: str, *, buttons: bool = True) -> Reply | None:
+        """The question a user's conversation waits on, prefixed "continue where you left off",
+        or None. Read-only: nothing is recorded as the user's message (a console reopened
+        after a restart shows it instead of sending /start on the user's behalf)."""
+        inbound = Inbound(channel, user_id, InboundKind.TEXT, text="", buttons=buttons)
+        try:
+            async with self._store.transaction() as uow:
+                turn = await self._begin(uow, inbound)
+                conversation = turn.conversation
+                if conversation is None:
+                    return None
+                prompt = (
+                    self._flows[conversation.flow]
+                    .step(conversation.step)
+                    .prompt(self._context(turn, dict(conversation.values)))
+                )
+                text = self._text(turn, Joined((t("engine.resume"), prompt.text), "\n\n"))
+                choices = self._choices(turn.locale, prompt)
+        except Exception as exc:  # the user can still type /start
+            log.warning("no waiting question: %s", type(exc).__name__)
+            return None
+        return Reply(text, turn.locale, choices, prompt.expect, str(conversation.seq))
+
     async def _receive_file(self, inbound: Inbound) -> FileRef | None:
         """Download a file the current step is waiting for, before the update's transaction."""
         if self._files is None or inbound.kind is not InboundKind.FILE or inbound.file is None:
@@ -258,6 +312,7 @@ class Engine:
                 turn = await self._begin(uow, inbound)
                 await self._dispatch(turn)
                 replies = _merge(turn.replies)
+                await self._remember_menu(turn, replies)
                 ids = await self._store_replies(uow, inbound, replies, turn.now)
         except StorageUnavailable:
             return Result(retry=True)
@@ -279,6 +334,20 @@ class Engine:
             reply_ids=ids,
             after_delivery=tuple(turn.after_delivery),
         )
+
+    @staticmethod
+    async def _remember_menu(turn: _Turn, replies: Sequence[Reply]) -> None:
+        """A menu shown outside any step (a language choice, a confirmation) is what a number
+        typed next answers; a step's question shown after it takes that over."""
+        identity = turn.identity
+        if identity is None:
+            return
+        asking = [reply for reply in replies if reply.choices]
+        menu = None
+        if asking and asking[-1].token == GLOBAL_TOKEN:
+            menu = tuple((c.id, c.label, c.means or "") for c in asking[-1].choices)
+        if menu != identity.menu:
+            await turn.uow.identities.set_menu(identity.id, menu)
 
     @staticmethod
     def _log_failure(inbound: Inbound, exc: BaseException, what: str) -> None:
@@ -362,16 +431,23 @@ class Engine:
         """Called after every committed update (outbox senders wake up on it)."""
         self._listeners.append(listener)
 
-    def text(self, locale: str, text: Text | Joined | str) -> str:
+    def text(self, locale: str, text: Text | Joined | str, *, typed: bool = False) -> str:
+        """A text in a locale. ``typed``: for a channel without buttons, where a message id has
+        a ``.typed`` variant ("gõ số" rather than "bấm nút"), that variant is used."""
         if isinstance(text, str):
             return text
         if isinstance(text, Joined):
-            return text.separator.join(self.text(locale, part) for part in text.parts)
+            return text.separator.join(self.text(locale, p, typed=typed) for p in text.parts)
         params = {
-            key: self.text(locale, value) if isinstance(value, Text | Joined) else value
+            key: self.text(locale, value, typed=typed)
+            if isinstance(value, Text | Joined)
+            else value
             for key, value in text.params.items()
         }
-        return self._tr(locale, text.key, **params)
+        key = text.key
+        if typed and self._tr.has(locale, f"{key}.typed"):
+            key = f"{key}.typed"
+        return self._tr(locale, key, **params)
 
     # -- turn ----------------------------------------------------------------------------
 
@@ -413,6 +489,9 @@ class Engine:
             self._say(turn, t("engine.bad_characters"))
             await self._reprompt_or_home(turn)
             return
+        if inbound.kind is InboundKind.TEXT:
+            await self._interpret(turn)
+            inbound = turn.inbound
         if inbound.kind is InboundKind.UNREADABLE:
             self._say(turn, t("engine.unreadable"))
         elif inbound.kind is InboundKind.COMMAND:
@@ -427,23 +506,69 @@ class Engine:
         elif turn.conversation is None:
             if turn.citizen is not None:
                 self._say(turn, t("home.registered", name=turn.citizen.full_name))
-            else:
+            elif not await self._say_home(turn):
                 await self._start_flow(turn, self._entry_flow)
         else:
             await self._answer(turn, turn.conversation)
 
+    async def _interpret(self, turn: _Turn) -> None:
+        """What a typed message is, before it is an answer to the current step: a number or a
+        label of the menu just shown outside any step, a staff member's typed decision, or a
+        command word typed as the whole message (unless it answers the current question)."""
+        inbound = turn.inbound
+        identity = turn.identity
+        if identity is not None and identity.menu:
+            menu = tuple(Choice(i, label, means or None) for i, label, means in identity.menu)
+            chosen = match_choice(inbound.text, menu) or match_intent(inbound.text, menu)
+            if chosen is not None:
+                turn.inbound = replace(
+                    inbound, kind=InboundKind.CHOICE, choice_id=chosen.id, token=GLOBAL_TOKEN
+                )
+                return
+        folded = fold(inbound.text)
+        for typed in self._text_commands:
+            match = typed.pattern.fullmatch(folded)
+            if match is None:
+                continue
+            if await typed.allowed(self._context(turn, {}, await self._ensure_identity(turn))):
+                words = len(match.group("keyword").split())
+                args = " ".join(inbound.text.split()[words:])
+                turn.inbound = replace(
+                    inbound, kind=InboundKind.COMMAND, command=typed.command, args=args
+                )
+                return
+        word = phrases().command(inbound.text)
+        if word is not None and not self._answers_prompt(turn, inbound.text):
+            turn.inbound = replace(inbound, kind=InboundKind.COMMAND, command=word, args="")
+
+    def _answers_prompt(self, turn: _Turn, text: str) -> bool:
+        """Whether a typed text picks a choice of the current step ("Bắt đầu", "Quay lại")."""
+        conversation = turn.conversation
+        if conversation is None:
+            return False
+        flow = self._flows[conversation.flow]
+        prompt = flow.step(conversation.step).prompt(self._context(turn, dict(conversation.values)))
+        return match_choice(text, self._choices(turn.locale, prompt), by_index=False) is not None
+
+    async def _say_home(self, turn: _Turn) -> bool:
+        """Staff and other non-citizens with something to say instead of a registration."""
+        if self._home is None:
+            return False
+        text = await self._home(self._context(turn, {}, await self._ensure_identity(turn)))
+        if text is None:
+            return False
+        self._say(turn, text)
+        return True
+
     async def _command(self, turn: _Turn, command: str) -> None:
         conversation = turn.conversation
-        if command == "start" and turn.identity is not None and turn.identity.opted_out:
-            await turn.uow.identities.set_opt_out(turn.identity.id, None)
-            self._say(turn, t("optout.back"))
-        if command == "start":
+        if command == "start":  # (it does not undo a /stop: /subscribe does, when asked for)
             if conversation is not None:
                 self._say(turn, t("engine.resume"))
                 await self._reprompt(turn, conversation)
             elif turn.citizen is not None:
                 self._say(turn, t("home.registered", name=turn.citizen.full_name))
-            else:
+            elif not await self._say_home(turn):
                 await self._start_flow(turn, self._entry_flow)
         elif command == "help":
             self._say(turn, t("engine.help"))
@@ -461,15 +586,7 @@ class Engine:
             answer = self._reply_commands[command].answer
             answered = await answer(self._context(turn, {"args": turn.inbound.args.strip()}))
             if isinstance(answered, tuple):
-                text, specs = answered
-                rendered = Reply(
-                    self.text(turn.locale, text),
-                    turn.locale,
-                    self._choices(turn.locale, Prompt(text, specs)),
-                    Expect.CHOICE,
-                    GLOBAL_TOKEN,
-                )
-                turn.replies.append(rendered)
+                self._offer(turn, *answered)
             else:
                 self._say(turn, answered)
             await self._reprompt_or_home(turn, home=False)
@@ -541,11 +658,15 @@ class Engine:
         if command.registered_only and turn.citizen is None:
             self._say(turn, t("engine.not_registered"))
             await self._reprompt_or_home(turn)
-        elif conversation is not None and conversation.flow == self._entry_flow:
+        elif (
+            command.registered_only
+            and conversation is not None
+            and conversation.flow == self._entry_flow
+        ):
             self._say(turn, t("engine.finish_first"))
             await self._reprompt(turn, conversation)
-        else:
-            await self._start_flow(turn, command.flow, args.strip())
+        else:  # staff commands may leave a registration begun by mistake: staff need none
+            await self._start_flow(turn, command.flow, args.strip(), command.values)
 
     # -- flows ---------------------------------------------------------------------------
 
@@ -557,11 +678,14 @@ class Engine:
             )
         return turn.identity
 
-    def _context(self, turn: _Turn, values: dict[str, Any]) -> FlowContext:
-        assert turn.identity is not None
+    def _context(
+        self, turn: _Turn, values: dict[str, Any], identity: Identity | None = None
+    ) -> FlowContext:
+        identity = identity or turn.identity
+        assert identity is not None
         return FlowContext(
             turn.uow,
-            turn.identity,
+            identity,
             turn.citizen,
             values,
             turn.locale,
@@ -571,10 +695,12 @@ class Engine:
             turn.after_delivery,
         )
 
-    async def _start_flow(self, turn: _Turn, flow_name: str, args: str = "") -> None:
+    async def _start_flow(
+        self, turn: _Turn, flow_name: str, args: str = "", preset: Mapping[str, Any] | None = None
+    ) -> None:
         flow = self._flows[flow_name]
         identity = await self._ensure_identity(turn)
-        ctx = self._context(turn, {"args": args} if args else {})
+        ctx = self._context(turn, {**(preset or {}), **({"args": args} if args else {})})
         if flow.guard is not None:
             refusal = await flow.guard(ctx)
             if refusal is not None:
@@ -606,8 +732,11 @@ class Engine:
             await self._advance(turn, conversation, flow, step, ctx, outcome)
         elif isinstance(outcome, Finish):
             await turn.uow.conversations.delete(conversation.identity_id)
-            for message in outcome.messages:
+            turn.conversation = None
+            for message in outcome.messages[:-1] if outcome.choices else outcome.messages:
                 self._say(turn, message)
+            if outcome.choices:
+                self._offer(turn, outcome.messages[-1], outcome.choices)
         elif isinstance(outcome, Abort):
             await self._leave(turn, forget=outcome.forget)
             for message in outcome.messages:
@@ -629,6 +758,8 @@ class Engine:
             return Answer(choice_id=chosen.id)
         if inbound.kind is InboundKind.TEXT:
             matched = match_choice(inbound.text, choices, by_index=not prompt.numeric)
+            if matched is None:  # "có", "đồng ý ạ", "không": a yes or a no in words
+                matched = match_intent(inbound.text, choices)
             return Answer(choice_id=matched.id if matched else None, text=inbound.text.strip())
         if inbound.kind is InboundKind.CONTACT:
             return Answer(phone=inbound.phone, phone_is_own=inbound.phone_is_own)
@@ -660,13 +791,11 @@ class Engine:
             if following is None:
                 raise LookupError(f"flow {flow.name!r} ran past its last step {step.name!r}")
             target = following
+        # the history holds questions: a step's follow-up (part_of) is not one of its own
         history = (
             conversation.history
-            if target.name == step.name
-            else (
-                *conversation.history,
-                step.name,
-            )
+            if target.question == step.question
+            else (*conversation.history, step.question)
         )
         moved = replace(conversation, step=target.name, values=ctx.values, history=history)
         await self._reprompt(turn, moved)
@@ -683,14 +812,25 @@ class Engine:
 
     # -- replies -------------------------------------------------------------------------
 
+    def _text(self, turn: _Turn, text: Text | Joined | str) -> str:
+        return self.text(turn.locale, text, typed=not turn.inbound.buttons)
+
     def _say(self, turn: _Turn, text: Text) -> None:
-        turn.replies.append(Reply(self.text(turn.locale, text), turn.locale))
+        turn.replies.append(Reply(self._text(turn, text), turn.locale))
+
+    def _offer(self, turn: _Turn, text: Text, specs: tuple[ChoiceSpec, ...]) -> None:
+        """A text with buttons that are commands, answerable in any state."""
+        choices = self._choices(turn.locale, Prompt(text, specs))
+        turn.replies.append(
+            Reply(self._text(turn, text), turn.locale, choices, Expect.CHOICE, GLOBAL_TOKEN)
+        )
 
     def _choices(self, locale: str, prompt: Prompt) -> tuple[Choice, ...]:
         return tuple(
             Choice(
                 spec.id,
                 spec.label if isinstance(spec.label, str) else self.text(locale, spec.label),
+                spec.means,
             )
             for spec in prompt.choices
         )
@@ -703,10 +843,10 @@ class Engine:
         saved = replace(conversation, seq=conversation.seq + 1)
         await turn.uow.conversations.save(saved)
         turn.conversation = saved
-        phone_button = self.text(turn.locale, prompt.phone_button) if prompt.phone_button else None
+        phone_button = self._text(turn, prompt.phone_button) if prompt.phone_button else None
         turn.replies.append(
             Reply(
-                self.text(turn.locale, prompt.text),
+                self._text(turn, prompt.text),
                 turn.locale,
                 self._choices(turn.locale, prompt),
                 prompt.expect,

@@ -81,6 +81,7 @@ class Inbound:
     language_hint: str | None = None
     chat_id: str | None = None  # where replies go, when the platform names it apart from the user
     reachable: bool | None = None  # MEMBER updates: whether the bot may write to the user again
+    buttons: bool = True  # the channel shows buttons (else numbered menus, typed answers)
 
     @property
     def reply_to(self) -> str:
@@ -112,6 +113,7 @@ def t(key: str, /, **params: object) -> Text:
 class Choice:
     id: str
     label: str
+    means: str | None = None  # "yes" or "no": what "có", "ok", "không"… typed choose
 
 
 @dataclass(frozen=True, slots=True)

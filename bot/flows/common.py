@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from bot.engine import FlowContext, Retry, t
-from bot.services.criteria import CriteriaSet
+import phonenumbers
+
+from bot.engine import ChoiceSpec, Expect, FlowContext, Joined, Prompt, Retry, Text, t
+from bot.engine.phrases import phrases
+from bot.services.criteria import CriteriaSet, Indicator
 from bot.services.evidence import BlobSink, EvidenceLimits
 from bot.services.wards import WardDirectory
 
-__all__ = ["VN_TIME", "Services", "choose", "local_date", "services"]
+__all__ = [
+    "VN_TIME",
+    "Services",
+    "choose",
+    "guide_text",
+    "local_date",
+    "national_phone",
+    "services",
+    "typed_score",
+]
 
 VN_TIME = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving in Viet Nam
 
@@ -21,6 +34,8 @@ class Services:
     wards: WardDirectory
     data_controller: str
     notice_version: str
+    data_controller_contact: str = ""  # how to reach the controller, named in the notice
+    retention_until: int = 2030  # data are kept while the campaign runs, until this year
     criteria: Mapping[str, CriteriaSet] = field(default_factory=dict)
     criteria_set: str = "qd324-2023"  # the set new declarations are made under
     campaign_year: int | None = None  # None: the calendar year in Viet Nam
@@ -29,6 +44,7 @@ class Services:
     invite_valid: timedelta = timedelta(days=7)
     review_hold: timedelta = timedelta(hours=24)  # an open review is released after this
     photo_only_channels: frozenset[str] = frozenset()  # channels where no document can be sent
+    buttonless_channels: frozenset[str] = frozenset()  # channels that show numbered menus
     quiet_hours: tuple[int, int] | None = (21 * 60, 7 * 60)  # minutes of the day, local time
     files: BlobSink | None = None  # where files the bot makes (exports) are kept for sending
     # after an erasure has committed: remove its evidence files (unless still used elsewhere)
@@ -52,3 +68,58 @@ def local_date(moment: datetime) -> str:
 
 def choose() -> Retry:
     return Retry(t("engine.choose_option"))
+
+
+def agree_or_later(text: Text, agree: Text, later: Text) -> Prompt:
+    """A consent question: ``agree`` (typed "có", "đồng ý" …) or ``later`` ("không" …)."""
+    return Prompt(
+        text,
+        (ChoiceSpec("agree", agree, "yes"), ChoiceSpec("later", later, "no")),
+        Expect.CHOICE,
+    )
+
+
+_SIGNED = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+[.,][0-9]+")
+
+
+def typed_score(text: str) -> int | str:
+    """The score a typed answer gives ("8", "tám", "8 điểm", "điểm 8", "8đ"), or why there is
+    none: ``decimal`` ("7,5"), ``dont_know`` ("không biết", "?"), ``unreadable``."""
+    typed = text.strip()
+    if _DECIMAL.search(typed):
+        return "decimal"
+    if _SIGNED.fullmatch(typed):
+        return int(typed)
+    number = phrases().number(typed)
+    if number is not None:
+        return number
+    return "dont_know" if phrases().is_dont_know(typed) else "unreadable"
+
+
+def guide_text(indicator: Indicator, locale: str) -> Text:
+    """What each band of scores means for one indicator, from the criteria file."""
+    bands = tuple(
+        t("decl.score.guide.band", low=band.low, high=band.high, text=band.text[locale])
+        for band in indicator.guide
+    )
+    return t("decl.score.guide", n=indicator.id, bands=Joined(bands, "\n"))
+
+
+def national_phone(e164: str) -> str:
+    """+84912345678 as people write it: 0912 345 678."""
+    try:
+        number = phonenumbers.parse(e164, "VN")
+    except phonenumbers.NumberParseException:
+        return e164
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+
+
+# Variants shown instead on channels without buttons (Zalo, the console): ``Engine.text`` picks
+# a message id's ".typed" variant when there is one. Listed here so that `make messages` keeps
+# them in the catalogs.
+TYPED_VARIANTS = (
+    t("reg.phone.prompt.typed"),
+    t("engine.help.typed"),
+    t("engine.stale.typed"),
+)

@@ -7,7 +7,6 @@ declaration as they are given, so leaving at any point (or a restart) loses noth
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.engine import (
@@ -26,9 +25,18 @@ from bot.engine import (
     Text,
     t,
 )
-from bot.engine.ports import Declaration, EvidenceFile
-from bot.flows.common import choose, local_date, services
+from bot.engine.ports import Declaration, EvidenceFile, Staff
+from bot.flows.common import (
+    agree_or_later,
+    choose,
+    guide_text,
+    local_date,
+    national_phone,
+    services,
+    typed_score,
+)
 from bot.flows.registration import GROUP_LABELS
+from bot.services.consents import SHARING, active_purposes
 from bot.services.criteria import CriteriaSet, Evaluation
 from bot.services.outbox import notify_accounts, text_message
 from bot.services.validation import visible_text
@@ -69,6 +77,12 @@ def _with(ctx: FlowContext, key: str, indicator: int, value: Any) -> dict[str, A
 def _first_missing(ctx: FlowContext) -> int | None:
     scores = _scores(ctx)
     return next((i.id for i in _criteria(ctx).indicators if scores.get(i.id) is None), None)
+
+
+def _minimum(criteria: CriteriaSet, indicator_id: int) -> int:
+    """The lowest score the recognition rule allows for one indicator (0 if none)."""
+    found = [m.min for m in criteria.minimums if indicator_id in m.indicators]
+    return max(found, default=0)
 
 
 def _score_step(indicator: int) -> str:
@@ -154,37 +168,13 @@ def _editable(ctx: FlowContext, indicator: int) -> bool:
 
 
 def _entry(ctx: FlowContext) -> str:
-    if _reopened(ctx):
-        return "returned_intro"
+    if _reopened(ctx):  # straight to what the coordinator asked about
+        return _score_step(_reopened(ctx)[0])
     scores = _scores(ctx)
     if not any(v is not None for v in scores.values()):
         return "intro"
     missing = _first_missing(ctx)
     return _score_step(missing) if missing is not None else "review"
-
-
-def _returned_prompt(ctx: FlowContext) -> Prompt:
-    return Prompt(
-        t(
-            "decl.returned.intro",
-            year=ctx.values["year"],
-            indicators=", ".join(map(str, _reopened(ctx))),
-            note=ctx.values.get("return_note") or "",
-        ),
-        (
-            ChoiceSpec("begin", t("decl.returned.begin")),
-            ChoiceSpec("review", t("decl.returned.review")),
-        ),
-        Expect.CHOICE,
-    )
-
-
-async def _returned(ctx: FlowContext, answer: Answer) -> Outcome:
-    if answer.choice_id == "begin":
-        return Accept(goto=_score_step(_reopened(ctx)[0]))
-    if answer.choice_id == "review":
-        return Accept(goto="review")
-    return choose()
 
 
 def _intro_prompt(ctx: FlowContext) -> Prompt:
@@ -216,40 +206,46 @@ async def _intro(ctx: FlowContext, answer: Answer) -> Outcome:
 
 # -- one indicator: its score -------------------------------------------------------------
 
-_NUMBER = re.compile(r"[+-]?\d+")
-_DECIMAL = re.compile(r"[+-]?\d+[.,]\d+")
-
 
 def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
     def score_prompt(ctx: FlowContext) -> Prompt:
         criteria = _criteria(ctx)
         indicator = criteria.indicator(indicator_id)
+        group = int(ctx.values.get("group") or 1)
         position = [i.id for i in criteria.indicators].index(indicator_id) + 1
         current = _scores(ctx).get(indicator_id)
         choices = [ChoiceSpec(f"s{n}", str(n)) for n in range(indicator.max + 1)]
+        if current is not None:  # one tap keeps it ("Giữ 8 điểm"); a photo sent now is evidence
+            choices.append(ChoiceSpec("keep", t("decl.score.keep", score=current)))
         choices.append(ChoiceSpec("skip", t("decl.score.skip")))
-        if indicator_id != first:
+        if indicator_id != first and not _reopened(ctx):
             choices.append(ChoiceSpec("back", t("decl.score.back")))
         choices.append(ChoiceSpec("leave", t("decl.leave")))
+        asked: Text | str = ""
+        if indicator_id in _reopened(ctx) and ctx.values.get("return_note"):
+            asked = t("decl.score.asked", note=str(ctx.values["return_note"]))
         return Prompt(
             t(
                 "decl.score.prompt",
                 position=position,
                 size=criteria.size,
                 competency=criteria.competencies[indicator.competency][ctx.locale],
-                indicator=indicator.wording(int(ctx.values.get("group") or 1), ctx.locale),
-                hint=indicator.hint[ctx.locale],
+                indicator=indicator.wording(group, ctx.locale),
+                hint=indicator.hint_for(group, ctx.locale),
                 max=indicator.max,
                 current=t("decl.score.current", score=current) if current is not None else "",
+                asked=asked,
             ),
             tuple(choices),
-            Expect.CHOICE,
+            Expect.FILE if current is not None else Expect.CHOICE,
             numeric=True,
         )
 
     async def score(ctx: FlowContext, answer: Answer) -> Outcome:
-        maximum = _criteria(ctx).indicator(indicator_id).max
+        criteria = _criteria(ctx)
+        indicator = criteria.indicator(indicator_id)
         choice = answer.choice_id
+        current = _scores(ctx).get(indicator_id)
         if not _editable(ctx, indicator_id):
             return Accept(notice=t("decl.returned.locked", n=indicator_id), goto="review")
         if choice == "skip":
@@ -258,21 +254,36 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
             return Accept(goto=_score_step(indicator_id - 1))
         if choice == "leave":
             return _leave(ctx)
+        if choice == "keep" and current is not None:
+            return Accept(goto=_evidence_step(indicator_id))
+        if answer.file is not None:
+            if current is None:
+                return Retry(t("decl.score.error.file_first", max=indicator.max))
+            return await _attach(ctx, indicator_id, answer)  # the score stays as it is
         if choice and choice.startswith("s") and choice[1:].isdigit():
-            value = int(choice[1:])
+            value: int | str = int(choice[1:])
         else:
-            typed = answer.text.strip()
-            if _DECIMAL.fullmatch(typed):
-                return Retry(t("decl.score.error.whole", max=maximum))
-            if not _NUMBER.fullmatch(typed):
-                return Retry(t("decl.score.error.digits", max=maximum))
-            value = int(typed)
-        if not 0 <= value <= maximum:
-            return Retry(t("decl.score.error.range", max=maximum))
-        await ctx.uow.declarations.set_score(
-            int(ctx.values["declaration_id"]), indicator_id, value, ctx.now
+            value = typed_score(answer.text)
+        if value == "decimal":
+            return Retry(t("decl.score.error.whole", max=indicator.max))
+        if value == "dont_know":
+            return Retry(guide_text(indicator, ctx.locale))
+        if not isinstance(value, int):
+            return Retry(t("decl.score.error.digits", max=indicator.max))
+        if not 0 <= value <= indicator.max:
+            return Retry(t("decl.score.error.range", max=indicator.max))
+        declaration_id = int(ctx.values["declaration_id"])
+        await ctx.uow.declarations.set_score(declaration_id, indicator_id, value, ctx.now)
+        if _reopened(ctx) and value != current:
+            # a coordinator's adjustment applies to the score it adjusted, not to a new one
+            await ctx.uow.declarations.set_verified(declaration_id, indicator_id, None, None)
+        minimum = _minimum(criteria, indicator_id)
+        low = t("decl.score.low", score=value, min=minimum) if value < minimum else None
+        return Accept(
+            _with(ctx, "scores", indicator_id, value),
+            goto=_evidence_step(indicator_id),
+            notice=low,
         )
-        return Accept(_with(ctx, "scores", indicator_id, value), goto=_evidence_step(indicator_id))
 
     # -- and its evidence ---------------------------------------------------------------
 
@@ -281,13 +292,14 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
         indicator = _criteria(ctx).indicator(indicator_id)
         note = _notes(ctx).get(indicator_id)
         photos_only = ctx.identity.channel in services(ctx).photo_only_channels
+        group = int(ctx.values.get("group") or 1)
         return Prompt(
             t(
                 "decl.evidence.prompt",
                 how=_how_to_send(photos_only, limits.max_files, limits.max_bytes // (1024 * 1024)),
                 n=indicator_id,
                 score=_scores(ctx).get(indicator_id, "—"),
-                hint=indicator.hint[ctx.locale],
+                hint=indicator.hint_for(group, ctx.locale),
                 max_files=limits.max_files,
                 max_mb=limits.max_bytes // (1024 * 1024),
                 files=_counts(ctx).get(indicator_id, 0),
@@ -388,16 +400,23 @@ async def _describe(ctx: FlowContext, indicator_id: int, text: str) -> Outcome:
 # -- review and submit --------------------------------------------------------------------
 
 
-def result_text(criteria: CriteriaSet, evaluation: Evaluation) -> Text:
+def result_text(criteria: CriteriaSet, evaluation: Evaluation, *, final: bool = False) -> Text:
+    """The result by the rule: provisional while the citizen declares and the coordinator
+    reviews, ``final`` once it is decided (no "tạm tính" then)."""
     if not evaluation.complete:
         return t("decl.result.incomplete", answered=evaluation.answered, size=criteria.size)
     if evaluation.recognised:
-        return t("decl.result.pass")
+        return t("decl.result.pass.final") if final else t("decl.result.pass")
     reasons: list[Text | str] = []
     if evaluation.below_total:
         reasons.append(t("decl.reason.total", total=evaluation.total, min=criteria.min_total))
     reasons.extend(t("decl.reason.low", n=n, min=minimum) for n, minimum in evaluation.low)
-    return t("decl.result.fail", reasons=Joined(tuple(reasons)))
+    joined = Joined(tuple(reasons))
+    return (
+        t("decl.result.fail.final", reasons=joined)
+        if final
+        else t("decl.result.fail", reasons=joined)
+    )
 
 
 def _review_prompt(ctx: FlowContext) -> Prompt:
@@ -408,10 +427,21 @@ def _review_prompt(ctx: FlowContext) -> Prompt:
     for indicator in criteria.indicators:
         score = scores.get(indicator.id)
         evidence = counts.get(indicator.id, 0) + (1 if indicator.id in notes else 0)
+        short = indicator.short[ctx.locale]
         if score is None:
-            lines.append(t("decl.review.line_missing", n=indicator.id))
-        else:
-            lines.append(t("decl.review.line", n=indicator.id, score=score, evidence=evidence))
+            lines.append(t("decl.review.line_missing", n=indicator.id, short=short))
+            continue
+        low = score < _minimum(criteria, indicator.id)
+        lines.append(
+            t(
+                "decl.review.line",
+                n=indicator.id,
+                short=short,
+                score=score,
+                evidence=t("decl.review.evidence", count=evidence) if evidence else "",
+                low=t("decl.review.low", min=_minimum(criteria, indicator.id)) if low else "",
+            )
+        )
     evaluation = criteria.evaluate(scores)
     choices = [ChoiceSpec("submit", t("decl.review.submit"))]
     if not evaluation.complete:
@@ -444,7 +474,62 @@ async def _review(ctx: FlowContext, answer: Answer) -> Outcome:
     if choice == "submit":
         if missing:
             return Retry(t("decl.submit.incomplete", missing=", ".join(map(str, missing))))
-        return await _submit(ctx, criteria)
+        return await _towards_submit(ctx)
+    return choose()
+
+
+async def _towards_submit(ctx: FlowContext) -> Outcome:
+    """Submitting needs the consent to share with the ward's coordinator, and a second word
+    when the scores would not be recognised."""
+    criteria = _criteria(ctx)
+    citizen = ctx.citizen
+    assert citizen is not None
+    if SHARING not in await active_purposes(ctx.uow, citizen.id):
+        return Accept(goto="consent_share")
+    if not criteria.evaluate(_scores(ctx)).recognised and not ctx.values.get("low_confirmed"):
+        return Accept(goto="confirm_submit")  # say what the scores mean before sending
+    return await _submit(ctx, criteria)
+
+
+def _share_prompt(ctx: FlowContext) -> Prompt:
+    return agree_or_later(t("decl.share.prompt"), t("decl.share.agree"), t("reg.consent.later"))
+
+
+async def _share(ctx: FlowContext, answer: Answer) -> Outcome:
+    citizen = ctx.citizen
+    assert citizen is not None
+    if answer.choice_id == "agree":
+        await ctx.uow.consents.record(
+            citizen.id, services(ctx).notice_version, [SHARING], ctx.now, ctx.identity.channel
+        )
+        return await _towards_submit(ctx)
+    if answer.choice_id == "later":
+        return _leave(ctx)
+    return choose()
+
+
+def _confirm_submit_prompt(ctx: FlowContext) -> Prompt:
+    criteria = _criteria(ctx)
+    evaluation = criteria.evaluate(_scores(ctx))
+    return Prompt(
+        t("decl.submit.confirm_low", result=result_text(criteria, evaluation)),
+        (
+            ChoiceSpec("submit", t("decl.submit.anyway"), "yes"),
+            ChoiceSpec("edit", t("decl.review.edit"), "no"),
+            ChoiceSpec("leave", t("decl.leave")),
+        ),
+        Expect.CHOICE,
+    )
+
+
+async def _confirm_submit(ctx: FlowContext, answer: Answer) -> Outcome:
+    if answer.choice_id == "submit":
+        ctx.values["low_confirmed"] = True
+        return await _towards_submit(ctx)
+    if answer.choice_id == "edit":
+        return Accept(goto="edit_pick")
+    if answer.choice_id == "leave":
+        return _leave(ctx)
     return choose()
 
 
@@ -505,7 +590,9 @@ async def _submit(ctx: FlowContext, criteria: CriteriaSet) -> Outcome:
             result=result_text(criteria, evaluation),
         )
     ]
-    if to_admins:
+    if not accounts:  # no coordinator and no admin: say so, do not pretend it was passed on
+        messages.append(t("decl.submitted.no_one"))
+    elif to_admins:
         messages.append(t("decl.submitted.waiting"))
     return Finish(tuple(messages))
 
@@ -546,9 +633,10 @@ def declaration_flow(criteria: CriteriaSet) -> Flow:
         DECLARATION_FLOW,
         (
             Step("intro", _intro_prompt, _intro),
-            Step("returned_intro", _returned_prompt, _returned),
             *indicator_steps,
             Step("review", _review_prompt, _review),
+            Step("confirm_submit", _confirm_submit_prompt, _confirm_submit),
+            Step("consent_share", _share_prompt, _share),
             Step("edit_pick", _edit_prompt, _edit_pick),
         ),
         init=_init,
@@ -574,6 +662,8 @@ async def status_text(ctx: FlowContext) -> Text:
         answers = await ctx.uow.declarations.answers(declaration.id)
         criteria = services(ctx).criteria[declaration.criteria_set]
         done = sum(1 for a in answers.values() if a.score is not None)
+        if done == criteria.size:  # every indicator scored, not submitted yet
+            return t("status.unsubmitted", year=year)
         return t("status.declaring", year=year, answered=done, size=criteria.size)
     if declaration.status == "submitted" and declaration.submitted_at is not None:
         return t("status.submitted", year=year, date=local_date(declaration.submitted_at))
@@ -590,5 +680,22 @@ async def status_text(ctx: FlowContext) -> Text:
         )
         return t("status.recognised", year=year, total=total)
     if declaration.decision == "rejected":
-        return t("status.rejected", year=year, reason=declaration.decision_reason or "")
+        reviewer = await ctx.uow.staff.get(declaration.reviewer) if declaration.reviewer else None
+        return t(
+            "status.rejected",
+            year=year,
+            reason=declaration.decision_reason or "",
+            contact=_contact(reviewer),
+        )
     return t("status.not_recognised", year=year)
+
+
+def _contact(reviewer: Staff | None) -> Text:
+    """How a citizen reaches the coordinator who decided: their name, and phone if given."""
+    if reviewer is None or not reviewer.display_name:
+        return t("status.contact.ward")
+    if reviewer.phone:
+        return t(
+            "status.contact.phone", name=reviewer.display_name, phone=national_phone(reviewer.phone)
+        )
+    return t("status.contact", name=reviewer.display_name)

@@ -9,8 +9,6 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
-
 from bot.engine import (
     Abort,
     Accept,
@@ -20,6 +18,7 @@ from bot.engine import (
     Finish,
     Flow,
     FlowContext,
+    Joined,
     Outcome,
     Prompt,
     Retry,
@@ -27,8 +26,17 @@ from bot.engine import (
     Text,
     t,
 )
+from bot.engine.phrases import phrases
 from bot.engine.ports import NewCitizen
-from bot.flows.common import choose, services
+from bot.flows.common import agree_or_later, choose, national_phone, services
+from bot.services.consents import (
+    GUARDIAN,
+    PURPOSES,
+    REGISTRATION,
+    SHARING,
+    STATISTICS,
+    active_purposes,
+)
 from bot.services.erasure import erase_citizen
 from bot.services.validation import (
     ValidationError,
@@ -38,6 +46,7 @@ from bot.services.validation import (
     validate_full_name,
     validate_phone,
 )
+from bot.services.verification import change_status
 from bot.services.wards import MAX_QUERY
 
 __all__ = [
@@ -51,7 +60,6 @@ __all__ = [
 
 REGISTRATION_FLOW = "registration"
 PROFILE_FLOW = "profile"
-PURPOSES = ("registration_self_assessment", "share_with_ward_coordinator", "anonymous_statistics")
 GROUP_LABELS = {
     1: t("group.1"),
     2: t("group.2"),
@@ -83,33 +91,76 @@ def _error(exc: ValidationError) -> Retry:
 # -- consent ---------------------------------------------------------------------------------
 
 
-def _consent_prompt(ctx: FlowContext) -> Prompt:
+def _notice_params(ctx: FlowContext) -> dict[str, object]:
     bundle = services(ctx)
-    return Prompt(
-        t(
-            "reg.consent.prompt",
-            controller=bundle.data_controller,
-            version=bundle.notice_version,
-        ),
-        (
-            ChoiceSpec("agree", t("reg.consent.agree")),
-            ChoiceSpec("disagree", t("reg.consent.disagree")),
-        ),
-        Expect.CHOICE,
+    return {
+        "controller": bundle.data_controller,
+        "contact": bundle.data_controller_contact,
+        "version": bundle.notice_version,
+        "until": bundle.retention_until,
+    }
+
+
+def _consent_choices() -> tuple[ChoiceSpec, ...]:
+    return (
+        ChoiceSpec("agree", t("reg.consent.agree"), "yes"),
+        ChoiceSpec("full", t("reg.consent.full")),
+        ChoiceSpec("disagree", t("reg.consent.disagree"), "no"),
     )
 
 
+def _consent_prompt(ctx: FlowContext) -> Prompt:
+    """The first screen fits a phone: who, what for, the rights; the whole notice on demand."""
+    return Prompt(t("reg.consent.prompt", **_notice_params(ctx)), _consent_choices(), Expect.CHOICE)
+
+
+def _consent_full_prompt(ctx: FlowContext) -> Prompt:
+    choices = tuple(c for c in _consent_choices() if c.id != "full")
+    return Prompt(t("reg.consent.notice", **_notice_params(ctx)), choices, Expect.CHOICE)
+
+
 async def _consent(ctx: FlowContext, answer: Answer) -> Outcome:
+    """Purpose 1, registration and self-assessment: required to take part."""
     if answer.choice_id == "agree":
         return Accept(
             {
                 "consent_version": services(ctx).notice_version,
                 "consent_at": ctx.now.isoformat(),
-                "consent_purposes": list(PURPOSES),
-            }
+                "consent_purposes": [REGISTRATION],
+            },
+            goto="consent_share",
         )
+    if answer.choice_id == "full":
+        return Accept(goto="consent_full")
     if answer.choice_id == "disagree":
         return Abort((t("reg.consent.declined"),), forget=True)
+    return choose()
+
+
+def _share_prompt(ctx: FlowContext) -> Prompt:
+    return agree_or_later(t("reg.consent.share"), t("reg.consent.agree"), t("reg.consent.later"))
+
+
+async def _share(ctx: FlowContext, answer: Answer) -> Outcome:
+    """Purpose 2, sharing with the ward's coordinator: needed to submit, may come later."""
+    return _add_purpose(ctx, answer, SHARING, "consent_stats")
+
+
+def _stats_prompt(ctx: FlowContext) -> Prompt:
+    return agree_or_later(t("reg.consent.stats"), t("reg.consent.agree"), t("reg.consent.no_stats"))
+
+
+async def _stats(ctx: FlowContext, answer: Answer) -> Outcome:
+    """Purpose 3, anonymous statistics: optional."""
+    return _add_purpose(ctx, answer, STATISTICS, "group")
+
+
+def _add_purpose(ctx: FlowContext, answer: Answer, purpose: str, following: str) -> Outcome:
+    purposes = [p for p in ctx.values.get("consent_purposes") or [] if p != purpose]
+    if answer.choice_id == "agree":
+        return Accept({"consent_purposes": [*purposes, purpose]}, goto=following)
+    if answer.choice_id == "later":
+        return Accept({"consent_purposes": purposes}, goto=following)
     return choose()
 
 
@@ -172,7 +223,10 @@ def _is_minor(ctx: FlowContext) -> bool:
 def _guardian_prompt(ctx: FlowContext) -> Prompt:
     return Prompt(
         t("reg.guardian.prompt"),
-        (ChoiceSpec("yes", t("reg.guardian.yes")), ChoiceSpec("no", t("reg.guardian.no"))),
+        (
+            ChoiceSpec("yes", t("reg.guardian.yes"), "yes"),
+            ChoiceSpec("no", t("reg.guardian.no"), "no"),
+        ),
         Expect.CHOICE,
     )
 
@@ -184,6 +238,45 @@ async def _guardian(ctx: FlowContext, answer: Answer) -> Outcome:
         if ctx.citizen is not None:  # editing a profile: keep the data, ask again later
             return Retry(t("reg.guardian.required"))
         return Abort((t("reg.guardian.declined"),), forget=True)
+    return choose()
+
+
+def _names_guardian(ctx: FlowContext) -> bool:
+    """A registration of someone under 16 names the guardian who agreed (with their own
+    consent record); editing a profile later does not ask again."""
+    return _is_minor(ctx) and ctx.citizen is None and bool(ctx.values.get("guardian_consent"))
+
+
+def _guardian_name_prompt(ctx: FlowContext) -> Prompt:
+    return Prompt(t("reg.guardian_name.prompt"))
+
+
+async def _guardian_name(ctx: FlowContext, answer: Answer) -> Outcome:
+    try:
+        return Accept({"guardian_name": validate_full_name(answer.text)})
+    except ValidationError as exc:
+        return _error(exc)
+
+
+RELATIONS = {
+    "father": t("relation.father"),
+    "mother": t("relation.mother"),
+    "grandparent": t("relation.grandparent"),
+    "other": t("relation.other"),
+}
+
+
+def _relation_prompt(ctx: FlowContext) -> Prompt:
+    return Prompt(
+        t("reg.guardian_relation.prompt", name=str(ctx.values.get("guardian_name") or "")),
+        tuple(ChoiceSpec(key, label) for key, label in RELATIONS.items()),
+        Expect.CHOICE,
+    )
+
+
+async def _relation(ctx: FlowContext, answer: Answer) -> Outcome:
+    if answer.choice_id in RELATIONS:
+        return Accept({"guardian_relation": answer.choice_id})
     return choose()
 
 
@@ -279,6 +372,8 @@ def _residential_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _residential(ctx: FlowContext, answer: Answer) -> Outcome:
+    if phrases().is_dont_know(answer.text) or phrases().is_none(answer.text):
+        return Retry(t("reg.residential_group.error.hint"))
     try:
         return Accept({"residential_group": normalize_free_text(answer.text, 100)})
     except ValidationError as exc:
@@ -294,8 +389,10 @@ def _workplace_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _workplace(ctx: FlowContext, answer: Answer) -> Outcome:
-    if answer.choice_id == "skip":
-        return Accept({"workplace": None})
+    if answer.choice_id == "skip" or phrases().is_none(answer.text):
+        return Accept({"workplace": None})  # "không có", "nghỉ hưu": nothing to give
+    if phrases().is_dont_know(answer.text):
+        return Retry(t("reg.workplace.error.hint"))
     try:
         return Accept({"workplace": normalize_free_text(answer.text, 150)})
     except ValidationError as exc:
@@ -303,14 +400,6 @@ async def _workplace(ctx: FlowContext, answer: Answer) -> Outcome:
 
 
 # -- summary and edits -----------------------------------------------------------------------
-
-
-def _format_phone(e164: str) -> str:
-    try:
-        number = phonenumbers.parse(e164, "VN")
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def _details(values: dict[str, Any]) -> Text:
@@ -321,7 +410,7 @@ def _details(values: dict[str, Any]) -> Text:
         full_name=values.get("full_name", ""),
         birth_year=values.get("birth_year", ""),
         gender=GENDER_LABELS[gender] if gender in GENDER_LABELS else t("common.not_given"),
-        phone=_format_phone(str(values.get("phone", ""))),
+        phone=national_phone(str(values.get("phone", ""))),
         group=GROUP_LABELS.get(int(values.get("group") or 1), GROUP_LABELS[1]),
         ward=values.get("ward_name", ""),
         residential_group=values.get("residential_group", ""),
@@ -332,7 +421,10 @@ def _details(values: dict[str, Any]) -> Text:
 def _summary_prompt(ctx: FlowContext) -> Prompt:
     return Prompt(
         t("reg.summary.prompt", details=_details(ctx.values)),
-        (ChoiceSpec("confirm", t("reg.summary.confirm")), ChoiceSpec("edit", t("common.edit"))),
+        (
+            ChoiceSpec("confirm", t("reg.summary.confirm"), "yes"),
+            ChoiceSpec("edit", t("common.edit"), "no"),
+        ),
         Expect.CHOICE,
     )
 
@@ -364,13 +456,22 @@ async def _summary(ctx: FlowContext, answer: Answer) -> Outcome:
         return choose()
     citizen = await ctx.uow.citizens.create(_new_citizen(ctx), ctx.now)
     await ctx.uow.identities.bind(ctx.identity.id, citizen.id)
-    await ctx.uow.consents.record(
-        citizen.id,
-        str(ctx.values["consent_version"]),
-        list(ctx.values["consent_purposes"]),
-        datetime.fromisoformat(str(ctx.values["consent_at"])),
-        ctx.identity.channel,
-    )
+    given_at = datetime.fromisoformat(str(ctx.values["consent_at"]))
+    version = str(ctx.values["consent_version"])
+    for purpose in ctx.values["consent_purposes"]:  # one record per purpose, as given
+        await ctx.uow.consents.record(
+            citizen.id, version, [purpose], given_at, ctx.identity.channel
+        )
+    if ctx.values.get("guardian_name"):  # the guardian's own consent, naming them
+        await ctx.uow.consents.record(
+            citizen.id,
+            version,
+            [GUARDIAN],
+            ctx.now,
+            ctx.identity.channel,
+            guardian_name=str(ctx.values["guardian_name"]),
+            guardian_relation=str(ctx.values.get("guardian_relation") or ""),
+        )
     return Finish((t("reg.done", name=citizen.full_name),))
 
 
@@ -401,10 +502,12 @@ FIELD_STEPS = (
     Step("full_name", _name_prompt, _full_name),
     Step("birth_year", _year_prompt, _birth_year),
     Step("guardian_consent", _guardian_prompt, _guardian, applies=_is_minor),
+    Step("guardian_name", _guardian_name_prompt, _guardian_name, applies=_names_guardian),
+    Step("guardian_relation", _relation_prompt, _relation, applies=_names_guardian),
     Step("gender", _gender_prompt, _gender),
     Step("phone", _phone_prompt, _phone),
     Step("ward", _ward_prompt, _ward),
-    Step("ward_pick", _ward_pick_prompt, _ward_pick),
+    Step("ward_pick", _ward_pick_prompt, _ward_pick, part_of="ward"),
     Step("residential_group", _residential_prompt, _residential),
     Step("workplace", _workplace_prompt, _workplace, applies=_works),
 )
@@ -416,6 +519,9 @@ def registration_flow() -> Flow:
         REGISTRATION_FLOW,
         (
             Step("consent", _consent_prompt, _consent),
+            Step("consent_full", _consent_full_prompt, _consent),
+            Step("consent_share", _share_prompt, _share),
+            Step("consent_stats", _stats_prompt, _stats),
             *FIELD_STEPS,
             Step("summary", _summary_prompt, _summary),
             EDIT_STEP,
@@ -452,6 +558,7 @@ def _profile_prompt(ctx: FlowContext) -> Prompt:
         t("profile.prompt", details=_details(ctx.values)),
         (
             ChoiceSpec("edit", t("common.edit")),
+            ChoiceSpec("consents", t("profile.consents")),
             ChoiceSpec("delete", t("profile.delete")),
             ChoiceSpec("done", t("profile.done")),
         ),
@@ -462,6 +569,11 @@ def _profile_prompt(ctx: FlowContext) -> Prompt:
 async def _profile(ctx: FlowContext, answer: Answer) -> Outcome:
     if answer.choice_id == "edit":
         return Accept(goto="edit_field")
+    if answer.choice_id == "consents":
+        citizen = ctx.citizen
+        assert citizen is not None
+        given = sorted(await active_purposes(ctx.uow, citizen.id))
+        return Accept({"purposes": given}, goto="consents")
     if answer.choice_id == "delete":
         return Accept(goto="delete_confirm")
     if answer.choice_id == "done":
@@ -469,12 +581,88 @@ async def _profile(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
+PURPOSE_LABELS = {
+    REGISTRATION: t("purpose.registration"),
+    SHARING: t("purpose.sharing"),
+    STATISTICS: t("purpose.statistics"),
+}
+
+
+def _consents_prompt(ctx: FlowContext) -> Prompt:
+    """The consents given, each with its state, and each to withdraw or give on its own."""
+    given = set(ctx.values.get("purposes") or ())
+    lines = tuple(
+        t(
+            "profile.consent.line",
+            purpose=label,
+            state=t("profile.consent.given")
+            if purpose in given
+            else t("profile.consent.not_given"),
+        )
+        for purpose, label in PURPOSE_LABELS.items()
+    )
+    choices = [
+        ChoiceSpec(
+            f"toggle:{purpose}",
+            t("profile.consent.withdraw", purpose=PURPOSE_LABELS[purpose])
+            if purpose in given
+            else t("profile.consent.give", purpose=PURPOSE_LABELS[purpose]),
+        )
+        for purpose in (SHARING, STATISTICS)
+    ]
+    choices.append(ChoiceSpec("withdraw_all", t("profile.delete")))
+    choices.append(ChoiceSpec("back", t("common.back_to_summary")))
+    return Prompt(
+        t("profile.consents.prompt", lines=Joined(lines, "\n")), tuple(choices), Expect.CHOICE
+    )
+
+
+async def _consents(ctx: FlowContext, answer: Answer) -> Outcome:
+    citizen = ctx.citizen
+    assert citizen is not None
+    choice = answer.choice_id or ""
+    if choice == "back":
+        return Accept(goto="profile")
+    if choice == "withdraw_all":  # registration is the purpose of everything: erase it all
+        return Accept(goto="delete_confirm")
+    purpose = choice.removeprefix("toggle:")
+    if purpose not in (SHARING, STATISTICS):
+        return choose()
+    given = set(await active_purposes(ctx.uow, citizen.id))
+    if purpose in given:
+        await ctx.uow.consents.withdraw(citizen.id, purpose, ctx.now)
+        given.discard(purpose)
+        notice = await _withdrawn(ctx, purpose)
+    else:
+        version = services(ctx).notice_version
+        await ctx.uow.consents.record(citizen.id, version, [purpose], ctx.now, ctx.identity.channel)
+        given.add(purpose)
+        notice = t("profile.consent.recorded", purpose=PURPOSE_LABELS[purpose])
+    return Accept({"purposes": sorted(given)}, goto="consents", notice=notice)
+
+
+async def _withdrawn(ctx: FlowContext, purpose: str) -> Text:
+    """Withdrawing the sharing takes a declaration waiting for review back from the coordinators."""
+    citizen = ctx.citizen
+    assert citizen is not None
+    if purpose == SHARING:
+        year = services(ctx).year(ctx.now)
+        declaration = await ctx.uow.declarations.for_year(citizen.id, year)
+        if declaration is not None and declaration.status == "submitted":
+            await change_status(
+                ctx.uow, declaration, "citizen", "draft", ctx.now,
+                reason="consent withdrawn", claimed_by=None, claimed_at=None,
+            )  # fmt: skip
+            return t("profile.consent.withdrawn.submitted")
+    return t("profile.consent.withdrawn", purpose=PURPOSE_LABELS[purpose])
+
+
 def _delete_prompt(ctx: FlowContext) -> Prompt:
     return Prompt(
         t("profile.delete.prompt"),
         (
-            ChoiceSpec("delete", t("profile.delete.confirm")),
-            ChoiceSpec("keep", t("profile.delete.keep")),
+            ChoiceSpec("delete", t("profile.delete.confirm"), "yes"),
+            ChoiceSpec("keep", t("profile.delete.keep"), "no"),
         ),
         Expect.CHOICE,
     )
@@ -504,6 +692,7 @@ def profile_flow() -> Flow:
         (
             Step("profile", _profile_prompt, _profile),
             Step("delete_confirm", _delete_prompt, _delete_confirm),
+            Step("consents", _consents_prompt, _consents),
             EDIT_STEP,
             *FIELD_STEPS,
         ),

@@ -1,12 +1,18 @@
-"""The coordinator's review of a submitted declaration: indicator by indicator, then approve
-(adjusting scores with a reason), reject with a reason, or return chosen indicators with a note.
+"""The coordinator's review of a submitted declaration: indicator by indicator (adjusting scores
+with a reason, each adjustment recorded at once), then approve, reject with a reason, or return
+chosen indicators with a note, each after a one-line confirmation; the same coordinator can
+undo a decision within ``UNDO_WINDOW``.
 
 Diagram: ``review.mmd`` beside this file. Every decision re-checks, on the server, that the
-acting account may decide for the declaration's ward and holds the review.
+acting account may decide for the declaration's ward and holds the review. Typed decisions
+("DUYET 12", "TRA 12 3 ghi chú", "TỪ CHỐI 12 lý do") open the same flow at its confirmation.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.engine import (
@@ -24,10 +30,11 @@ from bot.engine import (
     Retry,
     Step,
     Text,
+    TextCommand,
     t,
 )
-from bot.engine.ports import Declaration
-from bot.flows.common import choose, local_date, services
+from bot.engine.ports import Declaration, DeclarationEvent
+from bot.flows.common import choose, local_date, national_phone, services, typed_score
 from bot.flows.declaration import result_text
 from bot.flows.registration import GROUP_LABELS
 from bot.services.criteria import CriteriaSet
@@ -36,9 +43,23 @@ from bot.services.staff import Role, acting_staff_id, role_of
 from bot.services.validation import visible_text
 from bot.services.verification import change_status, notify_citizen
 
-__all__ = ["REVIEW_FLOW", "approve_command", "reject_command", "return_command", "review_flow"]
+__all__ = [
+    "DECISION_COMMANDS",
+    "QUICK_VALUES",
+    "REVIEW_FLOW",
+    "UNDO_WINDOW",
+    "review_flow",
+    "undo_command",
+]
 
 REVIEW_FLOW = "review"
+UNDO_WINDOW = timedelta(minutes=10)
+# The values a typed decision opens the review with (FlowCommand.values in bot/app.py).
+QUICK_VALUES = {
+    "duyet": {"quick": "approve"},
+    "tra": {"quick": "return"},
+    "tuchoi": {"quick": "reject"},
+}
 
 
 def _criteria(ctx: FlowContext) -> CriteriaSet:
@@ -55,10 +76,38 @@ def _verified(ctx: FlowContext) -> dict[int, int | None]:
     return scores
 
 
+def _account(ctx: FlowContext) -> str:
+    return f"{ctx.identity.channel}:{ctx.identity.external_id}"
+
+
 async def _role(ctx: FlowContext) -> Role:
     return await role_of(
         ctx.uow, ctx.identity.channel, ctx.identity.external_id, services(ctx).admins
     )
+
+
+async def is_staff(ctx: FlowContext) -> bool:
+    """Typed decisions are commands only from staff accounts."""
+    return (await _role(ctx)).is_staff
+
+
+# "DUYET 12", "TRA 12 3 cần ảnh" (several indicators as "3,5" or "3 5"), "TỪ CHỐI 12 lý do":
+# exactly these shapes, matched against the folded message, with or without diacritics.
+DECISION_COMMANDS = (
+    TextCommand(re.compile(r"(?P<keyword>duyet) \d+"), "duyet", is_staff),
+    TextCommand(re.compile(r"(?P<keyword>tra) \d+( \d+)+ \S.*"), "tra", is_staff),
+    TextCommand(re.compile(r"(?P<keyword>tu ?choi) \d+ \S.*"), "tuchoi", is_staff),
+)
+_INDICATORS_THEN_NOTE = re.compile(r"((?:[0-9]+\s*[,;]?\s*)*[0-9]+)\s+(\S.*)", re.DOTALL)
+
+
+def _split_return(rest: str, ids: set[int]) -> tuple[list[int], str]:
+    """The indicators, then the note as typed: "3,5 Cần ảnh", "3 5 Cần ảnh"."""
+    match = _INDICATORS_THEN_NOTE.fullmatch(rest.strip())
+    if match is None:
+        return [], ""
+    numbers = {int(n) for n in re.findall(r"[0-9]+", match.group(1))}
+    return sorted(n for n in numbers if n in ids), match.group(2).strip()
 
 
 async def _check(ctx: FlowContext, declaration_id: int) -> tuple[Declaration | None, Text | None]:
@@ -82,11 +131,24 @@ async def _staff_id(ctx: FlowContext) -> int:
     return await acting_staff_id(ctx.uow, await _role(ctx), ctx.now)
 
 
+def _quick_parts(ctx: FlowContext) -> tuple[str, str] | None:
+    """The declaration number and the rest of a command's arguments ("12", "3 ghi chú")."""
+    raw = str(ctx.values.get("args", "")).strip()
+    number, _, rest = raw.partition(" ")
+    number = number.lstrip("#")
+    if not number.isdigit() or len(number) > 12:
+        return None
+    return number, rest.strip()
+
+
 async def _guard(ctx: FlowContext) -> Text | None:
-    raw = str(ctx.values.get("args", "")).strip().lstrip("#")
-    if not raw.isdigit():
-        return t("rev.error.usage")
-    declaration, problem = await _check(ctx, int(raw))
+    parts = _quick_parts(ctx)
+    quick = ctx.values.get("quick")
+    if parts is None:
+        return t("rev.quick.usage") if quick else t("rev.error.usage")
+    if quick == "reject" and len(visible_text(parts[1])) < 3:
+        return t("rev.quick.usage")
+    declaration, problem = await _check(ctx, int(parts[0]))
     if declaration is None:
         return problem
     return await _claim(ctx, declaration.id)
@@ -101,11 +163,39 @@ async def _claim(ctx: FlowContext, declaration_id: int) -> Text | None:
     if holder == me:
         return None
     other = await ctx.uow.staff.get(holder) if holder is not None else None
-    return t("rev.error.held", id=declaration_id, holder=other.account if other else "?")
+    return t("rev.error.held", id=declaration_id, holder=other.shown_as if other else "?")
 
 
 async def _init(ctx: FlowContext) -> dict[str, Any]:
-    return await _load(ctx, int(str(ctx.values["args"]).strip().lstrip("#")))
+    parts = _quick_parts(ctx)
+    assert parts is not None
+    values = await _load(ctx, int(parts[0]))
+    quick = ctx.values.get("quick")
+    if quick == "reject":
+        values["reason"] = visible_text(parts[1])
+    elif quick == "return":
+        ids = {i.id for i in _criteria_of(ctx, values).indicators}
+        marked, note = _split_return(parts[1], ids)
+        values.update(marked=marked, note=visible_text(note))
+    return values
+
+
+def _criteria_of(ctx: FlowContext, values: dict[str, Any]) -> CriteriaSet:
+    return services(ctx).criteria[str(values["criteria_set"])]
+
+
+def _entry(ctx: FlowContext) -> str:
+    quick = ctx.values.get("quick")
+    if quick == "approve":
+        return "confirm_approve"
+    if quick == "reject":
+        return "confirm_reject"
+    if quick == "return":
+        marked, note = ctx.values.get("marked"), str(ctx.values.get("note") or "")
+        if not marked:
+            return "return_pick"
+        return "confirm_return" if len(note) >= 3 else "return_note"
+    return "overview"
 
 
 async def _load(ctx: FlowContext, declaration_id: int) -> dict[str, Any]:
@@ -119,6 +209,7 @@ async def _load(ctx: FlowContext, declaration_id: int) -> dict[str, Any]:
         files.setdefault(str(item.indicator), []).append(
             [item.sha256, item.kind, item.mime_type, item.original_name or item.kind]
         )
+    adjusted = {i: a for i, a in answers.items() if a.verified_score is not None}
     return {
         "declaration_id": declaration_id,
         "criteria_set": declaration.criteria_set,
@@ -126,14 +217,16 @@ async def _load(ctx: FlowContext, declaration_id: int) -> dict[str, Any]:
         "round": declaration.review_round,
         "citizen_id": citizen.id,
         "name": citizen.full_name,
+        "phone": national_phone(citizen.phone),
         "group": citizen.group,
         "ward": citizen.ward_name,
         "submitted": local_date(declaration.submitted_at) if declaration.submitted_at else "",
         "scores": {str(i): a.score for i, a in answers.items() if a.score is not None},
         "notes": {str(i): a.note for i, a in answers.items() if a.note},
         "files": files,
-        "verified": {},
-        "reasons": {},
+        # adjustments made in an earlier round survive a return (unless the score changed)
+        "verified": {str(i): a.verified_score for i, a in adjusted.items()},
+        "reasons": {str(i): a.adjust_reason or "" for i, a in adjusted.items()},
         "marked": [],
     }
 
@@ -153,6 +246,7 @@ def _header(ctx: FlowContext) -> Text:
         "rev.header",
         id=ctx.values["declaration_id"],
         name=ctx.values["name"],
+        phone=ctx.values.get("phone", ""),
         group=GROUP_LABELS.get(int(ctx.values["group"]), GROUP_LABELS[1]),
         ward=ctx.values["ward"],
         year=ctx.values["year"],
@@ -164,18 +258,36 @@ def _header(ctx: FlowContext) -> Text:
     )
 
 
+def _summary(ctx: FlowContext) -> Text:
+    """One line naming the declaration: "#12 · Nguyễn Thị A · Phường Lê Chân · 86/100 · Đạt"."""
+    criteria = _criteria(ctx)
+    evaluation = criteria.evaluate(_verified(ctx))
+    return t(
+        "rev.summary",
+        id=ctx.values["declaration_id"],
+        name=ctx.values["name"],
+        ward=ctx.values["ward"],
+        total=evaluation.total,
+        max_total=criteria.max_total,
+        result=t("rev.result.pass") if evaluation.recognised else t("rev.result.fail"),
+    )
+
+
 # -- overview --------------------------------------------------------------------------------
 
 
 def _overview_prompt(ctx: FlowContext) -> Prompt:
     criteria = _criteria(ctx)
     scores, notes, files = _ints(ctx, "scores"), _ints(ctx, "notes"), _ints(ctx, "files")
+    verified = _ints(ctx, "verified")
     lines = tuple(
         t(
             "rev.line",
             n=i.id,
+            short=i.short[ctx.locale],
             score=scores.get(i.id, "—"),
-            files=len(files.get(i.id, [])),
+            adjusted=t("rev.line.adjusted", score=verified[i.id]) if i.id in verified else "",
+            files=t("rev.line.files", count=len(files[i.id])) if files.get(i.id) else "",
             note=t("rev.line.note") if i.id in notes else "",
         )
         for i in criteria.indicators
@@ -227,7 +339,7 @@ async def _overview(ctx: FlowContext, answer: Answer) -> Outcome:
         await _send_files(ctx, first)
         return Accept(goto=f"item_{first}")
     if choice in ("approve", "reject", "return"):
-        return await _decide(ctx, choice)
+        return _decide(ctx, choice)
     if choice == "later":
         await _release(ctx)
         return Finish((t("rev.released", id=ctx.values["declaration_id"]),))
@@ -243,6 +355,7 @@ def _item_steps(indicator_id: int, following: int | None) -> tuple[Step, ...]:
         indicator = criteria.indicator(indicator_id)
         scores, verified = _ints(ctx, "scores"), _ints(ctx, "verified")
         note = _ints(ctx, "notes").get(indicator_id)
+        files = len(_ints(ctx, "files").get(indicator_id, []))
         adjusted = (
             t(
                 "rev.item.adjusted",
@@ -263,7 +376,7 @@ def _item_steps(indicator_id: int, following: int | None) -> tuple[Step, ...]:
                 max=indicator.max,
                 adjusted=adjusted,
                 note=note or t("rev.item.no_note"),
-                files=len(_ints(ctx, "files").get(indicator_id, [])),
+                files=t("rev.item.files", count=files) if files else "",  # no files: not mentioned
                 marked=t("rev.item.marked") if marked else "",
             ),
             (
@@ -302,21 +415,55 @@ def _item_steps(indicator_id: int, following: int | None) -> tuple[Step, ...]:
         )
 
     async def adjust(ctx: FlowContext, answer: Answer) -> Outcome:
+        maximum = _criteria(ctx).indicator(indicator_id).max
         choice = answer.choice_id or ""
         if choice == "keep":
-            verified = {
-                k: v
-                for k, v in dict(ctx.values.get("verified") or {}).items()
-                if k != str(indicator_id)
-            }
-            return Accept({"verified": verified}, goto=f"item_{indicator_id}")
+            if indicator_id in _ints(ctx, "verified"):
+                await _record_adjustment(ctx, indicator_id, None, None)
+            return Accept(_without(ctx, indicator_id), goto=f"item_{indicator_id}")
         if choice.startswith("s") and choice[1:].isdigit():
-            return Accept({"adjusting": [indicator_id, int(choice[1:])]}, goto="adjust_reason")
-        return Retry(t("decl.score.error.range", max=_criteria(ctx).indicator(indicator_id).max))
+            score: int | str = int(choice[1:])
+        else:
+            score = typed_score(answer.text)  # "7 điểm", "bảy"
+        if not isinstance(score, int) or not 0 <= score <= maximum:
+            return Retry(t("decl.score.error.range", max=maximum))
+        return Accept({"adjusting": [indicator_id, score]}, goto="adjust_reason")
 
     return (
         Step(f"item_{indicator_id}", item_prompt, item),
         Step(f"adjust_{indicator_id}", adjust_prompt, adjust),
+    )
+
+
+def _without(ctx: FlowContext, indicator: int) -> dict[str, Any]:
+    return {
+        key: {k: v for k, v in dict(ctx.values.get(key) or {}).items() if k != str(indicator)}
+        for key in ("verified", "reasons")
+    }
+
+
+async def _record_adjustment(
+    ctx: FlowContext, indicator: int, score: int | None, reason: str | None
+) -> None:
+    """An adjustment is stored at once and is an audit event of its own; it survives a return
+    unless the citizen changes that indicator."""
+    declaration_id = int(ctx.values["declaration_id"])
+    declaration = await ctx.uow.declarations.get(declaration_id)
+    assert declaration is not None
+    before = _verified(ctx).get(indicator)
+    await ctx.uow.declarations.set_verified(declaration_id, indicator, score, reason)
+    change = {"from": before, "to": score, "reason": reason, "by": _account(ctx)}
+    await ctx.uow.declarations.add_event(
+        DeclarationEvent(
+            declaration_id,
+            _account(ctx),
+            declaration.status,
+            declaration.status,
+            reason,
+            {str(indicator): change},
+            declaration.review_round,
+            ctx.now,
+        )
     )
 
 
@@ -330,6 +477,7 @@ async def _adjust_reason(ctx: FlowContext, answer: Answer) -> Outcome:
     if not 3 <= len(reason) <= 500:
         return Retry(t("rev.error.reason"))
     indicator, score = ctx.values["adjusting"]
+    await _record_adjustment(ctx, int(indicator), int(score), reason)
     verified = dict(ctx.values.get("verified") or {})
     reasons = dict(ctx.values.get("reasons") or {})
     verified[str(indicator)] = score
@@ -365,16 +513,36 @@ async def _decide_step(ctx: FlowContext, answer: Answer) -> Outcome:
     if choice == "overview":
         return Accept(goto="overview")
     if choice in ("approve", "reject", "return"):
-        return await _decide(ctx, choice)
+        return _decide(ctx, choice)
     return choose()
 
 
-async def _decide(ctx: FlowContext, choice: str) -> Outcome:
+def _decide(ctx: FlowContext, choice: str) -> Outcome:
     if choice == "reject":
         return Accept(goto="reject_reason")
     if choice == "return":
         return Accept(goto="return_note" if ctx.values.get("marked") else "return_pick")
-    return await _approve(ctx)
+    return Accept(goto="confirm_approve")
+
+
+def _back_choices(yes: Text) -> tuple[ChoiceSpec, ...]:
+    return (ChoiceSpec("confirm", yes, "yes"), ChoiceSpec("overview", t("rev.open"), "no"))
+
+
+def _confirm_approve_prompt(ctx: FlowContext) -> Prompt:
+    return Prompt(
+        t("rev.confirm.approve", summary=_summary(ctx)),
+        _back_choices(t("rev.confirm.approve.yes")),
+        Expect.CHOICE,
+    )
+
+
+async def _confirm_approve(ctx: FlowContext, answer: Answer) -> Outcome:
+    if answer.choice_id == "confirm":
+        return await _approve(ctx)
+    if answer.choice_id == "overview":
+        return Accept(goto="overview")
+    return choose()
 
 
 async def _authorized(ctx: FlowContext) -> tuple[Declaration | None, Outcome | None]:
@@ -387,55 +555,66 @@ async def _authorized(ctx: FlowContext) -> tuple[Declaration | None, Outcome | N
     return declaration, None
 
 
+async def _signature(ctx: FlowContext) -> Text:
+    """How the citizen hears who decided: the coordinator's name, and phone if they gave one."""
+    member = await ctx.uow.staff.by_account(ctx.identity.channel, ctx.identity.external_id)
+    name = member.display_name if member is not None and member.display_name else None
+    if name is None:
+        return t("note.by.unnamed")
+    if member is not None and member.phone:
+        return t("note.by.phone", name=name, phone=national_phone(member.phone))
+    return t("note.by", name=name)
+
+
+def _undo_button(declaration_id: int) -> tuple[ChoiceSpec, ...]:
+    return (ChoiceSpec(f"/undo {declaration_id}", t("rev.undo.button")),)
+
+
 async def _approve(ctx: FlowContext) -> Outcome:
     declaration, refused = await _authorized(ctx)
     if declaration is None:
         return refused or choose()
     criteria = _criteria(ctx)
-    scores, verified = _ints(ctx, "scores"), _verified(ctx)
-    reasons = _ints(ctx, "reasons")
-    adjusted = {}
-    for indicator in criteria.indicators:
-        n = indicator.id
-        await ctx.uow.declarations.set_verified(declaration.id, n, verified.get(n), reasons.get(n))
-        if n in _ints(ctx, "verified"):
-            adjusted[str(n)] = {"from": scores.get(n), "to": verified.get(n), "reason": reasons[n]}
-    evaluation = criteria.evaluate(verified)
+    evaluation = criteria.evaluate(_verified(ctx))
     status = "recognised" if evaluation.recognised else "not_recognised"
-    me = await _staff_id(ctx)
     await change_status(
         ctx.uow,
         declaration,
-        f"{ctx.identity.channel}:{ctx.identity.external_id}",
+        _account(ctx),
         status,
         ctx.now,
-        adjusted=adjusted or None,
         decision="approved",
-        reviewer=me,
-        decided_by=f"{ctx.identity.channel}:{ctx.identity.external_id}",
+        reviewer=await _staff_id(ctx),
+        decided_by=_account(ctx),
         decided_at=ctx.now,
         decision_reason=None,
         claimed_by=None,
         claimed_at=None,
     )
+    params = {
+        "year": declaration.year,
+        "total": evaluation.total,
+        "max_total": criteria.max_total,
+        "result": result_text(criteria, evaluation, final=True),
+        "by": await _signature(ctx),
+    }
     if evaluation.recognised:
-        message = t(
-            "note.recognised",
-            year=declaration.year,
-            total=evaluation.total,
-            max_total=criteria.max_total,
-        )
+        message = t("note.recognised", **params)
     else:
-        message = t(
-            "note.not_recognised",
-            year=declaration.year,
-            total=evaluation.total,
-            max_total=criteria.max_total,
-            result=result_text(criteria, evaluation),
-        )
+        message = t("note.not_recognised", **params)
     await notify_citizen(ctx.uow, declaration.citizen_id, message, ctx.now)
     return Finish(
-        (t("rev.done.approved", id=declaration.id, result=result_text(criteria, evaluation)),)
+        (
+            t(
+                "rev.done.approved",
+                id=declaration.id,
+                result=t("rev.result.pass") if evaluation.recognised else t("rev.result.fail"),
+                total=evaluation.total,
+                max_total=criteria.max_total,
+                minutes=int(UNDO_WINDOW.total_seconds() // 60),
+            ),
+        ),
+        _undo_button(declaration.id),
     )
 
 
@@ -444,27 +623,62 @@ def _reject_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _reject_reason(ctx: FlowContext, answer: Answer) -> Outcome:
-    return await _reject_with(ctx, answer.text)
-
-
-async def _reject_with(ctx: FlowContext, text: str) -> Outcome:
-    reason = visible_text(text)
+    reason = visible_text(answer.text)
     if not 3 <= len(reason) <= 1000:
         return Retry(t("rev.error.reason"))
+    return Accept({"reason": reason}, goto="confirm_reject")
+
+
+def _confirm_reject_prompt(ctx: FlowContext) -> Prompt:
+    text = t("rev.confirm.reject", summary=_summary(ctx), reason=str(ctx.values.get("reason")))
+    return _rewritable(text, t("rev.confirm.reject.yes"))
+
+
+async def _confirm_reject(ctx: FlowContext, answer: Answer) -> Outcome:
+    return await _confirmed(
+        ctx, answer, lambda: _reject(ctx, str(ctx.values["reason"])), "reject_reason"
+    )
+
+
+def _rewritable(text: Text, yes: Text) -> Prompt:
+    """A decision with a text of the coordinator's: confirm it, rewrite the text, or look again."""
+    return Prompt(
+        text,
+        (
+            ChoiceSpec("confirm", yes, "yes"),
+            ChoiceSpec("rewrite", t("rev.confirm.rewrite")),
+            ChoiceSpec("overview", t("rev.open"), "no"),
+        ),
+        Expect.CHOICE,
+    )
+
+
+async def _confirmed(
+    ctx: FlowContext, answer: Answer, act: Callable[[], Awaitable[Outcome]], rewrite: str
+) -> Outcome:
+    if answer.choice_id == "confirm":
+        return await act()
+    if answer.choice_id == "rewrite":
+        return Accept(goto=rewrite)
+    if answer.choice_id == "overview":
+        return Accept(goto="overview")
+    return choose()
+
+
+async def _reject(ctx: FlowContext, reason: str) -> Outcome:
     declaration, refused = await _authorized(ctx)
     if declaration is None:
         return refused or choose()
-    account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
     await change_status(
         ctx.uow,
         declaration,
-        account,
+        _account(ctx),
         "not_recognised",
         ctx.now,
         reason=reason,
         decision="rejected",
         decision_reason=reason,
-        decided_by=account,
+        decided_by=_account(ctx),
         decided_at=ctx.now,
         reviewer=await _staff_id(ctx),
         claimed_by=None,
@@ -473,10 +687,14 @@ async def _reject_with(ctx: FlowContext, text: str) -> Outcome:
     await notify_citizen(
         ctx.uow,
         declaration.citizen_id,
-        t("note.rejected", year=declaration.year, reason=reason),
+        t("note.rejected", year=declaration.year, reason=reason, by=await _signature(ctx)),
         ctx.now,
     )
-    return Finish((t("rev.done.rejected", id=declaration.id),))
+    minutes = int(UNDO_WINDOW.total_seconds() // 60)
+    return Finish(
+        (t("rev.done.rejected", id=declaration.id, minutes=minutes),),
+        _undo_button(declaration.id),
+    )
 
 
 def _pick_prompt(ctx: FlowContext) -> Prompt:
@@ -510,22 +728,37 @@ def _note_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _return_note(ctx: FlowContext, answer: Answer) -> Outcome:
-    return await _return_with(ctx, answer.text)
-
-
-async def _return_with(ctx: FlowContext, text: str) -> Outcome:
-    note = visible_text(text)
+    note = visible_text(answer.text)
     if not 3 <= len(note) <= 1000:
         return Retry(t("rev.error.reason"))
+    return Accept({"note": note}, goto="confirm_return")
+
+
+def _confirm_return_prompt(ctx: FlowContext) -> Prompt:
+    text = t(
+        "rev.confirm.return",
+        summary=_summary(ctx),
+        indicators=", ".join(map(str, ctx.values.get("marked") or [])),
+        note=str(ctx.values.get("note")),
+    )
+    return _rewritable(text, t("rev.confirm.return.yes"))
+
+
+async def _confirm_return(ctx: FlowContext, answer: Answer) -> Outcome:
+    return await _confirmed(
+        ctx, answer, lambda: _return(ctx, str(ctx.values["note"])), "return_note"
+    )
+
+
+async def _return(ctx: FlowContext, note: str) -> Outcome:
     declaration, refused = await _authorized(ctx)
     if declaration is None:
         return refused or choose()
     marked = [int(n) for n in ctx.values.get("marked") or []]
-    account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
     await change_status(
         ctx.uow,
         declaration,
-        account,
+        _account(ctx),
         "returned",
         ctx.now,
         reason=note,
@@ -540,57 +773,76 @@ async def _return_with(ctx: FlowContext, text: str) -> Outcome:
     await notify_citizen(
         ctx.uow,
         declaration.citizen_id,
-        t("note.returned", year=declaration.year, indicators=indicators, note=note),
+        t(
+            "note.returned",
+            year=declaration.year,
+            indicators=indicators,
+            note=note,
+            by=await _signature(ctx),
+        ),
         ctx.now,
         (("/declare", t("note.returned.button")),),
     )
-    return Finish((t("rev.done.returned", id=declaration.id, indicators=indicators),))
+    minutes = int(UNDO_WINDOW.total_seconds() // 60)
+    return Finish(
+        (t("rev.done.returned", id=declaration.id, indicators=indicators, minutes=minutes),),
+        _undo_button(declaration.id),
+    )
 
 
-# -- typed decisions: DUYET 12 · TRA 12 3 ghi chú · TUCHOI 12 lý do (any channel, Zalo first) --
+# -- undo ------------------------------------------------------------------------------------
 
 
-async def _quick(ctx: FlowContext, action: str) -> Answered:
-    parts = str(ctx.values.get("args") or "").split(None, 2 if action == "tra" else 1)
-    if not parts or not parts[0].lstrip("#").isdigit():
-        return t("rev.quick.usage")
-    declaration, problem = await _check(ctx, int(parts[0].lstrip("#")))
-    if declaration is None:
-        return problem or t("rev.error.not_staff")
-    held = await _claim(ctx, declaration.id)
-    if held is not None:
-        return held
-    ctx.values.update(await _load(ctx, declaration.id))
-    if action == "duyet":
-        outcome = await _approve(ctx)
-    elif action == "tuchoi":
-        outcome = await _reject_with(ctx, parts[1] if len(parts) > 1 else "")
-    else:
-        ids = {i.id for i in _criteria(ctx).indicators}
-        wanted = parts[1].replace(",", " ").split() if len(parts) > 1 else []
-        marked = sorted({int(n) for n in wanted if n.isdigit() and int(n) in ids})
-        if not marked or len(parts) < 3:
-            await _release(ctx)
-            return t("rev.quick.usage")
-        ctx.values["marked"] = marked
-        outcome = await _return_with(ctx, parts[2])
-    if isinstance(outcome, Retry):
-        await _release(ctx)
-        return outcome.reason
-    assert isinstance(outcome, Finish)
-    return outcome.messages[0]
-
-
-async def approve_command(ctx: FlowContext) -> Answered:
-    return await _quick(ctx, "duyet")
-
-
-async def return_command(ctx: FlowContext) -> Answered:
-    return await _quick(ctx, "tra")
-
-
-async def reject_command(ctx: FlowContext) -> Answered:
-    return await _quick(ctx, "tuchoi")
+async def undo_command(ctx: FlowContext) -> Answered:
+    """``/undo 12``: the coordinator who decided (or returned) a declaration takes it back within
+    ``UNDO_WINDOW``; it waits for review again, held by them, and the citizen is told."""
+    raw = str(ctx.values.get("args") or "").strip().lstrip("#")
+    if not raw.isdigit() or len(raw) > 12:
+        return t("rev.undo.usage")
+    role = await _role(ctx)
+    declaration = await ctx.uow.declarations.get(int(raw))
+    citizen = await ctx.uow.citizens.get(declaration.citizen_id) if declaration else None
+    if not role.is_staff or declaration is None or citizen is None:
+        return t("rev.undo.unknown", id=raw)
+    if not role.may_review(citizen.ward_code):
+        return t("rev.error.other_ward", id=declaration.id)
+    events = list(await ctx.uow.declarations.events(declaration.id))
+    last = events[-1] if events else None
+    undoable = (
+        last is not None
+        and last.actor == _account(ctx)
+        and last.from_status == "submitted"
+        and last.to_status in ("recognised", "not_recognised", "returned")
+        and declaration.status == last.to_status
+    )
+    if not undoable or last is None:
+        return t("rev.undo.nothing", id=declaration.id)
+    if ctx.now - last.created_at > UNDO_WINDOW:
+        return t("rev.undo.late", id=declaration.id, minutes=int(UNDO_WINDOW.total_seconds() // 60))
+    me = await acting_staff_id(ctx.uow, role, ctx.now)
+    await change_status(
+        ctx.uow,
+        declaration,
+        _account(ctx),
+        "submitted",
+        ctx.now,
+        reason="undo",
+        decision=None,
+        decision_reason=None,
+        decided_by=None,
+        decided_at=None,
+        reopened=None,
+        return_note=None,
+        claimed_by=me,
+        claimed_at=ctx.now,
+    )
+    await notify_citizen(
+        ctx.uow, declaration.citizen_id, t("note.undone", year=declaration.year), ctx.now
+    )
+    return (
+        t("rev.undo.done", id=declaration.id),
+        (ChoiceSpec(f"/review {declaration.id}", t("note.review.button")),),
+    )
 
 
 def review_flow(criteria: CriteriaSet) -> Flow:
@@ -607,13 +859,16 @@ def review_flow(criteria: CriteriaSet) -> Flow:
             *items,
             Step("adjust_reason", _reason_prompt, _adjust_reason),
             Step("decide", _decide_prompt, _decide_step),
+            Step("confirm_approve", _confirm_approve_prompt, _confirm_approve),
             Step("reject_reason", _reject_prompt, _reject_reason),
+            Step("confirm_reject", _confirm_reject_prompt, _confirm_reject),
             Step("return_pick", _pick_prompt, _return_pick),
             Step("return_note", _note_prompt, _return_note),
+            Step("confirm_return", _confirm_return_prompt, _confirm_return),
         ),
         init=_init,
         guard=_guard,
-        entry=lambda ctx: "overview",
+        entry=_entry,
         on_leave=_release,
         cancel_text=t("rev.cancelled"),
     )

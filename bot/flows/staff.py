@@ -3,30 +3,52 @@
 
 from __future__ import annotations
 
-from bot.engine import Answered, ChoiceSpec, FlowContext, Joined, Text, t
+from bot.engine import (
+    Accept,
+    Answer,
+    Answered,
+    ChoiceSpec,
+    Expect,
+    Finish,
+    Flow,
+    FlowContext,
+    Joined,
+    Outcome,
+    Prompt,
+    Retry,
+    Step,
+    Text,
+    t,
+)
+from bot.engine.phrases import phrases
 from bot.flows.common import VN_TIME, local_date, services
 from bot.services.export import collect_records, render_csv
 from bot.services.outbox import file_message, text_message
 from bot.services.staff import Role, create_invitation, redeem, role_of
+from bot.services.validation import ValidationError, normalize_free_text, validate_phone
 from bot.services.wards import MAX_QUERY
 
 __all__ = [
-    "coordinator_command",
+    "STAFF_FLOW",
     "export_command",
     "invite_command",
     "queue_command",
     "report_command",
     "revoke_command",
     "staff_command",
+    "staff_flow",
+    "staff_home",
     "stop_command",
     "subscribe_command",
 ]
 
 QUEUE_BUTTONS = 8
+STAFF_FLOW = "staff"
 
 
-async def coordinator_command(ctx: FlowContext) -> Answered:
-    """``/coordinator CODE``: bind this account to the wards of a one-time invitation."""
+async def _redeem_guard(ctx: FlowContext) -> Text | None:
+    """``/coordinator CODE``: the code is redeemed before the flow starts (a refused code
+    starts nothing); then the new staff member says how citizens should see them."""
     code = str(ctx.values.get("args") or "")
     if not code:
         return t("staff.code.usage")
@@ -38,12 +60,69 @@ async def coordinator_command(ctx: FlowContext) -> Answered:
             "used": t("staff.code.used"),
             "expired": t("staff.code.expired"),
         }.get(done.problem or "", t("staff.code.unknown"))
-    wards = services(ctx).wards
-    found = [wards.get(code) for code in sorted(done.staff.wards)]
-    names = [ward.name for ward in found if ward is not None]
-    if done.staff.role == "admin":
+    ctx.values.update(staff_id=done.staff.id, role=done.staff.role, wards=sorted(done.staff.wards))
+    return None
+
+
+def _bound(ctx: FlowContext) -> Text:
+    if ctx.values.get("role") == "admin":
         return t("staff.bound.admin")
-    return t("staff.bound", wards=", ".join(names))
+    return t("staff.bound", wards=_ward_names(ctx, frozenset(ctx.values.get("wards") or ())))
+
+
+def _name_prompt(ctx: FlowContext) -> Prompt:
+    return Prompt(t("staff.name.prompt", bound=_bound(ctx)))
+
+
+async def _display_name(ctx: FlowContext, answer: Answer) -> Outcome:
+    try:
+        name = normalize_free_text(answer.text, 120)
+    except ValidationError:
+        return Retry(t("staff.name.error"))
+    if len(name) < 3 or phrases().is_dont_know(name) or phrases().is_none(name):
+        return Retry(t("staff.name.error"))
+    return Accept({"display_name": name})
+
+
+def _phone_prompt(ctx: FlowContext) -> Prompt:
+    return Prompt(
+        t("staff.phone.prompt", name=str(ctx.values.get("display_name"))),
+        (ChoiceSpec("skip", t("common.skip"), "no"),),
+        Expect.TEXT,
+    )
+
+
+async def _contact_phone(ctx: FlowContext, answer: Answer) -> Outcome:
+    phone = None
+    if answer.choice_id != "skip" and not phrases().is_none(answer.text):
+        try:
+            phone = validate_phone(answer.text)
+        except ValidationError:
+            return Retry(t("staff.phone.error"))
+    await ctx.uow.staff.set_profile(
+        int(ctx.values["staff_id"]), str(ctx.values["display_name"]), phone
+    )
+    return Finish((t("staff.profile.saved", name=str(ctx.values["display_name"])),))
+
+
+def staff_flow() -> Flow:
+    return Flow(
+        STAFF_FLOW,
+        (
+            Step("display_name", _name_prompt, _display_name),
+            Step("contact_phone", _phone_prompt, _contact_phone),
+        ),
+        guard=_redeem_guard,
+        cancel_text=t("staff.profile.later"),
+    )
+
+
+async def staff_home(ctx: FlowContext) -> Text | None:
+    """What staff who are not citizens see instead of a registration: their commands."""
+    role = await _role(ctx)
+    if not role.is_staff:
+        return None
+    return t("staff.home.admin") if role.admin else t("staff.home")
 
 
 async def queue_command(ctx: FlowContext) -> Answered:
@@ -88,8 +167,16 @@ async def queue_command(ctx: FlowContext) -> Answered:
 
 
 async def stop_command(ctx: FlowContext) -> Answered:
-    """``/stop`` (or "dừng"): no more broadcasts or reminders; answers to one's own actions and
-    decisions on one's declaration still come."""
+    """``/stop`` (or "dừng"): asks first, then no more broadcasts or reminders; answers to
+    one's own actions and decisions on one's declaration still come."""
+    if str(ctx.values.get("args") or "").strip() != "!":
+        return (
+            t("optout.confirm"),
+            (
+                ChoiceSpec("/stop !", t("optout.confirm.yes"), "yes"),
+                ChoiceSpec("/subscribe", t("optout.confirm.no"), "no"),
+            ),
+        )
     await ctx.uow.identities.set_opt_out(ctx.identity.id, ctx.now)
     return t("optout.done")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ __all__ = [
     "CRITERIA_DIR",
     "DEFAULT_SET",
     "LOCALES",
+    "ORIGINS",
+    "Band",
     "CriteriaError",
     "CriteriaSet",
     "Evaluation",
@@ -30,6 +32,18 @@ class CriteriaError(ValueError):
     """The criteria file is wrong; the message names the file and the problem."""
 
 
+ORIGINS = ("official", "framework", "ours")
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """What a range of scores means ("8–10: reads every day…")."""
+
+    low: int
+    high: int
+    text: Localized
+
+
 @dataclass(frozen=True, slots=True)
 class Indicator:
     id: int
@@ -38,9 +52,19 @@ class Indicator:
     text: Localized
     hint: Localized
     text_by_group: Mapping[int, Localized]
+    short: Localized
+    guide: tuple[Band, ...] = ()
+    hint_by_group: Mapping[int, Localized] = field(default_factory=dict)
+    origin: Mapping[str, str] = field(default_factory=dict)  # which texts are official
 
     def wording(self, group: int, locale: str) -> str:
         return self.text_by_group.get(group, self.text)[locale]
+
+    def hint_for(self, group: int, locale: str) -> str:
+        return self.hint_by_group.get(group, self.hint)[locale]
+
+    def band(self, score: int) -> Band | None:
+        return next((band for band in self.guide if band.low <= score <= band.high), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +133,40 @@ def _localized(raw: Any, where: str) -> Localized:
     return {locale: raw[locale].strip() for locale in LOCALES}
 
 
+def _by_group(raw: Any, where: str) -> dict[int, Localized]:
+    found: dict[int, Localized] = {}
+    for group, text in (raw or {}).items():
+        if str(group) not in {"1", "2", "3", "4"}:
+            raise CriteriaError(f"{where}: unknown target group {group!r}")
+        found[int(group)] = _localized(text, f"{where} for group {group}")
+    return found
+
+
+def _guide(raw: Any, maximum: int, where: str) -> tuple[Band, ...]:
+    """Score bands that cover 0 to the maximum, in order, without gaps or overlaps."""
+    if not isinstance(raw, list) or not raw:
+        raise CriteriaError(f"{where} guide: expected a list of score bands")
+    bands = []
+    expected = 0
+    for number, band in enumerate(raw, 1):
+        low, high = (band.get("from"), band.get("to")) if isinstance(band, dict) else (None, None)
+        if not isinstance(low, int) or not isinstance(high, int) or low != expected or high < low:
+            raise CriteriaError(f"{where} guide: band {number} should start at {expected}")
+        bands.append(Band(low, high, _localized(band, f"{where} guide band {number}")))
+        expected = high + 1
+    if expected != maximum + 1:
+        raise CriteriaError(f"{where} guide: the bands end at {expected - 1}, not at {maximum}")
+    return tuple(bands)
+
+
+def _origin(raw: Any, where: str) -> dict[str, str]:
+    found = dict(raw or {})
+    for part, origin in found.items():
+        if origin not in ORIGINS:
+            raise CriteriaError(f"{where} origin of {part}: one of {', '.join(ORIGINS)}")
+    return found
+
+
 def _parse(data: Any) -> CriteriaSet:
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise CriteriaError("the file needs an object with a string 'id'")
@@ -133,11 +191,6 @@ def _parse(data: Any) -> CriteriaSet:
         maximum = raw.get("max")
         if not isinstance(maximum, int) or isinstance(maximum, bool) or not 1 <= maximum <= 100:
             raise CriteriaError(f"{where}: bad maximum {maximum!r} (an integer from 1 to 100)")
-        by_group: dict[int, Localized] = {}
-        for group, text in (raw.get("text_by_group") or {}).items():
-            if str(group) not in {"1", "2", "3", "4"}:
-                raise CriteriaError(f"{where}: unknown target group {group!r}")
-            by_group[int(group)] = _localized(text, f"{where} text for group {group}")
         indicators.append(
             Indicator(
                 iid,
@@ -145,7 +198,11 @@ def _parse(data: Any) -> CriteriaSet:
                 maximum,
                 _localized(raw.get("text"), f"{where} text"),
                 _localized(raw.get("hint"), f"{where} hint"),
-                by_group,
+                _by_group(raw.get("text_by_group"), f"{where} text"),
+                _localized(raw.get("short"), f"{where} short name"),
+                _guide(raw.get("guide"), maximum, where),
+                _by_group(raw.get("hint_by_group"), f"{where} hint"),
+                _origin(raw.get("origin"), where),
             )
         )
     if not indicators:

@@ -53,6 +53,7 @@ DECLARATION_FIELDS = (
     "verified_total",
     "decision",
     "decided_by",
+    "decided_by_name",
     "decided_at",
     "decision_reason",
     "review_rounds",
@@ -92,6 +93,7 @@ def _declaration(
     answers: Mapping[int, IndicatorAnswer],
     criteria: Mapping[str, CriteriaSet],
     events: int = 0,
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     if declaration is None:
         return dict.fromkeys(DECLARATION_FIELDS)
@@ -117,22 +119,30 @@ def _declaration(
         "total": sum(scores.values()),
         "provisional_result": result,
         "submitted_at": _iso(declaration.submitted_at),
-        **_verification(declaration, answers, events),
+        **_verification(declaration, answers, events, names or {}),
     }
 
 
 def _verification(
-    declaration: Declaration, answers: Mapping[int, IndicatorAnswer], events: int
+    declaration: Declaration,
+    answers: Mapping[int, IndicatorAnswer],
+    events: int,
+    names: Mapping[str, str],
 ) -> dict[str, Any]:
-    verified = {
-        str(i): a.verified_score for i, a in sorted(answers.items()) if a.verified_score is not None
-    }
     decided = declaration.decision is not None
+    # the scores the decision used: the citizen's, where the coordinator adjusted none
+    verified = {
+        str(i): a.verified_score if a.verified_score is not None else a.score
+        for i, a in sorted(answers.items())
+        if a.verified_score is not None or a.score is not None
+    }
     return {
         "verified_scores": verified if decided else None,
-        "verified_total": sum(verified.values()) if decided and verified else None,
+        "verified_total": sum(v or 0 for v in verified.values()) if decided and verified else None,
         "decision": declaration.decision,
         "decided_by": declaration.decided_by,
+        # the name the coordinator gave when redeeming their code, as citizens saw it
+        "decided_by_name": names.get(declaration.decided_by or "", declaration.decided_by),
         "decided_at": _iso(declaration.decided_at),
         "decision_reason": declaration.decision_reason,
         "review_rounds": declaration.review_round,
@@ -168,6 +178,7 @@ async def collect_records(
         by_citizen.setdefault(found.citizen_id, []).append(found)
     answers = await uow.declarations.answers_by_declaration(year)
     events = await uow.declarations.event_counts()
+    names = {member.account: member.shown_as for member in await uow.staff.all()}
     records = []
     for citizen in people:
         base = _citizen(citizen, consents.get(citizen.id))
@@ -175,7 +186,7 @@ async def collect_records(
         for declaration in declarations:
             given = answers.get(declaration.id, {}) if declaration else {}
             audit = events.get(declaration.id, 0) if declaration else 0
-            records.append({**base, **_declaration(declaration, given, criteria, audit)})
+            records.append({**base, **_declaration(declaration, given, criteria, audit, names)})
     return records
 
 

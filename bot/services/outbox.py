@@ -82,6 +82,9 @@ class OutgoingFile:
 
 
 class Deliverer(Protocol):
+    """A channel's sending end. It may also have ``buttons = False`` (numbered menus: texts in
+    their typed variants) and ``recipient`` (only that account's messages: a console)."""
+
     name: str  # the channel
 
     async def deliver(
@@ -142,6 +145,10 @@ async def notify_accounts(
         if await uow.outbox.enqueue(build(channel, external_id), now):
             count += 1
     return count
+
+
+class Render(Protocol):
+    def __call__(self, locale: str, text: Text | Joined | str, *, typed: bool = False) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +221,7 @@ class OutboxSender:
         self,
         store: Store,
         deliverer: Deliverer,
-        render: Callable[[str, Text | Joined | str], str],
+        render: Render,
         default_locale: str,
         file_path: Callable[[str], Path],
         *,
@@ -227,7 +234,12 @@ class OutboxSender:
     ) -> None:
         self._store = store
         self._deliverer = deliverer
-        self._render = render
+        typed = not getattr(deliverer, "buttons", True)  # numbered menus: the typed variants
+
+        def rendered(locale: str, text: Text | Joined | str) -> str:
+            return render(locale, text, typed=typed)
+
+        self._render = rendered
         self._default_locale = default_locale
         self._file_path = file_path
         self._pace = pace or Pace()
@@ -279,7 +291,11 @@ class OutboxSender:
             rows = [
                 row
                 for row in await uow.outbox.due(
-                    self._deliverer.name, now, self._batch + len(self._inflight), bulk
+                    self._deliverer.name,
+                    now,
+                    self._batch + len(self._inflight),
+                    bulk,
+                    getattr(self._deliverer, "recipient", None),
                 )
                 if row.id not in self._inflight
             ][: self._batch]

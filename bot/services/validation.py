@@ -7,12 +7,15 @@ import unicodedata
 
 import phonenumbers
 
+from bot.engine.phrases import phrases
+
 __all__ = [
     "MIN_AGE",
     "PhoneError",
     "ValidationError",
     "is_minor",
     "normalize_free_text",
+    "strip_honorific",
     "validate_birth_year",
     "validate_full_name",
     "validate_phone",
@@ -59,8 +62,24 @@ def visible_text(text: str) -> str:
     return " ".join("".join(ch for ch in normalized if _visible(ch)).split())
 
 
+# Words of address people type before their name ("bà Trần Thị Lan"): not part of it.
+HONORIFICS = frozenset(
+    {"ông", "bà", "anh", "chị", "em", "cô", "chú", "bác", "cụ", "cháu", "dì", "thím", "mợ",
+     "cậu", "mr", "mrs", "ms", "miss", "mr.", "mrs.", "ms."}
+)  # fmt: skip
+
+
+def strip_honorific(name: str) -> str:
+    """ "bà Trần thị lan" → "Trần thị lan": a word of address before a name of two words or
+    more is dropped (compared with its diacritics: "Bá" and "Cù" are surnames)."""
+    words = name.split(" ")
+    if len(words) >= 3 and words[0].casefold() in HONORIFICS:
+        return " ".join(words[1:])
+    return name
+
+
 def validate_full_name(raw: str) -> str:
-    name = visible_text(raw).replace("’", "'")
+    name = strip_honorific(visible_text(raw).replace("’", "'"))
     if not name:
         raise ValidationError("reg.full_name.error.empty")
     if _LINK.search(name):
@@ -83,7 +102,7 @@ def validate_full_name(raw: str) -> str:
 
 
 def validate_birth_year(raw: str, current_year: int) -> int:
-    digits = raw.strip()
+    digits = phrases().year(raw) or raw.strip()  # "năm 1952", "1952."
     if not re.fullmatch(r"\d{4}", digits):
         raise ValidationError("reg.birth_year.error.format")
     year = int(digits)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.engine.matching import fold
 
-__all__ = ["MAX_QUERY", "Ward", "WardDirectory"]
+__all__ = ["CORRECTED_CODES", "MAX_QUERY", "Ward", "WardDirectory"]
 
 MAX_QUERY = 60  # characters; the longest unit name with its kind is under 30
 # Words people put before a name; they say nothing about which unit is meant.
@@ -41,8 +41,31 @@ class _Entry:
     words: tuple[str, ...]
 
 
+DATA = Path(__file__).resolve().parent / "data"
+# Units whose code vietnam-provinces 2025.10.1 (what Python 3.11 installs) has wrong, and the
+# code the official list (vietnam-provinces 2026.9.0) gives them; see data/wards-31.csv.
+CORRECTED_CODES = {"10510": "10507", "10540": "10891", "10672": "10837", "10777": "10792",
+                   "11341": "11329"}  # fmt: skip
+SHIPPED_VERSION = "vietnam-provinces:2026-09-20"
+
+
+def _rows(raw: bytes, path: Path, required: set[str]) -> list[dict[str, str]]:
+    lines = [line for line in raw.decode("utf-8-sig").splitlines() if not line.startswith("#")]
+    rows = list(csv.DictReader(lines))
+    if not rows or not required <= set(rows[0]):
+        raise ValueError(f"{path}: needs the columns {','.join(sorted(required))}")
+    return rows
+
+
 class WardDirectory:
-    def __init__(self, wards: Sequence[Ward], data_version: str, province_name: str) -> None:
+    def __init__(
+        self,
+        wards: Sequence[Ward],
+        data_version: str,
+        province_name: str,
+        aliases: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """``aliases``: (a former unit's name, the code of the unit it became part of)."""
         self.data_version = data_version
         self.province_name = province_name
         self._entries = tuple(
@@ -51,35 +74,66 @@ class WardDirectory:
             for bare in [_strip_prefix(fold(ward.name))]
         )
         self._by_code = {ward.code: ward for ward in wards}
+        self._aliases = tuple(
+            _Entry(self._by_code[code], bare, tuple(bare.split()))
+            for name, code in aliases
+            if code in self._by_code
+            for bare in [_strip_prefix(fold(name))]
+        )
 
     @classmethod
     def from_package(cls, province_code: int) -> WardDirectory:
+        """The province's units: for Hải Phòng the shipped official list with the former units'
+        names; for another province, what the installed vietnam-provinces holds."""
         import vietnam_provinces as vp
 
         province = vp.ProvinceCode(province_code)
+        name = vp.Province.from_code(province).name
+        shipped = DATA / f"wards-{province_code}.csv"
+        if shipped.exists():
+            found = cls.from_csv(shipped, name, DATA / f"ward-aliases-{province_code}.csv")
+            found.data_version = SHIPPED_VERSION
+            return found
         wards = [
             Ward(str(int(w.code)), w.name, str(w.division_type.value))
             for w in vp.Ward.iter_by_province(province)
         ]
-        name = vp.Province.from_code(province).name
         return cls(
             sorted(wards, key=lambda w: w.name), f"vietnam-provinces:{vp.__data_version__}", name
         )
 
     @classmethod
-    def from_csv(cls, path: Path, province_name: str) -> WardDirectory:
-        """An operator's list: columns ``code,name`` and optionally ``kind``."""
+    def from_csv(cls, path: Path, province_name: str, aliases: Path | None = None) -> WardDirectory:
+        """An operator's list: columns ``code,name`` and optionally ``kind``; ``aliases`` a file
+        of former units (``old_name,code``, and optionally ``old_district``)."""
         raw = path.read_bytes()
-        rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
-        if not rows or not {"code", "name"} <= set(rows[0]):
-            raise ValueError(f"{path}: needs the columns code,name")
         wards = [
             Ward(row["code"].strip(), row["name"].strip(), (row.get("kind") or "").strip())
-            for row in rows
+            for row in _rows(raw, path, {"code", "name"})
             if row["code"].strip() and row["name"].strip()
         ]
         digest = hashlib.sha256(raw).hexdigest()[:12]
-        return cls(wards, f"csv:{path.name}:{digest}", province_name)
+        return cls(wards, f"csv:{path.name}:{digest}", province_name, cls.read_aliases(aliases))
+
+    @staticmethod
+    def read_aliases(path: Path | None) -> list[tuple[str, str]]:
+        if path is None or not path.exists():
+            return []
+        rows = _rows(path.read_bytes(), path, {"old_name", "code"})
+        return [(row["old_name"].strip(), row["code"].strip()) for row in rows]
+
+    def with_aliases(self, path: Path) -> WardDirectory:
+        """The same units, with an operator's file of former names added."""
+        extra = [(entry.bare, entry.ward.code) for entry in self._aliases]
+        wards = [entry.ward for entry in self._entries]
+        combined = WardDirectory(
+            wards, self.data_version, self.province_name, [*extra, *self.read_aliases(path)]
+        )
+        return combined
+
+    def current_code(self, code: str) -> str:
+        """A unit's code as this list has it (a code of 2025.10.1 that changed, mapped)."""
+        return code if code in self._by_code else CORRECTED_CODES.get(code, code)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -97,20 +151,22 @@ class WardDirectory:
         return found[0] if len(found) == 1 else None
 
     def search(self, query: str, limit: int = 6) -> list[Ward]:
-        """Best matches first; accent- and case-insensitive, tolerant of a kind word and typos.
-        Only the first ``MAX_QUERY`` characters count: fuzzy matching costs grow with the
-        query's length, and no unit's name is half as long."""
+        """Best matches first; accent- and case-insensitive, tolerant of a kind word and typos,
+        and of a former unit's name ("Hàng Kênh" finds the unit it became part of). Only the
+        first ``MAX_QUERY`` characters count: fuzzy matching costs grow with the query's length,
+        and no unit's name is half as long."""
         typed = fold(query[:MAX_QUERY])
         bare = _strip_prefix(typed)
         if not bare:
             return []
-        scored: list[tuple[float, str, Ward]] = []
-        for entry in self._entries:
-            score = self._score(bare, typed, entry)
-            if score >= 0.75:
-                scored.append((score, entry.ward.name, entry.ward))
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        return [ward for _, _, ward in scored[:limit]]
+        best: dict[str, tuple[float, Ward]] = {}
+        for entry, penalty in [*((e, 0.0) for e in self._entries),
+                               *((e, 0.05) for e in self._aliases)]:  # fmt: skip
+            score = self._score(bare, typed, entry) - penalty  # a current name ranks first
+            if score >= 0.75 and score > best.get(entry.ward.code, (0.0, entry.ward))[0]:
+                best[entry.ward.code] = (score, entry.ward)
+        scored = sorted(best.values(), key=lambda item: (-item[0], item[1].name))
+        return [ward for _, ward in scored[:limit]]
 
     @staticmethod
     def _score(bare: str, typed: str, entry: _Entry) -> float:

@@ -14,7 +14,7 @@ from bot.app import App
 from bot.config import Settings
 from bot.engine.ports import StorageUnavailable
 from bot.services.wards import WardDirectory
-from tests.chat import Chat, answer_until
+from tests.chat import Chat, agree, answer_until
 from tests.conftest import started_app
 
 
@@ -28,7 +28,7 @@ async def conversation_step(app: App, user: str = "1001") -> str | None:
 async def test_the_same_update_twice_is_handled_once(any_app: App) -> None:
     chat = Chat(any_app.engine)
     await chat.send("/start")
-    await chat.press("agree")
+    await agree(chat)
     await chat.press("g1")
     first = await chat.send("Ngô Bảo Châu", update_id="tg-555")
     assert first.replies
@@ -46,7 +46,7 @@ async def test_a_crash_mid_update_loses_nothing(app: App, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(WardDirectory, "search", broken)
     await chat.send("le chan", update_id="u-crash")
-    chat.expect("đã có lỗi", "gửi lại")
+    chat.expect("gặp lỗi", "gửi lại")
     assert await conversation_step(app) == "ward"
     monkeypatch.undo()
     # the failed update was rolled back, then consumed with the apology: delivered again (a
@@ -69,7 +69,7 @@ async def test_errors_are_logged_without_personal_data(
 ) -> None:
     chat = Chat(app.engine)
     await chat.send("/start")
-    await chat.press("agree")
+    await agree(chat)
     await chat.press("g1")
 
     def broken(text: str) -> str:
@@ -77,7 +77,7 @@ async def test_errors_are_logged_without_personal_data(
 
     monkeypatch.setattr("bot.flows.registration.validate_full_name", broken)
     await chat.send("Đinh Bộ Lĩnh")
-    chat.expect("đã có lỗi")
+    chat.expect("gặp lỗi")
     assert "ValueError" in caplog.text
     assert "Đinh Bộ Lĩnh" not in caplog.text
 
@@ -86,7 +86,7 @@ async def test_restart_resumes_at_the_same_step(settings: Settings) -> None:
     first = await started_app(settings)
     chat = Chat(first.engine)
     await chat.send("/start")
-    await chat.press("agree")
+    await agree(chat)
     await chat.press("g1")
     await chat.send("Lý Thường Kiệt")
     await first.close()
@@ -95,7 +95,7 @@ async def test_restart_resumes_at_the_same_step(settings: Settings) -> None:
     try:
         chat = Chat(second.engine)
         await chat.send("/start")
-        chat.expect("tiếp tục", "sinh năm")
+        chat.expect("Tiếp tục từ chỗ", "năm sinh")
         await chat.send("1950")
         chat.expect("Giới tính")
     finally:
@@ -107,7 +107,7 @@ async def test_parallel_users_on_one_database(app: App) -> None:
 
     async def register_partly(chat: Chat) -> None:
         await chat.send("/start")
-        await chat.press("agree")
+        await agree(chat)
         await chat.press("g2")
         await chat.send("Trần Hưng Đạo")
 
@@ -127,7 +127,7 @@ async def test_a_conversation_saved_at_a_step_that_no_longer_exists_starts_afres
 
     chat = Chat(app.engine)
     await chat.send("/start")
-    await chat.press("agree")
+    await agree(chat)
     async with app.store.transaction() as uow:
         identity = await uow.identities.get("test", "1001")
         assert identity is not None
@@ -135,7 +135,7 @@ async def test_a_conversation_saved_at_a_step_that_no_longer_exists_starts_afres
         assert conversation is not None
         await uow.conversations.save(replace(conversation, step="renamed_in_a_later_release"))
     await chat.send("hello")
-    chat.expect("Công dân học tập", choices=["agree", "disagree"])
+    chat.expect("Công dân học tập", choices=["agree", "full", "disagree"])
 
 
 async def test_an_unavailable_database_answers_retry_and_changes_nothing(app: App) -> None:
@@ -157,4 +157,4 @@ async def test_an_unavailable_database_answers_retry_and_changes_nothing(app: Ap
     assert await conversation_step(app) == "full_name"
     again = await chat.send("Trần Hưng Đạo", update_id="u-wait")  # the same update, later
     assert not again.duplicate
-    chat.expect("Bạn sinh năm nào")
+    chat.expect("Xin cho biết năm sinh")

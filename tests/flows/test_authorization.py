@@ -160,6 +160,8 @@ async def review(chat: Chat, world: World) -> str:
 async def decision(chat: Chat, world: World, action: str, command: str, status: str) -> str:
     number = world.declarations[action]
     await chat.send(command.format(number=number))
+    if "confirm" in chat.choice_ids:  # a decision is confirmed before it is recorded
+        await chat.press("confirm")
     return ALLOWED if (await declaration(world.app, number)).status == status else REFUSED
 
 
@@ -187,9 +189,10 @@ async def adjust(chat: Chat, world: World) -> str:
         await chat.press("next")
         await chat.press("adjust")
         await chat.send("3")
-        await chat.send("Chưa có kế hoạch học tập")
+        await chat.send("Chưa có kế hoạch học tập")  # stored with its audit event at once
         await chat.press("decide")
         await chat.press("approve")
+        await chat.press("confirm")
     async with world.app.store.transaction() as uow:
         answers = await uow.declarations.answers(number)
     return ALLOWED if answers[2].verified_score == 3 else REFUSED
@@ -210,7 +213,7 @@ async def revoke(chat: Chat, world: World) -> str:
 
 async def broadcast(chat: Chat, world: World) -> str:
     await chat.send("/broadcast")
-    if "Soạn tin chiến dịch" in chat.text:  # allowed to compose: write, pick everyone, send
+    if "Soạn tin thông báo" in chat.text:  # allowed to compose: write, pick everyone, send
         await chat.send("Mời bà con tham gia buổi sinh hoạt học tập tối thứ Bảy.")
         await chat.press("all")
         await chat.press("send")
@@ -236,6 +239,13 @@ PERFORM: dict[str, Callable[[Chat, World], Awaitable[str]]] = {
 # -- the accounts -------------------------------------------------------------------------
 
 
+async def redeem_as(actor: Chat, code: str) -> None:
+    await actor.send(f"/coordinator {code}")
+    await actor.send("Cán bộ Thử Nghiệm")
+    await actor.press("skip")
+    actor.expect("Đã lưu")
+
+
 async def actor_as(role: str, tmp_path: Path, database_url: str) -> AsyncIterator[World]:
     """An app whose account ``console:actor`` has ``role``, over a fresh world."""
     plain = make_settings(tmp_path, database_url=database_url)
@@ -250,21 +260,21 @@ async def actor_as(role: str, tmp_path: Path, database_url: str) -> AsyncIterato
             assert identity is not None
             await uow.identities.bind(identity.id, citizen.id)
     elif role in ("coordinator of the ward", "revoked coordinator"):
-        await actor.send(f"/coordinator {await give_code(app, (TARGET,))}")
+        await redeem_as(actor, await give_code(app, (TARGET,)))
         if role == "revoked coordinator":
             async with app.store.transaction() as uow:
                 member = await uow.staff.by_account("console", ACTOR)
                 assert member is not None
                 await uow.staff.revoke(member.id, NOW)
     elif role == "coordinator of another ward":
-        await actor.send(f"/coordinator {await give_code(app, (OTHER,))}")
+        await redeem_as(actor, await give_code(app, (OTHER,)))
     elif role == "removed admin":
         await app.close()
         app = await started_app(configured)
         actor = Chat(app.engine, user=ACTOR, channel="console")
         await actor.send(f"/review {world.declarations['review']}")  # a claim made a record
         await actor.send("/cancel")
-        await actor.send(f"/coordinator {await give_code(app, (OTHER,))}")
+        await redeem_as(actor, await give_code(app, (OTHER,)))
         await app.close()
         app = await started_app(plain)  # then CDHT_ADMINS no longer lists the account
     world.app = app

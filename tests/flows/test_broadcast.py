@@ -49,7 +49,7 @@ async def test_a_coordinator_reaches_only_their_wards_and_citizens_are_refused(a
     await register(citizen)  # Phường Lê Chân
     other = await coordinator(app, "other", wards=("11311",))
     await other.send("/broadcast")
-    other.expect("1 phường/xã bạn phụ trách")
+    other.expect("1 phường/xã đang phụ trách")
     await other.send("Họp tổ dân phố")
     await other.press("all")
     other.expect("gửi cho 0 người")

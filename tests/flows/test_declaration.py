@@ -74,7 +74,11 @@ async def test_a_complete_declaration_with_evidence(any_app: App) -> None:
     assert chat.prompt.numeric
     assert chat.choice_ids[:11] == [f"s{n}" for n in range(11)]
     await chat.press("8")
-    chat.expect("Minh chứng cho chỉ số 1", choices=["done", "none", "back", "leave"])
+    chat.expect(
+        "Minh chứng cho chỉ số 1",
+        "màn hình VNeID: nhớ che số định danh",  # evidence never needs an ID number shown
+        choices=["done", "none", "back", "leave"],
+    )
     await chat.send_file(photo())
     chat.expect("Đã nhận tệp (1/5)")
     await chat.send_file(FileRef("plan.pdf", "document", "application/pdf", name="kế hoạch.pdf"))
@@ -85,10 +89,10 @@ async def test_a_complete_declaration_with_evidence(any_app: App) -> None:
     chat.expect("Chỉ số 2/10")
     await score_all(chat, {i: 9 for i in range(2, 11)}, start=False)
     chat.expect(
-        "Chỉ số 1: 8 điểm · 3 minh chứng",
-        "Chỉ số 10: 9 điểm · 0 minh chứng",
+        "1. Đọc, cập nhật thông tin: 8 điểm · 3 minh chứng",
+        "\n10. Hợp tác, chia sẻ: 9 điểm\n",  # no evidence: not mentioned
         "Tổng điểm: 89/100",
-        "Đạt (tạm tính",
+        "Kết quả tạm tính: Đạt",
         choices=["submit", "edit", "leave"],
     )
     await chat.press("submit")
@@ -97,7 +101,7 @@ async def test_a_complete_declaration_with_evidence(any_app: App) -> None:
     await chat.send("/declare")
     chat.expect("đang chờ cán bộ phường/xã xác nhận")
     await chat.send("/status")
-    chat.expect("Bạn đã nộp bản tự đánh giá năm", "đang chờ")
+    chat.expect("Đã nộp bản tự đánh giá năm", "đang chờ")
 
     async with any_app.store.transaction() as uow:
         identity = await uow.identities.get("test", chat.user)
@@ -132,7 +136,7 @@ async def test_bad_scores_get_a_clear_reask(citizen: Chat) -> None:
     for typed, reason in [
         ("11", "từ 0 đến 10"),
         ("-1", "từ 0 đến 10"),
-        ("mười", "bằng chữ số"),
+        ("nhiều lắm", "từ 0 đến 10"),
         ("7.5", "số nguyên"),
         ("7,5", "số nguyên"),
     ]:
@@ -155,8 +159,8 @@ async def test_back_skip_and_edit_from_the_review(citizen: Chat) -> None:
     citizen.expect("Chỉ số 3/10")
     await score_all(citizen, {i: 9 for i in range(3, 11)}, start=False)
     citizen.expect(
-        "Chỉ số 2: chưa chấm",
-        "chưa đủ: đã chấm 9/10",
+        "2. Kế hoạch học tập: chưa chấm",
+        "chưa tính được: mới chấm 9/10",
         choices=["submit", "continue", "edit", "leave"],
     )
     await citizen.press("submit")
@@ -170,10 +174,18 @@ async def test_back_skip_and_edit_from_the_review(citizen: Chat) -> None:
     await citizen.press("i6")
     citizen.expect("Chỉ số 6/10", "Điểm hiện tại: 9")
     await citizen.send("4")
+    citizen.expect("Chỉ số này 4 điểm, dưới 5 điểm: chưa thể được công nhận")  # when entered
     await citizen.press("none")
     citizen.expect(
-        "Tổng điểm: 86/100", "Chưa đạt", "chỉ số 6 dưới 5 điểm", choices=["submit", "edit", "leave"]
+        "6. Sử dụng ngoại ngữ: 4 điểm ⚠️ dưới 5 điểm: chưa thể được công nhận",  # and summed up
+        "Tổng điểm: 86/100",
+        "Chưa đạt — chỉ số 6 dưới 5 điểm",
+        choices=["submit", "edit", "leave"],
     )
+    await citizen.press("submit")  # not recognised: a second word before it goes
+    citizen.expect("chưa thể được đề nghị công nhận", choices=["submit", "edit", "leave"])
+    await citizen.press("edit")
+    citizen.expect("Sửa chỉ số nào")
 
 
 async def test_evidence_limits_and_duplicates_leave_nothing_half_stored(app: App) -> None:
@@ -191,7 +203,7 @@ async def test_evidence_limits_and_duplicates_leave_nothing_half_stored(app: App
     chat.expect("Chỉ nhận ảnh (JPEG, PNG, WebP, HEIC) hoặc tệp PDF")
     await chat.send_file(photo())
     await chat.send_file(photo())
-    chat.expect("đã gửi cho chỉ số này rồi")
+    chat.expect("đã được gửi cho chỉ số này rồi")
     stored = [p for p in app.evidence.root.rglob("*") if p.is_file()]
     assert len(stored) == 1
     async with app.store.transaction() as uow:
@@ -241,7 +253,7 @@ async def test_leave_and_resume_after_a_restart(tmp_path: Path) -> None:
     await register(chat)
     await score_all(chat, {1: 8, 2: 7, 3: 9})
     await chat.press("leave")
-    chat.expect("Đã lưu: bạn đã chấm 3/10 chỉ số")
+    chat.expect("Đã lưu: đã chấm 3/10 chỉ số")
     await chat.send("/status")
     chat.expect("đã chấm 3/10 chỉ số")
     await first.close()
@@ -260,10 +272,10 @@ async def test_leave_and_resume_after_a_restart(tmp_path: Path) -> None:
 async def test_status_before_registering_and_before_declaring(app: App) -> None:
     chat = Chat(app.engine)
     await chat.send("/status")
-    chat.expect("Bạn chưa đăng ký")
+    chat.expect("Chưa đăng ký")
     await register(chat)
     await chat.send("/status")
-    chat.expect("Bạn đã đăng ký ngày", "/declare")
+    chat.expect("Đã đăng ký ngày", "/declare")
     await chat.send("/declare")
     await chat.press("later")
     chat.expect("gửi /declare để bắt đầu")
@@ -299,6 +311,8 @@ async def test_last_years_declaration_does_not_block_this_year(tmp_path: Path) -
 async def test_a_declaration_survives_in_the_json_export(citizen: Chat, app: App) -> None:
     await score_all(citizen, {i: 4 if i == 3 else 9 for i in range(1, 11)})
     await citizen.press("submit")
+    await citizen.send("vẫn nộp")  # the label of the confirmation, typed
+    citizen.expect("Đã nộp")
     from bot.__main__ import _export_text
 
     text, count = await _export_text(app.settings, "json", None)
@@ -311,3 +325,47 @@ async def test_a_declaration_survives_in_the_json_export(citizen: Chat, app: App
     header, line = text.splitlines()
     assert "score_1" in header.split(",")
     assert ",4,9,9," in line
+
+
+async def test_scores_as_people_type_them_and_the_guide_on_request(app: App) -> None:
+    chat = Chat(app.engine)
+    await register(chat)
+    await chat.send("tự đánh giá")  # the Vietnamese command word
+    await chat.press("begin")
+    typed = ["tám", "mười", "8 điểm", "điểm 8", "8đ", "bảy điểm ạ", "9", "muoi", "5 d", "10"]
+    for indicator, text in enumerate(typed, start=1):
+        if indicator == 3:
+            await chat.send("không biết")  # the indicator's scoring guide, and the question again
+            chat.expect("Cách chấm chỉ số 3", "0–4 điểm", "5–7 điểm", "8–10 điểm", "Chỉ số 3/10")
+        if indicator == 4:
+            await chat.send("?")
+            chat.expect("Cách chấm chỉ số 4", "Chỉ số 4/10")
+        chat.expect(f"Chỉ số {indicator}/10")
+        await chat.send(text)
+        chat.expect(f"Minh chứng cho chỉ số {indicator}")
+        await chat.press("none")
+    chat.expect("Tổng điểm: 83/100")
+    async with app.store.transaction() as uow:
+        (citizen,) = await uow.citizens.list()
+        declaration = await uow.declarations.latest(citizen.id)
+        assert declaration is not None
+        answers = await uow.declarations.answers(declaration.id)
+    assert [answers[n].score for n in sorted(answers)] == [
+        8, 10, 8, 8, 8, 7, 9, 10, 5, 10,
+    ]  # fmt: skip
+
+
+async def test_a_residents_wording_and_a_pupils_hint(app: App) -> None:
+    resident, pupil = Chat(app.engine, user="2001"), Chat(app.engine, user="2002")
+    await register(resident, group="g1")
+    await register(pupil, name="Phạm Minh Khôi", group="g4")
+    for chat in (resident, pupil):
+        await chat.send("/declare")
+        await chat.press("begin")
+        for _ in range(8):  # to indicator 9
+            await chat.send("8")
+            await chat.press("none")
+        chat.expect("Chỉ số 9/10")
+    assert "đồng nghiệp" not in resident.text.lower()
+    assert "tổ trưởng" not in pupil.text.lower()
+    pupil.expect("giáo viên")

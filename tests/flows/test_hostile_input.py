@@ -31,7 +31,7 @@ async def test_control_characters_are_refused_everywhere_on_both_backends(
     await chat.send(f"/language {bad}")  # in a command's arguments as well
     chat.expect("ký tự điều khiển")
     await chat.send("Tổ dân phố số 5")  # and the citizen goes on, on PostgreSQL too
-    chat.expect("Bạn kiểm tra lại thông tin")
+    chat.expect("Vui lòng kiểm tra lại thông tin")
     await chat.press("confirm")
     chat.expect("đăng ký thành công")
     await chat.send("/declare")
@@ -52,7 +52,7 @@ async def test_names_made_only_of_invisible_characters_are_refused(app: App, nam
     chat = Chat(app.engine)
     await answer_until(chat, "full_name")
     await chat.send(name)
-    chat.expect("Họ và tên đầy đủ của bạn")
+    chat.expect("Xin cho biết họ và tên")
     assert await step(app) == "full_name"
     await chat.send("Lý\u200b Thường Kiệt")  # a zero-width space inside is dropped
     async with app.store.transaction() as uow:
@@ -90,7 +90,7 @@ async def test_a_thousand_character_ward_query_is_refused_before_any_matching(
     chat = Chat(app.engine)
     await answer_until(chat, "ward")
     await chat.send("phường lê chân " * 60)  # 900 characters, under the engine's 1,000
-    chat.expect("dài quá 60 ký tự", "Bạn sống ở phường/xã")
+    chat.expect("dài quá 60 ký tự", "Sống ở phường/xã")
     assert lengths == []  # refused before matching
     directory = WardDirectory.from_package(31)
     assert directory.search("x" * 1000) == []  # the CLI's search, on the first 60 only

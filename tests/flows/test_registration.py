@@ -4,40 +4,48 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.engine import MAX_TEXT_LENGTH
-from tests.chat import Chat, answer_until, register
+from tests.chat import DEFAULT_ANSWERS, Chat, agree, answer_until, register
 
 
 async def test_complete_registration_in_vietnamese(any_app: App) -> None:
     chat = Chat(any_app.engine)
     await chat.send("xin chào")
     chat.expect(
-        "Công dân học tập", "Hội Khuyến học", "Thống kê ẩn danh", choices=["agree", "disagree"]
+        "Công dân học tập",
+        "Hội Khuyến học",
+        "bên kiểm soát dữ liệu cá nhân",
+        choices=["agree", "full", "disagree"],
     )
+    assert len(chat.text) <= 600  # the first screen fits a phone
     await chat.press("Đồng ý")
+    chat.expect("cán bộ phụ trách phường/xã", choices=["agree", "later"])
+    await chat.send("đồng ý ạ")  # typed, with a particle
+    chat.expect("thống kê ẩn danh", choices=["agree", "later"])
+    await chat.send("khong")
     chat.expect("đối tượng", choices=["g1", "g2", "g3", "g4"])
     await chat.press("g2")
-    chat.expect("Họ và tên")
+    chat.expect("họ và tên")
     await chat.send("  trần   văn  bình ")
-    chat.expect("sinh năm")
+    chat.expect("năm sinh")
     await chat.send("1979")
     chat.expect("Giới tính", choices=["male", "female", "other", "skip"])
     await chat.send("bo qua")  # the label typed without diacritics
-    chat.expect("Số điện thoại")
+    chat.expect("số điện thoại")
     assert chat.prompt is not None and chat.prompt.phone_button
     await chat.send("0912.345.678")
     chat.expect("phường/xã")
     await chat.send("hai an")
-    chat.expect("Bạn chọn đúng phường/xã")
+    chat.expect("Chọn đúng phường/xã")
     assert chat.choice_labels[0] == "Phường Hải An"
     await chat.press("Phường Hải An")
     chat.expect("tổ dân phố")
     await chat.send("Tổ dân phố số 12")
-    chat.expect("làm việc", choices=["skip"])
+    chat.expect("Làm việc", choices=["skip"])
     await chat.send("Cảng Hải Phòng")
     chat.expect(
         "Trần Văn Bình",
         "1979",
-        "(không khai)",
+        "(chưa nhập)",
         "Người lao động",
         "Phường Hải An",
         "Tổ dân phố số 12",
@@ -60,13 +68,13 @@ async def test_complete_registration_in_vietnamese(any_app: App) -> None:
     assert citizen.workplace == "Cảng Hải Phòng"
     assert identity is not None and identity.citizen_id == citizen.id
     assert conversation is None
-    (consent,) = consents
-    assert consent.notice_version == "2026-01"
-    assert set(consent.purposes) == {
-        "registration_self_assessment",
-        "share_with_ward_coordinator",
-        "anonymous_statistics",
-    }
+    # one record per purpose given, each with the notice version and its time
+    assert [c.purposes for c in consents] == [
+        ("registration_self_assessment",),
+        ("share_with_ward_coordinator",),
+    ]
+    assert {c.notice_version for c in consents} == {"2026-01"}
+    assert all(c.accepted_at is not None and c.withdrawn_at is None for c in consents)
 
     await chat.send("/start")
     chat.expect("Xin chào Trần Văn Bình")
@@ -81,16 +89,16 @@ async def test_disagreeing_stores_nothing_and_explains_how_to_return(app: App) -
         assert await uow.identities.get("test", "1001") is None
         assert await uow.citizens.list() == []
     await chat.send("/start")
-    chat.expect("Công dân học tập", choices=["agree", "disagree"])
+    chat.expect("Công dân học tập", choices=["agree", "full", "disagree"])
 
 
 async def test_english_speaker_gets_english_and_can_switch(app: App) -> None:
     chat = Chat(app.engine, language="en-GB")
     await chat.send("/start")
-    chat.expect("Welcome", "Anonymous statistics", choices=["agree", "disagree"])
-    await chat.press("I agree")
+    chat.expect("Welcome", "personal data controller", choices=["agree", "full", "disagree"])
+    await agree(chat)
     await chat.send("/language vi")
-    chat.expect("Đã chuyển sang tiếng Việt", "Bạn thuộc đối tượng nào?")
+    chat.expect("Đã chuyển sang tiếng Việt", "Thuộc đối tượng nào?")
     await chat.send("/language")
     assert chat.choice_ids == ["lang:vi", "lang:en"]
     await chat.press("English")
@@ -110,11 +118,11 @@ async def test_name_refusals_say_why(chat: Chat) -> None:
         ("Nguyễn " * 20, "100 ký tự"),
     ]:
         await chat.send(typed)
-        chat.expect(reason, "Họ và tên đầy đủ")
+        chat.expect(reason, "họ và tên đầy đủ")
     await chat.send("x" * (MAX_TEXT_LENGTH + 4000))
-    chat.expect("quá dài", "Họ và tên đầy đủ")
+    chat.expect("quá dài", "họ và tên đầy đủ")
     await chat.send("đặng thị ngọc ánh")
-    chat.expect("sinh năm")
+    chat.expect("năm sinh")
 
 
 async def test_birth_year_range_and_guardian_for_under_16(app: App) -> None:
@@ -124,18 +132,36 @@ async def test_birth_year_range_and_guardian_for_under_16(app: App) -> None:
         await chat.send(typed)
         chat.expect(reason)
     await chat.send("2014")
-    chat.expect("chưa đủ 16 tuổi", choices=["yes", "no"])
+    chat.expect("dưới 16 tuổi", choices=["yes", "no"])
     await chat.press("no")
     chat.expect("cha mẹ", "/start")
     async with app.store.transaction() as uow:
         assert await uow.identities.get("test", "1001") is None
 
 
-async def test_guardian_yes_continues(chat: Chat) -> None:
-    await answer_until(chat, "birth_year", group="g4")
-    await chat.send("2013")
-    await chat.press("yes")
+async def test_a_guardian_is_named_and_recorded_with_a_consent_of_their_own(app: App) -> None:
+    chat = Chat(app.engine)
+    await answer_until(chat, "birth_year", group="g4", full_name="Phạm Minh Khôi")
+    await chat.send("năm 2013")
+    await chat.send("vâng")  # the guardian agreed, typed
+    chat.expect("họ và tên cha, mẹ hoặc người giám hộ")
+    await chat.send("bà Phạm Thị Hoa")
+    chat.expect(
+        "Phạm Thị Hoa là gì của người đăng ký", choices=["father", "mother", "grandparent", "other"]
+    )
+    await chat.press("grandparent")
     chat.expect("Giới tính")
+    await chat.press("male")
+    for step in ("phone", "ward", "ward_pick", "residential_group", "workplace", "summary"):
+        press, default = DEFAULT_ANSWERS[step]
+        await (chat.press(default) if press else chat.send(default))
+    chat.expect("đăng ký thành công")
+    async with app.store.transaction() as uow:
+        (citizen,) = await uow.citizens.list()
+        consents = await uow.consents.for_citizen(citizen.id)
+    (guardian,) = [c for c in consents if c.purposes == ("guardian_consent",)]
+    assert (guardian.guardian_name, guardian.guardian_relation) == ("Phạm Thị Hoa", "grandparent")
+    assert citizen.birth_year == 2013 and citizen.guardian_consent is True
 
 
 async def test_phone_validation_and_contact_sharing(app: App) -> None:
@@ -145,7 +171,7 @@ async def test_phone_validation_and_contact_sharing(app: App) -> None:
         await chat.send(typed)
         chat.expect(reason)
     await chat.share_contact("+84 98 765 43 21", own=False)
-    chat.expect("không phải số điện thoại của bạn")
+    chat.expect("không phải số điện thoại của tài khoản này")
     await chat.share_contact("84987654321")
     chat.expect("phường/xã")
     async with app.store.transaction() as uow:
@@ -178,17 +204,17 @@ async def test_stale_and_forged_buttons_change_nothing(app: App) -> None:
     await chat.send("/start")
     consent = chat.prompt
     assert consent is not None
-    await chat.press("agree")
+    await agree(chat)
     await chat.press("g1")
-    chat.expect("Họ và tên")
+    chat.expect("họ và tên")
     # the consent message's "disagree" button pressed again later
     await chat.press_raw("disagree", consent.token)
     assert chat.result.stale
-    chat.expect("tin nhắn cũ", "Họ và tên")
+    chat.expect("tin nhắn cũ", "họ và tên")
     # a forged choice with the current token, and garbage
     assert chat.prompt is not None
     await chat.press_raw("g4", chat.prompt.token)
-    chat.expect("tin nhắn cũ", "Họ và tên")
+    chat.expect("tin nhắn cũ", "họ và tên")
     await chat.press_raw("confirm", None)
     chat.expect("tin nhắn cũ")
     async with app.store.transaction() as uow:
@@ -205,13 +231,13 @@ async def test_unusable_input_gets_a_reprompt(chat: Chat) -> None:
 
     await chat.send("/start")
     await chat.send("có lẽ")
-    chat.expect("chọn một trong các mục", choices=["agree", "disagree"])
+    chat.expect("chọn một mục", choices=["agree", "full", "disagree"])
     await chat.send("/frobnicate")
-    chat.expect("/frobnicate", "/help", choices=["agree", "disagree"])
-    await chat.press("agree")
+    chat.expect("/frobnicate", "/help", choices=["agree", "full", "disagree"])
+    await agree(chat)
     await chat.press("g1")
     await chat.send_file(FileRef("f1", "photo"))
-    chat.expect("Bạn vui lòng gõ họ và tên")
+    chat.expect("gõ họ và tên")
 
 
 async def test_back_help_and_cancel(app: App) -> None:
@@ -220,14 +246,14 @@ async def test_back_help_and_cancel(app: App) -> None:
     chat.expect("Không còn câu nào trước đó")
     await chat.send("/start")
     await chat.send("/back")
-    chat.expect("Không còn câu nào trước đó", choices=["agree", "disagree"])
-    await chat.press("agree")
+    chat.expect("Không còn câu nào trước đó", choices=["agree", "full", "disagree"])
+    await agree(chat)
     await chat.press("g3")
     await chat.send("/back")
     chat.expect("đối tượng", choices=["g1", "g2", "g3", "g4"])
     await chat.press("g1")
     await chat.send("/help")
-    chat.expect("/cancel", "/profile", "Họ và tên")
+    chat.expect("/cancel", "/profile", "họ và tên")
     await chat.send("/cancel")
     chat.expect("Đã hủy đăng ký")
     async with app.store.transaction() as uow:
@@ -252,7 +278,7 @@ async def test_edit_from_summary_returns_to_summary(chat: Chat) -> None:
     await chat.press("edit")
     await chat.press("birth_year")
     await chat.send("2015")
-    chat.expect("chưa đủ 16 tuổi")
+    chat.expect("dưới 16 tuổi")
     await chat.press("yes")
     chat.expect("2015", choices=["confirm", "edit"])
     await chat.press("confirm")
@@ -262,14 +288,16 @@ async def test_edit_from_summary_returns_to_summary(chat: Chat) -> None:
 async def test_profile_shows_edits_and_deletes(app: App) -> None:
     chat = Chat(app.engine)
     await chat.send("/profile")
-    chat.expect("chưa đăng ký")
+    chat.expect("Chưa đăng ký")
     await register(chat)
     await chat.send("/profile")
-    chat.expect("Nguyễn Thị Hồng Nhung", "0912 345 678", choices=["edit", "delete", "done"])
+    chat.expect(
+        "Nguyễn Thị Hồng Nhung", "0912 345 678", choices=["edit", "consents", "delete", "done"]
+    )
     await chat.press("edit")
     await chat.press("phone")
     await chat.send("0988 111 222")
-    chat.expect("0988 111 222", choices=["edit", "delete", "done"])
+    chat.expect("0988 111 222", choices=["edit", "consents", "delete", "done"])
     async with app.store.transaction() as uow:
         (citizen,) = await uow.citizens.list()
     assert citizen.phone == "+84988111222"  # saved as soon as the field was changed
@@ -280,7 +308,7 @@ async def test_profile_shows_edits_and_deletes(app: App) -> None:
     await chat.press("delete")
     chat.expect("không thể hoàn tác", choices=["delete", "keep"])
     await chat.press("keep")
-    chat.expect("Thông tin của bạn")
+    chat.expect("Thông tin đã đăng ký")
     await chat.press("delete")
     await chat.press("delete")
     chat.expect("Đã xóa toàn bộ dữ liệu")
@@ -288,11 +316,137 @@ async def test_profile_shows_edits_and_deletes(app: App) -> None:
         assert await uow.citizens.list() == []
         assert await uow.identities.get("test", "1001") is None
     await chat.send("/start")
-    chat.expect("Công dân học tập", choices=["agree", "disagree"])
+    chat.expect("Công dân học tập", choices=["agree", "full", "disagree"])
 
 
 async def test_a_registered_citizen_cannot_open_profile_mid_registration(chat: Chat) -> None:
     await chat.send("/start")
-    await chat.press("agree")
+    await agree(chat)
     await chat.send("/profile")
-    chat.expect("chưa đăng ký", "đối tượng")
+    chat.expect("Chưa đăng ký", "đối tượng")
+
+
+async def test_the_full_notice_names_everything_the_law_asks(app: App) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    first = chat.text
+    await chat.press("Xem đầy đủ")
+    chat.expect(
+        "Bên kiểm soát dữ liệu cá nhân: Hội Khuyến học thành phố Hải Phòng",
+        "liên hệ:",
+        "Mục đích",
+        "Thống kê ẩn danh",
+        "tài khoản Telegram hoặc Zalo",  # the categories include the chat account ids
+        "Bên nhận: cán bộ phụ trách phường/xã và quản trị viên",
+        "Thời gian lưu",
+        "khiếu nại",
+        "Không đồng ý thì không thể đăng ký",
+        choices=["agree", "disagree"],
+    )
+    assert len(chat.text) > len(first)
+    await chat.send("đồng ý")
+    chat.expect("chia sẻ", choices=["agree", "later"])
+    await chat.send("để sau")
+    await chat.send("không đồng ý")
+    chat.expect("Thuộc đối tượng nào")
+    await chat.press("g1")
+    await chat.send("bà Trần thị lan")  # a word of address typed before the name
+    await chat.send("1952.")
+    chat.expect("Giới tính")
+    await chat.press("female")
+    await chat.send("0912 345 678")
+    await chat.send("le chan")
+    await chat.press("Phường Lê Chân")
+    await chat.send("không biết")  # plainly not a residential group
+    chat.expect("tổ trưởng hoặc trưởng thôn")
+    await chat.send("Tổ dân phố số 5")
+    chat.expect("Trần Thị Lan", "1952", "Người dân ở phường/xã")
+    await chat.send("đúng")  # "Đúng" answers "Thông tin đã đúng chưa?"; it is no opt-out
+    chat.expect("Trần Thị Lan", "đăng ký thành công")
+    async with app.store.transaction() as uow:
+        (citizen,) = await uow.citizens.list()
+        consents = await uow.consents.for_citizen(citizen.id)
+    assert citizen.full_name == "Trần Thị Lan" and citizen.birth_year == 1952
+    assert [c.purposes for c in consents] == [("registration_self_assessment",)]
+
+
+async def test_the_language_menu_answers_only_itself(app: App) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    await chat.send("/language")
+    assert chat.choice_ids == ["lang:vi", "lang:en"]
+    await chat.send("2")  # the menu's second entry, not the consent's "Không đồng ý"
+    chat.expect("Switched to English", "Do you agree", choices=["agree", "full", "disagree"])
+    async with app.store.transaction() as uow:
+        identity = await uow.identities.get("test", "1001")
+        assert identity is not None and identity.menu is None
+        conversation = await uow.conversations.get(identity.id)
+    assert conversation is not None and conversation.step == "consent"
+    await chat.send("2")  # now the consent's own second entry: the full notice
+    chat.expect("Personal data controller", choices=["agree", "disagree"])
+
+
+async def test_from_the_ward_list_back_returns_to_the_question_before(chat: Chat) -> None:
+    await answer_until(chat, "ward", gender="skip")
+    await chat.send("hai an")
+    assert chat.choice_labels[0] == "Phường Hải An"
+    await chat.send("/back")
+    chat.expect("số điện thoại")
+    await chat.send("0912 345 678")
+    await chat.send("hai an")
+    await chat.press("Phường Hải An")
+    chat.expect("tổ dân phố")
+    await chat.send("/back")  # the ward question, not its stale list
+    chat.expect("Sống ở phường/xã")
+    assert chat.choice_ids == []
+
+
+async def test_profile_shows_each_consent_and_withdraws_one_at_a_time(app: App) -> None:
+    chat = Chat(app.engine)
+    await register(chat)
+    await chat.send("hồ sơ")  # the Vietnamese command word
+    await chat.press("consents")
+    chat.expect(
+        "đăng ký và tự đánh giá (bắt buộc): đã đồng ý",
+        "chia sẻ với cán bộ phường/xã để xác nhận (cần để nộp): đã đồng ý",
+        "thống kê ẩn danh (không bắt buộc): đã đồng ý",
+    )
+    await chat.press("toggle:anonymous_statistics")
+    chat.expect(
+        "Đã rút sự đồng ý: thống kê ẩn danh", "thống kê ẩn danh (không bắt buộc): chưa đồng ý"
+    )
+    await chat.press("toggle:anonymous_statistics")
+    chat.expect("Đã ghi nhận sự đồng ý: thống kê ẩn danh")
+    async with app.store.transaction() as uow:
+        (citizen,) = await uow.citizens.list()
+        consents = await uow.consents.for_citizen(citizen.id)
+    stats = [c for c in consents if c.purposes == ("anonymous_statistics",)]
+    assert [c.withdrawn_at is None for c in stats] == [False, True]  # withdrawn, then given anew
+    await chat.press("back")
+    chat.expect("Thông tin đã đăng ký")
+
+
+async def test_years_and_yes_no_are_understood_as_typed(app: App) -> None:
+    chat = Chat(app.engine)
+    await chat.send("/start")
+    await chat.send("dong y a")  # no diacritics, a particle
+    await chat.send("ok")
+    await chat.send("ừ")
+    chat.expect("Thuộc đối tượng nào")
+    await chat.send("1")
+    await chat.send("Vũ Văn Dũng")
+    chat.expect("năm sinh")
+    await chat.send("sinh năm 1961 ạ")
+    chat.expect("Giới tính")
+    async with app.store.transaction() as uow:
+        identity = await uow.identities.get("test", "1001")
+        assert identity is not None
+        conversation = await uow.conversations.get(identity.id)
+    assert conversation is not None
+    assert conversation.values["full_name"] == "Vũ Văn Dũng"  # "Dũng" is a name, not "dừng"
+    assert conversation.values["birth_year"] == 1961
+    assert conversation.values["consent_purposes"] == [
+        "registration_self_assessment",
+        "share_with_ward_coordinator",
+        "anonymous_statistics",
+    ]

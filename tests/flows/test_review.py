@@ -125,7 +125,9 @@ async def test_return_resubmit_and_approve_round_trip(any_app: App) -> None:
     await coord.press("done")
     coord.expect("chỉ số 3")
     await coord.send("Cần ảnh giấy chứng nhận khóa học")
-    coord.expect(f"Đã trả lại hồ sơ #{number}", "chỉ số 3")
+    coord.expect("Trả lại hồ sơ này để bổ sung?", "Chỉ số 3: «Cần ảnh giấy chứng nhận khóa học»")
+    await coord.press("confirm")
+    coord.expect(f"Đã trả lại hồ sơ #{number}", "chỉ số 3", "hoàn tác trong 10 phút")
     assert await status(app) == "returned"
 
     await outbox.flush()
@@ -135,14 +137,13 @@ async def test_return_resubmit_and_approve_round_trip(any_app: App) -> None:
     await citizen.send("/status")
     citizen.expect("trả lại", "chỉ số 3", "Cần ảnh giấy chứng nhận")
 
-    await citizen.press_raw("/declare", "g")
-    citizen.expect("Chỉ số cần bổ sung: 3", choices=["begin", "review"])
-    await citizen.press("begin")
-    citizen.expect("Chỉ số 3/10", "Điểm hiện tại: 9")
+    await citizen.press_raw("/declare", "g")  # straight to the indicator asked about
+    citizen.expect("Chỉ số 3/10", "Điểm hiện tại: 9", "Cần ảnh giấy chứng nhận khóa học")
+    assert "Giữ 9 điểm" in citizen.choice_labels
     await citizen.send("10")
     await citizen.send("Đã học khóa tin học cơ bản")
     await citizen.press("done")
-    citizen.expect("Tổng hợp", "Chỉ số 3: 10 điểm · 1 minh chứng")
+    citizen.expect("Tổng hợp", "3. Tham gia hoạt động học tập: 10 điểm · 1 minh chứng")
     await citizen.press("edit")
     assert citizen.choice_ids == ["i3", "review"]  # only what was returned
     await citizen.press("review")
@@ -155,13 +156,20 @@ async def test_return_resubmit_and_approve_round_trip(any_app: App) -> None:
     await coord.send(f"/review {number}")
     coord.expect("lần xem xét 2", "Tổng điểm: 91/100")
     await coord.press("approve")
-    coord.expect(f"Đã duyệt hồ sơ #{number}", "Đạt")
+    coord.expect(
+        "Duyệt hồ sơ này?",
+        f"Hồ sơ #{number} · Nguyễn Thị Hồng Nhung",
+        choices=["confirm", "overview"],
+    )
+    assert await status(app) == "submitted"  # nothing decided before the confirmation
+    await coord.press("confirm")
+    coord.expect(f"Hồ sơ #{number} đã được xác nhận: Đạt, 91/100 điểm")
     assert await status(app) == "recognised"
     await outbox.flush()
     assert "Chúc mừng" in deliverer.to("citizen")[-1].text
     assert "91/100" in deliverer.to("citizen")[-1].text
     await citizen.send("/status")
-    citizen.expect("đã được công nhận Công dân học tập năm", "91")
+    citizen.expect("đã được xác nhận với tổng điểm 91", "đề nghị công nhận Công dân học tập")
     assert [(frm, to) for _, frm, to in await events(app)] == [
         ("draft", "submitted"),
         ("submitted", "returned"),
@@ -172,6 +180,7 @@ async def test_return_resubmit_and_approve_round_trip(any_app: App) -> None:
     (record,) = await export_records(app.store, app.services.criteria)
     assert record["decision"] == "approved"
     assert record["decided_by"] == "test:coord"
+    assert record["decided_by_name"] == "Cán bộ coord"
     assert record["verified_total"] == 91
     assert record["review_rounds"] == 2
     assert record["audit_events"] == 4
@@ -218,17 +227,31 @@ async def test_walking_the_indicators_resends_files_and_an_adjustment_changes_th
     await coord.press("decide")
     coord.expect("Tổng điểm: 76/100", "Chưa đạt", "chỉ số 2 dưới 5 điểm")
     await coord.press("approve")
-    coord.expect("Đã duyệt", "Chưa đạt")
+    await coord.press("confirm")
+    coord.expect("đã được xác nhận: Chưa đạt")
     assert await status(app) == "not_recognised"
     (record,) = await export_records(app.store, app.services.criteria)
     assert record["verified_scores"]["2"] == 4
     assert record["scores"]["2"] == 8
     assert record["verified_total"] == 76
     async with app.store.transaction() as uow:
-        audit = (await uow.declarations.events(number))[-1]
-    assert audit.adjusted == {
-        "2": {"from": 8, "to": 4, "reason": "Chưa có kế hoạch học tập viết ra"}
-    }
+        audit = await uow.declarations.events(number)
+    # the adjustment is an audit event of its own, recorded when it was made
+    assert [(e.to_status, e.adjusted) for e in audit[1:]] == [
+        (
+            "submitted",
+            {
+                "2": {
+                    "from": 8,
+                    "to": 4,
+                    "reason": "Chưa có kế hoạch học tập viết ra",
+                    "by": "test:coord",
+                }
+            },
+        ),
+        ("not_recognised", None),
+    ]
+    assert audit[1].actor == "test:coord"
 
 
 async def test_reject_with_a_reason(app: App) -> None:
@@ -240,6 +263,8 @@ async def test_reject_with_a_reason(app: App) -> None:
     await coord.send("ok")
     coord.expect("ghi lý do")
     await coord.send("Không phải người dân của phường")
+    coord.expect("Từ chối hồ sơ này?", "Lý do gửi cho người dân: «Không phải người dân của phường»")
+    await coord.press("confirm")
     coord.expect("Đã từ chối")
     await citizen.send("/status")
     citizen.expect("chưa được công nhận", "Không phải người dân của phường")
@@ -254,7 +279,7 @@ async def test_one_coordinator_holds_a_review_at_a_time(app: App) -> None:
     number = await declaration_id(app)
     await first.send(f"/review {number}")
     await second.send(f"/review {number}")
-    second.expect("đang được cán bộ test:first xem xét")
+    second.expect("đang được Cán bộ first xem xét")  # the name they gave, not the account
     await second.send("/queue")
     second.expect("1 hồ sơ", "đang có cán bộ khác xem")
     await first.press("later")
@@ -269,7 +294,8 @@ async def test_one_coordinator_holds_a_review_at_a_time(app: App) -> None:
     await first.send(f"/review {number}")
     first.expect(f"Hồ sơ #{number}")
     await second.press("approve")  # second lost the claim meanwhile: refused, nothing changes
-    second.expect("không còn giữ hồ sơ")
+    await second.press("confirm")
+    second.expect("không còn do tài khoản này giữ")
     assert await status(app) == "submitted"
 
 
@@ -283,7 +309,7 @@ async def test_forged_decisions_are_refused_and_change_nothing(app: App) -> None
     citizen.expect("chỉ dành cho cán bộ")
     outsider = await coordinator(app, "outsider", wards=("11311",))
     await outsider.send(f"/review {number}")
-    outsider.expect("không phụ trách")
+    outsider.expect("không thuộc phường/xã đang phụ trách")
     await outsider.send("/review 999")
     outsider.expect("Không có hồ sơ #999")
     await outsider.send("/queue")
@@ -365,6 +391,7 @@ async def test_outcomes_reach_the_citizen_in_their_language(app: App) -> None:
     await citizen.send("/language en")
     await coord.send(f"/review {await declaration_id(app)}")
     await coord.press("approve")
+    await coord.press("confirm")
     deliverer = RecordingDeliverer()
     await sender(app, deliverer).flush()
     assert "Congratulations" in deliverer.to("citizen")[-1].text
@@ -390,3 +417,175 @@ async def test_an_admin_removed_from_the_configuration_loses_the_role(tmp_path: 
             assert await uow.staff.admins() == []
     finally:
         await app.close()
+
+
+async def test_an_adjustment_survives_a_return_and_the_citizen_keeps_a_score_in_one_tap(
+    app: App,
+) -> None:
+    async def fetch(file: FileRef, max_bytes: int) -> bytes:
+        return b"\xff\xd8\xff\xe0certificate"
+
+    app.evidence.register("test", fetch)
+    coord = await coordinator(
+        app, "coord", name="Nguyễn Văn An, phường Lê Chân", phone="0987 654 321"
+    )
+    citizen = await submitted(app, "citizen")
+    number = await declaration_id(app)
+    await coord.send(f"/review {number}")
+    coord.expect("📞 0912 345 678")  # the citizen's phone, to call
+    assert "tệp" not in coord.text  # no files: none mentioned
+    await coord.press("walk")
+    await coord.press("next")
+    await coord.press("adjust")
+    await coord.send("7 điểm")  # typed with its unit
+    coord.expect("Lý do điều chỉnh chỉ số 2 thành 7")
+    await coord.send("Kế hoạch chưa cụ thể")
+    await coord.press("decide")
+    await coord.press("return")
+    await coord.press("m3")
+    await coord.press("done")
+    await coord.send("Cần ảnh giấy chứng nhận")
+    await coord.press("confirm")
+    deliverer = RecordingDeliverer()
+    await sender(app, deliverer).flush()
+    (note,) = deliverer.to("citizen")
+    assert "Nguyễn Văn An, phường Lê Chân (điện thoại 0987 654 321)" in note.text
+
+    await citizen.send("/declare")  # straight to indicator 3, with what was asked
+    citizen.expect("Chỉ số 3/10", "Cần ảnh giấy chứng nhận", "Điểm hiện tại: 9")
+    await citizen.send_file(FileRef("p1", "photo", "image/jpeg"))  # the photo, at once
+    citizen.expect("Đã nhận tệp (1/5)", "Minh chứng cho chỉ số 3")
+    await citizen.press("done")
+    citizen.expect("Tổng hợp", "3. Tham gia hoạt động học tập: 9 điểm · 1 minh chứng")
+    await citizen.press("submit")
+    citizen.expect("Đã nộp")
+
+    await coord.send(f"/review {number}")
+    coord.expect(
+        "2. Kế hoạch học tập: 9 điểm → 7 (đã điều chỉnh)",
+        "3. Tham gia hoạt động học tập: 9 điểm · 1 tệp",
+    )
+    await coord.press("approve")
+    await coord.press("confirm")
+    coord.expect(f"Hồ sơ #{number} đã được xác nhận: Đạt, 88/100 điểm")
+    (record,) = await export_records(app.store, app.services.criteria)
+    assert record["verified_scores"]["2"] == 7
+    assert record["verified_total"] == 88
+    assert record["decided_by_name"] == "Nguyễn Văn An, phường Lê Chân"
+
+
+async def test_a_citizen_who_changes_the_adjusted_indicator_replaces_the_adjustment(
+    app: App,
+) -> None:
+    coord = await coordinator(app, "coord")
+    citizen = await submitted(app, "citizen")
+    number = await declaration_id(app)
+    await coord.send(f"/review {number}")
+    await coord.press("walk")
+    await coord.press("next")
+    await coord.press("adjust")
+    await coord.press("6")
+    await coord.send("Chưa có kế hoạch viết ra")
+    await coord.press("mark")
+    await coord.press("decide")
+    await coord.press("return")
+    await coord.send("Xin gửi kế hoạch học tập")
+    await coord.press("confirm")
+    await citizen.send("/declare")
+    citizen.expect("Chỉ số 2/10", "Xin gửi kế hoạch học tập")
+    await citizen.send("8")
+    await citizen.press("none")
+    await citizen.press("submit")
+    await coord.send(f"/review {number}")
+    coord.expect("2. Kế hoạch học tập: 8 điểm\n")  # the citizen's new score, no adjustment
+    async with app.store.transaction() as uow:
+        answers = await uow.declarations.answers(number)
+    assert (answers[2].score, answers[2].verified_score) == (8, None)
+
+
+async def test_a_decision_can_be_undone_by_its_author_within_ten_minutes(app: App) -> None:
+    coord = await coordinator(app, "coord")
+    other = await coordinator(app, "other")
+    await submitted(app, "citizen")
+    number = await declaration_id(app)
+    await coord.send(f"/review {number}")
+    await coord.press("approve")
+    await coord.press("confirm")
+    assert coord.choice_ids == [f"/undo {number}"]
+    await other.send(f"/undo {number}")  # not theirs to undo
+    other.expect(f"Không có quyết định nào của tài khoản này về hồ sơ #{number}")
+    assert await status(app) == "recognised"
+    await coord.press(f"/undo {number}")
+    coord.expect(f"Đã hoàn tác: hồ sơ #{number} trở lại chờ xét")
+    assert await status(app) == "submitted"
+    deliverer = RecordingDeliverer()
+    await sender(app, deliverer).flush()
+    assert "thông báo vừa rồi không còn giá trị" in deliverer.to("citizen")[-1].text
+    assert [(actor, frm, to) for actor, frm, to in await events(app)][-2:] == [
+        ("test:coord", "submitted", "recognised"),
+        ("test:coord", "recognised", "submitted"),  # the undo is in the audit trail
+    ]
+    # held by the coordinator who undid it; deciding again, then too late to undo
+    await coord.send(f"/review {number}")
+    await coord.press("reject")
+    await coord.send("Không cư trú tại phường")
+    await coord.press("confirm")
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    app.engine._clock = lambda: later  # eleven minutes on
+    await coord.send(f"/undo {number}")
+    coord.expect("Đã quá 10 phút")
+    assert await status(app) == "not_recognised"
+
+
+async def test_typed_decisions_only_from_staff_and_only_in_their_exact_shape(app: App) -> None:
+    coord = await coordinator(app, "coord", channel="test")
+    citizen = await submitted(app, "citizen")
+    number = await declaration_id(app)
+    await citizen.send(f"DUYET {number}")  # a citizen's text, not a command
+    assert "chỉ dành cho cán bộ" not in citizen.text
+    await citizen.send("Trả 2 cuốn sách cho thư viện")
+    assert "chỉ dành cho cán bộ" not in citizen.text
+    assert await status(app) == "submitted"
+
+    await coord.send(f"TRA {number} 3,5 Cần ảnh giấy chứng nhận")
+    coord.expect("Trả lại hồ sơ này để bổ sung?", "Chỉ số 3, 5: «Cần ảnh giấy chứng nhận»")
+    await coord.send("/cancel")
+    await coord.send(f"từ chối {number} Không phải người dân của phường")
+    coord.expect("Từ chối hồ sơ này?", "«Không phải người dân của phường»")
+    await coord.send("/cancel")
+    await coord.send(f"duyệt {number}")  # never opened: a confirmation that names it
+    coord.expect("Duyệt hồ sơ này?", f"Hồ sơ #{number} · Nguyễn Thị Hồng Nhung · Phường Lê Chân")
+    assert await status(app) == "submitted"
+    await coord.send("có")
+    coord.expect(f"Hồ sơ #{number} đã được xác nhận: Đạt, 90/100 điểm")
+    assert await status(app) == "recognised"
+    await coord.send("Duyệt hồ sơ giúp tôi")  # not the exact shape: plain text
+    assert "đã được xác nhận" not in coord.text
+
+
+async def test_a_rejected_citizen_sees_the_reason_and_whom_to_call(app: App) -> None:
+    coord = await coordinator(
+        app, "coord", name="Phạm Thị Hạnh, phường Lê Chân", phone="0912 111 222"
+    )
+    citizen = await submitted(app, "citizen")
+    await coord.send(f"TỪ CHỐI {await declaration_id(app)} Không cư trú tại phường")
+    await coord.press("confirm")
+    await citizen.send("/status")
+    citizen.expect(
+        "chưa được công nhận. Lý do: Không cư trú tại phường",
+        "Liên hệ cán bộ xét duyệt: Phạm Thị Hạnh, phường Lê Chân, điện thoại 0912 111 222.",
+    )
+
+
+async def test_status_says_not_submitted_when_all_ten_are_scored(app: App) -> None:
+    chat = Chat(app.engine)
+    await register(chat)
+    await chat.send("/declare")
+    await chat.press("begin")
+    for _ in range(10):
+        await chat.send("8")
+        await chat.press("none")
+    chat.expect("Tổng điểm: 80/100")
+    await chat.press("leave")
+    await chat.send("trạng thái")
+    chat.expect("Đã chấm đủ 10 chỉ số", "chưa nộp", "Nộp để xác nhận")

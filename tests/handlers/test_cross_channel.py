@@ -46,6 +46,10 @@ async def test_a_zalo_citizen_is_recognised_by_a_telegram_coordinator(
         fake_user = TELEGRAM_COORDINATOR
         await fake.send_text(fake_user, f"/coordinator {await invite(running.app)}")
         await fake.wait_for(lambda: any("Lê Chân" in p["text"] for p in fake.sent(fake_user)))
+        await fake.send_text(fake_user, "Nguyễn Văn Cừ, cán bộ phường Lê Chân")
+        await fake.wait_for(lambda: any("Số điện thoại" in p["text"] for p in fake.sent(fake_user)))
+        await fake.press(fake_user, "Bỏ qua")
+        await fake.wait_for(lambda: any("Đã lưu" in p["text"] for p in fake.sent(fake_user)))
         await register_on_zalo(zalo, zsay)
         await declare_on_zalo(zalo, zsay)
         await fake.wait_for(lambda: any("Hồ sơ mới" in p["text"] for p in fake.sent(fake_user)))
@@ -56,11 +60,17 @@ async def test_a_zalo_citizen_is_recognised_by_a_telegram_coordinator(
         await fake.press(fake_user, "Đến phần quyết định")
         await fake.wait_for(lambda: any("thế nào" in p["text"] for p in fake.sent(fake_user)))
         await fake.press(fake_user, "Duyệt")
+        await fake.wait_for(
+            lambda: any("Duyệt hồ sơ này?" in p["text"] for p in fake.sent(fake_user))
+        )
+        await fake.press(fake_user, "Xác nhận duyệt")
         await zalo.wait_for(lambda: any("Chúc mừng" in m for m in zalo.sent(CITIZEN)))
         async with running.app.store.transaction() as uow:
             (declaration,) = await uow.declarations.list()
         assert declaration.status == "recognised"
         assert declaration.decided_by == f"telegram:{fake_user}"
+        told = next(m for m in zalo.sent(CITIZEN) if "Chúc mừng" in m)
+        assert "Nguyễn Văn Cừ, cán bộ phường Lê Chân" in told
     finally:
         await running.shutdown()
 
@@ -92,6 +102,8 @@ async def test_a_telegram_citizen_is_reviewed_by_a_zalo_coordinator(
             await converse(citizen, lambda: fake.press(citizen, label), expected)
 
         await coordinator_says(f"/coordinator {code}", "An Lão")
+        await coordinator_says("Hoàng Thị Loan, xã An Lão", "Số điện thoại")
+        await coordinator_says("0912 555 666", "Đã lưu")
         await register_on_telegram(fake, converse)
         await converse(citizen, lambda: fake.send_text(citizen, "/declare"), "10 phút")
         await press("Bắt đầu", "Chỉ số 1/10")
@@ -116,7 +128,8 @@ async def test_a_telegram_citizen_is_reviewed_by_a_zalo_coordinator(
             assert response.status == 200
             assert await response.read() == TELEGRAM_JPEG
         await coordinator_says("den phan quyet dinh", "thế nào")
-        await coordinator_says("duyet", "Đã duyệt")
+        await coordinator_says("duyet", "Duyệt hồ sơ này?")
+        await coordinator_says("xac nhan duyet", "đã được xác nhận")
         await fake.wait_for(lambda: any("Chúc mừng" in p["text"] for p in fake.sent(citizen)))
     finally:
         await running.shutdown()

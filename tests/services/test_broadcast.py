@@ -109,7 +109,9 @@ async def test_quiet_hours_hold_broadcasts_but_not_notifications(tmp_path: Path)
             pace=Pace(1000, 0), quiet_hours=app.settings.quiet_hours, clock=lambda: NIGHT,
         )  # fmt: skip
         assert await night.flush() == 1
-        assert [d.text for d in deliverer.sent] == ["Bạn sẽ lại nhận tin chiến dịch và lời nhắc."]
+        assert [d.text for d in deliverer.sent] == [
+            "Sẽ nhận lại tin thông báo của phong trào và lời nhắc."
+        ]
         morning = OutboxSender(
             app.store, deliverer, app.engine.text, "vi", app.evidence.path,
             pace=Pace(1000, 0), quiet_hours=app.settings.quiet_hours,
@@ -142,15 +144,32 @@ async def test_opt_out_and_back_in(app: App) -> None:
     chat = Chat(app.engine)
     await register(chat)
     assert await count(app) == 1
-    await chat.send("/stop")
-    chat.expect("không nhận tin chiến dịch", "/subscribe")
+    await chat.send("/stop")  # asks first
+    chat.expect("Ngừng nhận tin thông báo của phong trào", choices=["/stop !", "/subscribe"])
+    assert await count(app) == 1
+    await chat.press("/stop !")
+    chat.expect("Đã ngừng gửi tin thông báo", "/subscribe")
+    assert await count(app) == 0
+    await chat.send("/start")  # no longer re-subscribes silently
     assert await count(app) == 0
     await chat.send("/subscribe")
+    chat.expect("Sẽ nhận lại tin thông báo")
     assert await count(app) == 1
-    await chat.send("/stop")
-    await chat.send("/start")
-    chat.expect("lại nhận tin chiến dịch")
+
+
+async def test_words_that_fold_to_dung_do_not_opt_out(app: App) -> None:
+    chat = Chat(app.engine)
+    await register(chat)
+    for typed in ("Đúng", "đúng", "Dũng", "dung", "Trần Văn Dũng", "dừng ở chỉ số 3"):
+        await chat.send(typed)
+        assert "Ngừng nhận" not in chat.text, typed
     assert await count(app) == 1
+    await chat.send("dừng")  # the whole message, with its diacritics: the command, confirmed
+    chat.expect("Ngừng nhận tin thông báo", choices=["/stop !", "/subscribe"])
+    await chat.send("vẫn nhận")
+    assert await count(app) == 1
+    await chat.send("Dừng lại đi")  # with a particle: the same command
+    chat.expect("Ngừng nhận tin thông báo")
 
 
 async def test_reminders_follow_the_rules_once_each(any_app: App) -> None:

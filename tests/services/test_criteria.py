@@ -105,3 +105,39 @@ def test_start_up_stops_on_a_bad_criteria_set(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.strip().endswith("qd999-2099.json: no such criteria file")
+
+
+def test_every_indicator_has_a_guide_and_marks_which_texts_are_official() -> None:
+    criteria = load_criteria()
+    for indicator in criteria.indicators:
+        assert [(b.low, b.high) for b in indicator.guide] == [(0, 4), (5, 7), (8, 10)]
+        band = indicator.band(6)
+        assert band is not None and band.low == 5
+        assert indicator.origin.get("guide") == "ours"  # our wording, replaceable
+        assert indicator.origin.get("text") in ("official", "framework")
+        assert indicator.short["vi"] and indicator.short["en"]
+
+
+def test_residents_do_not_read_about_colleagues_or_business_and_pupils_ask_their_school() -> None:
+    criteria = load_criteria()
+    for indicator in criteria.indicators:
+        resident = (indicator.wording(1, "vi") + indicator.hint_for(1, "vi")).lower()
+        for word in ("đồng nghiệp", "năng suất lao động", "kinh doanh", "doanh nghiệp"):
+            assert word not in resident, (indicator.id, word)
+        pupil = indicator.hint_for(4, "vi").lower()
+        assert "tổ trưởng" not in pupil and "trưởng thôn" not in pupil, indicator.id
+    assert "giáo viên" in criteria.indicator(9).hint_for(4, "vi")
+
+
+def test_a_guide_with_a_gap_and_an_unknown_origin_are_named(tmp_path: Path) -> None:
+    def gap(data: dict[str, Any]) -> None:
+        data["indicators"][1]["guide"][1]["from"] = 6
+
+    assert "indicator 2 guide: band 2 should start at 5" in broken(tmp_path, gap)
+
+    def origin(data: dict[str, Any]) -> None:
+        data["indicators"][0]["origin"]["text"] = "copied"
+
+    assert "indicator 1 origin of text: one of official, framework, ours" in broken(
+        tmp_path, origin
+    )

@@ -63,3 +63,52 @@ async def test_0005_takes_away_admin_roles_no_admin_invitation_granted(store: Sq
         "kept-admin": "coordinator",
         "coordinator": "coordinator",
     }
+
+
+async def test_0008_moves_five_outdated_ward_codes_to_the_official_ones(store: SqlStore) -> None:
+    from bot.services.wards import CORRECTED_CODES, WardDirectory
+
+    await upgrade(store.engine, "0007")
+    async with store.engine.begin() as conn:
+        for number, code in enumerate(("10510", "11341", "11383"), start=1):
+            await conn.execute(
+                text(
+                    "INSERT INTO citizens (id, full_name, birth_year, phone, target_group, "
+                    "ward_code, ward_name, ward_data_version, residential_group, channel, locale, "
+                    "registered_at, updated_at) VALUES (:id, 'Người Thử', 1970, '+84912000000', "
+                    "1, :code, 'x', 'vietnam-provinces:2025.10.1', 'Tổ 1', 'test', 'vi', :now, "
+                    ":now)"
+                ),
+                {"id": number, "code": code, "now": NOW},
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO staff (id, channel, external_id, role, invited_by, created_at) "
+                "VALUES (1, 'telegram', 'c', 'coordinator', 'cli', :now)"
+            ),
+            {"now": NOW},
+        )
+        await conn.execute(
+            text("INSERT INTO staff_wards (staff_id, ward_code) VALUES (1, '10777')")
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO invitations (code_hash, role, wards, created_by, created_at, "
+                "expires_at) VALUES ('h', 'coordinator', '[\"10672\", \"11383\"]', 'cli', :now, "
+                ":now)"
+            ),
+            {"now": NOW},
+        )
+    await upgrade(store.engine)
+    async with store.engine.connect() as conn:
+        citizens = (await conn.execute(text("SELECT ward_code FROM citizens ORDER BY id"))).all()
+        wards = (await conn.execute(text("SELECT ward_code FROM staff_wards"))).scalars().all()
+    async with store.transaction() as uow:
+        invitation = await uow.staff.invitation("h")
+    assert [row[0] for row in citizens] == ["10507", "11329", "11383"]
+    assert wards == ["10792"]
+    assert invitation is not None and list(invitation.wards) == ["10837", "11383"]
+    shipped = WardDirectory.from_package(31)
+    for old, new in CORRECTED_CODES.items():  # every new code is a unit of the shipped list
+        assert shipped.get(new) is not None and shipped.get(old) is None
+        assert shipped.current_code(old) == new

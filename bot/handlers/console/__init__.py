@@ -28,15 +28,22 @@ def parse_line(line: str, user_id: str) -> Inbound:
             else "document"
         )
         ref = FileRef(str(path), kind, None, None, path.name)
-        return Inbound(CHANNEL, user_id, InboundKind.FILE, file=ref)
+        return Inbound(CHANNEL, user_id, InboundKind.FILE, file=ref, buttons=False)
     if text.startswith("/") and len(text) > 1:
         command, _, args = text[1:].partition(" ")
-        return Inbound(CHANNEL, user_id, InboundKind.COMMAND, command=command.lower(), args=args)
-    return Inbound(CHANNEL, user_id, InboundKind.TEXT, text=line.rstrip("\r\n"))
+        return Inbound(
+            CHANNEL, user_id, InboundKind.COMMAND, command=command.lower(), args=args, buttons=False
+        )
+    return Inbound(CHANNEL, user_id, InboundKind.TEXT, text=line.rstrip("\r\n"), buttons=False)
 
 
 class ConsoleChannel:
+    """One user's chat in this terminal. Messages the bot sends on its own (a coordinator's
+    notification, a decision, a broadcast) reach the console of the user they are for: each
+    user runs their own (``cdht console --user NAME``); others' wait for theirs."""
+
     name = CHANNEL
+    buttons = False  # numbered menus
 
     def __init__(
         self,
@@ -51,18 +58,18 @@ class ConsoleChannel:
         self._tr = translate
         self._locale = default_locale
         self._user_id = user_id
+        self.recipient = user_id  # the outbox sender delivers this user's messages only
         self._in = stdin or sys.stdin
         self._out = stdout or sys.stdout
 
     async def deliver(
         self, external_id: str, reply: Reply | None, file: OutgoingFile | None
     ) -> None:
-        """Messages the bot sends on its own initiative, shown in this terminal."""
-        to = "" if external_id == self._user_id else f" → {CHANNEL}:{external_id}"
+        """Messages the bot sends this user on its own initiative, shown in this terminal."""
         if file is not None:
-            self._print(f"\n📎{to} {file.caption} ({file.path})")
+            self._print(f"\n📎 {file.caption} ({file.path})")
         elif reply is not None:
-            self._print(f"\n📨{to}\n" + render_menu(reply, self._tr))
+            self._print("\n📨\n" + render_menu(reply, self._tr))
 
     async def fetch_file(self, file: FileRef, max_bytes: int) -> bytes:
         """Evidence "sent" from the console is a local file."""
@@ -97,7 +104,11 @@ class ConsoleChannel:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         self._print(self._tr(self._locale, "console.banner", user=self._user_id))
-        await self._send(Inbound(CHANNEL, self._user_id, InboundKind.COMMAND, command="start"))
+        # nothing is sent on the user's behalf: a conversation in progress is shown as it stands
+        waiting = await self._engine.waiting(CHANNEL, self._user_id, buttons=False)
+        if waiting is not None:
+            self._locale = waiting.locale
+            self._print("\n" + render_menu(waiting, self._tr))
         while stop is None or not stop.is_set():
             self._out.write("> ")
             self._out.flush()

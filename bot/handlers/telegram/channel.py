@@ -52,6 +52,7 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 
 class TelegramChannel:
     name = CHANNEL
+    buttons = True
 
     def __init__(
         self,

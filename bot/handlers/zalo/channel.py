@@ -51,6 +51,7 @@ def split_reply(reply: Reply, translate: Translate, limit: int = TEXT_LIMIT) -> 
 
 class ZaloChannel:
     name = CHANNEL
+    buttons = False  # numbered menus
 
     def __init__(
         self,

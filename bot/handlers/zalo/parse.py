@@ -1,19 +1,15 @@
-"""Zalo updates into the engine's neutral ``Inbound``; staff keywords into commands."""
+"""Zalo updates into the engine's neutral ``Inbound`` (command words and staff's typed
+decisions are read by the engine, the same on every channel)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from bot.engine import FileRef, Inbound, InboundKind, fold
+from bot.engine import FileRef, Inbound, InboundKind
 
 __all__ = ["CHANNEL", "parse_update", "unwrap"]
 
 CHANNEL = "zalo"
-
-# "DUYET 12", "TRẢ 12 3 cần ảnh", "TỪ CHỐI 12 lý do": typed decisions for coordinators
-_KEYWORDS = {"duyet": "duyet", "tra": "tra", "tuchoi": "tuchoi", "tu choi": "tuchoi"}
-_KEYWORD = re.compile(r"^(duyet|tra|tuchoi|tu choi)\s+(\d+)\b")
 
 
 def unwrap(body: Any) -> dict[str, Any] | None:
@@ -23,16 +19,6 @@ def unwrap(body: Any) -> dict[str, Any] | None:
     if "result" in body and isinstance(body["result"], dict):
         return body["result"]
     return body if "event_name" in body or "message" in body else None
-
-
-def _keyword(text: str) -> tuple[str, str] | None:
-    folded = fold(text)
-    match = _KEYWORD.match(folded)
-    if match is None:
-        return None
-    words = len(match.group(1).split())  # keep the note's own accents: cut the original
-    rest = text.strip().split(None, words)[-1] if len(text.split()) > words else ""
-    return _KEYWORDS[match.group(1)], rest
 
 
 def parse_update(update: dict[str, Any]) -> Inbound | None:
@@ -45,7 +31,10 @@ def parse_update(update: dict[str, Any]) -> Inbound | None:
     if sender.get("id") is None or sender.get("is_bot") or chat.get("chat_type") == "GROUP":
         return None
     user, update_id = str(sender["id"]), message.get("message_id")
-    base: dict[str, Any] = {"update_id": str(update_id) if update_id is not None else None}
+    base: dict[str, Any] = {
+        "update_id": str(update_id) if update_id is not None else None,
+        "buttons": False,  # Zalo shows no buttons: every choice is a numbered menu
+    }
     # Replies go to chat.id, as the platform documents and its SDK does (python-zalo-bot,
     # zalo_bot/_message.py: Message.reply_text sends to self.chat.id).
     if chat.get("id") is not None:
@@ -60,12 +49,6 @@ def parse_update(update: dict[str, Any]) -> Inbound | None:
             return Inbound(
                 CHANNEL, user, InboundKind.COMMAND, command=head.lower(), args=args, **base
             )
-        if fold(stripped) in ("dung", "dung lai", "stop"):  # "dừng": no more broadcasts
-            return Inbound(CHANNEL, user, InboundKind.COMMAND, command="stop", **base)
-        keyword = _keyword(stripped)
-        if keyword is not None:
-            command, args = keyword
-            return Inbound(CHANNEL, user, InboundKind.COMMAND, command=command, args=args, **base)
         return Inbound(CHANNEL, user, InboundKind.TEXT, text=text, **base)
     # Live image events carry the address in ``photo_url`` (the documentation says ``photo``):
     # python-zalo-bot's zalo_bot/_message.py reads data.get("photo_url"), and openclaw/openclaw

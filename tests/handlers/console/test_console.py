@@ -5,14 +5,19 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from sqlalchemy import text
+
 from bot.app import App
 from bot.engine import Choice, Reply
 from bot.handlers.console import ConsoleChannel
 from bot.handlers.text_menu import render_menu, split_text
 
 ANSWERS = [
+    "/start",  # typed by the user: the console sends nothing on their behalf
     "1",  # consent: agree
-    "nguoi dan o xa/phuong",  # group typed without accents
+    "dong y",  # sharing with the coordinator: agree, typed without accents
+    "2",  # anonymous statistics: the numbered entry "Không đồng ý"
+    "nguoi dan o phuong/xa",  # group typed without accents
     "Phạm Thị Thu Hà",
     "1992",
     "2",  # gender: female
@@ -37,9 +42,10 @@ async def test_a_registration_typed_in_the_console(app: App) -> None:
     )
     await console.run()
     screen = out.getvalue()
-    assert "1. Đồng ý\n2. Không đồng ý" in screen
+    assert "1. Đồng ý\n2. Xem đầy đủ\n3. Không đồng ý" in screen
     assert "(Trả lời bằng số thứ tự hoặc gõ nội dung lựa chọn.)" in screen
-    assert "Cảm ơn Phạm Thị Thu Hà, bạn đã đăng ký thành công!" in screen
+    assert "Cảm ơn Phạm Thị Thu Hà, đã đăng ký thành công!" in screen
+    assert "bấm" not in screen.lower()  # no buttons here: no text mentions them
     async with app.store.transaction() as uow:
         (citizen,) = await uow.citizens.list()
     assert (citizen.channel, citizen.gender, citizen.ward_name) == (
@@ -52,11 +58,27 @@ async def test_a_registration_typed_in_the_console(app: App) -> None:
 async def test_end_of_input_leaves_quietly_and_keeps_progress(app: App) -> None:
     out = io.StringIO()
     await ConsoleChannel(
-        app.engine, app.translator, "vi", stdin=io.StringIO("1\n"), stdout=out
+        app.engine, app.translator, "vi", stdin=io.StringIO("/start\n1\n"), stdout=out
     ).run()
+    async with app.store.engine.connect() as conn:
+        replies = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
     out = io.StringIO()
     await ConsoleChannel(app.engine, app.translator, "vi", stdin=io.StringIO(""), stdout=out).run()
-    assert "Bạn thuộc đối tượng nào?" in out.getvalue()
+    # reopened: the question it waits on, shown as it stands; no /start sent for the user
+    assert "Tiếp tục từ chỗ đang dừng:" in out.getvalue()
+    assert "Đồng ý chia sẻ?" in out.getvalue()
+    async with app.store.engine.connect() as conn:
+        after = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
+    assert after == replies  # nothing answered: nothing was sent as the user
+
+
+async def test_a_new_console_user_is_asked_nothing_until_they_type(app: App) -> None:
+    out = io.StringIO()
+    await ConsoleChannel(app.engine, app.translator, "vi", stdin=io.StringIO(""), stdout=out).run()
+    assert "Gõ /start để bắt đầu" in out.getvalue()
+    assert "Chào mừng" not in out.getvalue()
+    async with app.store.transaction() as uow:
+        assert await uow.identities.get("console", "local") is None
 
 
 def test_menu_rendering_numbers_choices_in_english(app: App) -> None:
@@ -98,3 +120,38 @@ async def test_a_declaration_typed_in_the_console_with_a_local_file(
     assert "Tổng điểm: 89/100" in screen
     assert "Đã nộp bản tự đánh giá năm" in screen
     assert "đang chờ cán bộ phường/xã xác nhận" in screen
+
+
+async def test_each_console_user_sees_their_own_messages(app: App) -> None:
+    from tests.verification_helpers import coordinator, submitted
+
+    await coordinator(app, "coord", channel="console")
+    await submitted(app, "citizen")  # on the test channel; the notification is for console:coord
+    bystander = ConsoleChannel(app.engine, app.translator, "vi", user_id="bystander",
+                               stdin=io.StringIO(""), stdout=io.StringIO())  # fmt: skip
+    assert await app.outbox_sender(bystander).flush() == 0  # not theirs: left for coord
+    out = io.StringIO()
+    coord = ConsoleChannel(
+        app.engine, app.translator, "vi", user_id="coord", stdin=io.StringIO(""), stdout=out
+    )
+    assert await app.outbox_sender(coord).flush() == 1
+    assert "Hồ sơ mới cần xác nhận" in out.getvalue()
+    assert "→" not in out.getvalue()
+
+
+async def test_a_staff_console_is_not_asked_to_register(app: App) -> None:
+    from tests.verification_helpers import invite
+
+    code = await invite(app)
+    lines = [f"/coordinator {code}", "Đỗ Văn Hùng, cán bộ phường Lê Chân", "bo qua", "/start",
+             "xin chào", "/quit"]  # fmt: skip
+    out = io.StringIO()
+    await ConsoleChannel(
+        app.engine, app.translator, "vi", user_id="hung",
+        stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out,
+    ).run()  # fmt: skip
+    screen = out.getvalue()
+    assert screen.count("Tài khoản này là cán bộ phụ trách") == 2  # /start and the greeting
+    assert "Chào mừng" not in screen and "Đồng ý để đăng ký" not in screen
+    async with app.store.transaction() as uow:
+        assert await uow.citizens.list() == []

@@ -29,6 +29,14 @@ async def bot(settings: Settings, fake: FakeTelegram) -> AsyncIterator[Running]:
 
 
 Action = Callable[[], Awaitable[object]]
+Converse = Callable[[int, Action, str], Awaitable[str]]
+
+
+async def agree(fake: FakeTelegram, converse: Converse, user: int) -> None:
+    """Press "Đồng ý" for the three purposes, one after the other, up to the target group."""
+    await converse(user, lambda: fake.press(user, "Đồng ý"), "Đồng ý chia sẻ?")
+    await converse(user, lambda: fake.press(user, "Đồng ý"), "thống kê ẩn danh")
+    await converse(user, lambda: fake.press(user, "Đồng ý"), "Thuộc đối tượng nào")
 
 
 @pytest.fixture

@@ -43,14 +43,16 @@ async def test_cdht_run_registers_a_citizen_and_export_shows_it(
             )
 
         await says(fake.send_text(USER, "/start"), "Công dân học tập")
+        await says(fake.press(USER, "Đồng ý"), "chia sẻ")
+        await says(fake.press(USER, "Đồng ý"), "thống kê")
         await says(fake.press(USER, "Đồng ý"), "đối tượng")
-        await says(fake.press(USER, "Người dân ở xã/phường"), "Họ và tên")
-        await says(fake.send_text(USER, "Tô Hiến Thành"), "sinh năm")
+        await says(fake.press(USER, "Người dân ở phường/xã"), "họ và tên")
+        await says(fake.send_text(USER, "Tô Hiến Thành"), "năm sinh")
         await says(fake.send_text(USER, "1958"), "Giới tính")
-        await says(fake.press(USER, "Nam"), "Số điện thoại")
+        await says(fake.press(USER, "Nam"), "số điện thoại")
         await says(fake.share_contact(USER, "+84 912 888 999"), "phường/xã")
-        await says(fake.send_text(USER, "thuy nguyen"), "Bạn chọn đúng")
-        await says(fake.press(USER, "Phường Thuỷ Nguyên"), "tổ dân phố")
+        await says(fake.send_text(USER, "thuy nguyen"), "Chọn đúng phường/xã")
+        await says(fake.press(USER, "Phường Thủy Nguyên"), "tổ dân phố")
         await says(fake.send_text(USER, "Thôn Đông"), "Tô Hiến Thành")
         await says(fake.press(USER, "Xác nhận đăng ký"), "thành công")
         # the same process serves Zalo
@@ -72,6 +74,6 @@ async def test_cdht_run_registers_a_citizen_and_export_shows_it(
     (record,) = json.loads(stdout)
     assert record["full_name"] == "Tô Hiến Thành"
     assert record["phone"] == "+84912888999"
-    assert record["ward_name"] == "Phường Thuỷ Nguyên"
+    assert record["ward_name"] == "Phường Thủy Nguyên"
     assert record["channel"] == "telegram"
     assert record["group"] == 1

@@ -64,12 +64,12 @@ async def test_a_reply_refused_by_a_502_arrives_afterwards_and_in_order(
 ) -> None:
     await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
     fake.fail("sendMessage", times=1)  # the answer to the next press meets nginx's 502
-    await converse(USER, lambda: fake.press(USER, "Đồng ý"), "đối tượng")
+    await converse(USER, lambda: fake.press(USER, "Đồng ý"), "chia sẻ")
     assert len(fake.calls_of("sendMessage:failed")) == 1
-    await converse(USER, lambda: fake.press(USER, "Người lao động"), "Họ và tên")
+    await converse(USER, lambda: fake.press(USER, "Đồng ý"), "thống kê")
     texts = [params["text"] for params in fake.sent(USER)]
-    assert texts.index(next(t for t in texts if "đối tượng" in t)) < texts.index(
-        next(t for t in texts if "Họ và tên" in t)
+    assert texts.index(next(t for t in texts if "chia sẻ" in t)) < texts.index(
+        next(t for t in texts if "thống kê" in t)
     )
     for _ in range(100):  # the sender deletes the reply just after Telegram took it
         if await reply_rows(bot) == 0:
@@ -115,8 +115,8 @@ async def held_back_then_answered(bot: Running, fake: FakeTelegram, converse: Co
     unconfirmed = [u["update_id"] for u in fake.updates]
     assert unconfirmed, "the update was acknowledged before it was stored"
     broken.clear()
-    await fake.wait_for(lambda: any("đối tượng" in p["text"] for p in fake.sent(USER)))
-    assert sum("đối tượng" in p["text"] for p in fake.sent(USER)) == 1
+    await fake.wait_for(lambda: any("Đồng ý chia sẻ?" in p["text"] for p in fake.sent(USER)))
+    assert sum("Đồng ý chia sẻ?" in p["text"] for p in fake.sent(USER)) == 1
 
 
 async def test_blocked_then_unblocked_accounts_are_reachable_again(
@@ -145,7 +145,7 @@ async def test_blocked_then_unblocked_accounts_are_reachable_again(
     async with bot.app.store.transaction() as uow:
         await uow.identities.mark_unreachable("telegram", str(USER), bot.app.engine._clock())
     await settled(True)
-    await converse(USER, lambda: fake.send_text(USER, "/start"), "tiếp tục")
+    await converse(USER, lambda: fake.send_text(USER, "/start"), "Tiếp tục từ chỗ")
     await settled(False)
 
 

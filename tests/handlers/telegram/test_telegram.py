@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from tests.bots import Running
 from tests.fakes.telegram_api import FakeTelegram
-from tests.handlers.telegram.conftest import start_bot
+from tests.handlers.telegram.conftest import agree, start_bot
 
 USER = 555001
 Converse = Callable[[int, Callable[[], Awaitable[object]], str], Awaitable[str]]
@@ -32,24 +32,32 @@ async def test_registration_through_buttons_and_typed_answers(
     consent = fake.last_with_buttons(USER)
     assert [b["text"] for row in consent["reply_markup"]["inline_keyboard"] for b in row] == [
         "Đồng ý",
+        "Xem đầy đủ",
         "Không đồng ý",
     ]
-    await converse(USER, lambda: fake.press(USER, "Đồng ý"), "đối tượng")
+    await converse(USER, lambda: fake.press(USER, "Đồng ý"), "Đồng ý chia sẻ?")
     # the pressed message loses its keyboard and shows the answer
     assert fake.messages[consent["message_id"]]["text"].endswith("✓ Đồng ý")
     assert "reply_markup" not in fake.messages[consent["message_id"]]
-    await converse(USER, lambda: fake.press(USER, "Học sinh, sinh viên, học viên"), "Họ và tên")
+    await converse(USER, lambda: fake.send_text(USER, "đồng ý ạ"), "thống kê ẩn danh")  # typed
+    await converse(USER, lambda: fake.press(USER, "Không đồng ý"), "đối tượng")
+    await converse(USER, lambda: fake.press(USER, "Học sinh, sinh viên, học viên"), "họ và tên")
     await converse(USER, lambda: fake.send_text(USER, "😊😊"), "chữ cái")
-    await converse(USER, lambda: fake.send_text(USER, "nguyễn thị minh khai"), "sinh năm")
+    await converse(USER, lambda: fake.send_text(USER, "nguyễn thị minh khai"), "năm sinh")
     await converse(USER, lambda: fake.send_text(USER, "2003"), "Giới tính")
-    await converse(USER, lambda: fake.press(USER, "Nữ"), "Số điện thoại")
+    await converse(USER, lambda: fake.press(USER, "Nữ"), "số điện thoại")
     phone_prompt = fake.sent(USER)[-1]
     assert phone_prompt["reply_markup"]["keyboard"][0][0]["request_contact"] is True
     await converse(USER, lambda: fake.share_contact(USER, "84912000111"), "phường/xã")
     assert fake.sent(USER)[-1]["reply_markup"] == {"remove_keyboard": True}
-    await converse(USER, lambda: fake.send_text(USER, "kien an"), "Bạn chọn đúng")
+    await converse(USER, lambda: fake.send_text(USER, "kien an"), "Chọn đúng phường/xã")
     await converse(USER, lambda: fake.press(USER, "Phường Kiến An"), "tổ dân phố")
     await converse(USER, lambda: fake.send_text(USER, "Tổ dân phố 3"), "học tập ở đâu")
+    assert "Bỏ qua" in [
+        b["text"]
+        for row in fake.last_with_buttons(USER)["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
     await converse(USER, lambda: fake.press(USER, "Bỏ qua"), "Nguyễn Thị Minh Khai")
     await converse(USER, lambda: fake.press(USER, "Xác nhận đăng ký"), "thành công")
 
@@ -69,8 +77,8 @@ async def test_an_update_delivered_twice_is_handled_once(
     bot: Running, fake: FakeTelegram, converse: Converse
 ) -> None:
     await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
-    await converse(USER, lambda: fake.press(USER, "Đồng ý"), "đối tượng")
-    await converse(USER, lambda: fake.press(USER, "Người lao động"), "Họ và tên")
+    await agree(fake, converse, USER)
+    await converse(USER, lambda: fake.press(USER, "Người lao động"), "họ và tên")
     update = fake.message_update(USER, text="Mạc Đĩnh Chi")
     update["update_id"] = fake.next_update_id
     fake.next_update_id += 1
@@ -82,12 +90,12 @@ async def test_an_update_delivered_twice_is_handled_once(
 
     def help_answered() -> bool:
         texts = [p["text"] for p in fake.sent(USER)[before:]]
-        return any("/cancel" in text for text in texts) and "sinh năm" in texts[-1]
+        return any("/cancel" in text for text in texts) and "năm sinh" in texts[-1]
 
     await fake.wait_for(help_answered)
     texts = [p["text"] for p in fake.sent(USER)[before:]]
     # the name accepted once (no year-of-birth refusal from a second run), then /help re-asking
-    assert texts[0].startswith("Bạn sinh năm nào")
+    assert texts[0].startswith("Xin cho biết năm sinh")
     assert len(texts) == 2
     assert not any("vui lòng gõ năm sinh" in text for text in texts)
 
@@ -97,10 +105,12 @@ async def test_stale_and_forged_buttons(
 ) -> None:
     await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
     consent = fake.last_with_buttons(USER)
-    await converse(USER, lambda: fake.send_text(USER, "1"), "đối tượng")  # typed, not pressed
+    await converse(USER, lambda: fake.send_text(USER, "1"), "chia sẻ")  # typed, not pressed
+    await converse(USER, lambda: fake.send_text(USER, "1"), "thống kê")
+    await converse(USER, lambda: fake.send_text(USER, "1"), "đối tượng")
     # the consent message still shows its buttons; pressing one now is stale
     text = await converse(
-        USER, lambda: fake.press(USER, "Không đồng ý", message=consent), "Bạn thuộc đối tượng"
+        USER, lambda: fake.press(USER, "Không đồng ý", message=consent), "Thuộc đối tượng"
     )
     assert "tin nhắn cũ" in text
     edits = fake.calls_of("editMessageReplyMarkup")
@@ -109,7 +119,7 @@ async def test_stale_and_forged_buttons(
     groups = fake.last_with_buttons(USER)
     for forged in ("999999:g1", "garbage", "x" * 64):
         press = partial(fake.press_data, USER, groups, forged)
-        text = await converse(USER, press, "Bạn thuộc đối tượng")
+        text = await converse(USER, press, "Thuộc đối tượng")
         assert "tin nhắn cũ" in text
     async with bot.app.store.transaction() as uow:
         identity = await uow.identities.get("telegram", str(USER))
@@ -136,7 +146,7 @@ async def test_huge_messages_stickers_and_unknown_commands(
     await converse(
         USER,
         lambda: fake.push(fake.message_update(USER, sticker=sticker)),
-        "chưa dùng được loại tin nhắn này",
+        "Chưa dùng được loại tin nhắn này",
     )
     await converse(USER, lambda: fake.send_text(USER, "/xyz@cdht_test_bot"), "/xyz")
 
@@ -157,15 +167,15 @@ async def test_restart_in_the_middle_resumes_at_the_same_step(
 ) -> None:
     first = await start_bot(settings, fake)
     await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
-    await converse(USER, lambda: fake.press(USER, "Đồng ý"), "đối tượng")
-    await converse(USER, lambda: fake.press(USER, "Người lao động"), "Họ và tên")
-    await converse(USER, lambda: fake.send_text(USER, "Chu Văn An"), "sinh năm")
+    await agree(fake, converse, USER)
+    await converse(USER, lambda: fake.press(USER, "Người lao động"), "họ và tên")
+    await converse(USER, lambda: fake.send_text(USER, "Chu Văn An"), "năm sinh")
     await first.shutdown()
 
     second = await start_bot(settings, fake)
     try:
-        text = await converse(USER, lambda: fake.send_text(USER, "/start"), "tiếp tục")
-        assert "sinh năm" in text
+        text = await converse(USER, lambda: fake.send_text(USER, "/start"), "Tiếp tục từ chỗ")
+        assert "năm sinh" in text
         await converse(USER, lambda: fake.send_text(USER, "1965"), "Giới tính")
     finally:
         await second.shutdown()
@@ -212,3 +222,16 @@ async def test_webhook_checks_the_secret_token(
             await converse(USER, post, "Công dân học tập")
     finally:
         await running.shutdown()
+
+
+async def test_vietnamese_command_words_and_a_citizens_note_that_looks_like_a_decision(
+    bot: Running, fake: FakeTelegram, converse: Converse
+) -> None:
+    text = await converse(USER, lambda: fake.send_text(USER, "trợ giúp"), "Các lệnh dùng được")
+    assert "bấm nút" in text  # Telegram has buttons: the button variant
+    await converse(USER, lambda: fake.send_text(USER, "đăng ký"), "Công dân học tập")
+    text = await converse(
+        USER, lambda: fake.send_text(USER, "Trả 2 cuốn sách cho thư viện"), "Vui lòng chọn"
+    )
+    assert "chỉ dành cho cán bộ" not in text  # a citizen's text, answered as text
+    await converse(USER, lambda: fake.send_text(USER, "hủy"), "Đã hủy đăng ký")

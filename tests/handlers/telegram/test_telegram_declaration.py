@@ -17,13 +17,15 @@ Converse = Callable[[int, Callable[[], Awaitable[object]], str], Awaitable[str]]
 async def register(fake: FakeTelegram, converse: Converse) -> None:
     steps: list[tuple[Callable[[], Awaitable[object]], str]] = [
         (lambda: fake.send_text(USER, "/start"), "Công dân học tập"),
+        (lambda: fake.press(USER, "Đồng ý"), "chia sẻ"),
+        (lambda: fake.press(USER, "Đồng ý"), "thống kê"),
         (lambda: fake.press(USER, "Đồng ý"), "đối tượng"),
-        (lambda: fake.press(USER, "Người lao động"), "Họ và tên"),
-        (lambda: fake.send_text(USER, "Phan Bội Châu"), "sinh năm"),
+        (lambda: fake.press(USER, "Người lao động"), "họ và tên"),
+        (lambda: fake.send_text(USER, "Phan Bội Châu"), "năm sinh"),
         (lambda: fake.send_text(USER, "1967"), "Giới tính"),
-        (lambda: fake.press(USER, "Nam"), "Số điện thoại"),
+        (lambda: fake.press(USER, "Nam"), "số điện thoại"),
         (lambda: fake.send_text(USER, "0912 000 222"), "phường/xã"),
-        (lambda: fake.send_text(USER, "an lao"), "Bạn chọn đúng"),
+        (lambda: fake.send_text(USER, "an lao"), "Chọn đúng phường/xã"),
         (lambda: fake.press(USER, "Xã An Lão"), "tổ dân phố"),
         (lambda: fake.send_text(USER, "Thôn Tây"), "học tập ở đâu"),
         (lambda: fake.press(USER, "Bỏ qua"), "Phan Bội Châu"),
@@ -48,7 +50,9 @@ async def test_a_declaration_with_photo_and_document_evidence(
         lambda: fake.send_document(USER, "doc-1", PDF, "application/pdf", "chứng chỉ.pdf"),
         "Đã nhận tệp (2/5)",
     )
-    await converse(USER, lambda: fake.send_photo(USER, "ph-1", JPEG), "đã gửi cho chỉ số này rồi")
+    await converse(
+        USER, lambda: fake.send_photo(USER, "ph-1", JPEG), "đã được gửi cho chỉ số này rồi"
+    )
     await converse(
         USER,
         lambda: fake.send_document(

@@ -23,6 +23,12 @@ async def test_return_resubmission_and_approval_between_two_people(
     await converse(
         COORDINATOR, lambda: fake.send_text(COORDINATOR, f"/coordinator {code}"), "Xã An Lão"
     )
+    await converse(
+        COORDINATOR,
+        lambda: fake.send_text(COORDINATOR, "Vũ Thị Mai, cán bộ Hội Khuyến học xã An Lão"),
+        "Số điện thoại để người dân liên hệ",
+    )
+    await converse(COORDINATOR, lambda: fake.send_text(COORDINATOR, "0225 3841 234"), "Đã lưu")
     await register(fake, converse)
     await converse(CITIZEN, lambda: fake.send_text(CITIZEN, "/declare"), "khoảng 10 phút")
     await converse(CITIZEN, lambda: fake.press(CITIZEN, "Bắt đầu"), "Chỉ số 1/10")
@@ -46,35 +52,47 @@ async def test_return_resubmission_and_approval_between_two_people(
     assert fake.uploads[-1] == JPEG
     await converse(COORDINATOR, lambda: fake.press(COORDINATOR, "Cần bổ sung chỉ số này"), "🔖")
     await converse(
-        COORDINATOR, lambda: fake.press(COORDINATOR, "Đến phần quyết định"), "quyết định thế nào"
+        COORDINATOR, lambda: fake.press(COORDINATOR, "Đến phần quyết định"), "Quyết định thế nào"
     )
     await converse(COORDINATOR, lambda: fake.press(COORDINATOR, "Trả lại để bổ sung"), "Ghi chú")
     await converse(
         COORDINATOR,
         lambda: fake.send_text(COORDINATOR, "Xin ảnh thẻ thư viện rõ hơn"),
-        "Đã trả lại hồ sơ",
+        "Trả lại hồ sơ này để bổ sung?",
+    )
+    await converse(
+        COORDINATOR, lambda: fake.press(COORDINATOR, "Xác nhận trả lại"), "Đã trả lại hồ sơ"
     )
 
     # the citizen is told, answers, resubmits
     await fake.wait_for(lambda: any("rõ hơn" in p["text"] for p in fake.sent(CITIZEN)))
-    await converse(CITIZEN, lambda: fake.press(CITIZEN, "Bổ sung"), "Chỉ số cần bổ sung: 1")
-    await converse(CITIZEN, lambda: fake.press(CITIZEN, "Bổ sung ngay"), "Chỉ số 1/10")
-    await converse(CITIZEN, lambda: fake.press(CITIZEN, "10"), "Minh chứng cho chỉ số 1")
+    told = next(p["text"] for p in fake.sent(CITIZEN) if "rõ hơn" in p["text"])
+    assert "Vũ Thị Mai, cán bộ Hội Khuyến học xã An Lão (điện thoại 0225 3841 234)" in told
+    # straight to the indicator asked about; the photo is accepted there at once
+    await converse(CITIZEN, lambda: fake.press(CITIZEN, "Bổ sung"), "Chỉ số 1/10")
+    buttons = fake.last_with_buttons(CITIZEN)["reply_markup"]["inline_keyboard"]
+    assert "Giữ 9 điểm" in [b["text"] for row in buttons for b in row]
     await converse(
         CITIZEN, lambda: fake.send_photo(CITIZEN, "ph-2", JPEG + b"sharper"), "Đã nhận tệp (2/5)"
     )
-    await converse(CITIZEN, lambda: fake.press(CITIZEN, "Xong"), "Tổng điểm: 82/100")
+    await converse(CITIZEN, lambda: fake.press(CITIZEN, "Xong"), "Tổng điểm: 81/100")
     await converse(CITIZEN, lambda: fake.press(CITIZEN, "Nộp để xác nhận"), "Đã nộp")
 
     # the same coordinator is told, and approves
     await fake.wait_for(lambda: any("lần 2" in p["text"] for p in fake.sent(COORDINATOR)))
-    await converse(COORDINATOR, lambda: fake.press(COORDINATOR, "Xem xét"), "lần xem xét 2")
-    await converse(COORDINATOR, lambda: fake.press(COORDINATOR, "Duyệt"), "Đã duyệt")
+    # a typed decision, on Telegram too: a confirmation that names the declaration first
+    await converse(
+        COORDINATOR, lambda: fake.send_text(COORDINATOR, "DUYET 1"), "Hồ sơ #1 · Phan Bội Châu"
+    )
+    await converse(
+        COORDINATOR, lambda: fake.press(COORDINATOR, "Xác nhận duyệt"), "đã được xác nhận: Đạt"
+    )
     await fake.wait_for(lambda: any("Chúc mừng" in p["text"] for p in fake.sent(CITIZEN)))
 
     (record,) = await export_records(bot.app.store, bot.app.services.criteria)
     assert record["decision"] == "approved"
-    assert record["verified_total"] == 82
+    assert record["verified_total"] == 81
+    assert record["decided_by_name"] == "Vũ Thị Mai, cán bộ Hội Khuyến học xã An Lão"
     assert record["review_rounds"] == 2
     assert record["audit_events"] == 4
     assert record["decided_by"] == f"telegram:{COORDINATOR}"

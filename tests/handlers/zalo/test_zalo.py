@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.engine import Choice, Reply
+from bot.engine import Choice, InboundKind, Reply
 from bot.handlers.zalo import ZaloChannel, parse_update, split_reply, unwrap
 from bot.services.links import LinkSigner
 from tests.bots import Running, start_bot
@@ -26,17 +26,20 @@ JPEG = b"\xff\xd8\xff\xe0" + b"zalo photo of a certificate" * 50
 
 async def register_on_zalo(zalo: FakeZalo, zsay: ZConverse, user: str = CITIZEN) -> None:
     steps = [
-        ("xin chào", "1. Đồng ý\n2. Không đồng ý"),
-        ("1", "Bạn thuộc đối tượng nào?"),
-        ("nguoi dan o xa/phuong", "Họ và tên"),
-        ("Đỗ Thị Thu Trang", "sinh năm"),
-        ("1995", "Giới tính"),
-        ("2", "Số điện thoại"),
+        # as a resident in her seventies types on Zalo: words, particles, no diacritics
+        ("xin chào", "1. Đồng ý\n2. Xem đầy đủ\n3. Không đồng ý"),
+        ("đồng ý ạ", "Đồng ý chia sẻ?"),
+        ("vâng", "thống kê ẩn danh"),
+        ("không", "Thuộc đối tượng nào?"),
+        ("nguoi dan o phuong/xa", "họ và tên"),
+        ("bà Đỗ thị thu trang", "năm sinh"),
+        ("năm 1952", "Giới tính"),
+        ("2", "số điện thoại"),
         ("0987 654 321", "phường/xã"),
-        ("le chan", "1. Phường Lê Chân"),
+        ("du hang kenh", "1. Phường Lê Chân"),  # the name before the 2025 merger
         ("1", "tổ dân phố"),
         ("Tổ 4", "Đỗ Thị Thu Trang"),
-        ("1", "đăng ký thành công"),
+        ("Đúng", "đăng ký thành công"),  # "Đúng" answers "đã đúng chưa?": no opt-out
     ]
     for text, expected in steps:
         await zsay(user, partial(zalo.send_text, user, text), expected)
@@ -61,7 +64,7 @@ async def test_registration_and_declaration_with_a_photo(
     zbot: Running, zalo: FakeZalo, zsay: ZConverse
 ) -> None:
     await register_on_zalo(zalo, zsay)
-    await zsay(CITIZEN, lambda: zalo.send_sticker(CITIZEN), "chưa đọc được loại tin nhắn này")
+    await zsay(CITIZEN, lambda: zalo.send_sticker(CITIZEN), "Chưa đọc được loại tin nhắn này")
     await declare_on_zalo(zalo, zsay)
     async with zbot.app.store.transaction() as uow:
         (citizen,) = await uow.citizens.list()
@@ -81,6 +84,12 @@ async def test_a_coordinator_on_zalo_returns_and_approves_by_typing(
     coordinator = "zalo-coord-1"
     code = await invite(zbot.app)
     await zsay(coordinator, lambda: zalo.send_text(coordinator, f"/coordinator {code}"), "Lê Chân")
+    await zsay(
+        coordinator,
+        lambda: zalo.send_text(coordinator, "Lương Văn Dũng, cán bộ phường Lê Chân"),
+        "Số điện thoại",
+    )
+    await zsay(coordinator, lambda: zalo.send_text(coordinator, "bo qua"), "Đã lưu")
     await register_on_zalo(zalo, zsay)
     await declare_on_zalo(zalo, zsay)
     await zalo.wait_for(lambda: any("/review 1 — Xem xét" in m for m in zalo.sent(coordinator)))
@@ -89,17 +98,21 @@ async def test_a_coordinator_on_zalo_returns_and_approves_by_typing(
     await zsay(
         coordinator,
         lambda: zalo.send_text(coordinator, "TRẢ 1 1 Ảnh mờ, chụp lại giúp"),
-        "Đã trả lại hồ sơ #1",
+        "Trả lại hồ sơ này để bổ sung?",
     )
+    await zsay(coordinator, lambda: zalo.send_text(coordinator, "1"), "Đã trả lại hồ sơ #1")
     await zalo.wait_for(lambda: any("Ảnh mờ, chụp lại giúp" in m for m in zalo.sent(CITIZEN)))
-    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "/declare"), "Chỉ số cần bổ sung: 1")
-    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "1"), "Chỉ số 1/10")
-    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "9"), "Minh chứng cho chỉ số 1")
+    told = next(m for m in zalo.sent(CITIZEN) if "Ảnh mờ" in m)
+    assert "Lương Văn Dũng, cán bộ phường Lê Chân" in told
+    assert not any("Đồng ý để đăng ký" in m for m in zalo.sent(coordinator))  # staff: no consent
+    text = await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "khai"), "Chỉ số 1/10")
+    assert "Giữ 9 điểm" in text and "bấm" not in text.lower()
     await zsay(CITIZEN, lambda: zalo.send_image(CITIZEN, "c2.jpg", JPEG + b"!"), "(2/5)")
     await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "xong"), "Tổng điểm: 81/100")
     await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "nop de xac nhan"), "Đã nộp")
     await zalo.wait_for(lambda: any("lần 2" in m for m in zalo.sent(coordinator)))
-    await zsay(coordinator, lambda: zalo.send_text(coordinator, "duyệt 1"), "Đã duyệt hồ sơ #1")
+    await zsay(coordinator, lambda: zalo.send_text(coordinator, "duyệt 1"), "Duyệt hồ sơ này?")
+    await zsay(coordinator, lambda: zalo.send_text(coordinator, "có"), "Hồ sơ #1 đã được xác nhận")
     await zalo.wait_for(lambda: any("Chúc mừng" in m for m in zalo.sent(CITIZEN)))
 
 
@@ -177,13 +190,10 @@ def test_updates_are_parsed_from_both_shapes_and_keywords() -> None:
     assert unwrap([1]) is None
     inbound = parse_update(update)
     assert inbound is not None
-    assert (inbound.command, inbound.args, inbound.update_id) == (
-        "tuchoi", "12 không đúng người", "m9",
+    # typed decisions and command words are read by the engine, for every channel alike
+    assert (inbound.kind, inbound.text, inbound.update_id) == (
+        InboundKind.TEXT, "TỪ CHỐI 12 không đúng người", "m9",
     )  # fmt: skip
-    stop = {**update, "message": {**update["message"], "text": "Dừng"}}
-    stopped = parse_update(stop)
-    assert stopped is not None
-    assert stopped.command == "stop"  # "dừng" typed on Zalo: no more broadcasts
     group = {**update, "message": {**update["message"], "chat": {"id": "g", "chat_type": "GROUP"}}}
     assert parse_update(group) is None
 
@@ -266,7 +276,7 @@ async def test_a_403_is_a_server_error_retried_not_a_block(
 ) -> None:
     await register_on_zalo(zalo, zsay)
     zalo.server_errors = 1  # the answer to the next message meets a 403
-    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "/status"), "đã đăng ký")
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "/status"), "Đã đăng ký")
     assert zalo.server_errors == 0
     async with zbot.app.store.transaction() as uow:
         identity = await uow.identities.get("zalo", CITIZEN)
@@ -279,9 +289,9 @@ async def test_an_unsupported_message_gets_one_clear_answer(
 ) -> None:
     await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "xin chào"), "1. Đồng ý")
     before = len(zalo.sent(CITIZEN))
-    text = await zsay(CITIZEN, lambda: zalo.send_unsupported(CITIZEN), "không đọc được")
+    text = await zsay(CITIZEN, lambda: zalo.send_unsupported(CITIZEN), "Không đọc được")
     assert "Đồng ý" not in text  # not the whole question again
-    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "1"), "Bạn thuộc đối tượng nào?")
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "1"), "Đồng ý chia sẻ?")
     assert len(zalo.sent(CITIZEN)) == before + 2
 
 
@@ -289,3 +299,13 @@ async def test_replies_go_to_the_chat_the_message_came_from(zbot: Running, zalo:
     await zalo.push(zalo.update("person-7", "text", chat_id="chat-7", text="/start"))
     await zalo.wait_for(lambda: "chat-7" in zalo.sent_to_chats())
     assert "person-7" not in zalo.sent_to_chats()
+
+
+async def test_command_words_on_zalo_and_no_button_words(
+    zbot: Running, zalo: FakeZalo, zsay: ZConverse
+) -> None:
+    text = await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "tro giup"), "Các lệnh dùng được")
+    assert "bấm" not in text.lower()  # Zalo shows numbered menus: the typed variant
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "dang ky"), "1. Đồng ý")
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "quay lại"), "Không còn câu nào trước đó")
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "huỷ"), "Đã hủy đăng ký")
