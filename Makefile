@@ -9,9 +9,9 @@ BIN := $(VENV)/bin
 
 # pip prints one line per package it fetches: the first run shows its progress (about a minute).
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
-# The checkout itself on sys.path ("compat" editable mode): the code runs as edited, and
-# setuptools has no import hook to warn about (its default for this flat layout).
-EDITABLE := --config-settings editable_mode=compat
+# An editable install: the code runs as edited. setuptools then prints one informational note
+# ("Editable installation … folders with the same name"); its "compat" mode, which would not,
+# is deprecated.
 
 $(BIN)/python:
 	@echo "== creating $(VENV) with $(PYTHON)"
@@ -20,12 +20,12 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@echo "== installing the bot and its libraries into $(VENV)"
-	$(PIP) $(EDITABLE) -e .
+	$(PIP) -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@echo "== installing the bot, its libraries and the test tools into $(VENV)"
-	$(PIP) $(EDITABLE) -e '.[dev]'
+	$(PIP) -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
