@@ -104,11 +104,16 @@ async def _run(settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        log.info("serving %s", ", ".join(channel.name for channel in channels))
+        log.info("serving %s", ", ".join(_described(channel) for channel in channels))
         await _serve(app, channels, stop, web_server=web_server)
         return 0
     finally:
         await app.close()
+
+
+def _described(channel: Channel) -> str:
+    library = getattr(channel, "library", None)  # Telegram's client library
+    return f"{channel.name} ({library})" if library else channel.name
 
 
 async def _serve(

@@ -67,13 +67,17 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     await server.stop()
 
 
-def bot_for(fake: FakeTelegram, tmp_path: Path, database_url: str) -> Bot:
+BACKENDS = pytest.mark.parametrize("telegram_backend", ["aiogram", "ptb"])
+
+
+def bot_for(fake: FakeTelegram, tmp_path: Path, database_url: str, telegram_backend: str) -> Bot:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDHT_")}
     env.update(
         CDHT_DATA_DIR=str(tmp_path),
         CDHT_DATABASE_URL=database_url,
         CDHT_TELEGRAM_TOKEN=TOKEN,
         CDHT_TELEGRAM_API_URL=fake.url,
+        CDHT_TELEGRAM_BACKEND=telegram_backend,
         CDHT_FLOOD_BURST="1000",  # scripted users type faster than people
     )
     return Bot(env, tmp_path, tmp_path / "bot")
@@ -150,10 +154,15 @@ async def processed_ids(database_url: str) -> set[int]:
         await store.close()
 
 
+@BACKENDS
 async def test_kill_9_during_sixty_registrations_loses_no_update(
-    fake: FakeTelegram, tmp_path: Path, database_url: str, record_property: Callable[..., None]
+    fake: FakeTelegram,
+    tmp_path: Path,
+    database_url: str,
+    telegram_backend: str,
+    record_property: Callable[..., None],
 ) -> None:
-    bot = bot_for(fake, tmp_path, database_url)
+    bot = bot_for(fake, tmp_path, database_url, telegram_backend)
     figures = Figures()
     await bot.start()
     users = [880000 + n for n in range(USERS)]
@@ -193,10 +202,11 @@ async def test_kill_9_during_sixty_registrations_loses_no_update(
     print(summary)
 
 
+@BACKENDS
 async def test_kill_9_during_an_evidence_download_fetches_it_again(
-    fake: FakeTelegram, tmp_path: Path, database_url: str
+    fake: FakeTelegram, tmp_path: Path, database_url: str, telegram_backend: str
 ) -> None:
-    bot = bot_for(fake, tmp_path, database_url)
+    bot = bot_for(fake, tmp_path, database_url, telegram_backend)
     user = 881000
     await bot.start()
     try:

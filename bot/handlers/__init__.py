@@ -54,14 +54,18 @@ def _telegram(app: App, web_server: WebServer, links: LinkSigner | None) -> Chan
     settings = app.settings
     if settings.telegram_token is None:
         return None
-    from bot.handlers.telegram import TelegramChannel
+    from bot.handlers.telegram import TelegramChannel, telegram_api
 
     secret = settings.telegram_webhook_secret
+    api = telegram_api(
+        settings.telegram_backend,
+        settings.telegram_token.get_secret_value(),
+        settings.telegram_api_url,
+    )
     channel = TelegramChannel(
         app.engine,
         app.translator,
-        token=settings.telegram_token.get_secret_value(),
-        api_url=settings.telegram_api_url,
+        api=api,
         web_server=web_server,
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=secret.get_secret_value() if secret else None,

@@ -1,4 +1,5 @@
-"""A fake Telegram Bot API server on 127.0.0.1 for the real aiogram client to talk to.
+"""A fake Telegram Bot API server on 127.0.0.1 for the real client libraries (aiogram and
+python-telegram-bot) to talk to.
 
 It speaks the HTTP protocol (JSON, form-encoded and multipart requests; ``getUpdates`` long
 polling) and records every call, so tests can act as users and read what the bot sent. Where it

@@ -1,47 +1,36 @@
-"""Telegram through aiogram 3: long polling or webhook, replies with inline keyboards."""
+"""Telegram: long polling or webhook, replies with inline keyboards, whatever the client library.
+
+The channel speaks the Bot API's JSON and the neutral errors of ``api.TelegramApi``; the library
+(aiogram or python-telegram-bot, ``CDHT_TELEGRAM_BACKEND``) is only the ``api`` it is given.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 from collections.abc import Awaitable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (
-    AiogramError,
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramEntityTooLarge,
-    TelegramForbiddenError,
-    TelegramRetryAfter,
-)
-from aiogram.types import BotCommand, BufferedInputFile, Update
 from aiohttp import web
 
 from bot.engine import Engine, FileRef, FloodGuard, Reply, Result, Translate
 from bot.engine.ports import InboxItem
 from bot.handlers.polling import poll_until_stopped, until_done
 from bot.handlers.receiving import Incoming, Receiver
-from bot.handlers.telegram.parse import CHANNEL, parse_update
+from bot.handlers.telegram.api import TelegramApi
+from bot.handlers.telegram.parse import CHANNEL, callback_query, parse_update
 from bot.handlers.telegram.render import TEXT_LIMIT, markup_for
 from bot.handlers.text_menu import split_text
 from bot.handlers.web import WebServer
-from bot.services.evidence import FetchFailed, TooLarge
-from bot.services.outbox import OutgoingFile, RateLimited, Rejected, Transient, Unreachable
+from bot.services.outbox import DeliveryError, OutgoingFile, Rejected
 
 __all__ = ["TelegramChannel"]
 
 log = logging.getLogger(__name__)
 
-# my_chat_member tells when a user blocks (status "kicked") or unblocks ("member") the bot.
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+Update = dict[str, Any]  # the Bot API's JSON
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")  # HEIC goes as a document
 # https://core.telegram.org/bots/api#sendphoto: "The photo must be at most 10 MB in size. The
@@ -59,8 +48,7 @@ class TelegramChannel:
         engine: Engine,
         translate: Translate,
         *,
-        token: str,
-        api_url: str,
+        api: TelegramApi,
         web_server: WebServer | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
@@ -70,8 +58,8 @@ class TelegramChannel:
     ) -> None:
         self._engine = engine
         self._tr = translate
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
-        self.bot = Bot(token=token, session=session)
+        self.api = api
+        self.library = api.library
         self._webhook_url = webhook_url
         self._webhook_secret = webhook_secret
         self._poll_timeout = poll_timeout
@@ -101,19 +89,14 @@ class TelegramChannel:
             if self._webhook_url:
                 await self._run_webhook(stop)
             else:
-                await until_done(
-                    CHANNEL,
-                    stop,
-                    "deleteWebhook",
-                    lambda: self.bot.delete_webhook(drop_pending_updates=False),
-                )
+                await until_done(CHANNEL, stop, "deleteWebhook", self.api.delete_webhook)
                 await self._run_polling(stop)
         finally:
             self.receiver.stopping.set()
             for task in self._tasks:
                 task.cancel()
             await self.receiver.drain()
-            await self.bot.session.close()
+            await self.api.close()
 
     def _background(self, job: Awaitable[None]) -> None:
         task = asyncio.ensure_future(job)
@@ -127,29 +110,21 @@ class TelegramChannel:
             for locale in ("vi", "en", None):
                 lang = locale or self._tr.resolve(None)
                 commands = [
-                    BotCommand(command=name, description=self._engine.text(lang, description))
+                    (name, self._engine.text(lang, description))
                     for name, description in self._engine.commands.items()
                 ]
-                await self.bot.set_my_commands(commands, language_code=locale)
+                await self.api.set_commands(commands, locale)
 
         await until_done(CHANNEL, stop, "setMyCommands", set_all)
 
     async def _run_polling(self, stop: asyncio.Event) -> None:
         async def fetch() -> list[Update]:
-            try:
-                return await self.bot.get_updates(
-                    offset=self._offset,
-                    timeout=self._poll_timeout,
-                    allowed_updates=ALLOWED_UPDATES,
-                    request_timeout=self._poll_timeout + 10,
-                )
-            except TelegramRetryAfter as exc:
-                raise RateLimited(exc.retry_after) from None
+            return await self.api.get_updates(self._offset, self._poll_timeout)
 
         async def take(updates: Sequence[Update]) -> None:
             await self.receiver.take(self._incoming(updates))
             if updates:  # acknowledged by the next getUpdates, now that they are stored
-                self._offset = updates[-1].update_id + 1
+                self._offset = int(updates[-1]["update_id"]) + 1
 
         await poll_until_stopped(CHANNEL, stop, fetch, take)
 
@@ -158,17 +133,12 @@ class TelegramChannel:
         for update in updates:
             inbound = parse_update(update)
             if inbound is not None:
-                payload = update.model_dump(mode="json", by_alias=True, exclude_none=True)
-                found.append(Incoming(update, inbound, payload))
+                found.append(Incoming(update, inbound, update))
         return found
 
     def _rebuild(self, item: InboxItem) -> Incoming[Update] | None:
-        try:
-            update = Update.model_validate(item.payload, context={"bot": self.bot})
-        except ValueError:
-            return None
-        inbound = parse_update(update)
-        return Incoming(update, inbound, item.payload) if inbound is not None else None
+        inbound = parse_update(item.payload)
+        return Incoming(item.payload, inbound, item.payload) if inbound is not None else None
 
     async def _run_webhook(self, stop: asyncio.Event) -> None:
         assert self._webhook_url is not None
@@ -176,11 +146,7 @@ class TelegramChannel:
             CHANNEL,
             stop,
             "setWebhook",
-            lambda: self.bot.set_webhook(
-                self._webhook_url or "",
-                secret_token=self._webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-            ),
+            lambda: self.api.set_webhook(self._webhook_url or "", self._webhook_secret),
         )
         log.info("telegram: webhook set")
         await stop.wait()
@@ -192,14 +158,15 @@ class TelegramChannel:
             return web.Response(status=401)
         try:
             payload = await request.json()
-            update = Update.model_validate(payload, context={"bot": self.bot})
         except ValueError:
             return web.Response(status=400)
-        inbound = parse_update(update)
+        if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+            return web.Response(status=400)
+        inbound = parse_update(payload)
         if inbound is None:
             return web.Response(status=200)
         try:
-            await self.receiver.take([Incoming(update, inbound, payload)])
+            await self.receiver.take([Incoming(payload, inbound, payload)])
         except Exception as exc:
             # not stored: Telegram delivers it again later (https://core.telegram.org/bots/api
             # #setwebhook: "In case of an unsuccessful request, we will give up after a
@@ -216,28 +183,15 @@ class TelegramChannel:
     async def deliver(
         self, external_id: str, reply: Reply | None, file: OutgoingFile | None
     ) -> None:
-        """Send one message; Telegram's errors become the sender's neutral ones."""
+        """Send one message; the api raises the sender's neutral errors."""
         chat_id = int(external_id)
-        try:
-            if file is not None:
-                await self._send_file(chat_id, file)
-            elif reply is not None:
-                pieces = split_text(reply.text, TEXT_LIMIT)
-                for index, piece in enumerate(pieces):
-                    markup = markup_for(reply) if index == len(pieces) - 1 else None
-                    await self.bot.send_message(chat_id, piece, reply_markup=markup)
-        except TelegramRetryAfter as exc:
-            raise RateLimited(exc.retry_after) from None
-        except TelegramForbiddenError as exc:
-            raise Unreachable(exc.message) from None
-        except TelegramBadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                raise Unreachable(exc.message) from None
-            raise Rejected(exc.message) from None
-        except (AiogramError, aiohttp.ClientError, TimeoutError) as exc:
-            # a server error, a network error, or an HTML page where JSON was expected
-            # (ClientDecodeError): worth another try
-            raise Transient(type(exc).__name__) from None
+        if file is not None:
+            await self._send_file(chat_id, file)
+        elif reply is not None:
+            pieces = split_text(reply.text, TEXT_LIMIT)
+            for index, piece in enumerate(pieces):
+                markup = markup_for(reply) if index == len(pieces) - 1 else None
+                await self.api.send_message(chat_id, piece, markup)
 
     async def _send_file(self, chat_id: int, file: OutgoingFile) -> None:
         data = await asyncio.to_thread(file.path.read_bytes)
@@ -245,34 +199,16 @@ class TelegramChannel:
         as_photo = file.kind == "photo" and file.mime_type in PHOTO_TYPES
         if as_photo and len(data) <= PHOTO_MAX_BYTES:
             try:
-                photo = BufferedInputFile(data, filename=file.name)
-                await self.bot.send_photo(chat_id, photo, caption=caption)
+                await self.api.send_photo(chat_id, data, file.name, caption)
                 return
-            except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
+            except Rejected as exc:
                 # e.g. "Bad Request: PHOTO_INVALID_DIMENSIONS" for a long screenshot
-                log.info("telegram: photo refused (%s); sending it as a document", exc.message)
-        document = BufferedInputFile(data, filename=file.name)
-        await self.bot.send_document(chat_id, document, caption=caption)
+                log.info("telegram: photo refused (%s); sending it as a document", exc)
+        await self.api.send_document(chat_id, data, file.name, caption)
 
     async def fetch_file(self, file: FileRef, max_bytes: int) -> bytes:
         """Download a file the user sent, stopping as soon as it passes ``max_bytes``."""
-        try:
-            remote = await self.bot.get_file(file.file_id)
-            if remote.file_size is not None and remote.file_size > max_bytes:
-                raise TooLarge(f"{remote.file_size} bytes")
-            if not remote.file_path:
-                raise FetchFailed("no file path")
-            url = self.bot.session.api.file_url(self.bot.token, remote.file_path)
-            data = bytearray()
-            async for chunk in self.bot.session.stream_content(
-                url, timeout=120, chunk_size=65536, raise_for_status=True
-            ):
-                data += chunk
-                if len(data) > max_bytes:
-                    raise TooLarge(f"over {max_bytes} bytes")
-            return bytes(data)
-        except (AiogramError, aiohttp.ClientError, TimeoutError) as exc:
-            raise FetchFailed(type(exc).__name__) from None
+        return await self.api.download(file.file_id, max_bytes)
 
     # -- one update ----------------------------------------------------------------------
 
@@ -280,22 +216,26 @@ class TelegramChannel:
         await self.receiver.drain()
 
     async def _answer_query(self, incoming: Incoming[Update]) -> None:
-        query = incoming.update.callback_query if incoming.update is not None else None
-        if query is not None:
-            await self.bot.answer_callback_query(query.id)
+        query = callback_query(incoming.update) if incoming.update is not None else None
+        if query is not None and isinstance(query.get("id"), str):
+            await self.api.answer_callback(query["id"])
 
     async def _mark_pressed(self, incoming: Incoming[Update], result: Result) -> None:
         """Take the keyboard off the message whose button was pressed, noting the answer."""
-        query = incoming.update.callback_query if incoming.update is not None else None
-        if query is None or query.message is None:
+        query = callback_query(incoming.update) if incoming.update is not None else None
+        message = query.get("message") if query is not None else None
+        if not isinstance(message, dict):
             return
-        chat_id, message_id = query.message.chat.id, query.message.message_id
-        text: Any = getattr(query.message, "text", None)
-        with contextlib.suppress(TelegramAPIError):
-            if result.pressed_label and text:
+        chat_id = (message.get("chat") or {}).get("id")
+        message_id = message.get("message_id")
+        if not isinstance(chat_id, int) or not isinstance(message_id, int):
+            return
+        text: Any = message.get("text")
+        try:
+            if result.pressed_label and isinstance(text, str) and text:
                 marked = f"{text}\n\n✓ {result.pressed_label}"[:TEXT_LIMIT]
-                await self.bot.edit_message_text(
-                    text=marked, chat_id=chat_id, message_id=message_id
-                )
+                await self.api.edit_text(chat_id, message_id, marked)
             elif result.pressed_label or result.stale:
-                await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+                await self.api.remove_keyboard(chat_id, message_id)
+        except DeliveryError:  # an old message that can no longer be edited
+            pass

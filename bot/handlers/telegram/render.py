@@ -1,19 +1,15 @@
-"""The engine's replies as Telegram keyboards."""
+"""The engine's replies as Telegram keyboards, in the Bot API's JSON (both client libraries send
+a ``reply_markup`` given as this JSON unchanged; https://core.telegram.org/bots/api#sendmessage).
+"""
 
 from __future__ import annotations
 
-from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
+from typing import Any
 
 from bot.engine import Reply
 from bot.handlers.telegram.parse import pack_callback
 
-__all__ = ["TEXT_LIMIT", "Markup", "markup_for"]
+__all__ = ["TEXT_LIMIT", "markup_for"]
 
 TEXT_LIMIT = 4096
 
@@ -27,27 +23,22 @@ def _per_row(label: str) -> int:
     return 1
 
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
-
-
-def markup_for(reply: Reply) -> Markup:
+def markup_for(reply: Reply) -> dict[str, Any]:
     if reply.choices:
-        rows: list[list[InlineKeyboardButton]] = []
+        rows: list[list[dict[str, str]]] = []
         for choice in reply.choices:
-            button = InlineKeyboardButton(
-                text=choice.label, callback_data=pack_callback(reply.token, choice.id)
-            )
+            button = {"text": choice.label, "callback_data": pack_callback(reply.token, choice.id)}
             width = _per_row(choice.label)
             last = rows[-1] if rows else None
-            if last and len(last) < width and all(_per_row(b.text) == width for b in last):
+            if last and len(last) < width and all(_per_row(b["text"]) == width for b in last):
                 last.append(button)
             else:
                 rows.append([button])
-        return InlineKeyboardMarkup(inline_keyboard=rows)
+        return {"inline_keyboard": rows}
     if reply.phone_button:
-        return ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text=reply.phone_button, request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
-    return ReplyKeyboardRemove()
+        return {
+            "keyboard": [[{"text": reply.phone_button, "request_contact": True}]],
+            "resize_keyboard": True,
+            "one_time_keyboard": True,
+        }
+    return {"remove_keyboard": True}

@@ -10,6 +10,17 @@ from tests.bots import start_bot as start_running
 from tests.fakes.telegram_api import FakeTelegram
 
 
+@pytest.fixture(params=["aiogram", "ptb"])
+def telegram_backend(request: pytest.FixtureRequest) -> str:
+    """Every Telegram test runs on both client libraries (CDHT_TELEGRAM_BACKEND)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(settings: Settings, telegram_backend: str) -> Settings:
+    return settings.model_copy(update={"telegram_backend": telegram_backend})
+
+
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegram]:
     server = await FakeTelegram().start()

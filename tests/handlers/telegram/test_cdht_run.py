@@ -18,13 +18,14 @@ USER = 777123
 
 
 async def test_cdht_run_registers_a_citizen_and_export_shows_it(
-    fake: FakeTelegram, zalo: FakeZalo, tmp_path: Path
+    fake: FakeTelegram, zalo: FakeZalo, tmp_path: Path, telegram_backend: str
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDHT_")}
     env.update(
         CDHT_DATA_DIR=str(tmp_path),
         CDHT_TELEGRAM_TOKEN=TOKEN,
         CDHT_TELEGRAM_API_URL=fake.url,
+        CDHT_TELEGRAM_BACKEND=telegram_backend,
         CDHT_ZALO_TOKEN=ZALO_TOKEN,
         CDHT_ZALO_API_URL=zalo.url,
     )
@@ -64,7 +65,7 @@ async def test_cdht_run_registers_a_citizen_and_export_shows_it(
     assert process.returncode == 0, stderr.decode()
     assert TOKEN not in stderr.decode()
     assert ZALO_TOKEN not in stderr.decode()
-    assert "serving telegram, zalo" in stderr.decode()
+    assert f"serving telegram ({telegram_backend}), zalo" in stderr.decode()
 
     export = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "export", "--format", "json",

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.engine.ports import StorageUnavailable
-from bot.handlers.telegram import TelegramChannel
+from bot.handlers.telegram import TelegramChannel, telegram_api
 from bot.services.outbox import OutgoingFile
 from storage import SqlUnitOfWork
 from tests.bots import Running
@@ -155,8 +155,7 @@ async def test_photos_telegram_will_not_take_as_photos_go_as_documents(
     channel = TelegramChannel(
         None,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]
-        token=fake.token,
-        api_url=fake.url,
+        api=telegram_api(settings.telegram_backend, fake.token, fake.url),
     )
     try:
         # a long screenshot: 100 × 2100 pixels, a ratio over 20
@@ -173,7 +172,7 @@ async def test_photos_telegram_will_not_take_as_photos_go_as_documents(
         assert len(fake.calls_of("sendDocument")) == 2  # both arrived, as documents
         assert fake.uploads[-1] == big.read_bytes()
     finally:
-        await channel.bot.session.close()
+        await channel.api.close()
 
 
 async def test_a_webhook_update_is_answered_503_until_it_can_be_stored(

@@ -1,4 +1,5 @@
-"""Registration through real aiogram over HTTP against the fake Bot API server."""
+"""Registration through the real client library (aiogram, python-telegram-bot) over HTTP against
+the fake Bot API server."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ async def registered_citizens(bot: Running) -> list[Any]:
 
 
 async def test_registration_through_buttons_and_typed_answers(
-    bot: Running, fake: FakeTelegram, converse: Converse
+    bot: Running, fake: FakeTelegram, converse: Converse, telegram_backend: str
 ) -> None:
+    assert getattr(bot.channel, "library", None) == telegram_backend
     await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
     consent = fake.last_with_buttons(USER)
     assert [b["text"] for row in consent["reply_markup"]["inline_keyboard"] for b in row] == [

@@ -1,0 +1,155 @@
+"""The Telegram client through python-telegram-bot 22 (``CDHT_TELEGRAM_BACKEND=ptb``).
+
+Only ``telegram.Bot`` is used, with its ``base_url`` and ``base_file_url`` pointed at the
+configured server, never ``Application.run_polling``: the lifecycle (polling, acknowledgement
+after storing, per-user order) stays the channel's, the same as with aiogram.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+# python-telegram-bot 22.2 moved time periods to datetime.timedelta and warns on every read of
+# an int one unless this is set (https://docs.python-telegram-bot.org/en/stable/
+# telegram.error.html#telegram.error.RetryAfter); we read timedeltas.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+import httpx
+from telegram import Bot, BotCommand
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from bot.handlers.telegram.api import ALLOWED_UPDATES
+from bot.services.evidence import FetchFailed, TooLarge
+from bot.services.outbox import RateLimited, Rejected, Transient, Unreachable
+
+__all__ = ["PtbApi"]
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def _neutral() -> AsyncIterator[None]:
+    """python-telegram-bot's errors as the outbox's neutral ones (see ``api.py``)."""
+    try:
+        yield
+    except RetryAfter as exc:
+        seconds = exc.retry_after
+        raise RateLimited(
+            seconds.total_seconds() if not isinstance(seconds, int | float) else float(seconds)
+        ) from None
+    except Forbidden as exc:
+        raise Unreachable(exc.message) from None
+    except BadRequest as exc:  # a subclass of NetworkError: before it
+        if "chat not found" in exc.message.lower():
+            raise Unreachable(exc.message) from None
+        raise Rejected(exc.message) from None
+    except (TelegramError, httpx.HTTPError, TimeoutError) as exc:
+        # NetworkError, TimedOut, a 5xx, or an HTML page where JSON was expected
+        raise Transient(type(exc).__name__) from None
+
+
+class PtbApi:
+    library = "ptb"
+
+    def __init__(self, token: str, api_url: str, *, poll_timeout: int = 25) -> None:
+        base = api_url.rstrip("/")
+        self._requests = HTTPXRequest(connection_pool_size=64, read_timeout=30.0)
+        self._polling = HTTPXRequest(connection_pool_size=1, read_timeout=poll_timeout + 10.0)
+        self.bot = Bot(
+            token,
+            base_url=f"{base}/bot",
+            base_file_url=f"{base}/file/bot",
+            request=self._requests,
+            get_updates_request=self._polling,
+        )
+        self._downloads = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=10.0))
+
+    async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
+        async with _neutral():
+            return await request()
+
+    async def get_updates(self, offset: int | None, poll_seconds: int) -> list[dict[str, Any]]:
+        updates = await self._call(
+            lambda: self.bot.get_updates(
+                offset=offset,
+                timeout=poll_seconds,
+                allowed_updates=list(ALLOWED_UPDATES),
+                read_timeout=poll_seconds + 10,
+            )
+        )
+        return [update.to_dict() for update in updates]
+
+    async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> None:
+        # a dict goes to the Bot API as JSON, unchanged (RequestParameter.from_input)
+        await self._call(lambda: self.bot.send_message(chat_id, text, reply_markup=markup))  # type: ignore[arg-type]
+
+    async def send_photo(self, chat_id: int, data: bytes, filename: str, caption: str) -> None:
+        await self._call(
+            lambda: self.bot.send_photo(chat_id, data, filename=filename, caption=caption)
+        )
+
+    async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str) -> None:
+        await self._call(
+            lambda: self.bot.send_document(chat_id, data, filename=filename, caption=caption)
+        )
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str) -> None:
+        await self._call(
+            lambda: self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        )
+
+    async def remove_keyboard(self, chat_id: int, message_id: int) -> None:
+        await self._call(
+            lambda: self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+        )
+
+    async def answer_callback(self, query_id: str) -> None:
+        await self._call(lambda: self.bot.answer_callback_query(query_id))
+
+    async def set_commands(
+        self, commands: Sequence[tuple[str, str]], language_code: str | None
+    ) -> None:
+        menu = [BotCommand(name, text) for name, text in commands]
+        await self._call(lambda: self.bot.set_my_commands(menu, language_code=language_code))
+
+    async def delete_webhook(self) -> None:
+        await self._call(lambda: self.bot.delete_webhook(drop_pending_updates=False))
+
+    async def set_webhook(self, url: str, secret: str | None) -> None:
+        await self._call(
+            lambda: self.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        )
+
+    async def download(self, file_id: str, max_bytes: int) -> bytes:
+        try:
+            remote = await self.bot.get_file(file_id)
+            if remote.file_size is not None and remote.file_size > max_bytes:
+                raise TooLarge(f"{remote.file_size} bytes")
+            if not remote.file_path:  # the whole download URL (base_file_url + path)
+                raise FetchFailed("no file path")
+            data = bytearray()
+            async with self._downloads.stream("GET", remote.file_path) as response:
+                response.raise_for_status()
+                async for chunk in response.aiter_bytes(65536):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise TooLarge(f"over {max_bytes} bytes")
+            return bytes(data)
+        except (TelegramError, httpx.HTTPError, TimeoutError) as exc:
+            raise FetchFailed(type(exc).__name__) from None
+
+    async def close(self) -> None:
+        await self._requests.shutdown()
+        await self._polling.shutdown()
+        await self._downloads.aclose()
