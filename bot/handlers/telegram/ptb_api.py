@@ -25,7 +25,7 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.handlers.telegram.api import ALLOWED_UPDATES
 from bot.services.evidence import FetchFailed, TooLarge
@@ -60,10 +60,23 @@ async def _neutral() -> AsyncIterator[None]:
 class PtbApi:
     library = "ptb"
 
-    def __init__(self, token: str, api_url: str, *, poll_timeout: int = 25) -> None:
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        *,
+        poll_timeout: int = 25,
+        request: BaseRequest | None = None,
+    ) -> None:
+        """``request``: python-telegram-bot's HTTP layer, replaced by the benchmark's in-process
+        server (used for polling too)."""
         base = api_url.rstrip("/")
-        self._requests = HTTPXRequest(connection_pool_size=64, read_timeout=30.0)
-        self._polling = HTTPXRequest(connection_pool_size=1, read_timeout=poll_timeout + 10.0)
+        self._requests: BaseRequest = request or HTTPXRequest(
+            connection_pool_size=64, read_timeout=30.0
+        )
+        self._polling: BaseRequest = request or HTTPXRequest(
+            connection_pool_size=1, read_timeout=poll_timeout + 10.0
+        )
         self.bot = Bot(
             token,
             base_url=f"{base}/bot",
@@ -151,5 +164,6 @@ class PtbApi:
 
     async def close(self) -> None:
         await self._requests.shutdown()
-        await self._polling.shutdown()
+        if self._polling is not self._requests:
+            await self._polling.shutdown()
         await self._downloads.aclose()

@@ -1,0 +1,123 @@
+"""Broadcasts and their audiences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, func, insert, literal, select, update
+
+from bot.engine.ports import Broadcast
+from storage.models import broadcasts, outbox
+from storage.repositories._base import _Repo
+from storage.repositories._rows import _audience_query, _broadcast
+
+
+class SqlBroadcastRepository(_Repo):
+    async def create(
+        self,
+        text: str,
+        choices: Sequence[tuple[str, Any]],
+        audience: dict[str, Any],
+        created_by: str,
+        now: datetime,
+        scheduled_at: datetime,
+    ) -> Broadcast:
+        result = await self._conn.execute(
+            insert(broadcasts)
+            .values(
+                text=text,
+                choices=[list(c) for c in choices],
+                audience=audience,
+                created_by=created_by,
+                created_at=now,
+                scheduled_at=scheduled_at,
+                status="scheduled",
+                recipients=0,
+            )
+            .returning(broadcasts.c.id)
+        )
+        found = await self.get(int(result.scalar_one()))
+        assert found is not None
+        return found
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        row = (
+            (await self._conn.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id)))
+            .mappings()
+            .first()
+        )
+        return _broadcast(row) if row else None
+
+    async def due(self, now: datetime) -> Sequence[Broadcast]:
+        rows = (
+            await self._conn.execute(
+                select(broadcasts)
+                .where(broadcasts.c.status == "scheduled", broadcasts.c.scheduled_at <= now)
+                .order_by(broadcasts.c.id)
+            )
+        ).mappings()
+        return [_broadcast(row) for row in rows]
+
+    async def count_audience(self, audience: dict[str, Any]) -> int:
+        counted = select(func.count()).select_from(_audience_query(audience).subquery())
+        return int(await self._conn.scalar(counted) or 0)
+
+    async def enqueue(self, broadcast: Broadcast, priority: int, now: datetime) -> int:
+        people = _audience_query(broadcast.audience).subquery()
+        rows = select(
+            people.c.channel,
+            people.c.external_id,
+            literal("broadcast"),
+            literal(priority),
+            literal({"broadcast": broadcast.id}, JSON),
+            literal("pending"),
+            literal(0),
+            literal(now, DateTime(timezone=True)),
+            literal(now, DateTime(timezone=True)),
+            literal(broadcast.id),
+        )
+        columns = [
+            "channel", "external_id", "kind", "priority", "payload", "status", "attempts",
+            "not_before", "created_at", "broadcast_id",
+        ]  # fmt: skip
+        result = await self._conn.execute(insert(outbox).from_select(columns, rows))
+        count = int(result.rowcount or 0)
+        await self._conn.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast.id)
+            .values(status="queued", recipients=count)
+        )
+        return count
+
+    async def cancel(self, broadcast_id: int) -> int:
+        await self._conn.execute(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast_id, broadcasts.c.status != "cancelled")
+            .values(status="cancelled")
+        )
+        result = await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.broadcast_id == broadcast_id, outbox.c.status == "pending")
+            .values(status="cancelled")
+        )
+        return int(result.rowcount or 0)
+
+    async def report(self, broadcast_id: int) -> dict[str, int]:
+        rows = await self._conn.execute(
+            select(
+                outbox.c.status,
+                func.coalesce(func.substr(outbox.c.last_error, 1, 11), ""),
+                func.count(),
+            )
+            .where(outbox.c.broadcast_id == broadcast_id)
+            .group_by(outbox.c.status, func.coalesce(func.substr(outbox.c.last_error, 1, 11), ""))
+        )
+        counts = {"sent": 0, "failed": 0, "blocked": 0, "pending": 0, "cancelled": 0}
+        for status, error, count in rows:
+            if status == "failed" and str(error).startswith("Unreachable"):
+                counts["blocked"] += int(count)
+            else:
+                counts[status] = counts.get(status, 0) + int(count)
+        return counts

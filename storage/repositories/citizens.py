@@ -1,0 +1,160 @@
+"""Citizens and their consents."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy import String, cast, delete, func, insert, literal, select, update
+
+from bot.engine.ports import Citizen, Consent, NewCitizen
+from storage.models import citizens, consents, declarations, outbox
+from storage.repositories._base import _Repo
+from storage.repositories._rows import _citizen, _citizen_values, _consent
+
+
+class SqlCitizenRepository(_Repo):
+    async def get(self, citizen_id: int) -> Citizen | None:
+        row = (
+            (await self._conn.execute(select(citizens).where(citizens.c.id == citizen_id)))
+            .mappings()
+            .first()
+        )
+        return _citizen(row) if row else None
+
+    async def create(self, citizen: NewCitizen, now: datetime) -> Citizen:
+        result = await self._conn.execute(
+            insert(citizens)
+            .values(**_citizen_values(citizen), registered_at=now, updated_at=now)
+            .returning(citizens.c.id)
+        )
+        return Citizen(**asdict(citizen), id=result.scalar_one(), registered_at=now, updated_at=now)
+
+    async def update(self, citizen_id: int, changes: NewCitizen, now: datetime) -> Citizen:
+        await self._conn.execute(
+            update(citizens)
+            .where(citizens.c.id == citizen_id)
+            .values(**_citizen_values(changes), updated_at=now)
+        )
+        updated = await self.get(citizen_id)
+        if updated is None:
+            raise LookupError(f"citizen {citizen_id} vanished during an update")
+        return updated
+
+    async def list(self, wards: str | Collection[str] | None = None) -> Sequence[Citizen]:
+        query = select(citizens).order_by(citizens.c.id)
+        if wards is not None:
+            codes = [wards] if isinstance(wards, str) else sorted(wards)
+            query = query.where(citizens.c.ward_code.in_(codes))
+        rows = (await self._conn.execute(query)).mappings().all()
+        return [_citizen(row) for row in rows]
+
+    async def count(self, wards: Collection[str] | None = None) -> int:
+        query = select(func.count()).select_from(citizens)
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        return int(await self._conn.scalar(query) or 0)
+
+    async def not_started(
+        self, year: int, registered_before: datetime, reminded_prefix: str
+    ) -> Sequence[Citizen]:
+        base = literal(reminded_prefix) + cast(citizens.c.id, String) + literal(f":{year}")
+        reminded = (
+            select(outbox.c.id)
+            .where(outbox.c.dedupe_key >= base + literal(":"))
+            .where(outbox.c.dedupe_key < base + literal(";"))  # ";" follows ":" in ASCII
+            .exists()
+        )
+        declared = (
+            select(declarations.c.id)
+            .where(declarations.c.citizen_id == citizens.c.id, declarations.c.year == year)
+            .exists()
+        )
+        query = (
+            select(citizens)
+            .where(citizens.c.registered_at <= registered_before, ~declared, ~reminded)
+            .order_by(citizens.c.id)
+        )
+        return [_citizen(row) for row in (await self._conn.execute(query)).mappings()]
+
+    async def delete(self, citizen_id: int) -> None:
+        await self._conn.execute(delete(consents).where(consents.c.citizen_id == citizen_id))
+        await self._conn.execute(delete(citizens).where(citizens.c.id == citizen_id))
+
+
+class SqlConsentRepository(_Repo):
+    async def record(
+        self,
+        citizen_id: int,
+        notice_version: str,
+        purposes: Sequence[str],
+        accepted_at: datetime,
+        channel: str,
+        guardian_name: str | None = None,
+        guardian_relation: str | None = None,
+    ) -> Consent:
+        result = await self._conn.execute(
+            insert(consents)
+            .values(
+                citizen_id=citizen_id,
+                notice_version=notice_version,
+                purposes=list(purposes),
+                accepted_at=accepted_at,
+                channel=channel,
+                guardian_name=guardian_name,
+                guardian_relation=guardian_relation,
+            )
+            .returning(consents.c.id)
+        )
+        return Consent(
+            result.scalar_one(),
+            citizen_id,
+            notice_version,
+            tuple(purposes),
+            accepted_at,
+            None,
+            channel,
+            guardian_name,
+            guardian_relation,
+        )
+
+    async def withdraw(self, citizen_id: int, purpose: str, when: datetime) -> int:
+        withdrawn = 0
+        for consent in await self.for_citizen(citizen_id):
+            if consent.withdrawn_at is not None or purpose not in consent.purposes:
+                continue
+            await self._conn.execute(
+                update(consents).where(consents.c.id == consent.id).values(withdrawn_at=when)
+            )
+            withdrawn += 1
+            for kept in consent.purposes:  # an older record of several purposes: the others stay
+                if kept != purpose:
+                    await self.record(
+                        citizen_id,
+                        consent.notice_version,
+                        [kept],
+                        consent.accepted_at,
+                        consent.channel,
+                        consent.guardian_name,
+                        consent.guardian_relation,
+                    )
+        return withdrawn
+
+    async def latest_by_citizen(self) -> dict[int, Consent]:
+        rows = (await self._conn.execute(select(consents).order_by(consents.c.id))).mappings()
+        return {row["citizen_id"]: _consent(row) for row in rows}
+
+    async def for_citizen(self, citizen_id: int) -> Sequence[Consent]:
+        rows = (
+            (
+                await self._conn.execute(
+                    select(consents)
+                    .where(consents.c.citizen_id == citizen_id)
+                    .order_by(consents.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        return [_consent(row) for row in rows]

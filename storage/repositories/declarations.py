@@ -1,0 +1,319 @@
+"""Declarations, their answers, evidence and audit events."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from bot.engine.ports import Citizen, Declaration, DeclarationEvent, EvidenceFile, IndicatorAnswer
+from storage.models import (
+    citizens,
+    declaration_answers,
+    declaration_events,
+    declarations,
+    evidence_files,
+)
+from storage.repositories._base import _insert_or_ignore, _Repo
+from storage.repositories._rows import _EVIDENCE_FIELDS, _aware, _citizen, _declaration
+
+
+class SqlDeclarationRepository(_Repo):
+    async def _one(self, query: Any) -> Declaration | None:
+        row = (await self._conn.execute(query)).mappings().first()
+        return _declaration(row) if row else None
+
+    async def for_year(self, citizen_id: int, year: int) -> Declaration | None:
+        return await self._one(
+            select(declarations).where(
+                declarations.c.citizen_id == citizen_id, declarations.c.year == year
+            )
+        )
+
+    async def of_citizen(self, citizen_id: int) -> Sequence[Declaration]:
+        rows = await self._conn.execute(
+            select(declarations)
+            .where(declarations.c.citizen_id == citizen_id)
+            .order_by(declarations.c.year)
+        )
+        return [_declaration(row) for row in rows.mappings()]
+
+    async def latest(self, citizen_id: int) -> Declaration | None:
+        return await self._one(
+            select(declarations)
+            .where(declarations.c.citizen_id == citizen_id)
+            .order_by(declarations.c.year.desc())
+            .limit(1)
+        )
+
+    async def create(
+        self, citizen_id: int, year: int, criteria_set: str, now: datetime
+    ) -> Declaration:
+        result = await self._conn.execute(
+            insert(declarations)
+            .values(
+                citizen_id=citizen_id,
+                year=year,
+                criteria_set=criteria_set,
+                status="draft",
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(declarations.c.id)
+        )
+        return Declaration(
+            result.scalar_one(), citizen_id, year, criteria_set, "draft", now, now, None
+        )
+
+    async def answers(self, declaration_id: int) -> dict[int, IndicatorAnswer]:
+        found = await self._answers(declarations.c.id == declaration_id)
+        return found.get(declaration_id, {})
+
+    async def answers_by_declaration(
+        self, year: int | None = None
+    ) -> dict[int, dict[int, IndicatorAnswer]]:
+        return await self._answers(declarations.c.year == year if year is not None else None)
+
+    async def _answers(self, where: Any) -> dict[int, dict[int, IndicatorAnswer]]:
+        answer_rows = select(declaration_answers).join(
+            declarations, declarations.c.id == declaration_answers.c.declaration_id
+        )
+        count_rows = (
+            select(evidence_files.c.declaration_id, evidence_files.c.indicator, func.count())
+            .join(declarations, declarations.c.id == evidence_files.c.declaration_id)
+            .group_by(evidence_files.c.declaration_id, evidence_files.c.indicator)
+        )
+        if where is not None:
+            answer_rows, count_rows = answer_rows.where(where), count_rows.where(where)
+        found: dict[int, dict[int, IndicatorAnswer]] = {}
+        for row in (await self._conn.execute(answer_rows)).mappings():
+            found.setdefault(row["declaration_id"], {})[row["indicator"]] = IndicatorAnswer(
+                row["indicator"],
+                row["score"],
+                row["note"],
+                verified_score=row["verified_score"],
+                adjust_reason=row["adjust_reason"],
+            )
+        for declaration_id, indicator, count in await self._conn.execute(count_rows):
+            answers = found.setdefault(declaration_id, {})
+            answer = answers.get(indicator) or IndicatorAnswer(indicator, None, None)
+            answers[indicator] = replace(answer, evidence_count=int(count))
+        return found
+
+    async def _upsert_answer(
+        self, declaration_id: int, indicator: int, now: datetime, **values: Any
+    ) -> None:
+        result = await self._conn.execute(
+            update(declaration_answers)
+            .where(
+                declaration_answers.c.declaration_id == declaration_id,
+                declaration_answers.c.indicator == indicator,
+            )
+            .values(updated_at=now, **values)
+        )
+        if not result.rowcount:
+            await self._conn.execute(
+                insert(declaration_answers).values(
+                    declaration_id=declaration_id, indicator=indicator, updated_at=now, **values
+                )
+            )
+        await self._touch(declaration_id, now)
+
+    async def _touch(self, declaration_id: int, now: datetime, **values: Any) -> None:
+        await self._conn.execute(
+            update(declarations)
+            .where(declarations.c.id == declaration_id)
+            .values(updated_at=now, **values)
+        )
+
+    async def set_score(
+        self, declaration_id: int, indicator: int, score: int | None, now: datetime
+    ) -> None:
+        await self._upsert_answer(declaration_id, indicator, now, score=score)
+
+    async def set_note(
+        self, declaration_id: int, indicator: int, note: str | None, now: datetime
+    ) -> None:
+        await self._upsert_answer(declaration_id, indicator, now, note=note)
+
+    async def set_status(self, declaration_id: int, status: str, now: datetime) -> None:
+        extra: dict[str, Any] = {"submitted_at": now} if status == "submitted" else {}
+        await self._touch(declaration_id, now, status=status, **extra)
+
+    async def add_evidence(self, evidence: EvidenceFile, now: datetime) -> bool:
+        values = {name: getattr(evidence, name) for name in _EVIDENCE_FIELDS}
+        result = await self._conn.execute(
+            _insert_or_ignore(self._conn, evidence_files).values(created_at=now, **values)
+        )
+        if result.rowcount:
+            await self._touch(evidence.declaration_id, now)
+        return bool(result.rowcount)
+
+    async def evidence(self, declaration_id: int) -> Sequence[EvidenceFile]:
+        rows = (
+            await self._conn.execute(
+                select(evidence_files)
+                .where(evidence_files.c.declaration_id == declaration_id)
+                .order_by(evidence_files.c.indicator, evidence_files.c.id)
+            )
+        ).mappings()
+        return [EvidenceFile(**{n: row[n] for n in _EVIDENCE_FIELDS}, id=row["id"]) for row in rows]
+
+    async def blob_in_use(self, sha256: str) -> bool:
+        found = await self._conn.scalar(
+            select(evidence_files.c.id).where(evidence_files.c.sha256 == sha256).limit(1)
+        )
+        return found is not None
+
+    async def all_blobs(self) -> set[str]:
+        return set((await self._conn.execute(select(evidence_files.c.sha256).distinct())).scalars())
+
+    async def list(self, year: int | None = None) -> Sequence[Declaration]:
+        query = select(declarations).order_by(declarations.c.citizen_id, declarations.c.year)
+        if year is not None:
+            query = query.where(declarations.c.year == year)
+        return [_declaration(row) for row in (await self._conn.execute(query)).mappings()]
+
+    async def get(self, declaration_id: int) -> Declaration | None:
+        return await self._one(select(declarations).where(declarations.c.id == declaration_id))
+
+    async def claim(
+        self, declaration_id: int, staff_id: int, now: datetime, stale_before: datetime
+    ) -> int | None:
+        c = declarations.c
+        await self._conn.execute(
+            update(declarations)
+            .where(
+                c.id == declaration_id,
+                (c.claimed_by.is_(None))
+                | (c.claimed_by == staff_id)
+                | (c.claimed_at < stale_before),
+            )
+            .values(claimed_by=staff_id, claimed_at=now)
+        )
+        holder: int | None = await self._conn.scalar(
+            select(c.claimed_by).where(c.id == declaration_id)
+        )
+        return holder
+
+    async def release(self, declaration_id: int, staff_id: int) -> None:
+        await self._conn.execute(
+            update(declarations)
+            .where(declarations.c.id == declaration_id, declarations.c.claimed_by == staff_id)
+            .values(claimed_by=None, claimed_at=None)
+        )
+
+    async def update(self, declaration_id: int, now: datetime, **fields: Any) -> None:
+        if "reopened" in fields and fields["reopened"] is not None:
+            fields["reopened"] = list(fields["reopened"])
+        await self._touch(declaration_id, now, **fields)
+
+    async def set_verified(
+        self, declaration_id: int, indicator: int, score: int | None, reason: str | None
+    ) -> None:
+        await self._conn.execute(
+            update(declaration_answers)
+            .where(
+                declaration_answers.c.declaration_id == declaration_id,
+                declaration_answers.c.indicator == indicator,
+            )
+            .values(verified_score=score, adjust_reason=reason)
+        )
+
+    async def add_event(self, event: DeclarationEvent) -> None:
+        await self._conn.execute(
+            insert(declaration_events).values(
+                declaration_id=event.declaration_id,
+                actor=event.actor,
+                from_status=event.from_status,
+                to_status=event.to_status,
+                reason=event.reason,
+                adjusted=event.adjusted,
+                round=event.round,
+                created_at=event.created_at,
+            )
+        )
+
+    async def events(self, declaration_id: int) -> Sequence[DeclarationEvent]:
+        rows = (
+            await self._conn.execute(
+                select(declaration_events)
+                .where(declaration_events.c.declaration_id == declaration_id)
+                .order_by(declaration_events.c.id)
+            )
+        ).mappings()
+        return [
+            DeclarationEvent(
+                row["declaration_id"],
+                row["actor"],
+                row["from_status"],
+                row["to_status"],
+                row["reason"],
+                row["adjusted"],
+                row["round"],
+                _aware(row["created_at"]),  # type: ignore[arg-type]
+                row["id"],
+            )
+            for row in rows
+        ]
+
+    async def event_counts(self) -> dict[int, int]:
+        rows = await self._conn.execute(
+            select(declaration_events.c.declaration_id, func.count()).group_by(
+                declaration_events.c.declaration_id
+            )
+        )
+        return {declaration_id: int(count) for declaration_id, count in rows}
+
+    async def idle_drafts(
+        self, year: int, touched_before: datetime, touched_after: datetime
+    ) -> Sequence[tuple[Declaration, int]]:
+        scored = (
+            select(func.count())
+            .where(
+                declaration_answers.c.declaration_id == declarations.c.id,
+                declaration_answers.c.score.is_not(None),
+            )
+            .scalar_subquery()
+        )
+        query = (
+            select(declarations, scored.label("scored"))
+            .where(
+                declarations.c.status == "draft",
+                declarations.c.year == year,
+                declarations.c.updated_at <= touched_before,
+                declarations.c.updated_at > touched_after,
+            )
+            .order_by(declarations.c.id)
+        )
+        rows = (await self._conn.execute(query)).mappings()
+        return [(_declaration(row), int(row["scored"])) for row in rows]
+
+    async def status_counts(self, year: int, wards: Collection[str] | None) -> dict[str, int]:
+        query = (
+            select(declarations.c.status, func.count())
+            .join(citizens, citizens.c.id == declarations.c.citizen_id)
+            .where(declarations.c.year == year)
+            .group_by(declarations.c.status)
+        )
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        return {status: int(count) for status, count in await self._conn.execute(query)}
+
+    async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
+        query = (
+            select(declarations, *[col.label(f"c_{col.name}") for col in citizens.c])
+            .join(citizens, citizens.c.id == declarations.c.citizen_id)
+            .where(declarations.c.status == "submitted")
+            .order_by(declarations.c.submitted_at, declarations.c.id)
+        )
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        found = []
+        for row in (await self._conn.execute(query)).mappings():
+            person = {col.name: row[f"c_{col.name}"] for col in citizens.c}
+            found.append((_declaration(row), _citizen(person)))  # type: ignore[arg-type]
+        return found

@@ -1,0 +1,165 @@
+"""The outbox: every message the bot sends, until it is delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, false, func, insert, or_, select, update
+
+from bot.engine.ports import OutboxMessage, OutboxRow
+from storage.models import citizens, identities, outbox
+from storage.repositories._base import _insert_or_ignore, _Repo
+from storage.repositories._rows import BULK_KINDS, _outbox_row
+
+
+class SqlOutboxRepository(_Repo):
+    async def add(self, message: OutboxMessage, now: datetime) -> int:
+        result = await self._conn.execute(
+            insert(outbox).values(**self._values(message, now)).returning(outbox.c.id)
+        )
+        return int(result.scalar_one())
+
+    @staticmethod
+    def _values(message: OutboxMessage, now: datetime) -> dict[str, Any]:
+        return {
+            "channel": message.channel,
+            "external_id": message.external_id,
+            "kind": message.kind,
+            "priority": message.priority,
+            "payload": message.payload,
+            "status": "pending",
+            "attempts": 0,
+            "dedupe_key": message.dedupe_key,
+            "not_before": message.not_before or now,
+            "created_at": now,
+            "citizen_id": message.citizen_id,
+        }
+
+    async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:
+        values = self._values(message, now)
+        if message.dedupe_key is None:
+            await self._conn.execute(insert(outbox).values(**values))
+            return True
+        result = await self._conn.execute(_insert_or_ignore(self._conn, outbox).values(**values))
+        return bool(result.rowcount)
+
+    async def due(
+        self,
+        channel: str,
+        now: datetime,
+        limit: int,
+        bulk: bool = True,
+        external_id: str | None = None,
+    ) -> Sequence[OutboxRow]:
+        query = (
+            select(outbox)
+            .where(
+                outbox.c.status == "pending",
+                outbox.c.channel == channel,
+                outbox.c.not_before <= now,
+            )
+            .order_by(outbox.c.priority, outbox.c.id)
+            .limit(limit)
+        )
+        if not bulk:
+            query = query.where(outbox.c.kind.not_in(BULK_KINDS))
+        if external_id is not None:
+            query = query.where(outbox.c.external_id == external_id)
+        rows = (await self._conn.execute(query)).mappings()
+        return [_outbox_row(row) for row in rows]
+
+    async def mark_sent(self, row_id: int, now: datetime) -> None:
+        await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id)
+            .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1)
+        )
+
+    async def delete(self, row_ids: Sequence[int]) -> None:
+        if row_ids:
+            await self._conn.execute(delete(outbox).where(outbox.c.id.in_(list(row_ids))))
+
+    async def reschedule(self, row_ids: Sequence[int], not_before: datetime) -> None:
+        if row_ids:
+            await self._conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(row_ids)), outbox.c.status == "pending")
+                .values(not_before=not_before)
+            )
+
+    async def release(self, kind: str, now: datetime) -> int:
+        result = await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.kind == kind, outbox.c.status == "pending", outbox.c.not_before > now)
+            .values(not_before=now)
+        )
+        return int(result.rowcount or 0)
+
+    async def prune(self, kind: str, older_than: datetime) -> int:
+        result = await self._conn.execute(
+            delete(outbox).where(
+                outbox.c.kind == kind,
+                outbox.c.status != "pending",
+                outbox.c.created_at < older_than,
+            )
+        )
+        return int(result.rowcount or 0)
+
+    async def postpone(self, row_id: int, not_before: datetime, error: str) -> None:
+        await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id)
+            .values(not_before=not_before, last_error=error[:200], attempts=outbox.c.attempts + 1)
+        )
+
+    async def fail(self, row_id: int, error: str) -> None:
+        await self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id)
+            .values(status="failed", last_error=error[:200], attempts=outbox.c.attempts + 1)
+        )
+
+    async def locales(self, row_ids: Sequence[int]) -> dict[int, str]:
+        if not row_ids:
+            return {}
+        query = (
+            select(outbox.c.id, func.coalesce(identities.c.locale, citizens.c.locale))
+            .select_from(
+                outbox.join(
+                    identities,
+                    (identities.c.channel == outbox.c.channel)
+                    & (identities.c.external_id == outbox.c.external_id),
+                ).outerjoin(citizens, citizens.c.id == identities.c.citizen_id)
+            )
+            .where(outbox.c.id.in_(list(row_ids)))
+        )
+        return {row_id: locale for row_id, locale in await self._conn.execute(query) if locale}
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._conn.execute(
+            select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        )
+        return {status: int(count) for status, count in rows}
+
+    async def erase(self, citizen_id: int, accounts: Sequence[tuple[str, str]]) -> int:
+        to_them = or_(
+            false(),
+            *(
+                (outbox.c.channel == channel) & (outbox.c.external_id == external_id)
+                for channel, external_id in accounts
+            ),
+        )
+        settled_broadcast = (outbox.c.kind == "broadcast") & (outbox.c.status != "pending")
+        removed = await self._conn.execute(
+            delete(outbox).where(
+                (outbox.c.citizen_id == citizen_id) | (to_them & ~settled_broadcast)
+            )
+        )
+        kept = await self._conn.execute(
+            update(outbox)
+            .where(to_them & settled_broadcast)
+            .values(external_id="", last_error=None)
+        )
+        return int(removed.rowcount or 0) + int(kept.rowcount or 0)

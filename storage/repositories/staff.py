@@ -1,0 +1,216 @@
+"""Staff, their wards, invitations and wrong-code counters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from bot.engine.ports import Invitation, Staff
+from storage.models import code_attempts, declarations, invitations, staff, staff_wards
+from storage.repositories._base import _insert_or_ignore, _Repo
+from storage.repositories._rows import _aware, _invitation, _staff
+
+
+class SqlStaffRepository(_Repo):
+    async def _load(self, where: Any) -> list[Staff]:
+        rows = (
+            (await self._conn.execute(select(staff).where(where).order_by(staff.c.id)))
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        wards: dict[int, list[str]] = {}
+        for staff_id, ward in await self._conn.execute(
+            select(staff_wards.c.staff_id, staff_wards.c.ward_code).where(
+                staff_wards.c.staff_id.in_(ids)
+            )
+        ):
+            wards.setdefault(staff_id, []).append(ward)
+        return [_staff(row, wards.get(row["id"], [])) for row in rows]
+
+    async def by_account(self, channel: str, external_id: str) -> Staff | None:
+        found = await self._load(
+            (staff.c.channel == channel) & (staff.c.external_id == external_id)
+        )
+        return found[0] if found else None
+
+    async def get(self, staff_id: int) -> Staff | None:
+        found = await self._load(staff.c.id == staff_id)
+        return found[0] if found else None
+
+    async def for_ward(self, ward_code: str) -> Sequence[Staff]:
+        members = select(staff_wards.c.staff_id).where(staff_wards.c.ward_code == ward_code)
+        return await self._load(
+            staff.c.id.in_(members)
+            & staff.c.revoked_at.is_(None)
+            & staff.c.role.in_(("coordinator", "admin"))
+        )
+
+    async def admins(self) -> Sequence[Staff]:
+        # only an admin invitation makes this role; CDHT_ADMINS is configuration, not a record
+        return await self._load((staff.c.role == "admin") & staff.c.revoked_at.is_(None))
+
+    async def all(self) -> Sequence[Staff]:
+        return await self._load(staff.c.id > 0)
+
+    async def redeem(
+        self,
+        channel: str,
+        external_id: str,
+        role: str,
+        wards: Sequence[str],
+        invited_by: str,
+        now: datetime,
+    ) -> Staff:
+        existing = await self.by_account(channel, external_id)
+        if existing is None:
+            result = await self._conn.execute(
+                insert(staff)
+                .values(
+                    channel=channel,
+                    external_id=external_id,
+                    role=role,
+                    invited_by=invited_by,
+                    created_at=now,
+                )
+                .returning(staff.c.id)
+            )
+            staff_id = int(result.scalar_one())
+            known: frozenset[str] = frozenset()
+        else:
+            staff_id = existing.id
+            revoked = existing.revoked_at is not None
+            # an active admin stays one when given wards; anyone else gets the invitation's role
+            keep = existing.role == "admin" and not revoked
+            await self._conn.execute(
+                update(staff)
+                .where(staff.c.id == staff_id)
+                .values(role="admin" if keep else role, revoked_at=None, invited_by=invited_by)
+            )
+            if revoked or existing.role == "none":
+                # a revoked account comes back with the new invitation's wards only
+                await self._conn.execute(
+                    delete(staff_wards).where(staff_wards.c.staff_id == staff_id)
+                )
+                known = frozenset()
+            else:
+                known = existing.wards
+        for ward in sorted(set(wards) - known):
+            await self._conn.execute(insert(staff_wards).values(staff_id=staff_id, ward_code=ward))
+        bound = await self.get(staff_id)
+        assert bound is not None
+        return bound
+
+    async def record(self, channel: str, external_id: str, now: datetime) -> int:
+        account = (staff.c.channel == channel) & (staff.c.external_id == external_id)
+        existing = await self._conn.scalar(select(staff.c.id).where(account))
+        if existing is None:
+            await self._conn.execute(
+                _insert_or_ignore(self._conn, staff).values(
+                    channel=channel, external_id=external_id, role="none", created_at=now
+                )
+            )
+            existing = await self._conn.scalar(select(staff.c.id).where(account))
+        assert existing is not None
+        return int(existing)
+
+    async def set_profile(self, staff_id: int, display_name: str | None, phone: str | None) -> None:
+        await self._conn.execute(
+            update(staff)
+            .where(staff.c.id == staff_id)
+            .values(display_name=display_name, phone=phone)
+        )
+
+    async def revoke(self, staff_id: int, now: datetime) -> bool:
+        result = await self._conn.execute(
+            update(staff)
+            .where(staff.c.id == staff_id, staff.c.revoked_at.is_(None), staff.c.role != "none")
+            .values(revoked_at=now)
+        )
+        if result.rowcount:
+            await self._conn.execute(
+                update(declarations)
+                .where(declarations.c.claimed_by == staff_id)
+                .values(claimed_by=None, claimed_at=None)
+            )
+        return bool(result.rowcount)
+
+    async def create_invitation(
+        self,
+        code_hash: str,
+        role: str,
+        wards: Sequence[str],
+        created_by: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> int:
+        result = await self._conn.execute(
+            insert(invitations)
+            .values(
+                code_hash=code_hash,
+                role=role,
+                wards=list(wards),
+                created_by=created_by,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            .returning(invitations.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def invitation(self, code_hash: str) -> Invitation | None:
+        query = select(invitations).where(invitations.c.code_hash == code_hash)
+        return _invitation((await self._conn.execute(query)).mappings().first())
+
+    async def consume_invitation(self, code_hash: str, now: datetime) -> Invitation | None:
+        # One conditional UPDATE: of several redemptions racing for one code, exactly one gets
+        # the row back (PostgreSQL re-checks the WHERE after the row lock; SQLite serializes).
+        c = invitations.c
+        query = (
+            update(invitations)
+            .where(c.code_hash == code_hash, c.used_at.is_(None), c.expires_at > now)
+            .values(used_at=now)
+            .returning(*invitations.c)
+        )
+        return _invitation((await self._conn.execute(query)).mappings().first())
+
+    async def set_used_by(self, invitation_id: int, staff_id: int) -> None:
+        await self._conn.execute(
+            update(invitations).where(invitations.c.id == invitation_id).values(used_by=staff_id)
+        )
+
+    async def failures(self, channel: str, external_id: str) -> tuple[int, datetime | None]:
+        row = (
+            await self._conn.execute(
+                select(code_attempts.c.failures, code_attempts.c.locked_until).where(
+                    code_attempts.c.channel == channel, code_attempts.c.external_id == external_id
+                )
+            )
+        ).first()
+        return (int(row[0]), _aware(row[1])) if row else (0, None)
+
+    async def set_failures(
+        self,
+        channel: str,
+        external_id: str,
+        failures: int,
+        locked_until: datetime | None,
+        now: datetime,
+    ) -> None:
+        where = (code_attempts.c.channel == channel) & (code_attempts.c.external_id == external_id)
+        await self._conn.execute(delete(code_attempts).where(where))
+        if failures:
+            await self._conn.execute(
+                insert(code_attempts).values(
+                    channel=channel,
+                    external_id=external_id,
+                    failures=failures,
+                    locked_until=locked_until,
+                    updated_at=now,
+                )
+            )
