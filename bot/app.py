@@ -175,6 +175,12 @@ class App:
         )
 
     async def close(self) -> None:
+        try:
+            await self.engine.flush_delivered()
+        except Exception as exc:  # replies delivered but not deleted go out once more
+            logging.getLogger(__name__).warning(
+                "acknowledging replies at close: %s", type(exc).__name__
+            )
         await self.store.close()
 
 

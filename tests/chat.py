@@ -26,8 +26,10 @@ class Chat:
         for reply in self.result.replies:
             if reply.token is not None:
                 self.prompt = reply
-        # as a channel does once it sent them
+        # as a channel does once it sent them (and deleted at once, not ACK_DELAY later, so that
+        # tests read the outbox without the replies)
         await self.engine.delivered(self.result.reply_ids, self.result.after_delivery)
+        await self.engine.flush_delivered()
         return self.result
 
     def _inbound(self, kind: InboundKind, **fields: object) -> Inbound:

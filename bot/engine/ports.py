@@ -262,6 +262,11 @@ class UpdateRepository(Protocol):
 class IdentityRepository(Protocol):
     async def get(self, channel: str, external_id: str) -> Identity | None: ...
 
+    async def load(
+        self, channel: str, external_id: str
+    ) -> tuple[Identity | None, Citizen | None, Conversation | None]:
+        """The account, its citizen and its conversation: what every update needs, at once."""
+
     async def create(self, channel: str, external_id: str, locale: str | None) -> Identity: ...
 
     async def set_locale(self, identity_id: int, locale: str) -> None: ...

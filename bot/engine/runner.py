@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import traceback
@@ -199,6 +200,10 @@ class _Turn:
     after_delivery: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
+# how long delivered replies' acknowledgements are gathered before one transaction deletes them
+ACK_DELAY = 0.05  # seconds
+
+
 class Engine:
     """Runs declarative flows for any channel.
 
@@ -234,6 +239,8 @@ class Engine:
         self._home = home
         self._files = files
         self._clock = clock
+        self._acks: list[int] = []  # delivered replies not deleted yet
+        self._ack_task: asyncio.Future[None] | None = None
         self._listeners: list[Callable[[], None]] = []
         self.commands: dict[str, Text] = {
             **COMMANDS,
@@ -405,15 +412,44 @@ class Engine:
     async def delivered(
         self, reply_ids: Sequence[int], after: Sequence[Callable[[], Awaitable[None]]] = ()
     ) -> None:
-        """Acknowledge delivered replies (they are not kept), then run what waited for them."""
-        if reply_ids:
-            async with self._store.transaction() as uow:
-                await uow.outbox.delete(reply_ids)
+        """Acknowledge delivered replies (they are not kept), then run what waited for them.
+
+        Acknowledgements are gathered for ``ACK_DELAY`` and deleted in one transaction (one
+        commit for many replies instead of one each): a crash in that window makes at most those
+        replies go out once more after the restart, never lost. What waits for a delivery (the
+        compaction after an erasure) has them deleted at once."""
+        self._acks.extend(reply_ids)
+        if after:
+            await self.flush_delivered()
+        elif self._acks and self._ack_task is None:
+            self._ack_task = asyncio.ensure_future(self._flush_later())
         for hook in after:
             try:
                 await hook()
             except Exception as exc:
                 log.warning("after-delivery step failed: %s", type(exc).__name__)
+
+    async def _flush_later(self) -> None:
+        try:
+            await asyncio.sleep(ACK_DELAY)
+            await self.flush_delivered()
+        except Exception as exc:  # kept for the next flush; at worst sent once more
+            log.warning("acknowledging replies failed: %s", type(exc).__name__)
+        finally:
+            self._ack_task = None
+            if self._acks:
+                self._ack_task = asyncio.ensure_future(self._flush_later())
+
+    async def flush_delivered(self) -> None:
+        """Delete the replies acknowledged so far (also when a channel stops)."""
+        while self._acks:
+            ids, self._acks = self._acks, []
+            try:
+                async with self._store.transaction() as uow:
+                    await uow.outbox.delete(ids)
+            except BaseException:
+                self._acks[:0] = ids
+                raise
 
     async def redeliver(self, reply_ids: Sequence[int], delay: float) -> None:
         """Hand replies that could not be sent over to the outbox's sender (in their order)."""
@@ -452,17 +488,14 @@ class Engine:
     # -- turn ----------------------------------------------------------------------------
 
     async def _begin(self, uow: UnitOfWork, inbound: Inbound) -> _Turn:
-        identity = await uow.identities.get(inbound.channel, inbound.user_id)
-        citizen = conversation = None
-        if identity is not None:
-            if identity.citizen_id is not None:
-                citizen = await uow.citizens.get(identity.citizen_id)
-            conversation = await uow.conversations.get(identity.id)
-            if conversation is not None and not self._knows(conversation):
-                # saved by an older release whose flow or step no longer exists: start afresh
-                log.warning("dropping a conversation at unknown step %s", conversation.step)
-                await uow.conversations.delete(identity.id)
-                conversation = None
+        identity, citizen, conversation = await uow.identities.load(
+            inbound.channel, inbound.user_id
+        )
+        if identity is not None and conversation is not None and not self._knows(conversation):
+            # saved by an older release whose flow or step no longer exists: start afresh
+            log.warning("dropping a conversation at unknown step %s", conversation.step)
+            await uow.conversations.delete(identity.id)
+            conversation = None
         if identity is not None and identity.locale:
             locale = identity.locale
         elif citizen is not None:

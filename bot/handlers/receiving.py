@@ -127,6 +127,7 @@ class Receiver(Generic[U]):
 
     async def drain(self) -> None:
         await self._serializer.join()
+        await _quietly(self._engine.flush_delivered(), f"{self.name}: acknowledging replies")
 
     # -- handling ------------------------------------------------------------------------
 

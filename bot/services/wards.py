@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -39,6 +40,7 @@ class _Entry:
     ward: Ward
     bare: str  # folded name without its kind
     words: tuple[str, ...]
+    letters: Counter[str]  # for a quick bound on the fuzzy match
 
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -69,13 +71,13 @@ class WardDirectory:
         self.data_version = data_version
         self.province_name = province_name
         self._entries = tuple(
-            _Entry(ward, bare, tuple(bare.split()))
+            _Entry(ward, bare, tuple(bare.split()), Counter(bare))
             for ward in wards
             for bare in [_strip_prefix(fold(ward.name))]
         )
         self._by_code = {ward.code: ward for ward in wards}
         self._aliases = tuple(
-            _Entry(self._by_code[code], bare, tuple(bare.split()))
+            _Entry(self._by_code[code], bare, tuple(bare.split()), Counter(bare))
             for name, code in aliases
             if code in self._by_code
             for bare in [_strip_prefix(fold(name))]
@@ -160,13 +162,28 @@ class WardDirectory:
         if not bare:
             return []
         best: dict[str, tuple[float, Ward]] = {}
+        letters = Counter(bare)
         for entry, penalty in [*((e, 0.0) for e in self._entries),
                                *((e, 0.05) for e in self._aliases)]:  # fmt: skip
+            if not self._may_match(bare, letters, entry, 0.75 + penalty):
+                continue
             score = self._score(bare, typed, entry) - penalty  # a current name ranks first
             if score >= 0.75 and score > best.get(entry.ward.code, (0.0, entry.ward))[0]:
                 best[entry.ward.code] = (score, entry.ward)
         scored = sorted(best.values(), key=lambda item: (-item[0], item[1].name))
         return [ward for _, ward in scored[:limit]]
+
+    @staticmethod
+    def _may_match(bare: str, letters: Counter[str], entry: _Entry, needed: float) -> bool:
+        """Whether the entry could score ``needed``: an upper bound of difflib's ratio from the
+        letters the two share (its quick_ratio), for the whole name and for its head; most
+        entries stop here, without the costly matching (40 ms a search before, profiled)."""
+        if entry.bare.startswith(bare) or f" {bare}" in f" {entry.bare}":
+            return True
+        shared = sum(min(count, entry.letters[letter]) for letter, count in letters.items())
+        whole = 2 * shared / (len(bare) + len(entry.bare))
+        head = 2 * shared / (len(bare) + min(len(bare), len(entry.bare)))
+        return whole >= needed or (len(bare) >= 3 and head - 0.05 >= needed)
 
     @staticmethod
     def _score(bare: str, typed: str, entry: _Entry) -> float:

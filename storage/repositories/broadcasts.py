@@ -62,7 +62,7 @@ class SqlBroadcastRepository(_Repo):
 
     async def count_audience(self, audience: dict[str, Any]) -> int:
         counted = select(func.count()).select_from(_audience_query(audience).subquery())
-        return int(await self._conn.scalar(counted) or 0)
+        return int(await self._bulk.scalar(counted) or 0)
 
     async def enqueue(self, broadcast: Broadcast, priority: int, now: datetime) -> int:
         people = _audience_query(broadcast.audience).subquery()
@@ -82,9 +82,9 @@ class SqlBroadcastRepository(_Repo):
             "channel", "external_id", "kind", "priority", "payload", "status", "attempts",
             "not_before", "created_at", "broadcast_id",
         ]  # fmt: skip
-        result = await self._conn.execute(insert(outbox).from_select(columns, rows))
+        result = await self._bulk.execute(insert(outbox).from_select(columns, rows))
         count = int(result.rowcount or 0)
-        await self._conn.execute(
+        await self._bulk.execute(
             update(broadcasts)
             .where(broadcasts.c.id == broadcast.id)
             .values(status="queued", recipients=count)
@@ -105,7 +105,7 @@ class SqlBroadcastRepository(_Repo):
         return int(result.rowcount or 0)
 
     async def report(self, broadcast_id: int) -> dict[str, int]:
-        rows = await self._conn.execute(
+        rows = await self._bulk.execute(
             select(
                 outbox.c.status,
                 func.coalesce(func.substr(outbox.c.last_error, 1, 11), ""),

@@ -6,21 +6,20 @@ from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import String, cast, delete, func, insert, literal, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, insert, literal, select, update
 
 from bot.engine.ports import Citizen, Consent, NewCitizen
 from storage.models import citizens, consents, declarations, outbox
-from storage.repositories._base import _Repo
+from storage.repositories._base import Prepared, _Repo
 from storage.repositories._rows import _citizen, _citizen_values, _consent
+
+_BY_ID = Prepared(lambda _: select(citizens).where(citizens.c.id == bindparam("citizen_id")))
 
 
 class SqlCitizenRepository(_Repo):
     async def get(self, citizen_id: int) -> Citizen | None:
-        row = (
-            (await self._conn.execute(select(citizens).where(citizens.c.id == citizen_id)))
-            .mappings()
-            .first()
-        )
+        key = {"citizen_id": citizen_id}
+        row = (await self._conn.execute(_BY_ID.of(self._conn), key)).mappings().first()
         return _citizen(row) if row else None
 
     async def create(self, citizen: NewCitizen, now: datetime) -> Citizen:
@@ -47,14 +46,14 @@ class SqlCitizenRepository(_Repo):
         if wards is not None:
             codes = [wards] if isinstance(wards, str) else sorted(wards)
             query = query.where(citizens.c.ward_code.in_(codes))
-        rows = (await self._conn.execute(query)).mappings().all()
+        rows = (await self._bulk.execute(query)).mappings().all()
         return [_citizen(row) for row in rows]
 
     async def count(self, wards: Collection[str] | None = None) -> int:
         query = select(func.count()).select_from(citizens)
         if wards is not None:
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))
-        return int(await self._conn.scalar(query) or 0)
+        return int(await self._bulk.scalar(query) or 0)
 
     async def not_started(
         self, year: int, registered_before: datetime, reminded_prefix: str
@@ -76,7 +75,7 @@ class SqlCitizenRepository(_Repo):
             .where(citizens.c.registered_at <= registered_before, ~declared, ~reminded)
             .order_by(citizens.c.id)
         )
-        return [_citizen(row) for row in (await self._conn.execute(query)).mappings()]
+        return [_citizen(row) for row in (await self._bulk.execute(query)).mappings()]
 
     async def delete(self, citizen_id: int) -> None:
         await self._conn.execute(delete(consents).where(consents.c.citizen_id == citizen_id))
@@ -142,7 +141,7 @@ class SqlConsentRepository(_Repo):
         return withdrawn
 
     async def latest_by_citizen(self) -> dict[int, Consent]:
-        rows = (await self._conn.execute(select(consents).order_by(consents.c.id))).mappings()
+        rows = (await self._bulk.execute(select(consents).order_by(consents.c.id))).mappings()
         return {row["citizen_id"]: _consent(row) for row in rows}
 
     async def for_citizen(self, citizen_id: int) -> Sequence[Consent]:

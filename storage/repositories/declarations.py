@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from bot.engine.ports import Citizen, Declaration, DeclarationEvent, EvidenceFile, IndicatorAnswer
 from storage.models import (
@@ -17,8 +17,38 @@ from storage.models import (
     declarations,
     evidence_files,
 )
-from storage.repositories._base import _insert_or_ignore, _Repo
+from storage.repositories._base import Prepared, _insert_or_ignore, _Repo, upsert
 from storage.repositories._rows import _EVIDENCE_FIELDS, _aware, _citizen, _declaration
+
+_FOR_YEAR = Prepared(
+    lambda _: select(declarations).where(
+        declarations.c.citizen_id == bindparam("citizen_id"),
+        declarations.c.year == bindparam("year"),
+    )
+)
+_BY_ID = Prepared(
+    lambda _: select(declarations).where(declarations.c.id == bindparam("declaration"))
+)
+# the SET clause comes from the parameters' names: updated_at
+_TOUCH = Prepared(
+    lambda _: update(declarations).where(declarations.c.id == bindparam("declaration"))
+)
+_ANSWER_UPSERTS: dict[tuple[str, ...], Prepared] = {}
+
+
+def _answer_upsert(fields: tuple[str, ...]) -> Prepared:
+    """INSERT an indicator's answer, or UPDATE these ``fields`` (and updated_at) of it."""
+    prepared = _ANSWER_UPSERTS.get(fields)
+    if prepared is None:
+        prepared = _ANSWER_UPSERTS[fields] = Prepared(
+            lambda dialect: upsert(
+                dialect,
+                declaration_answers,
+                ["declaration_id", "indicator"],
+                [*fields, "updated_at"],
+            )
+        )
+    return prepared
 
 
 class SqlDeclarationRepository(_Repo):
@@ -27,11 +57,9 @@ class SqlDeclarationRepository(_Repo):
         return _declaration(row) if row else None
 
     async def for_year(self, citizen_id: int, year: int) -> Declaration | None:
-        return await self._one(
-            select(declarations).where(
-                declarations.c.citizen_id == citizen_id, declarations.c.year == year
-            )
-        )
+        key = {"citizen_id": citizen_id, "year": year}
+        row = (await self._conn.execute(_FOR_YEAR.of(self._conn), key)).mappings().first()
+        return _declaration(row) if row else None
 
     async def of_citizen(self, citizen_id: int) -> Sequence[Declaration]:
         rows = await self._conn.execute(
@@ -69,15 +97,16 @@ class SqlDeclarationRepository(_Repo):
         )
 
     async def answers(self, declaration_id: int) -> dict[int, IndicatorAnswer]:
-        found = await self._answers(declarations.c.id == declaration_id)
+        found = await self._answers(declarations.c.id == declaration_id, self._conn)
         return found.get(declaration_id, {})
 
     async def answers_by_declaration(
         self, year: int | None = None
     ) -> dict[int, dict[int, IndicatorAnswer]]:
-        return await self._answers(declarations.c.year == year if year is not None else None)
+        where = declarations.c.year == year if year is not None else None
+        return await self._answers(where, self._bulk)
 
-    async def _answers(self, where: Any) -> dict[int, dict[int, IndicatorAnswer]]:
+    async def _answers(self, where: Any, runner: Any) -> dict[int, dict[int, IndicatorAnswer]]:
         answer_rows = select(declaration_answers).join(
             declarations, declarations.c.id == declaration_answers.c.declaration_id
         )
@@ -89,7 +118,7 @@ class SqlDeclarationRepository(_Repo):
         if where is not None:
             answer_rows, count_rows = answer_rows.where(where), count_rows.where(where)
         found: dict[int, dict[int, IndicatorAnswer]] = {}
-        for row in (await self._conn.execute(answer_rows)).mappings():
+        for row in (await runner.execute(answer_rows)).mappings():
             found.setdefault(row["declaration_id"], {})[row["indicator"]] = IndicatorAnswer(
                 row["indicator"],
                 row["score"],
@@ -97,7 +126,7 @@ class SqlDeclarationRepository(_Repo):
                 verified_score=row["verified_score"],
                 adjust_reason=row["adjust_reason"],
             )
-        for declaration_id, indicator, count in await self._conn.execute(count_rows):
+        for declaration_id, indicator, count in await runner.execute(count_rows):
             answers = found.setdefault(declaration_id, {})
             answer = answers.get(indicator) or IndicatorAnswer(indicator, None, None)
             answers[indicator] = replace(answer, evidence_count=int(count))
@@ -106,23 +135,18 @@ class SqlDeclarationRepository(_Repo):
     async def _upsert_answer(
         self, declaration_id: int, indicator: int, now: datetime, **values: Any
     ) -> None:
-        result = await self._conn.execute(
-            update(declaration_answers)
-            .where(
-                declaration_answers.c.declaration_id == declaration_id,
-                declaration_answers.c.indicator == indicator,
-            )
-            .values(updated_at=now, **values)
+        statement = _answer_upsert(tuple(sorted(values))).of(self._conn)
+        await self._conn.execute(
+            statement,
+            {"declaration_id": declaration_id, "indicator": indicator, "updated_at": now, **values},
         )
-        if not result.rowcount:
-            await self._conn.execute(
-                insert(declaration_answers).values(
-                    declaration_id=declaration_id, indicator=indicator, updated_at=now, **values
-                )
-            )
         await self._touch(declaration_id, now)
 
     async def _touch(self, declaration_id: int, now: datetime, **values: Any) -> None:
+        if not values:
+            key = {"declaration": declaration_id, "updated_at": now}
+            await self._conn.execute(_TOUCH.of(self._conn), key)
+            return
         await self._conn.execute(
             update(declarations)
             .where(declarations.c.id == declaration_id)
@@ -169,16 +193,18 @@ class SqlDeclarationRepository(_Repo):
         return found is not None
 
     async def all_blobs(self) -> set[str]:
-        return set((await self._conn.execute(select(evidence_files.c.sha256).distinct())).scalars())
+        return set((await self._bulk.execute(select(evidence_files.c.sha256).distinct())).scalars())
 
     async def list(self, year: int | None = None) -> Sequence[Declaration]:
         query = select(declarations).order_by(declarations.c.citizen_id, declarations.c.year)
         if year is not None:
             query = query.where(declarations.c.year == year)
-        return [_declaration(row) for row in (await self._conn.execute(query)).mappings()]
+        return [_declaration(row) for row in (await self._bulk.execute(query)).mappings()]
 
     async def get(self, declaration_id: int) -> Declaration | None:
-        return await self._one(select(declarations).where(declarations.c.id == declaration_id))
+        key = {"declaration": declaration_id}
+        row = (await self._conn.execute(_BY_ID.of(self._conn), key)).mappings().first()
+        return _declaration(row) if row else None
 
     async def claim(
         self, declaration_id: int, staff_id: int, now: datetime, stale_before: datetime
@@ -261,7 +287,7 @@ class SqlDeclarationRepository(_Repo):
         ]
 
     async def event_counts(self) -> dict[int, int]:
-        rows = await self._conn.execute(
+        rows = await self._bulk.execute(
             select(declaration_events.c.declaration_id, func.count()).group_by(
                 declaration_events.c.declaration_id
             )
@@ -289,7 +315,7 @@ class SqlDeclarationRepository(_Repo):
             )
             .order_by(declarations.c.id)
         )
-        rows = (await self._conn.execute(query)).mappings()
+        rows = (await self._bulk.execute(query)).mappings()
         return [(_declaration(row), int(row["scored"])) for row in rows]
 
     async def status_counts(self, year: int, wards: Collection[str] | None) -> dict[str, int]:
@@ -301,7 +327,7 @@ class SqlDeclarationRepository(_Repo):
         )
         if wards is not None:
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))
-        return {status: int(count) for status, count in await self._conn.execute(query)}
+        return {status: int(count) for status, count in await self._bulk.execute(query)}
 
     async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
         query = (
@@ -313,7 +339,7 @@ class SqlDeclarationRepository(_Repo):
         if wards is not None:
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))
         found = []
-        for row in (await self._conn.execute(query)).mappings():
+        for row in (await self._bulk.execute(query)).mappings():
             person = {col.name: row[f"c_{col.name}"] for col in citizens.c}
             found.append((_declaration(row), _citizen(person)))  # type: ignore[arg-type]
         return found

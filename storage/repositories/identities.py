@@ -6,28 +6,86 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, delete, insert, select, update
+from sqlalchemy.engine import RowMapping
 
-from bot.engine.ports import Conversation, Identity
-from storage.models import conversations, identities
-from storage.repositories._base import _Repo
-from storage.repositories._rows import _identity
+from bot.engine.ports import Citizen, Conversation, Identity
+from storage.models import citizens, conversations, identities
+from storage.repositories._base import Prepared, _Repo, upsert
+from storage.repositories._rows import _citizen, _identity
+
+_BY_ACCOUNT = Prepared(
+    lambda _: select(identities).where(
+        identities.c.channel == bindparam("channel"),
+        identities.c.external_id == bindparam("external_id"),
+    )
+)
+# what every update needs, in one statement: the account, its citizen and its conversation
+_LOAD = Prepared(
+    lambda _: (
+        select(identities, citizens, conversations)
+        .select_from(
+            identities.outerjoin(citizens, citizens.c.id == identities.c.citizen_id).outerjoin(
+                conversations, conversations.c.identity_id == identities.c.id
+            )
+        )
+        .where(
+            identities.c.channel == bindparam("channel"),
+            identities.c.external_id == bindparam("external_id"),
+        )
+        .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+    )
+)
+_CONVERSATION = Prepared(
+    lambda _: select(conversations).where(conversations.c.identity_id == bindparam("identity_id"))
+)
+_SAVE_CONVERSATION = Prepared(
+    lambda dialect: upsert(
+        dialect,
+        conversations,
+        ["identity_id"],
+        ["flow", "step", "collected", "history", "seq", "updated_at"],
+    )
+)
+
+
+def _columns(row: RowMapping, table: Any) -> dict[str, Any]:
+    """A table's columns of a row selected with LABEL_STYLE_TABLENAME_PLUS_COL."""
+    return {column.name: row[f"{table.name}_{column.name}"] for column in table.columns}
+
+
+def _conversation(row: Any) -> Conversation:
+    return Conversation(
+        row["identity_id"],
+        row["flow"],
+        row["step"],
+        dict(row["collected"]),
+        tuple(row["history"]),
+        row["seq"],
+    )
 
 
 class SqlIdentityRepository(_Repo):
     async def get(self, channel: str, external_id: str) -> Identity | None:
-        row = (
-            (
-                await self._conn.execute(
-                    select(identities).where(
-                        identities.c.channel == channel, identities.c.external_id == external_id
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
+        key = {"channel": channel, "external_id": external_id}
+        row = (await self._conn.execute(_BY_ACCOUNT.of(self._conn), key)).mappings().first()
         return _identity(row) if row else None
+
+    async def load(
+        self, channel: str, external_id: str
+    ) -> tuple[Identity | None, Citizen | None, Conversation | None]:
+        key = {"channel": channel, "external_id": external_id}
+        row = (await self._conn.execute(_LOAD.of(self._conn), key)).mappings().first()
+        if row is None:
+            return None, None, None
+        identity = _identity(_columns(row, identities))  # type: ignore[arg-type]
+        citizen_row = _columns(row, citizens)
+        conversation_row = _columns(row, conversations)
+        return (
+            identity,
+            _citizen(citizen_row) if citizen_row["id"] is not None else None,  # type: ignore[arg-type]
+            _conversation(conversation_row) if conversation_row["flow"] is not None else None,
+        )
 
     async def create(self, channel: str, external_id: str, locale: str | None) -> Identity:
         result = await self._conn.execute(
@@ -95,44 +153,23 @@ class SqlIdentityRepository(_Repo):
 
 class SqlConversationRepository(_Repo):
     async def get(self, identity_id: int) -> Conversation | None:
-        row = (
-            (
-                await self._conn.execute(
-                    select(conversations).where(conversations.c.identity_id == identity_id)
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        return Conversation(
-            row["identity_id"],
-            row["flow"],
-            row["step"],
-            dict(row["collected"]),
-            tuple(row["history"]),
-            row["seq"],
-        )
+        key = {"identity_id": identity_id}
+        row = (await self._conn.execute(_CONVERSATION.of(self._conn), key)).mappings().first()
+        return _conversation(row) if row is not None else None
 
     async def save(self, conversation: Conversation) -> None:
-        values: dict[str, Any] = {
-            "flow": conversation.flow,
-            "step": conversation.step,
-            "collected": conversation.values,
-            "history": list(conversation.history),
-            "seq": conversation.seq,
-            "updated_at": datetime.now(UTC),
-        }
-        result = await self._conn.execute(
-            update(conversations)
-            .where(conversations.c.identity_id == conversation.identity_id)
-            .values(**values)
+        await self._conn.execute(
+            _SAVE_CONVERSATION.of(self._conn),
+            {
+                "identity_id": conversation.identity_id,
+                "flow": conversation.flow,
+                "step": conversation.step,
+                "collected": conversation.values,
+                "history": list(conversation.history),
+                "seq": conversation.seq,
+                "updated_at": datetime.now(UTC),
+            },
         )
-        if not result.rowcount:
-            await self._conn.execute(
-                insert(conversations).values(identity_id=conversation.identity_id, **values)
-            )
 
     async def delete(self, identity_id: int) -> None:
         await self._conn.execute(

@@ -6,19 +6,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, false, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, false, func, insert, or_, select, update
 
 from bot.engine.ports import OutboxMessage, OutboxRow
 from storage.models import citizens, identities, outbox
-from storage.repositories._base import _insert_or_ignore, _Repo
+from storage.repositories._base import Prepared, _insert_or_ignore, _Repo
 from storage.repositories._rows import BULK_KINDS, _outbox_row
+
+_ADD = Prepared(lambda _: insert(outbox).returning(outbox.c.id))
+_DELETE = Prepared(
+    lambda _: delete(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 class SqlOutboxRepository(_Repo):
     async def add(self, message: OutboxMessage, now: datetime) -> int:
-        result = await self._conn.execute(
-            insert(outbox).values(**self._values(message, now)).returning(outbox.c.id)
-        )
+        result = await self._conn.execute(_ADD.of(self._conn), self._values(message, now))
         return int(result.scalar_one())
 
     @staticmethod
@@ -79,7 +82,7 @@ class SqlOutboxRepository(_Repo):
 
     async def delete(self, row_ids: Sequence[int]) -> None:
         if row_ids:
-            await self._conn.execute(delete(outbox).where(outbox.c.id.in_(list(row_ids))))
+            await self._conn.execute(_DELETE.of(self._conn), {"ids": list(row_ids)})
 
     async def reschedule(self, row_ids: Sequence[int], not_before: datetime) -> None:
         if row_ids:
@@ -90,7 +93,7 @@ class SqlOutboxRepository(_Repo):
             )
 
     async def release(self, kind: str, now: datetime) -> int:
-        result = await self._conn.execute(
+        result = await self._bulk.execute(
             update(outbox)
             .where(outbox.c.kind == kind, outbox.c.status == "pending", outbox.c.not_before > now)
             .values(not_before=now)
@@ -98,7 +101,7 @@ class SqlOutboxRepository(_Repo):
         return int(result.rowcount or 0)
 
     async def prune(self, kind: str, older_than: datetime) -> int:
-        result = await self._conn.execute(
+        result = await self._bulk.execute(
             delete(outbox).where(
                 outbox.c.kind == kind,
                 outbox.c.status != "pending",
@@ -138,7 +141,7 @@ class SqlOutboxRepository(_Repo):
         return {row_id: locale for row_id, locale in await self._conn.execute(query) if locale}
 
     async def counts(self) -> dict[str, int]:
-        rows = await self._conn.execute(
+        rows = await self._bulk.execute(
             select(outbox.c.status, func.count()).group_by(outbox.c.status)
         )
         return {status: int(count) for status, count in rows}

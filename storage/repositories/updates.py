@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from bot.engine.ports import InboxItem
 from storage.models import inbox, processed_updates
-from storage.repositories._base import _insert_or_ignore, _Repo
+from storage.repositories._base import Prepared, _Repo, ignoring
+
+_HANDLED = Prepared(
+    lambda _: select(processed_updates.c.update_id).where(
+        processed_updates.c.channel == bindparam("channel"),
+        processed_updates.c.update_id.in_(bindparam("ids", expanding=True)),
+    )
+)
+_STORE = Prepared(lambda dialect: ignoring(dialect, inbox))
+_TAKE_OUT = Prepared(
+    lambda _: delete(inbox).where(
+        inbox.c.channel == bindparam("channel"), inbox.c.update_id == bindparam("update_id")
+    )
+)
+_CLAIM = Prepared(lambda dialect: ignoring(dialect, processed_updates))
 
 
 class SqlUpdateRepository(_Repo):
@@ -17,35 +31,26 @@ class SqlUpdateRepository(_Repo):
         if not items:
             return []
         ids = [item.update_id for item in items]
-        handled = set(
-            (
-                await self._conn.execute(
-                    select(processed_updates.c.update_id).where(
-                        processed_updates.c.channel == channel,
-                        processed_updates.c.update_id.in_(ids),
-                    )
-                )
-            ).scalars()
-        )
+        found = await self._conn.execute(_HANDLED.of(self._conn), {"channel": channel, "ids": ids})
+        handled = set(found.scalars())
         stored = []
         for item in items:
             if item.update_id in handled:
                 continue
-            result = await self._conn.execute(
-                _insert_or_ignore(self._conn, inbox).values(
-                    channel=channel,
-                    update_id=item.update_id,
-                    user_id=item.user_id,
-                    payload=item.payload,
-                    received_at=now,
-                )
-            )
+            row = {
+                "channel": channel,
+                "update_id": item.update_id,
+                "user_id": item.user_id,
+                "payload": item.payload,
+                "received_at": now,
+            }
+            result = await self._conn.execute(_STORE.of(self._conn), row)
             if result.rowcount:
                 stored.append(item.update_id)
         return stored
 
     async def backlog(self, channel: str, limit: int = 10_000) -> Sequence[InboxItem]:
-        rows = await self._conn.execute(
+        rows = await self._bulk.execute(
             select(inbox.c.update_id, inbox.c.user_id, inbox.c.payload)
             .where(inbox.c.channel == channel)
             .order_by(inbox.c.id)
@@ -56,18 +61,15 @@ class SqlUpdateRepository(_Repo):
         ]
 
     async def claim(self, channel: str, update_id: str) -> bool:
-        await self._conn.execute(
-            delete(inbox).where(inbox.c.channel == channel, inbox.c.update_id == update_id)
-        )
+        key = {"channel": channel, "update_id": update_id}
+        await self._conn.execute(_TAKE_OUT.of(self._conn), key)
         result = await self._conn.execute(
-            _insert_or_ignore(self._conn, processed_updates).values(
-                channel=channel, update_id=update_id, processed_at=datetime.now(UTC)
-            )
+            _CLAIM.of(self._conn), {**key, "processed_at": datetime.now(UTC)}
         )
         return bool(result.rowcount)
 
     async def prune(self, older_than: datetime) -> int:
-        result = await self._conn.execute(
+        result = await self._bulk.execute(
             delete(processed_updates).where(processed_updates.c.processed_at < older_than)
         )
         return int(result.rowcount or 0)

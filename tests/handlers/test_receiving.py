@@ -39,6 +39,9 @@ class StubEngine:
     async def delivered(self, ids: Sequence[int], after: Sequence[object] = ()) -> None:
         self.delivered_ids.extend(ids)
 
+    async def flush_delivered(self) -> None:
+        pass
+
     async def redeliver(self, ids: Sequence[int], delay: float) -> None:
         self.redelivered.append((list(ids), delay))
 
