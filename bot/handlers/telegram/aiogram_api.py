@@ -100,9 +100,7 @@ class AiogramApi:
         method = _JsonUpdates(
             offset=offset, timeout=poll_seconds, allowed_updates=list(ALLOWED_UPDATES)
         )
-        found: Any = await self._call(
-            lambda: self.bot(method, request_timeout=poll_seconds + 10)
-        )
+        found: Any = await self._call(lambda: self.bot(method, request_timeout=poll_seconds + 10))
         return list(found)
 
     async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> None:
