@@ -552,12 +552,64 @@ def show(label: str, pair: tuple[float, float], unit: str = "") -> str:
     return f"{label} min {pair[0]:.2f}{unit}, median {pair[1]:.2f}{unit}"
 
 
+LAYERS = (
+    ("sqlalchemy", "/sqlalchemy/"),
+    ("sqlite3 / asyncpg", "sqlite3"),
+    ("sqlite3 / asyncpg", "/asyncpg/"),
+    ("telegram library", "/telegram/"),
+    ("telegram library", "/aiogram/"),
+    ("telegram library", "/httpx/"),
+    ("telegram library", "/httpcore/"),
+    ("telegram library", "/aiohttp/"),
+    ("our storage", "/storage/"),
+    ("our engine", "/bot/engine"),
+    ("our engine", "/bot/domain"),
+    ("our engine", "/bot/i18n"),
+    ("our telegram channel", "/bot/handlers/"),
+    ("benchmark harness", "bench/updates.py"),
+    ("asyncio", "/asyncio/"),
+    ("json (stdlib)", "/json/"),
+)
+
+
+async def profile(library: str, app: App, citizens: int) -> None:
+    """Where the closed loop's CPU goes: the top functions, then the share per layer."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    figures = await closed_loop(library, app, citizens)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+    shares: dict[str, float] = {}
+    for (filename, _, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        where = function if filename == "~" else filename  # C functions: "<method 'x' of 'y'>"
+        layer = next((name for name, part in LAYERS if part in where), "other")
+        shares[layer] = shares.get(layer, 0.0) + row[2]
+    print(
+        f"[{library}] profiled {figures['updates']} updates: "
+        f"{total / figures['updates'] * 1e6:.0f} µs of CPU an update (under cProfile)"
+    )
+    for layer, seconds in sorted(shares.items(), key=lambda item: -item[1]):
+        print(f"    {layer:<22} {seconds / total:6.1%}")
+    stats.sort_stats("tottime").print_stats(15)
+    stats.sort_stats("cumulative").print_stats(r"/(bot|storage)/", 25)
+
+
 async def run_backend(
     database_url: str | None, name: str, libraries: list[str], args: argparse.Namespace
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
         print(f"\n== {name}")
+        if args.profile:
+            for library in libraries:
+                app = await make_app(base, database_url, f"{library}-profile")
+                await profile(library, app, args.citizens)
+                await app.close()
+            return
         for library in libraries:
             app = await make_app(base, database_url, f"{library}-overhead")
             figures = await overhead(library, app, args.rounds)
@@ -608,6 +660,9 @@ async def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("CDHT_TEST_POSTGRES_URL"))
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
     parser.add_argument("--no-startup", action="store_true")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the closed loop instead of timing"
+    )
     args = parser.parse_args()
     if args.quick:
         args.citizens, args.rounds, args.seconds, args.idle = 100, 10, 5.0, 300

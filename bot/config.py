@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_api_url: str = OFFICIAL_TELEGRAM_API
     # the client library under the Telegram channel; both behave the same (tests run on both)
-    telegram_backend: Literal["aiogram", "ptb"] = "aiogram"
+    telegram_backend: Literal["aiogram", "ptb"] = "ptb"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     zalo_token: SecretStr | None = None

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 from pathlib import Path
 
 from bot.engine.matching import fold
@@ -82,6 +83,9 @@ class WardDirectory:
             if code in self._by_code
             for bare in [_strip_prefix(fold(name))]
         )
+        # The list never changes and citizens of one ward type the same few names: a search
+        # costs ~2 ms (difflib), a repeated one nothing. Bounded; keyed by the folded query.
+        self._ranked = lru_cache(maxsize=2048)(self._rank)
 
     @classmethod
     def from_package(cls, province_code: int) -> WardDirectory:
@@ -157,10 +161,12 @@ class WardDirectory:
         and of a former unit's name ("Hàng Kênh" finds the unit it became part of). Only the
         first ``MAX_QUERY`` characters count: fuzzy matching costs grow with the query's length,
         and no unit's name is half as long."""
-        typed = fold(query[:MAX_QUERY])
+        return list(self._ranked(fold(query[:MAX_QUERY]), limit))
+
+    def _rank(self, typed: str, limit: int) -> tuple[Ward, ...]:
         bare = _strip_prefix(typed)
         if not bare:
-            return []
+            return ()
         best: dict[str, tuple[float, Ward]] = {}
         letters = Counter(bare)
         for entry, penalty in [*((e, 0.0) for e in self._entries),
@@ -171,7 +177,7 @@ class WardDirectory:
             if score >= 0.75 and score > best.get(entry.ward.code, (0.0, entry.ward))[0]:
                 best[entry.ward.code] = (score, entry.ward)
         scored = sorted(best.values(), key=lambda item: (-item[0], item[1].name))
-        return [ward for _, ward in scored[:limit]]
+        return tuple(ward for _, ward in scored[:limit])
 
     @staticmethod
     def _may_match(bare: str, letters: Counter[str], entry: _Entry, needed: float) -> bool:
