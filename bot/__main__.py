@@ -71,10 +71,25 @@ def _parser() -> argparse.ArgumentParser:
         one = bc_commands.add_parser(name, help=f"{name} a broadcast")
         one.add_argument("id", type=int)
     export = commands.add_parser("export", help="one record per citizen")
-    export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
     export.add_argument("--ward", help="only this unit's code")
     export.add_argument("--year", type=int, help="only declarations of this campaign year")
     export.add_argument("--output", type=Path, help="write to this file (CSV gets a BOM for Excel)")
+    export.add_argument("--locale", choices=("vi", "en"), help="the Excel file's language")
+    report = commands.add_parser("report", help="the campaign's figures against the targets")
+    report.add_argument("--year", type=int, help="the campaign year (default: this one)")
+    report.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    report.add_argument("--format", choices=("text", "xlsx"), default="text")
+    report.add_argument("--output", type=Path, help="write to this file (required for xlsx)")
+    report.add_argument("--locale", choices=("vi", "en"))
+    lists = commands.add_parser("list", help="a ward office's lists")
+    lists.add_argument("which", choices=("proposed", "not-started", "waiting"))
+    lists.add_argument("--year", type=int, help="the campaign year (default: this one)")
+    lists.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    lists.add_argument("--days", type=int, default=7, help="waiting: longer than this many days")
+    lists.add_argument("--format", choices=("text", "xlsx"), default="text")
+    lists.add_argument("--output", type=Path, help="write to this file (required for xlsx)")
+    lists.add_argument("--locale", choices=("vi", "en"))
     return parser
 
 
@@ -214,6 +229,138 @@ async def _export_text(
     indicators = sorted({i.id for c in criteria.values() for i in c.indicators})
     text = render_json(records) if fmt == "json" else render_csv(records, indicators)
     return text, len(records)
+
+
+async def _export_xlsx(settings: Settings, args: argparse.Namespace) -> int:
+    """The Excel export, streamed: pages of citizens in, rows out (bounded memory)."""
+    from bot.app import load_criteria_sets, load_wards
+    from bot.i18n import Translator
+    from bot.services.export import record_pages
+    from bot.services.report import Targets, build_report
+    from bot.services.spreadsheet import export_workbook
+    from storage import SqlStore, create_engine, upgrade
+
+    criteria = load_criteria_sets(settings)
+    wards = load_wards(settings)
+    translator = Translator(settings.default_locale)
+    locale = args.locale or settings.default_locale
+    scope = {args.ward} if args.ward else None
+    store = SqlStore(create_engine(settings.effective_database_url))
+    try:
+        await upgrade(store.engine)
+        async with store.transaction() as uow:
+            report = await build_report(
+                uow, wards, args.year or _this_year(settings), scope, Targets.load(), None
+            )
+        indicators = sorted({i.id for c in criteria.values() for i in c.indicators})
+        pages = record_pages(store, criteria, scope, args.year)
+        count = await export_workbook(
+            args.output, pages, report, indicators, wards, translator, locale
+        )
+    finally:
+        await store.close()
+    print(f"{count} records written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _this_year(settings: Settings) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    return settings.campaign_year or (datetime.now(UTC) + timedelta(hours=7)).year
+
+
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import load_wards
+    from bot.i18n import Translator
+    from bot.services.report import Population, Targets, build_report, render_table
+    from bot.services.spreadsheet import report_workbook
+    from storage import SqlStore, create_engine, upgrade
+
+    wards = load_wards(settings)
+    unknown = [code for code in args.ward if wards.get(wards.current_code(code)) is None]
+    if unknown:
+        print(f"unknown unit code: {', '.join(unknown)} (see cdht wards)", file=sys.stderr)
+        return 2
+    if args.format == "xlsx" and args.output is None:
+        print("--format xlsx needs --output FILE", file=sys.stderr)
+        return 2
+    translator = Translator(settings.default_locale)
+    locale = args.locale or settings.default_locale
+    population = Population.from_csv(settings.population_csv) if settings.population_csv else None
+    store = SqlStore(create_engine(settings.effective_database_url))
+    try:
+        await upgrade(store.engine)
+        async with store.transaction() as uow:
+            report = await build_report(
+                uow,
+                wards,
+                args.year or _this_year(settings),
+                set(args.ward) or None,
+                Targets.load(),
+                population,
+            )
+    finally:
+        await store.close()
+    if args.format == "xlsx":
+        report_workbook(args.output, report, translator, locale)
+        print(f"report of {len(report.units)} units written to {args.output}", file=sys.stderr)
+        return 0
+    text = render_table(report, lambda key, **params: translator(locale, key, **params))
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+async def _list(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.app import load_wards
+    from bot.flows.reports import LISTS, list_rows
+    from bot.i18n import Translator
+    from bot.services.spreadsheet import list_workbook
+    from storage import SqlStore, create_engine, upgrade
+
+    if args.format == "xlsx" and args.output is None:
+        print("--format xlsx needs --output FILE", file=sys.stderr)
+        return 2
+    wards = load_wards(settings)
+    translator = Translator(settings.default_locale)
+    locale = args.locale or settings.default_locale
+    name = args.which.replace("-", "_")
+
+    def ward_name(code: str) -> str:
+        ward = wards.get(wards.current_code(code))
+        return ward.name if ward else code
+
+    store = SqlStore(create_engine(settings.effective_database_url))
+    try:
+        await upgrade(store.engine)
+        async with store.transaction() as uow:
+            names = {member.account: member.shown_as for member in await uow.staff.all()}
+            rows = await list_rows(
+                uow, name, frozenset(args.ward) or None, args.year or _this_year(settings),
+                datetime.now(UTC), args.days, ward_name, names,
+                lambda key: translator(locale, key),
+            )  # fmt: skip
+    finally:
+        await store.close()
+    spec = LISTS[name]
+    headers = [translator(locale, h.key, **h.params) for h in spec.headers]
+    if args.format == "xlsx":
+        list_workbook(args.output, translator(locale, spec.title.key), headers, spec.widths, rows)
+        print(f"{len(rows)} rows written to {args.output}", file=sys.stderr)
+        return 0
+    from bot.services.spreadsheet import text_rows
+
+    text = text_rows(headers, rows)
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    print(f"{len(rows)} rows", file=sys.stderr)
+    return 0
 
 
 def _export(
@@ -387,8 +534,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings, command: str) -> int
             return asyncio.run(_broadcast(settings, args))
         if command == "coordinator":
             return asyncio.run(_coordinator(settings, args))
+        if command == "export" and args.format == "xlsx":
+            if args.output is None:
+                print("--format xlsx needs --output FILE", file=sys.stderr)
+                return 2
+            return asyncio.run(_export_xlsx(settings, args))
         if command == "export":
             return _export(settings, args.format, args.ward, args.year, args.output)
+        if command == "report":
+            return asyncio.run(_report(settings, args))
+        if command == "list":
+            return asyncio.run(_list(settings, args))
     return 130 if command in ("run", "console") else 1
 
 

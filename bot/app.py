@@ -25,7 +25,11 @@ from bot.flows import (
     declaration_flow,
     export_command,
     invite_command,
+    link_command,
+    mydata_command,
+    not_started_command,
     profile_flow,
+    proposed_command,
     queue_command,
     registration_flow,
     report_command,
@@ -38,11 +42,13 @@ from bot.flows import (
     stop_command,
     subscribe_command,
     undo_command,
+    waiting_command,
 )
 from bot.i18n import Translator
 from bot.services.criteria import DEFAULT_SET, CriteriaSet, load_criteria
 from bot.services.evidence import EvidenceLimits, EvidenceStore
 from bot.services.outbox import Deliverer, OutboxSender, Pace
+from bot.services.report import Population, Targets
 from bot.services.schedule import Reminders, Scheduler
 from bot.services.wards import WardDirectory
 from storage import SqlStore, create_engine, upgrade
@@ -118,6 +124,10 @@ class App:
         async with self.store.transaction() as uow:
             await uow.updates.prune(now - timedelta(days=7))
             await uow.outbox.prune("reply", now - timedelta(days=1))
+            # the retention rule: evidence goes N days after the final decision (the files
+            # themselves once no record uses them, just below); scores and decisions stay
+            retention = timedelta(days=self.settings.evidence_retention_days)
+            await uow.declarations.purge_evidence(now - retention, now)
         await self.store.compact()
         await self.evidence.collect_garbage(
             self.store, min_age_seconds=max(3600, self.settings.link_valid_hours * 3600)
@@ -204,6 +214,7 @@ def build_app(settings: Settings) -> App:
         data_controller_contact=settings.data_controller_contact,
         notice_version=settings.consent_notice_version,
         retention_until=settings.retention_until,
+        evidence_retention_days=settings.evidence_retention_days,
         criteria=criteria,
         criteria_set=settings.criteria_set,
         campaign_year=settings.campaign_year,
@@ -217,6 +228,11 @@ def build_app(settings: Settings) -> App:
         files=evidence,
         erased=erased,
         compact=store.compact,  # no erased row left in SQLite's file or write-ahead log
+        translate=translator,
+        targets=Targets.load(),
+        population=Population.from_csv(settings.population_csv)
+        if settings.population_csv
+        else None,
     )
     flows = {
         flow.name: flow
@@ -267,7 +283,12 @@ def build_app(settings: Settings) -> App:
             "revoke": ReplyCommand(revoke_command, t("command.revoke"), listed=False),
             "report": ReplyCommand(report_command, t("command.report"), listed=False),
             "export": ReplyCommand(export_command, t("command.export"), listed=False),
+            "proposed": ReplyCommand(proposed_command, t("command.proposed"), listed=False),
+            "notstarted": ReplyCommand(not_started_command, t("command.notstarted"), False),
+            "waiting": ReplyCommand(waiting_command, t("command.waiting"), listed=False),
             "undo": ReplyCommand(undo_command, t("command.undo"), listed=False),
+            "mydata": ReplyCommand(mydata_command, t("command.mydata")),
+            "link": ReplyCommand(link_command, t("command.link")),
         },
         text_commands=DECISION_COMMANDS,
         home=staff_home,

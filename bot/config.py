@@ -69,13 +69,16 @@ class Settings(BaseSettings):
     default_locale: Literal["vi", "en"] = "vi"
     province_code: int = 31
     wards_csv: Path | None = None
+    population_csv: Path | None = None  # code,adults,staff per unit: QĐ 677's targets' base
     ward_aliases_csv: Path | None = None  # former units' names (old_name,code) to find by
     admins: Annotated[tuple[AdminRef, ...], NoDecode] = ()
     data_controller: str = "Hội Khuyến học thành phố Hải Phòng"
     # how people reach the controller about their data; named in the consent notice
     data_controller_contact: str = "văn phòng Hội Khuyến học phường/xã nơi cư trú"  # set a phone
     retention_until: int = Field(default=2030, ge=2025, le=2100)  # the campaign's last year
-    consent_notice_version: str = "2026-01"
+    # evidence files are deleted this many days after a declaration's final decision
+    evidence_retention_days: int = Field(default=90, ge=1, le=3650)
+    consent_notice_version: str = "2026-12"
     max_concurrent_updates: int = Field(default=16, ge=1, le=512)
     flood_burst: int = Field(default=30, ge=1, le=10_000)  # updates an account may send at once
     flood_rate: float = Field(default=1.0, gt=0, le=1000)  # then this many a second

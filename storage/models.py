@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 __all__ = [
     "broadcasts",
+    "citizen_changes",
     "citizens",
     "code_attempts",
     "consents",
@@ -31,6 +32,7 @@ __all__ = [
     "identities",
     "inbox",
     "invitations",
+    "link_codes",
     "metadata",
     "outbox",
     "processed_updates",
@@ -164,6 +166,7 @@ declarations = Table(
     Column("decided_at", DateTime(timezone=True)),
     Column("return_note", String(1000)),
     Column("reopened", JSON),
+    Column("evidence_purged_at", DateTime(timezone=True)),  # the retention rule's deletion
     UniqueConstraint("citizen_id", "year", name="uq_declarations_citizen_id_year"),
     Index("ix_declarations_status", "status"),
 )
@@ -183,6 +186,32 @@ declaration_answers = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("verified_score", SmallInteger),
     Column("adjust_reason", String(500)),
+)
+
+citizen_changes = Table(  # corrections of a profile: what changed, when, by whom
+    "citizen_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("citizen_id", Id, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("old_value", String(300)),
+    Column("new_value", String(300)),
+    Column("actor", String(80), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_citizen_changes_citizen_id", "citizen_id"),
+)
+
+link_codes = Table(  # one-time codes that link a second chat account to the same citizen
+    "link_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("citizen_id", Id, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False),
+    Column("issued_by", String(80), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("used_by", String(80)),
 )
 
 evidence_files = Table(

@@ -12,6 +12,7 @@ __all__ = [
     "Broadcast",
     "BroadcastRepository",
     "Citizen",
+    "CitizenChange",
     "CitizenRepository",
     "Consent",
     "ConsentRepository",
@@ -30,6 +31,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxRepository",
     "OutboxRow",
+    "Received",
     "Staff",
     "StaffRepository",
     "StorageUnavailable",
@@ -150,6 +152,29 @@ class Declaration:
     decided_at: datetime | None = None
     return_note: str | None = None
     reopened: tuple[int, ...] = ()  # indicators returned to the citizen for more
+    evidence_purged_at: datetime | None = None  # files deleted under the retention rule
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenChange:
+    """One corrected field of a profile: append-only."""
+
+    field: str
+    old_value: str | None
+    new_value: str | None
+    actor: str  # channel:id of the account that made it
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A campaign message (broadcast or reminder) sent, or to be sent, to one account."""
+
+    broadcast_id: int | None
+    text: Any  # a broadcast's own text, or a reminder's text as JSON (``text_to_json``)
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +314,14 @@ class IdentityRepository(Protocol):
     async def set_menu(self, identity_id: int, menu: Sequence[tuple[str, str, str]] | None) -> None:
         """The menu just shown outside any step (a typed number answers it), or None."""
 
+    async def add_link_code(
+        self, code_hash: str, citizen_id: int, issued_by: str, now: datetime, expires_at: datetime
+    ) -> None: ...
+
+    async def use_link_code(self, code_hash: str, used_by: str, now: datetime) -> int | None:
+        """Mark a valid (unused, unexpired) link code used, atomically; the citizen it links
+        to, or None (unknown, used, expired, or lost to a racing use)."""
+
 
 class ConversationRepository(Protocol):
     async def get(self, identity_id: int) -> Conversation | None: ...
@@ -313,6 +346,21 @@ class CitizenRepository(Protocol):
 
     async def count(self, wards: Collection[str] | None = None) -> int: ...
 
+    async def counts_by_unit(
+        self, wards: Collection[str] | None = None
+    ) -> Sequence[tuple[str, int, int]]:
+        """(unit code, target group, citizens): one grouped query."""
+
+    async def without_declaration(
+        self, year: int, wards: Collection[str] | None = None
+    ) -> Sequence[Citizen]:
+        """Citizens registered with no declaration of ``year``, by unit."""
+
+    async def page(
+        self, wards: Collection[str] | None, after_id: int, size: int
+    ) -> Sequence[Citizen]:
+        """Up to ``size`` citizens with ids above ``after_id``, in id order (for streaming)."""
+
     async def delete(self, citizen_id: int) -> None:
         """Erase the citizen; their consents go with them."""
 
@@ -321,6 +369,17 @@ class CitizenRepository(Protocol):
     ) -> Sequence[Citizen]:
         """Citizens registered before a time, with no declaration for ``year`` and no outbox
         row keyed ``{reminded_prefix}{citizen id}:{year}:…`` yet (found in the database)."""
+
+    async def record_changes(
+        self,
+        citizen_id: int,
+        changes: Sequence[tuple[str, str | None, str | None]],
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Append (field, old value, new value) corrections."""
+
+    async def changes(self, citizen_id: int) -> Sequence[CitizenChange]: ...
 
 
 class ConsentRepository(Protocol):
@@ -340,7 +399,9 @@ class ConsentRepository(Protocol):
     async def withdraw(self, citizen_id: int, purpose: str, when: datetime) -> int:
         """Mark the citizen's consents to one purpose withdrawn; how many there were."""
 
-    async def latest_by_citizen(self) -> dict[int, Consent]:
+    async def latest_by_citizen(
+        self, citizen_ids: tuple[int, int] | None = None
+    ) -> dict[int, Consent]:
         """Every citizen's latest consent, in one query (for exports)."""
 
 
@@ -377,7 +438,10 @@ class DeclarationRepository(Protocol):
 
     async def all_blobs(self) -> set[str]: ...
 
-    async def list(self, year: int | None = None) -> Sequence[Declaration]: ...
+    async def list(
+        self, year: int | None = None, citizen_ids: tuple[int, int] | None = None
+    ) -> Sequence[Declaration]:
+        """Declarations (of ``year``; of citizens with ids in the inclusive span)."""
 
     async def get(self, declaration_id: int) -> Declaration | None: ...
 
@@ -399,7 +463,7 @@ class DeclarationRepository(Protocol):
 
     async def events(self, declaration_id: int) -> Sequence[DeclarationEvent]: ...
 
-    async def event_counts(self) -> dict[int, int]: ...
+    async def event_counts(self, citizen_ids: tuple[int, int] | None = None) -> dict[int, int]: ...
 
     async def idle_drafts(
         self, year: int, touched_before: datetime, touched_after: datetime
@@ -412,10 +476,34 @@ class DeclarationRepository(Protocol):
     async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
         """Submitted declarations of these wards (None: all), oldest submission first."""
 
+    async def with_status(
+        self,
+        statuses: Sequence[str],
+        wards: Collection[str] | None,
+        year: int | None = None,
+        submitted_before: datetime | None = None,
+    ) -> Sequence[tuple[Declaration, Citizen]]:
+        """Declarations in these statuses with their citizens, oldest submission first."""
+
+    async def counts_by_unit(
+        self, year: int, wards: Collection[str] | None
+    ) -> Sequence[tuple[str, int, str, int]]:
+        """(unit code, target group, status, declarations) of ``year``: one grouped query."""
+
+    async def recognised_with(
+        self, year: int, wards: Collection[str] | None, indicator: int, min_score: int
+    ) -> dict[str, int]:
+        """Recognised declarations of ``year`` by unit whose ``indicator`` (the verified score,
+        else the citizen's) is at least ``min_score``."""
+
     async def answers_by_declaration(
-        self, year: int | None = None
+        self, year: int | None = None, citizen_ids: tuple[int, int] | None = None
     ) -> dict[int, dict[int, IndicatorAnswer]]:
         """Every declaration's answers with evidence counts, in two queries (for exports)."""
+
+    async def purge_evidence(self, decided_before: datetime, now: datetime) -> int:
+        """Delete the evidence records of declarations decided before ``decided_before`` (the
+        retention rule: scores and decisions stay); how many declarations lost theirs."""
 
 
 class StaffRepository(Protocol):
@@ -555,6 +643,9 @@ class BroadcastRepository(Protocol):
         """Cancel a broadcast and its rows not sent yet; how many were withdrawn."""
 
     async def report(self, broadcast_id: int) -> dict[str, int]: ...
+
+    async def received(self, accounts: Sequence[tuple[str, str]]) -> Sequence[Received]:
+        """Campaign messages (broadcasts, reminders) queued or sent to these accounts."""
 
 
 class UnitOfWork(Protocol):

@@ -10,6 +10,13 @@ from bot.flows.registration import (
     profile_flow,
     registration_flow,
 )
+from bot.flows.reports import (
+    export_command,
+    not_started_command,
+    proposed_command,
+    report_command,
+    waiting_command,
+)
 from bot.flows.review import (
     DECISION_COMMANDS,
     QUICK_VALUES,
@@ -17,12 +24,11 @@ from bot.flows.review import (
     review_flow,
     undo_command,
 )
+from bot.flows.rights import link_command, mydata_command
 from bot.flows.staff import (
     STAFF_FLOW,
-    export_command,
     invite_command,
     queue_command,
-    report_command,
     revoke_command,
     staff_command,
     staff_flow,
@@ -46,7 +52,11 @@ __all__ = [
     "declaration_flow",
     "export_command",
     "invite_command",
+    "link_command",
+    "mydata_command",
+    "not_started_command",
     "profile_flow",
+    "proposed_command",
     "queue_command",
     "registration_flow",
     "report_command",
@@ -59,4 +69,5 @@ __all__ = [
     "stop_command",
     "subscribe_command",
     "undo_command",
+    "waiting_command",
 ]

@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-import phonenumbers
-
 from bot.engine import ChoiceSpec, Expect, FlowContext, Joined, Prompt, Retry, Text, t
 from bot.engine.phrases import phrases
 from bot.services.criteria import CriteriaSet, Indicator
 from bot.services.evidence import BlobSink, EvidenceLimits
+from bot.services.report import Population, Targets
+from bot.services.validation import national_phone
 from bot.services.wards import WardDirectory
 
 __all__ = [
@@ -36,6 +36,7 @@ class Services:
     notice_version: str
     data_controller_contact: str = ""  # how to reach the controller, named in the notice
     retention_until: int = 2030  # data are kept while the campaign runs, until this year
+    evidence_retention_days: int = 90  # evidence files go this long after the final decision
     criteria: Mapping[str, CriteriaSet] = field(default_factory=dict)
     criteria_set: str = "qd324-2023"  # the set new declarations are made under
     campaign_year: int | None = None  # None: the calendar year in Viet Nam
@@ -51,6 +52,9 @@ class Services:
     erased: Callable[[Sequence[str]], Awaitable[None]] | None = None
     # once its last reply is delivered too: leave no erased byte in the database's files
     compact: Callable[[], Awaitable[None]] | None = None
+    translate: Callable[..., str] | None = None  # (locale, key, **params): for files' contents
+    targets: Targets | None = None  # QĐ 677's, for reports
+    population: Population | None = None  # per unit, from CDHT_POPULATION_CSV
 
     def year(self, now: datetime) -> int:
         return self.campaign_year or now.astimezone(VN_TIME).year
@@ -104,15 +108,6 @@ def guide_text(indicator: Indicator, locale: str) -> Text:
         for band in indicator.guide
     )
     return t("decl.score.guide", n=indicator.id, bands=Joined(bands, "\n"))
-
-
-def national_phone(e164: str) -> str:
-    """+84912345678 as people write it: 0912 345 678."""
-    try:
-        number = phonenumbers.parse(e164, "VN")
-    except phonenumbers.NumberParseException:
-        return e164
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
 
 
 # Variants shown instead on channels without buttons (Zalo, the console): ``Engine.text`` picks

@@ -38,6 +38,7 @@ from bot.services.consents import (
     active_purposes,
 )
 from bot.services.erasure import erase_citizen
+from bot.services.outbox import notify_accounts, text_message
 from bot.services.validation import (
     ValidationError,
     is_minor,
@@ -46,7 +47,7 @@ from bot.services.validation import (
     validate_full_name,
     validate_phone,
 )
-from bot.services.verification import change_status
+from bot.services.verification import change_status, reviewers_for
 from bot.services.wards import MAX_QUERY
 
 __all__ = [
@@ -98,6 +99,7 @@ def _notice_params(ctx: FlowContext) -> dict[str, object]:
         "contact": bundle.data_controller_contact,
         "version": bundle.notice_version,
         "until": bundle.retention_until,
+        "evidence_days": bundle.evidence_retention_days,
     }
 
 
@@ -547,10 +549,26 @@ async def _profile_init(ctx: FlowContext) -> dict[str, Any]:
 
 
 async def _profile_save(ctx: FlowContext) -> None:
+    """Store the edited profile, and record each corrected field (what changed, when, by which
+    account) for ``/mydata``."""
     citizen = ctx.citizen
     assert citizen is not None
     changes = replace(_new_citizen(ctx), channel=citizen.channel)
+    corrected = [
+        (name, _shown(getattr(citizen, name)), _shown(getattr(changes, name)))
+        for name in (field.name for field in fields(NewCitizen))
+        if name not in ("channel", "locale", "ward_data_version")
+        and getattr(citizen, name) != getattr(changes, name)
+    ]
+    if not corrected:
+        return
     ctx.citizen = await ctx.uow.citizens.update(citizen.id, changes, ctx.now)
+    account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
+    await ctx.uow.citizens.record_changes(citizen.id, corrected, account, ctx.now)
+
+
+def _shown(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _profile_prompt(ctx: FlowContext) -> Prompt:
@@ -653,6 +671,21 @@ async def _withdrawn(ctx: FlowContext, purpose: str) -> Text:
                 ctx.uow, declaration, "citizen", "draft", ctx.now,
                 reason="consent withdrawn", claimed_by=None, claimed_at=None,
             )  # fmt: skip
+            # the coordinators who were told of the submission are told it is gone (by number:
+            # the citizen has just withdrawn the sharing of their name)
+            accounts, _ = await reviewers_for(ctx.uow, citizen, services(ctx).admins)
+            holder = (
+                await ctx.uow.staff.get(declaration.claimed_by) if declaration.claimed_by else None
+            )
+            if holder is not None:
+                accounts.append(holder.account)
+            notice = t("note.sharing_withdrawn", id=declaration.id)
+            await notify_accounts(
+                ctx.uow,
+                accounts,
+                lambda channel, external_id: text_message(channel, external_id, notice),
+                ctx.now,
+            )
             return t("profile.consent.withdrawn.submitted")
     return t("profile.consent.withdrawn", purpose=PURPOSE_LABELS[purpose])
 

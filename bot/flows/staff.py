@@ -1,5 +1,6 @@
-"""Commands for staff: /coordinator CODE, /queue, /report, /export; admins' /invite, /staff and
-/revoke. Each checks the account's role and wards on the server when it runs."""
+"""Commands for staff: /coordinator CODE, /queue; admins' /invite, /staff and /revoke (figures
+and files are in reports.py). Each checks the account's role and wards on the server when it
+runs."""
 
 from __future__ import annotations
 
@@ -21,19 +22,16 @@ from bot.engine import (
     t,
 )
 from bot.engine.phrases import phrases
-from bot.flows.common import VN_TIME, local_date, services
-from bot.services.export import collect_records, render_csv
-from bot.services.outbox import file_message, text_message
+from bot.flows.common import local_date, services
+from bot.services.outbox import text_message
 from bot.services.staff import Role, create_invitation, redeem, role_of
 from bot.services.validation import ValidationError, normalize_free_text, validate_phone
 from bot.services.wards import MAX_QUERY
 
 __all__ = [
     "STAFF_FLOW",
-    "export_command",
     "invite_command",
     "queue_command",
-    "report_command",
     "revoke_command",
     "staff_command",
     "staff_flow",
@@ -283,53 +281,3 @@ def _scope(ctx: FlowContext, role: Role) -> tuple[frozenset[str] | None, Text]:
     if role.admin:
         return None, t("report.scope.city")
     return role.wards, t("report.scope.wards", wards=_ward_names(ctx, role.wards))
-
-
-async def report_command(ctx: FlowContext) -> Answered:
-    """``/report``: the campaign year's figures for the account's wards (the city, for an
-    admin), in two grouped queries."""
-    role = await _role(ctx)
-    if not role.is_staff:
-        return t("rev.error.not_staff")
-    wards, scope = _scope(ctx, role)
-    year = services(ctx).year(ctx.now)
-    registered = await ctx.uow.citizens.count(wards)
-    counts = await ctx.uow.declarations.status_counts(year, wards)
-    return t(
-        "report.summary",
-        year=year,
-        scope=scope,
-        registered=registered,
-        not_started=registered - sum(counts.values()),
-        draft=counts.get("draft", 0),
-        submitted=counts.get("submitted", 0),
-        returned=counts.get("returned", 0),
-        recognised=counts.get("recognised", 0),
-        not_recognised=counts.get("not_recognised", 0),
-    )
-
-
-async def export_command(ctx: FlowContext) -> Answered:
-    """``/export``: a CSV file of the account's wards (the city, for an admin), sent into this
-    chat; cells are neutralised against spreadsheet formulas."""
-    bundle = services(ctx)
-    role = await _role(ctx)
-    if not role.is_staff:
-        return t("rev.error.not_staff")
-    if bundle.files is None:
-        return t("export.unavailable")
-    wards, scope = _scope(ctx, role)
-    records = await collect_records(ctx.uow, bundle.criteria, wards)
-    indicators = sorted({i.id for c in bundle.criteria.values() for i in c.indicators})
-    data = render_csv(records, indicators).encode("utf-8-sig")
-    sha256 = bundle.files.save(data)
-    name = f"cdht-{ctx.now.astimezone(VN_TIME):%Y%m%d-%H%M}.csv"
-    caption = t("export.caption", scope=scope, count=len(records))
-    await ctx.uow.outbox.enqueue(
-        file_message(
-            ctx.identity.channel, ctx.identity.external_id, sha256, "document", "text/csv", name,
-            caption,
-        ),
-        ctx.now,
-    )  # fmt: skip
-    return t("export.sending", count=len(records))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ __all__ = [
     "EXPORT_FIELDS",
     "collect_records",
     "export_records",
+    "record_pages",
     "render_csv",
     "render_json",
     "spreadsheet_cell",
@@ -172,12 +173,48 @@ async def collect_records(
 ) -> list[dict[str, Any]]:
     """The records of citizens of ``wards`` (None: all), inside the caller's transaction."""
     people = await uow.citizens.list(wards)
-    consents = await uow.consents.latest_by_citizen()
+    return await _records(uow, criteria, people, year, None)
+
+
+PAGE = 2000  # citizens read at a time by record_pages
+
+
+async def record_pages(
+    store: Store,
+    criteria: Mapping[str, CriteriaSet],
+    wards: Collection[str] | None = None,
+    year: int | None = None,
+    page: int = PAGE,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The records in pages of ``page`` citizens, each read in its own short transaction (five
+    queries a page, bounded by an id span), so that exporting the province holds neither the
+    whole of it in memory nor the database's write lock for long. A citizen registered during
+    the export may be missed or not; none appears twice."""
+    after = 0
+    while True:
+        async with store.transaction() as uow:
+            people = await uow.citizens.page(wards, after, page)
+            if not people:
+                return
+            span = (people[0].id, people[-1].id)
+            found = await _records(uow, criteria, people, year, span)
+        after = span[1]
+        yield found
+
+
+async def _records(
+    uow: UnitOfWork,
+    criteria: Mapping[str, CriteriaSet],
+    people: Sequence[Citizen],
+    year: int | None,
+    span: tuple[int, int] | None,
+) -> list[dict[str, Any]]:
+    consents = await uow.consents.latest_by_citizen(span)
     by_citizen: dict[int, list[Declaration]] = {}
-    for found in await uow.declarations.list(year):
+    for found in await uow.declarations.list(year, span):
         by_citizen.setdefault(found.citizen_id, []).append(found)
-    answers = await uow.declarations.answers_by_declaration(year)
-    events = await uow.declarations.event_counts()
+    answers = await uow.declarations.answers_by_declaration(year, span)
+    events = await uow.declarations.event_counts(span)
     names = {member.account: member.shown_as for member in await uow.staff.all()}
     records = []
     for citizen in people:

@@ -60,7 +60,7 @@ class Redeemed:
     wait_minutes: int = 0
 
 
-def _lock_for(failures: int) -> timedelta:
+def lock_for(failures: int) -> timedelta:
     """1, 2, 4 … minutes after the fifth wrong code in a row, at most a day."""
     return timedelta(minutes=min(2 ** max(failures - MAX_FAILURES, 0), 24 * 60))
 
@@ -83,7 +83,7 @@ async def redeem(
         if found is not None:
             problem = "used" if found.used_at is not None else "expired"
         failures += 1
-        lock = now + _lock_for(failures) if failures >= MAX_FAILURES else None
+        lock = now + lock_for(failures) if failures >= MAX_FAILURES else None
         await uow.staff.set_failures(channel, external_id, failures, lock, now)
         return Redeemed(problem=problem)
     member = await uow.staff.redeem(

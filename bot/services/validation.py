@@ -14,6 +14,7 @@ __all__ = [
     "PhoneError",
     "ValidationError",
     "is_minor",
+    "national_phone",
     "normalize_free_text",
     "strip_honorific",
     "validate_birth_year",
@@ -140,3 +141,17 @@ def normalize_free_text(raw: str, max_length: int = 100) -> str:
     if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
         raise ValidationError("reg.text.error.meaningless")
     return text
+
+
+def national_phone(e164: str) -> str:
+    """+84912345678 as people write it: 0912 345 678. A mobile number (+84 and nine digits
+    from 3, 5, 7, 8 or 9) is laid out directly, as phonenumbers does (checked against it for
+    every prefix in tests/services/test_validation.py): its parsing cost ~190 µs a number, a
+    fifth of an Excel export's time."""
+    if len(e164) == 12 and e164.startswith("+84") and e164[3] in "35789" and e164[3:].isdigit():
+        return f"0{e164[3:6]} {e164[6:9]} {e164[9:]}"
+    try:
+        number = phonenumbers.parse(e164, "VN")
+    except phonenumbers.NumberParseException:
+        return e164
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))

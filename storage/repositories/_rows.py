@@ -113,6 +113,7 @@ def _declaration(row: RowMapping) -> Declaration:
         decided_at=_aware(row["decided_at"]),
         return_note=row["return_note"],
         reopened=tuple(row["reopened"] or ()),
+        evidence_purged_at=_aware(row["evidence_purged_at"]),
     )
 
 

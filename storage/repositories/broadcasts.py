@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, func, insert, literal, select, update
+from sqlalchemy import JSON, DateTime, and_, func, insert, literal, or_, select, update
 
-from bot.engine.ports import Broadcast
+from bot.engine.ports import Broadcast, Received
 from storage.models import broadcasts, outbox
 from storage.repositories._base import _Repo
-from storage.repositories._rows import _audience_query, _broadcast
+from storage.repositories._rows import _audience_query, _aware, _broadcast
 
 
 class SqlBroadcastRepository(_Repo):
@@ -121,3 +121,26 @@ class SqlBroadcastRepository(_Repo):
             else:
                 counts[status] = counts.get(status, 0) + int(count)
         return counts
+
+    async def received(self, accounts: Sequence[tuple[str, str]]) -> Sequence[Received]:
+        if not accounts:
+            return []
+        o = outbox.c
+        mine = or_(*(and_(o.channel == ch, o.external_id == ext) for ch, ext in accounts))
+        query = (
+            select(o.broadcast_id, o.payload, broadcasts.c.text, o.status, o.created_at, o.sent_at)
+            .select_from(outbox.outerjoin(broadcasts, broadcasts.c.id == o.broadcast_id))
+            .where(mine, o.kind.in_(("broadcast", "reminder")))
+            .order_by(o.id)
+        )
+        rows = await self._conn.execute(query)
+        return [
+            Received(
+                number,
+                text if number is not None else (payload or {}).get("text"),
+                status,
+                _aware(created_at),  # type: ignore[arg-type]
+                _aware(sent_at),
+            )
+            for number, payload, text, status, created_at, sent_at in rows
+        ]

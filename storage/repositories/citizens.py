@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import String, bindparam, cast, delete, func, insert, literal, select, update
 
-from bot.engine.ports import Citizen, Consent, NewCitizen
-from storage.models import citizens, consents, declarations, outbox
+from bot.engine.ports import Citizen, CitizenChange, Consent, NewCitizen
+from storage.models import citizen_changes, citizens, consents, declarations, link_codes, outbox
 from storage.repositories._base import Prepared, _Repo
-from storage.repositories._rows import _citizen, _citizen_values, _consent
+from storage.repositories._rows import _aware, _citizen, _citizen_values, _consent
 
 _BY_ID = Prepared(lambda _: select(citizens).where(citizens.c.id == bindparam("citizen_id")))
 
@@ -77,7 +77,76 @@ class SqlCitizenRepository(_Repo):
         )
         return [_citizen(row) for row in (await self._bulk.execute(query)).mappings()]
 
+    async def counts_by_unit(
+        self, wards: Collection[str] | None = None
+    ) -> Sequence[tuple[str, int, int]]:
+        query = select(citizens.c.ward_code, citizens.c.target_group, func.count()).group_by(
+            citizens.c.ward_code, citizens.c.target_group
+        )
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        return [(str(w), int(g), int(n)) for w, g, n in await self._bulk.execute(query)]
+
+    async def without_declaration(
+        self, year: int, wards: Collection[str] | None = None
+    ) -> Sequence[Citizen]:
+        declared = (
+            select(declarations.c.id)
+            .where(declarations.c.citizen_id == citizens.c.id, declarations.c.year == year)
+            .exists()
+        )
+        query = select(citizens).where(~declared).order_by(citizens.c.ward_code, citizens.c.id)
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        return [_citizen(row) for row in (await self._bulk.execute(query)).mappings()]
+
+    async def page(
+        self, wards: Collection[str] | None, after_id: int, size: int
+    ) -> Sequence[Citizen]:
+        query = select(citizens).where(citizens.c.id > after_id).order_by(citizens.c.id).limit(size)
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        return [_citizen(row) for row in (await self._bulk.execute(query)).mappings()]
+
+    async def record_changes(
+        self,
+        citizen_id: int,
+        changes: Sequence[tuple[str, str | None, str | None]],
+        actor: str,
+        now: datetime,
+    ) -> None:
+        if not changes:
+            return
+        await self._conn.execute(
+            insert(citizen_changes),
+            [
+                {
+                    "citizen_id": citizen_id,
+                    "field": name,
+                    "old_value": None if old is None else old[:300],
+                    "new_value": None if new is None else new[:300],
+                    "actor": actor,
+                    "changed_at": now,
+                }
+                for name, old, new in changes
+            ],
+        )
+
+    async def changes(self, citizen_id: int) -> Sequence[CitizenChange]:
+        c = citizen_changes.c
+        rows = await self._conn.execute(
+            select(c.field, c.old_value, c.new_value, c.actor, c.changed_at)
+            .where(c.citizen_id == citizen_id)
+            .order_by(c.id)
+        )
+        return [
+            CitizenChange(name, old, new, actor, _aware(at))  # type: ignore[arg-type]
+            for name, old, new, actor, at in rows
+        ]
+
     async def delete(self, citizen_id: int) -> None:
+        for table in (citizen_changes, link_codes):
+            await self._conn.execute(delete(table).where(table.c.citizen_id == citizen_id))
         await self._conn.execute(delete(consents).where(consents.c.citizen_id == citizen_id))
         await self._conn.execute(delete(citizens).where(citizens.c.id == citizen_id))
 
@@ -140,8 +209,13 @@ class SqlConsentRepository(_Repo):
                     )
         return withdrawn
 
-    async def latest_by_citizen(self) -> dict[int, Consent]:
-        rows = (await self._bulk.execute(select(consents).order_by(consents.c.id))).mappings()
+    async def latest_by_citizen(
+        self, citizen_ids: tuple[int, int] | None = None
+    ) -> dict[int, Consent]:
+        query = select(consents).order_by(consents.c.id)
+        if citizen_ids is not None:
+            query = query.where(consents.c.citizen_id.between(*citizen_ids))
+        rows = (await self._bulk.execute(query)).mappings()
         return {row["citizen_id"]: _consent(row) for row in rows}
 
     async def for_citizen(self, citizen_id: int) -> Sequence[Consent]:

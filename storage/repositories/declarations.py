@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from bot.engine.ports import Citizen, Declaration, DeclarationEvent, EvidenceFile, IndicatorAnswer
 from storage.models import (
@@ -101,9 +101,12 @@ class SqlDeclarationRepository(_Repo):
         return found.get(declaration_id, {})
 
     async def answers_by_declaration(
-        self, year: int | None = None
+        self, year: int | None = None, citizen_ids: tuple[int, int] | None = None
     ) -> dict[int, dict[int, IndicatorAnswer]]:
         where = declarations.c.year == year if year is not None else None
+        if citizen_ids is not None:
+            span = declarations.c.citizen_id.between(*citizen_ids)
+            where = span if where is None else where & span
         return await self._answers(where, self._bulk)
 
     async def _answers(self, where: Any, runner: Any) -> dict[int, dict[int, IndicatorAnswer]]:
@@ -195,10 +198,14 @@ class SqlDeclarationRepository(_Repo):
     async def all_blobs(self) -> set[str]:
         return set((await self._bulk.execute(select(evidence_files.c.sha256).distinct())).scalars())
 
-    async def list(self, year: int | None = None) -> Sequence[Declaration]:
+    async def list(
+        self, year: int | None = None, citizen_ids: tuple[int, int] | None = None
+    ) -> Sequence[Declaration]:
         query = select(declarations).order_by(declarations.c.citizen_id, declarations.c.year)
         if year is not None:
             query = query.where(declarations.c.year == year)
+        if citizen_ids is not None:
+            query = query.where(declarations.c.citizen_id.between(*citizen_ids))
         return [_declaration(row) for row in (await self._bulk.execute(query)).mappings()]
 
     async def get(self, declaration_id: int) -> Declaration | None:
@@ -286,12 +293,15 @@ class SqlDeclarationRepository(_Repo):
             for row in rows
         ]
 
-    async def event_counts(self) -> dict[int, int]:
-        rows = await self._bulk.execute(
-            select(declaration_events.c.declaration_id, func.count()).group_by(
-                declaration_events.c.declaration_id
-            )
+    async def event_counts(self, citizen_ids: tuple[int, int] | None = None) -> dict[int, int]:
+        query = select(declaration_events.c.declaration_id, func.count()).group_by(
+            declaration_events.c.declaration_id
         )
+        if citizen_ids is not None:
+            query = query.join(
+                declarations, declarations.c.id == declaration_events.c.declaration_id
+            ).where(declarations.c.citizen_id.between(*citizen_ids))
+        rows = await self._bulk.execute(query)
         return {declaration_id: int(count) for declaration_id, count in rows}
 
     async def idle_drafts(
@@ -329,15 +339,90 @@ class SqlDeclarationRepository(_Repo):
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))
         return {status: int(count) for status, count in await self._bulk.execute(query)}
 
+    async def counts_by_unit(
+        self, year: int, wards: Collection[str] | None
+    ) -> Sequence[tuple[str, int, str, int]]:
+        query = (
+            select(
+                citizens.c.ward_code, citizens.c.target_group, declarations.c.status, func.count()
+            )
+            .join(citizens, citizens.c.id == declarations.c.citizen_id)
+            .where(declarations.c.year == year)
+            .group_by(citizens.c.ward_code, citizens.c.target_group, declarations.c.status)
+        )
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        rows = await self._bulk.execute(query)
+        return [(str(w), int(g), str(s), int(n)) for w, g, s, n in rows]
+
+    async def recognised_with(
+        self, year: int, wards: Collection[str] | None, indicator: int, min_score: int
+    ) -> dict[str, int]:
+        score = func.coalesce(declaration_answers.c.verified_score, declaration_answers.c.score)
+        query = (
+            select(citizens.c.ward_code, func.count())
+            .select_from(declarations)
+            .join(citizens, citizens.c.id == declarations.c.citizen_id)
+            .join(
+                declaration_answers,
+                (declaration_answers.c.declaration_id == declarations.c.id)
+                & (declaration_answers.c.indicator == indicator),
+            )
+            .where(
+                declarations.c.year == year,
+                declarations.c.status == "recognised",
+                score >= min_score,
+            )
+            .group_by(citizens.c.ward_code)
+        )
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        return {str(w): int(n) for w, n in await self._bulk.execute(query)}
+
+    async def purge_evidence(self, decided_before: datetime, now: datetime) -> int:
+        d = declarations.c
+        due = (
+            select(d.id)
+            .where(
+                d.status.in_(("recognised", "not_recognised")),
+                d.decided_at < decided_before,
+                d.evidence_purged_at.is_(None),
+            )
+            .execution_options(cdht_bulk=True)
+        )
+        ids = [int(number) for (number,) in await self._bulk.execute(due)]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            await self._conn.execute(
+                delete(evidence_files).where(evidence_files.c.declaration_id.in_(chunk))
+            )
+            await self._conn.execute(
+                update(declarations).where(d.id.in_(chunk)).values(evidence_purged_at=now)
+            )
+        return len(ids)
+
     async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
+        return await self.with_status(("submitted",), wards)
+
+    async def with_status(
+        self,
+        statuses: Sequence[str],
+        wards: Collection[str] | None,
+        year: int | None = None,
+        submitted_before: datetime | None = None,
+    ) -> Sequence[tuple[Declaration, Citizen]]:
         query = (
             select(declarations, *[col.label(f"c_{col.name}") for col in citizens.c])
             .join(citizens, citizens.c.id == declarations.c.citizen_id)
-            .where(declarations.c.status == "submitted")
+            .where(declarations.c.status.in_(list(statuses)))
             .order_by(declarations.c.submitted_at, declarations.c.id)
         )
         if wards is not None:
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        if year is not None:
+            query = query.where(declarations.c.year == year)
+        if submitted_before is not None:
+            query = query.where(declarations.c.submitted_at < submitted_before)
         found = []
         for row in (await self._bulk.execute(query)).mappings():
             person = {col.name: row[f"c_{col.name}"] for col in citizens.c}

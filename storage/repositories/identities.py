@@ -10,7 +10,7 @@ from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, delete, insert
 from sqlalchemy.engine import RowMapping
 
 from bot.engine.ports import Citizen, Conversation, Identity
-from storage.models import citizens, conversations, identities
+from storage.models import citizens, conversations, identities, link_codes
 from storage.repositories._base import Prepared, _Repo, upsert
 from storage.repositories._rows import _citizen, _identity
 
@@ -149,6 +149,37 @@ class SqlIdentityRepository(_Repo):
 
     async def delete_for_citizen(self, citizen_id: int) -> None:
         await self._conn.execute(delete(identities).where(identities.c.citizen_id == citizen_id))
+
+    async def add_link_code(
+        self, code_hash: str, citizen_id: int, issued_by: str, now: datetime, expires_at: datetime
+    ) -> None:
+        # a citizen has one code at a time: asking again replaces the one not used yet
+        await self._conn.execute(
+            delete(link_codes).where(
+                link_codes.c.citizen_id == citizen_id, link_codes.c.used_at.is_(None)
+            )
+        )
+        await self._conn.execute(
+            insert(link_codes).values(
+                code_hash=code_hash,
+                citizen_id=citizen_id,
+                issued_by=issued_by,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+
+    async def use_link_code(self, code_hash: str, used_by: str, now: datetime) -> int | None:
+        # one conditional UPDATE, as for invitations: of two uses racing, one gets the row
+        c = link_codes.c
+        query = (
+            update(link_codes)
+            .where(c.code_hash == code_hash, c.used_at.is_(None), c.expires_at > now)
+            .values(used_at=now, used_by=used_by)
+            .returning(c.citizen_id)
+        )
+        found = (await self._conn.execute(query)).scalar()
+        return None if found is None else int(found)
 
 
 class SqlConversationRepository(_Repo):

@@ -137,7 +137,7 @@ async def report(chat: Chat, world: World) -> str:
 
 
 async def export(chat: Chat, world: World) -> str:
-    await chat.send("/export")
+    await chat.send("/export csv")  # the Excel file's contents: tests/flows/test_reports.py
     async with world.app.store.transaction() as uow:
         due = await uow.outbox.due("console", datetime.now(UTC), 1000)
     files = [

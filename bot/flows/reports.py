@@ -1,0 +1,359 @@
+"""Staff's figures and files in the chat: /report, /export and the ward office's lists
+(/proposed, /notstarted, /waiting). Each checks the account's role and wards when it runs;
+a coordinator gets only their wards, a city admin the province, a citizen a refusal."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.engine import Answered, FlowContext, Joined, Text, t
+from bot.engine.ports import Citizen, Declaration, UnitOfWork
+from bot.flows.common import VN_TIME, local_date, services
+from bot.flows.staff import _role, _scope
+from bot.services.export import collect_records, render_csv
+from bot.services.outbox import file_message
+from bot.services.report import Report, Targets, build_report, percent
+from bot.services.spreadsheet import export_workbook, list_workbook, local_time, report_workbook
+from bot.services.staff import Role
+from bot.services.validation import national_phone
+
+__all__ = [
+    "LISTS",
+    "export_command",
+    "list_rows",
+    "not_started_command",
+    "proposed_command",
+    "report_command",
+    "waiting_command",
+]
+
+# message ids built from data, listed so that `make messages` keeps them
+DYNAMIC_TEXTS = (
+    t("report.target.adults"), t("report.target.staff"), t("report.target.digital"),
+    t("list.proposed.heading"), t("list.proposed.empty"),
+    t("list.not_started.heading"), t("list.not_started.empty"),
+    t("list.waiting.heading"), t("list.waiting.empty"),
+)  # fmt: skip
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHOWN_IN_CHAT = 10  # names listed in the message; the file has them all
+DEFAULT_WAITING_DAYS = 7
+
+
+async def _staff(ctx: FlowContext) -> Role | None:
+    role = await _role(ctx)
+    return role if role.is_staff else None
+
+
+async def _attach(
+    ctx: FlowContext, data: bytes, name: str, caption: Text, mime: str = XLSX
+) -> bool:
+    """Queue ``data`` as a document to this chat, sent by the outbox after the reply; False
+    when this server keeps no files."""
+    bundle = services(ctx)
+    if bundle.files is None:
+        return False
+    sha256 = bundle.files.save(data)
+    message = file_message(
+        ctx.identity.channel, ctx.identity.external_id, sha256, "document", mime, name, caption
+    )
+    await ctx.uow.outbox.enqueue(message, ctx.now)
+    return True
+
+
+def _say(ctx: FlowContext) -> Callable[..., str]:
+    translate = services(ctx).translate
+    assert translate is not None, "the service bundle has no translator"
+    return translate
+
+
+def _stamp(ctx: FlowContext) -> str:
+    return f"{ctx.now.astimezone(VN_TIME):%Y%m%d-%H%M}"
+
+
+def _year(ctx: FlowContext) -> int:
+    args = str(ctx.values.get("args") or "").split()
+    for word in args:
+        if word.isdigit() and len(word) == 4:
+            return int(word)
+    return services(ctx).year(ctx.now)
+
+
+async def _report(ctx: FlowContext, role: Role) -> Report:
+    bundle = services(ctx)
+    wards, _ = _scope(ctx, role)
+    return await build_report(
+        ctx.uow,
+        bundle.wards,
+        _year(ctx),
+        wards,
+        bundle.targets or Targets("", ()),
+        bundle.population,
+    )
+
+
+async def report_command(ctx: FlowContext) -> Answered:
+    """``/report [YEAR]``: the year's figures for the account's wards (the province for an
+    admin) as a short message, with the Excel report attached."""
+    role = await _staff(ctx)
+    if role is None:
+        return t("rev.error.not_staff")
+    _, scope = _scope(ctx, role)
+    report = await _report(ctx, role)
+    total = report.province
+    lines: list[Text | str] = []
+    summary = dict(
+        year=report.year,
+        scope=scope,
+        registered=total.registered,
+        not_started=total.registered - total.declaring - total.submitted,
+        draft=total.declaring,
+        submitted=total.pending,
+        returned=total.returned,
+        recognised=total.recognised,
+        not_recognised=total.not_recognised,
+        share=percent(total.share),
+    )
+    for row in report.targets:
+        lines.append(
+            t(
+                "report.target.line",
+                target=t(f"report.target.{row.id}"),
+                share=percent(row.share).replace(".0%", "%"),
+                year=row.milestone_year,
+                achieved=row.achieved,
+                achieved_share=percent(row.achieved_share),
+            )
+            if not row.missing
+            else t(
+                "report.target.line.missing",
+                target=t(f"report.target.{row.id}"),
+                share=percent(row.share).replace(".0%", "%"),
+                year=row.milestone_year,
+                achieved=row.achieved,
+            )
+        )
+    buffer = io.BytesIO()
+    report_workbook(buffer, report, _say(ctx), ctx.locale)
+    name = f"bao-cao-cdht-{report.year}-{_stamp(ctx)}.xlsx"
+    attached = await _attach(ctx, buffer.getvalue(), name, t("report.file.caption", scope=scope))
+    return t(
+        "report.summary",
+        **summary,
+        targets=Joined(tuple(lines), "\n"),
+        file=t("report.file.attached") if attached else t("report.file.none"),
+    )
+
+
+async def export_command(ctx: FlowContext) -> Answered:
+    """``/export`` (Excel) or ``/export csv``: one row per citizen of the account's wards (the
+    province for an admin), sent into this chat; cells are never live formulas."""
+    bundle = services(ctx)
+    role = await _staff(ctx)
+    if role is None:
+        return t("rev.error.not_staff")
+    if bundle.files is None:
+        return t("export.unavailable")
+    wards, scope = _scope(ctx, role)
+    records = await collect_records(ctx.uow, bundle.criteria, wards)
+    indicators = sorted({i.id for c in bundle.criteria.values() for i in c.indicators})
+    caption = t("export.caption", scope=scope, count=len(records))
+    if "csv" in str(ctx.values.get("args") or "").lower():
+        data = render_csv(records, indicators).encode("utf-8-sig")
+        await _attach(ctx, data, f"cdht-{_stamp(ctx)}.csv", caption, "text/csv")
+    else:
+        report = await _report(ctx, role)
+        buffer = io.BytesIO()
+
+        async def pages() -> AsyncIterator[list[dict[str, Any]]]:
+            yield records
+
+        await export_workbook(
+            buffer, pages(), report, indicators, bundle.wards, _say(ctx), ctx.locale
+        )
+        await _attach(ctx, buffer.getvalue(), f"cdht-{_stamp(ctx)}.xlsx", caption)
+    return t("export.sending", count=len(records))
+
+
+# -- the ward office's lists -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListSpec:
+    name: str  # proposed, not_started, waiting
+    title: Text
+    headers: tuple[Text, ...]
+    widths: tuple[int, ...]
+
+
+LISTS = {
+    "proposed": ListSpec(
+        "proposed",
+        t("list.proposed.title"),
+        (
+            t("list.col.number"), t("xlsx.col.full_name"), t("xlsx.col.birth_year"),
+            t("xlsx.col.gender"), t("xlsx.col.group"), t("xlsx.col.ward"),
+            t("xlsx.col.residential_group"), t("xlsx.col.phone"), t("xlsx.col.verified_total"),
+            t("xlsx.col.decided_at"), t("xlsx.col.decided_by"),
+        ),
+        (6, 26, 9, 9, 28, 24, 18, 15, 10, 17, 26),
+    ),
+    "not_started": ListSpec(
+        "not_started",
+        t("list.not_started.title"),
+        (
+            t("list.col.number"), t("xlsx.col.full_name"), t("xlsx.col.birth_year"),
+            t("xlsx.col.ward"), t("xlsx.col.residential_group"), t("xlsx.col.phone"),
+            t("xlsx.col.channel"), t("xlsx.col.registered_at"),
+        ),
+        (6, 26, 9, 24, 18, 15, 10, 17),
+    ),
+    "waiting": ListSpec(
+        "waiting",
+        t("list.waiting.title"),
+        (
+            t("list.col.number"), t("xlsx.col.full_name"), t("xlsx.col.ward"),
+            t("xlsx.col.residential_group"), t("xlsx.col.submitted_at"), t("list.col.days"),
+            t("list.col.declaration"),
+        ),
+        (6, 26, 24, 18, 17, 10, 10),
+    ),
+}  # fmt: skip
+
+
+async def list_rows(
+    uow: UnitOfWork,
+    name: str,
+    wards: frozenset[str] | None,
+    year: int,
+    now: datetime,
+    days: int,
+    ward_name: Callable[[str], str],
+    staff_names: dict[str, str],
+    words: Callable[[str], str],
+) -> list[list[object]]:
+    """The rows of one list (numbered), for the chat, the command line and the file."""
+    rows: list[list[object]] = []
+    if name == "proposed":
+        found = await uow.declarations.with_status(("recognised",), wards, year=year)
+        answers = await uow.declarations.answers_by_declaration(year)
+        for number, (declaration, person) in enumerate(_by_ward(found), start=1):
+            given = answers.get(declaration.id, {})
+            total = sum(
+                (a.verified_score if a.verified_score is not None else a.score) or 0
+                for a in given.values()
+            )
+            rows.append(
+                [
+                    number, person.full_name, person.birth_year,
+                    words(f"gender.{person.gender}"), words(f"group.{person.group}"),
+                    ward_name(person.ward_code), person.residential_group,
+                    national_phone(person.phone), total, local_time(declaration.decided_at),
+                    staff_names.get(declaration.decided_by or "", declaration.decided_by),
+                ]
+            )  # fmt: skip
+    elif name == "not_started":
+        people = await uow.citizens.without_declaration(year, wards)
+        for number, person in enumerate(people, start=1):
+            rows.append(
+                [
+                    number, person.full_name, person.birth_year, ward_name(person.ward_code),
+                    person.residential_group, national_phone(person.phone), person.channel,
+                    local_time(person.registered_at),
+                ]
+            )  # fmt: skip
+    else:
+        before = now - timedelta(days=days)
+        found = await uow.declarations.with_status(("submitted",), wards, submitted_before=before)
+        for number, (declaration, person) in enumerate(found, start=1):
+            submitted = declaration.submitted_at or now
+            rows.append(
+                [
+                    number, person.full_name, ward_name(person.ward_code),
+                    person.residential_group, local_time(submitted),
+                    (now - submitted).days, declaration.id,
+                ]
+            )  # fmt: skip
+    return rows
+
+
+def _by_ward(
+    found: Sequence[tuple[Declaration, Citizen]],
+) -> list[tuple[Declaration, Citizen]]:
+    return sorted(found, key=lambda pair: (pair[1].ward_code, pair[1].full_name))
+
+
+async def _list_command(ctx: FlowContext, name: str) -> Answered:
+    role = await _staff(ctx)
+    if role is None:
+        return t("rev.error.not_staff")
+    wards, scope = _scope(ctx, role)
+    year = _year(ctx)
+    args = str(ctx.values.get("args") or "").split()
+    days = next((int(a) for a in args if a.isdigit() and len(a) <= 3), DEFAULT_WAITING_DAYS)
+    say = _say(ctx)
+    names = {member.account: member.shown_as for member in await ctx.uow.staff.all()}
+    rows = await list_rows(
+        ctx.uow, name, wards, year, ctx.now, days,
+        lambda code: _ward_name(ctx, code), names,
+        lambda key: say(ctx.locale, key),
+    )  # fmt: skip
+    spec = LISTS[name]
+    heading = t(f"list.{name}.heading", year=year, scope=scope, count=len(rows), days=days)
+    if not rows:
+        return t(f"list.{name}.empty", year=year, scope=scope, days=days)
+    shown: list[Text | str] = [_line(name, row) for row in rows[:SHOWN_IN_CHAT]]
+    if len(rows) > SHOWN_IN_CHAT:
+        shown.append(t("list.more", count=len(rows) - SHOWN_IN_CHAT))
+    buffer = io.BytesIO()
+    title = say(ctx.locale, spec.title.key)
+    list_workbook(
+        buffer,
+        title,
+        [say(ctx.locale, h.key, **h.params) for h in spec.headers],
+        spec.widths,
+        rows,
+    )
+    file_name = f"{name.replace('_', '-')}-{year}-{_stamp(ctx)}.xlsx"
+    caption = t("list.file.caption", title=title)
+    attached = await _attach(ctx, buffer.getvalue(), file_name, caption)
+    return t(
+        "list.shown",
+        heading=heading,
+        lines=Joined(tuple(shown), "\n"),
+        file=t("list.file.attached") if attached else t("report.file.none"),
+    )
+
+
+def _line(name: str, row: Sequence[object]) -> str:
+    if name == "proposed":
+        return f"{row[0]}. {row[1]} ({row[2]}), {row[5]}: {row[8]}"
+    if name == "not_started":
+        return f"{row[0]}. {row[1]} ({row[2]}), {row[3]}, {row[4]}"
+    moment = row[4]
+    when = local_date(moment.replace(tzinfo=VN_TIME)) if isinstance(moment, datetime) else ""
+    return f"{row[0]}. {row[1]}, {row[2]}: {when} (#{row[6]})"
+
+
+def _ward_name(ctx: FlowContext, code: str) -> str:
+    wards = services(ctx).wards
+    ward = wards.get(wards.current_code(code))
+    return ward.name if ward else code
+
+
+async def proposed_command(ctx: FlowContext) -> Answered:
+    """``/proposed [YEAR]``: citizens approved this year, the list the ward sends up."""
+    return await _list_command(ctx, "proposed")
+
+
+async def not_started_command(ctx: FlowContext) -> Answered:
+    """``/notstarted [YEAR]``: registered, no declaration this year."""
+    return await _list_command(ctx, "not_started")
+
+
+async def waiting_command(ctx: FlowContext) -> Answered:
+    """``/waiting [DAYS]``: submitted and waiting for review longer than DAYS (default 7)."""
+    return await _list_command(ctx, "waiting")

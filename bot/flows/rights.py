@@ -1,0 +1,126 @@
+"""The citizen's data rights in the chat: ``/mydata`` (everything stored, as a message and as a
+JSON file) and ``/link`` (one record across Telegram and Zalo)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.engine import Answered, FlowContext, Joined, Text, t
+from bot.flows.common import local_date, services
+from bot.flows.registration import GROUP_LABELS, PURPOSE_LABELS, _details, _profile_init
+from bot.services.linking import LINK_VALID, issue_link_code, use_link_code
+from bot.services.mydata import citizen_data, render_json
+from bot.services.outbox import file_message, notify_accounts, text_message
+from bot.services.verification import citizen_accounts
+
+__all__ = ["link_command", "mydata_command"]
+
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "console"}
+STATUS_WORDS = {
+    "draft": t("xlsx.status.draft"),
+    "submitted": t("xlsx.status.submitted"),
+    "returned": t("xlsx.status.returned"),
+    "recognised": t("xlsx.status.recognised"),
+    "not_recognised": t("xlsx.status.not_recognised"),
+}
+
+
+async def mydata_command(ctx: FlowContext) -> Answered:
+    """``/mydata``: what is stored about the citizen, in short, and all of it in a JSON file."""
+    citizen = ctx.citizen
+    if citizen is None:
+        return t("mydata.none")
+    data = await citizen_data(ctx.uow, citizen)
+    consents: list[Text | str] = []
+    for consent in data["consents"]:
+        purposes = Joined(
+            tuple(PURPOSE_LABELS[p] for p in consent["purposes"] if p in PURPOSE_LABELS), ", "
+        )
+        given = local_date(_parse(consent["given_at"]))
+        if consent["withdrawn_at"]:
+            withdrawn = local_date(_parse(consent["withdrawn_at"]))
+            consents.append(t("mydata.consent.withdrawn", purposes=purposes, given=given,
+                              withdrawn=withdrawn, version=consent["notice_version"]))  # fmt: skip
+        else:
+            consents.append(t("mydata.consent", purposes=purposes, given=given,
+                              version=consent["notice_version"]))  # fmt: skip
+    declarations: list[Text | str] = []
+    for item in data["declarations"]:
+        scores = [a["verified_score"] or a["score"] or 0 for a in item["answers"]]
+        declarations.append(
+            t(
+                "mydata.declaration",
+                year=item["year"],
+                status=STATUS_WORDS.get(item["status"], item["status"]),
+                total=sum(scores),
+                evidence=len(item["evidence"]),
+                decisions=len([e for e in item["history"] if e["to"] != e["from"]]),
+            )
+        )
+    bundle = services(ctx)
+    attached = bundle.files is not None
+    if bundle.files is not None:
+        sha256 = bundle.files.save(render_json(data))
+        name = f"du-lieu-cua-toi-{ctx.now.date():%Y%m%d}.json"
+        await ctx.uow.outbox.enqueue(
+            file_message(
+                ctx.identity.channel, ctx.identity.external_id, sha256, "document",
+                "application/json", name, t("mydata.file.caption"), citizen_id=citizen.id,
+            ),
+            ctx.now,
+        )  # fmt: skip
+    return t(
+        "mydata.summary",
+        details=_details(await _profile_init(ctx)),
+        accounts=", ".join(CHANNEL_NAMES.get(a["channel"], a["channel"]) for a in data["accounts"]),
+        consents=Joined(tuple(consents), "\n"),
+        corrections=len(data["corrections"]),
+        declarations=Joined(tuple(declarations), "\n")
+        if declarations
+        else t("mydata.no_declaration"),
+        messages=len(data["campaign_messages"]),
+        file=t("mydata.file.attached") if attached else t("mydata.file.none"),
+    )
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+async def link_command(ctx: FlowContext) -> Answered:
+    """``/link``: on the registered account, a one-time code; ``/link CODE`` on the other
+    account binds it to the same registration, and both accounts are told."""
+    code = str(ctx.values.get("args") or "").strip()
+    citizen = ctx.citizen
+    account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
+    if not code:
+        if citizen is None:
+            return t("link.usage.unregistered")
+        issued = await issue_link_code(ctx.uow, citizen, account, ctx.now)
+        minutes = int(LINK_VALID.total_seconds() // 60)
+        return t("link.code", code=issued, minutes=minutes, digits=issued.replace(" ", ""))
+    if citizen is not None:
+        return t("link.already_registered", name=citizen.full_name)
+    linked = await use_link_code(ctx.uow, ctx.identity, code, ctx.now)
+    if linked.problem == "locked":
+        return t("staff.code.locked", minutes=linked.wait_minutes)
+    if linked.citizen is None:
+        return t("link.wrong_code")
+    others = [a for a in await citizen_accounts(ctx.uow, linked.citizen.id) if a != account]
+    channel_name = CHANNEL_NAMES.get(ctx.identity.channel, ctx.identity.channel)
+    notice = t("link.notice", channel=channel_name)
+    await notify_accounts(
+        ctx.uow,
+        others,
+        lambda channel, external_id: text_message(
+            channel, external_id, notice, citizen_id=linked.citizen.id if linked.citizen else None
+        ),
+        ctx.now,
+    )
+    ctx.citizen = linked.citizen
+    return t(
+        "link.done",
+        name=linked.citizen.full_name,
+        group=GROUP_LABELS.get(linked.citizen.group, GROUP_LABELS[1]),
+        ward=linked.citizen.ward_name,
+    )
