@@ -210,3 +210,12 @@ async def test_wrong_link_codes_lock_the_account(app: App) -> None:
     async with app.store.transaction() as uow:
         identity = await uow.identities.get("zalo", "guess")
     assert identity is not None and identity.citizen_id is None
+
+
+async def test_the_data_rights_commands_have_vietnamese_words(app: App) -> None:
+    chat = Chat(app.engine, user="words")
+    await register(chat)
+    await chat.send("dữ liệu của tôi")
+    chat.expect("Dữ liệu cá nhân đang được lưu")
+    await chat.send("lien ket tai khoan")
+    chat.expect("Mã liên kết:")
