@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev catalogs messages lint typecheck imports pytest clean
+.PHONY: run test install install-dev catalogs messages lint typecheck imports pytest browser clean
 
 # pip prints one line per package it fetches: the first run shows its progress (about a minute).
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
@@ -54,7 +54,17 @@ typecheck: install-dev
 imports: install-dev
 	$(BIN)/lint-imports
 
-pytest: install-dev catalogs
+# Debian's Chromium for the web console's browser tests (Playwright cannot download its own
+# browser here); installed when missing and apt-get can (root), else those tests skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
+	  { echo "installing chromium (apt-get) for the browser tests"; \
+	    apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { apt-get update >/dev/null 2>&1 && \
+	      apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; } || \
+	    echo "could not install chromium: the browser tests will skip"; }
+
+pytest: install-dev catalogs browser
 	$(BIN)/pytest
 
 test: lint typecheck imports pytest

@@ -25,6 +25,7 @@ from bot.flows import (
     declaration_flow,
     export_command,
     invite_command,
+    letter_command,
     link_command,
     mydata_command,
     not_started_command,
@@ -43,10 +44,13 @@ from bot.flows import (
     subscribe_command,
     undo_command,
     waiting_command,
+    web_command,
 )
 from bot.i18n import Translator
 from bot.services.criteria import DEFAULT_SET, CriteriaSet, load_criteria
 from bot.services.evidence import EvidenceLimits, EvidenceStore
+from bot.services.letters import LetterSigner
+from bot.services.links import load_or_create_secret
 from bot.services.outbox import Deliverer, OutboxSender, Pace
 from bot.services.report import Population, Targets
 from bot.services.schedule import Reminders, Scheduler
@@ -229,6 +233,10 @@ def build_app(settings: Settings) -> App:
         erased=erased,
         compact=store.compact,  # no erased row left in SQLite's file or write-ahead log
         translate=translator,
+        public_base_url=settings.public_base_url,
+        letters=LetterSigner(
+            load_or_create_secret(settings.data_dir / "link-secret"), settings.public_base_url
+        ),
         targets=Targets.load(),
         population=Population.from_csv(settings.population_csv)
         if settings.population_csv
@@ -289,6 +297,8 @@ def build_app(settings: Settings) -> App:
             "undo": ReplyCommand(undo_command, t("command.undo"), listed=False),
             "mydata": ReplyCommand(mydata_command, t("command.mydata")),
             "link": ReplyCommand(link_command, t("command.link")),
+            "giayxacnhan": ReplyCommand(letter_command, t("command.giayxacnhan")),
+            "web": ReplyCommand(web_command, t("command.web"), listed=False),
         },
         text_commands=DECISION_COMMANDS,
         home=staff_home,

@@ -38,6 +38,8 @@ __all__ = [
     "processed_updates",
     "staff",
     "staff_wards",
+    "web_sessions",
+    "web_sign_ins",
 ]
 
 metadata = MetaData(
@@ -333,4 +335,25 @@ declaration_events = Table(
     Column("round", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_declaration_events_declaration_id", "declaration_id"),
+)
+
+web_sign_ins = Table(  # one-time links to the web console, sent in the chat (hash only)
+    "web_sign_ins",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account", String(80), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+web_sessions = Table(  # the web console's sessions (hash of the cookie's secret)
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("account", String(80), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
 )

@@ -38,6 +38,8 @@ __all__ = [
     "Store",
     "UnitOfWork",
     "UpdateRepository",
+    "WebRepository",
+    "WebSession",
 ]
 
 
@@ -356,6 +358,12 @@ class CitizenRepository(Protocol):
     ) -> Sequence[Citizen]:
         """Citizens registered with no declaration of ``year``, by unit."""
 
+    async def search(
+        self, text: str, wards: Collection[str] | None, limit: int = 50
+    ) -> Sequence[Citizen]:
+        """Citizens whose name contains ``text`` (case aside) or whose phone contains its
+        digits (four or more), in these wards (None: all)."""
+
     async def page(
         self, wards: Collection[str] | None, after_id: int, size: int
     ) -> Sequence[Citizen]:
@@ -648,6 +656,34 @@ class BroadcastRepository(Protocol):
         """Campaign messages (broadcasts, reminders) queued or sent to these accounts."""
 
 
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    account: str  # channel:id of the staff account that signed in
+    csrf: str
+    created_at: datetime
+    last_seen: datetime
+
+
+class WebRepository(Protocol):
+    """The web console's one-time sign-in links and sessions; only hashes are stored."""
+
+    async def add_sign_in(
+        self, token_hash: str, account: str, now: datetime, expires_at: datetime
+    ) -> None: ...
+
+    async def use_sign_in(self, token_hash: str, now: datetime) -> str | None:
+        """Mark a valid link used, atomically; its account, or None (unknown, used, expired)."""
+
+    async def add_session(self, id_hash: str, account: str, csrf: str, now: datetime) -> None: ...
+
+    async def session(self, id_hash: str) -> WebSession | None:
+        """A session not ended (whatever its age: the caller applies the idle limit)."""
+
+    async def touch(self, id_hash: str, now: datetime) -> None: ...
+
+    async def end(self, id_hash: str, now: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: committed when the block ends cleanly, else rolled back."""
 
@@ -668,6 +704,9 @@ class UnitOfWork(Protocol):
 
     @property
     def declarations(self) -> DeclarationRepository: ...
+
+    @property
+    def web(self) -> WebRepository: ...
 
     @property
     def staff(self) -> StaffRepository: ...

@@ -467,6 +467,11 @@ class Engine:
         """Called after every committed update (outbox senders wake up on it)."""
         self._listeners.append(listener)
 
+    def notify_committed(self) -> None:
+        """Something other than an update (the web console) committed outbox messages."""
+        for listener in self._listeners:
+            listener()
+
     def text(self, locale: str, text: Text | Joined | str, *, typed: bool = False) -> str:
         """A text in a locale. ``typed``: for a channel without buttons, where a message id has
         a ``.typed`` variant ("gõ số" rather than "bấm nút"), that variant is used."""

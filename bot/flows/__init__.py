@@ -3,6 +3,7 @@
 from bot.flows.broadcast import BROADCAST_FLOW, broadcast_flow
 from bot.flows.common import Services
 from bot.flows.declaration import DECLARATION_FLOW, declaration_flow, status_text
+from bot.flows.letter import letter_command
 from bot.flows.registration import (
     GROUP_LABELS,
     PROFILE_FLOW,
@@ -35,6 +36,7 @@ from bot.flows.staff import (
     staff_home,
     stop_command,
     subscribe_command,
+    web_command,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "declaration_flow",
     "export_command",
     "invite_command",
+    "letter_command",
     "link_command",
     "mydata_command",
     "not_started_command",
@@ -70,4 +73,5 @@ __all__ = [
     "subscribe_command",
     "undo_command",
     "waiting_command",
+    "web_command",
 ]

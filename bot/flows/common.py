@@ -11,6 +11,7 @@ from bot.engine import ChoiceSpec, Expect, FlowContext, Joined, Prompt, Retry, T
 from bot.engine.phrases import phrases
 from bot.services.criteria import CriteriaSet, Indicator
 from bot.services.evidence import BlobSink, EvidenceLimits
+from bot.services.letters import LetterSigner
 from bot.services.report import Population, Targets
 from bot.services.validation import national_phone
 from bot.services.wards import WardDirectory
@@ -55,6 +56,8 @@ class Services:
     translate: Callable[..., str] | None = None  # (locale, key, **params): for files' contents
     targets: Targets | None = None  # QĐ 677's, for reports
     population: Population | None = None  # per unit, from CDHT_POPULATION_CSV
+    letters: LetterSigner | None = None  # recognition letters and their verification links
+    public_base_url: str | None = None  # where the web console and letters are reached
 
     def year(self, now: datetime) -> int:
         return self.campaign_year or now.astimezone(VN_TIME).year

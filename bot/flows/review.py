@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 from bot.engine import (
@@ -33,15 +32,26 @@ from bot.engine import (
     TextCommand,
     t,
 )
-from bot.engine.ports import Declaration, DeclarationEvent
+from bot.engine.ports import Declaration
 from bot.flows.common import choose, local_date, national_phone, services, typed_score
+from bot.flows.decisions import (
+    UNDO_WINDOW,
+    Decider,
+    adjust,
+    approve,
+    check,
+    reject,
+    return_for_more,
+    signature_of,
+    undo,
+    undoable,
+)
 from bot.flows.declaration import result_text
 from bot.flows.registration import GROUP_LABELS
 from bot.services.criteria import CriteriaSet
 from bot.services.outbox import file_message
 from bot.services.staff import Role, acting_staff_id, role_of
 from bot.services.validation import visible_text
-from bot.services.verification import change_status, notify_citizen
 
 __all__ = [
     "DECISION_COMMANDS",
@@ -53,7 +63,6 @@ __all__ = [
 ]
 
 REVIEW_FLOW = "review"
-UNDO_WINDOW = timedelta(minutes=10)
 # The values a typed decision opens the review with (FlowCommand.values in bot/app.py).
 QUICK_VALUES = {
     "duyet": {"quick": "approve"},
@@ -112,18 +121,7 @@ def _split_return(rest: str, ids: set[int]) -> tuple[list[int], str]:
 
 async def _check(ctx: FlowContext, declaration_id: int) -> tuple[Declaration | None, Text | None]:
     """The declaration if this account may review it now; else why not."""
-    role = await _role(ctx)
-    if not role.is_staff:
-        return None, t("rev.error.not_staff")
-    declaration = await ctx.uow.declarations.get(declaration_id)
-    citizen = await ctx.uow.citizens.get(declaration.citizen_id) if declaration else None
-    if declaration is None or citizen is None:
-        return None, t("rev.error.unknown", id=declaration_id)
-    if not role.may_review(citizen.ward_code):
-        return None, t("rev.error.other_ward", id=declaration_id)
-    if declaration.status != "submitted":
-        return None, t("rev.error.not_pending", id=declaration_id)
-    return declaration, None
+    return await check(ctx.uow, await _role(ctx), declaration_id)
 
 
 async def _staff_id(ctx: FlowContext) -> int:
@@ -445,25 +443,19 @@ def _without(ctx: FlowContext, indicator: int) -> dict[str, Any]:
 async def _record_adjustment(
     ctx: FlowContext, indicator: int, score: int | None, reason: str | None
 ) -> None:
-    """An adjustment is stored at once and is an audit event of its own; it survives a return
-    unless the citizen changes that indicator."""
-    declaration_id = int(ctx.values["declaration_id"])
-    declaration = await ctx.uow.declarations.get(declaration_id)
+    declaration = await ctx.uow.declarations.get(int(ctx.values["declaration_id"]))
     assert declaration is not None
     before = _verified(ctx).get(indicator)
-    await ctx.uow.declarations.set_verified(declaration_id, indicator, score, reason)
-    change = {"from": before, "to": score, "reason": reason, "by": _account(ctx)}
-    await ctx.uow.declarations.add_event(
-        DeclarationEvent(
-            declaration_id,
-            _account(ctx),
-            declaration.status,
-            declaration.status,
-            reason,
-            {str(indicator): change},
-            declaration.review_round,
-            ctx.now,
-        )
+    await adjust(
+        ctx.uow, declaration, indicator, score, reason, before, await _decider(ctx), ctx.now
+    )
+
+
+async def _decider(ctx: FlowContext) -> Decider:
+    return Decider(
+        _account(ctx),
+        await _staff_id(ctx),
+        await signature_of(ctx.uow, ctx.identity.channel, ctx.identity.external_id),
     )
 
 
@@ -555,17 +547,6 @@ async def _authorized(ctx: FlowContext) -> tuple[Declaration | None, Outcome | N
     return declaration, None
 
 
-async def _signature(ctx: FlowContext) -> Text:
-    """How the citizen hears who decided: the coordinator's name, and phone if they gave one."""
-    member = await ctx.uow.staff.by_account(ctx.identity.channel, ctx.identity.external_id)
-    name = member.display_name if member is not None and member.display_name else None
-    if name is None:
-        return t("note.by.unnamed")
-    if member is not None and member.phone:
-        return t("note.by.phone", name=name, phone=national_phone(member.phone))
-    return t("note.by", name=name)
-
-
 def _undo_button(declaration_id: int) -> tuple[ChoiceSpec, ...]:
     return (ChoiceSpec(f"/undo {declaration_id}", t("rev.undo.button")),)
 
@@ -575,34 +556,9 @@ async def _approve(ctx: FlowContext) -> Outcome:
     if declaration is None:
         return refused or choose()
     criteria = _criteria(ctx)
-    evaluation = criteria.evaluate(_verified(ctx))
-    status = "recognised" if evaluation.recognised else "not_recognised"
-    await change_status(
-        ctx.uow,
-        declaration,
-        _account(ctx),
-        status,
-        ctx.now,
-        decision="approved",
-        reviewer=await _staff_id(ctx),
-        decided_by=_account(ctx),
-        decided_at=ctx.now,
-        decision_reason=None,
-        claimed_by=None,
-        claimed_at=None,
+    evaluation = await approve(
+        ctx.uow, declaration, criteria, _verified(ctx), await _decider(ctx), ctx.now
     )
-    params = {
-        "year": declaration.year,
-        "total": evaluation.total,
-        "max_total": criteria.max_total,
-        "result": result_text(criteria, evaluation, final=True),
-        "by": await _signature(ctx),
-    }
-    if evaluation.recognised:
-        message = t("note.recognised", **params)
-    else:
-        message = t("note.not_recognised", **params)
-    await notify_citizen(ctx.uow, declaration.citizen_id, message, ctx.now)
     return Finish(
         (
             t(
@@ -669,27 +625,7 @@ async def _reject(ctx: FlowContext, reason: str) -> Outcome:
     declaration, refused = await _authorized(ctx)
     if declaration is None:
         return refused or choose()
-    await change_status(
-        ctx.uow,
-        declaration,
-        _account(ctx),
-        "not_recognised",
-        ctx.now,
-        reason=reason,
-        decision="rejected",
-        decision_reason=reason,
-        decided_by=_account(ctx),
-        decided_at=ctx.now,
-        reviewer=await _staff_id(ctx),
-        claimed_by=None,
-        claimed_at=None,
-    )
-    await notify_citizen(
-        ctx.uow,
-        declaration.citizen_id,
-        t("note.rejected", year=declaration.year, reason=reason, by=await _signature(ctx)),
-        ctx.now,
-    )
+    await reject(ctx.uow, declaration, reason, await _decider(ctx), ctx.now)
     minutes = int(UNDO_WINDOW.total_seconds() // 60)
     return Finish(
         (t("rev.done.rejected", id=declaration.id, minutes=minutes),),
@@ -755,35 +691,9 @@ async def _return(ctx: FlowContext, note: str) -> Outcome:
     if declaration is None:
         return refused or choose()
     marked = [int(n) for n in ctx.values.get("marked") or []]
-    await change_status(
-        ctx.uow,
-        declaration,
-        _account(ctx),
-        "returned",
-        ctx.now,
-        reason=note,
-        adjusted={"reopened": marked},
-        reopened=marked,
-        return_note=note,
-        reviewer=await _staff_id(ctx),
-        claimed_by=None,
-        claimed_at=None,
-    )
-    indicators = ", ".join(map(str, marked))
-    await notify_citizen(
-        ctx.uow,
-        declaration.citizen_id,
-        t(
-            "note.returned",
-            year=declaration.year,
-            indicators=indicators,
-            note=note,
-            by=await _signature(ctx),
-        ),
-        ctx.now,
-        (("/declare", t("note.returned.button")),),
-    )
+    await return_for_more(ctx.uow, declaration, marked, note, await _decider(ctx), ctx.now)
     minutes = int(UNDO_WINDOW.total_seconds() // 60)
+    indicators = ", ".join(map(str, sorted(set(marked))))
     return Finish(
         (t("rev.done.returned", id=declaration.id, indicators=indicators, minutes=minutes),),
         _undo_button(declaration.id),
@@ -806,39 +716,14 @@ async def undo_command(ctx: FlowContext) -> Answered:
         return t("rev.undo.unknown", id=raw)
     if not role.may_review(citizen.ward_code):
         return t("rev.error.other_ward", id=declaration.id)
-    events = list(await ctx.uow.declarations.events(declaration.id))
-    last = events[-1] if events else None
-    undoable = (
-        last is not None
-        and last.actor == _account(ctx)
-        and last.from_status == "submitted"
-        and last.to_status in ("recognised", "not_recognised", "returned")
-        and declaration.status == last.to_status
-    )
-    if not undoable or last is None:
+    problem = await undoable(ctx.uow, declaration, _account(ctx), ctx.now)
+    if problem == "nothing":
         return t("rev.undo.nothing", id=declaration.id)
-    if ctx.now - last.created_at > UNDO_WINDOW:
+    if problem == "late":
         return t("rev.undo.late", id=declaration.id, minutes=int(UNDO_WINDOW.total_seconds() // 60))
     me = await acting_staff_id(ctx.uow, role, ctx.now)
-    await change_status(
-        ctx.uow,
-        declaration,
-        _account(ctx),
-        "submitted",
-        ctx.now,
-        reason="undo",
-        decision=None,
-        decision_reason=None,
-        decided_by=None,
-        decided_at=None,
-        reopened=None,
-        return_note=None,
-        claimed_by=me,
-        claimed_at=ctx.now,
-    )
-    await notify_citizen(
-        ctx.uow, declaration.citizen_id, t("note.undone", year=declaration.year), ctx.now
-    )
+    signature = await signature_of(ctx.uow, ctx.identity.channel, ctx.identity.external_id)
+    await undo(ctx.uow, declaration, Decider(_account(ctx), me, signature), ctx.now)
     return (
         t("rev.undo.done", id=declaration.id),
         (ChoiceSpec(f"/review {declaration.id}", t("note.review.button")),),

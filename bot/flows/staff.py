@@ -4,6 +4,9 @@ runs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from bot.engine import (
     Accept,
     Answer,
@@ -22,7 +25,9 @@ from bot.engine import (
     t,
 )
 from bot.engine.phrases import phrases
+from bot.engine.ports import UnitOfWork
 from bot.flows.common import local_date, services
+from bot.services.console import SIGN_IN_VALID, issue_sign_in
 from bot.services.outbox import text_message
 from bot.services.staff import Role, create_invitation, redeem, role_of
 from bot.services.validation import ValidationError, normalize_free_text, validate_phone
@@ -33,11 +38,13 @@ __all__ = [
     "invite_command",
     "queue_command",
     "revoke_command",
+    "revoke_member",
     "staff_command",
     "staff_flow",
     "staff_home",
     "stop_command",
     "subscribe_command",
+    "web_command",
 ]
 
 QUEUE_BUTTONS = 8
@@ -255,24 +262,33 @@ async def staff_command(ctx: FlowContext) -> Answered:
 async def revoke_command(ctx: FlowContext) -> Answered:
     """``/revoke ID`` (admins): take a coordinator's or an invited admin's role away; the
     reviews the account holds are released and it is told."""
-    bundle = services(ctx)
     role = await _role(ctx)
     if not role.admin:
         return t("staff.admin_only")
     raw = str(ctx.values.get("args") or "").strip().lstrip("#")
     if not raw.isdigit() or len(raw) > 12:
         return t("staff.revoke.usage")
-    member = await ctx.uow.staff.get(int(raw))
+    return await revoke_member(ctx.uow, role, int(raw), services(ctx).admins, ctx.now)
+
+
+async def revoke_member(
+    uow: UnitOfWork, role: Role, staff_id: int, admins: Sequence[str], now: datetime
+) -> Text:
+    """The chat's and the web console's revocation: by an admin, never of themselves nor of
+    an account configured in CDHT_ADMINS; the account is told. What happened, as a text."""
+    if not role.admin:
+        return t("staff.admin_only")
+    member = await uow.staff.get(staff_id)
     if member is None or member.role == "none":
-        return t("staff.revoke.unknown", id=raw)
+        return t("staff.revoke.unknown", id=staff_id)
     if member.account == role.account:
         return t("staff.revoke.self")
-    if member.account in bundle.admins:
+    if member.account in admins:
         return t("staff.revoke.configured", account=member.account)
-    if not await ctx.uow.staff.revoke(member.id, ctx.now):
+    if not await uow.staff.revoke(member.id, now):
         return t("staff.revoke.already", id=member.id)
-    await ctx.uow.outbox.enqueue(
-        text_message(member.channel, member.external_id, t("note.revoked")), ctx.now
+    await uow.outbox.enqueue(
+        text_message(member.channel, member.external_id, t("note.revoked")), now
     )
     return t("staff.revoke.done", id=member.id, account=member.account)
 
@@ -281,3 +297,16 @@ def _scope(ctx: FlowContext, role: Role) -> tuple[frozenset[str] | None, Text]:
     if role.admin:
         return None, t("report.scope.city")
     return role.wards, t("report.scope.wards", wards=_ward_names(ctx, role.wards))
+
+
+async def web_command(ctx: FlowContext) -> Answered:
+    """``/web``: a one-time link to the web console (10 minutes, single use), for staff."""
+    role = await _role(ctx)
+    if not role.is_staff:
+        return t("rev.error.not_staff")
+    base = services(ctx).public_base_url
+    if not base:
+        return t("web.chat.unavailable")
+    token = await issue_sign_in(ctx.uow, role.account, ctx.now)
+    minutes = int(SIGN_IN_VALID.total_seconds() // 60)
+    return t("web.chat.link", url=f"{base.rstrip('/')}/console/signin/{token}", minutes=minutes)

@@ -107,6 +107,15 @@ CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (_telegram, _zalo)
 
 
 def configured_channels(app: App, web_server: WebServer | None = None) -> list[Channel]:
+    """The configured channels; on the web server, their webhooks and, with a public address,
+    the evidence links and the staff's web console."""
     server = web_server or WebServer(app.settings.webhook_host, app.settings.webhook_port)
     links = evidence_links(app, server)
-    return [ch for factory in CHANNEL_FACTORIES if (ch := factory(app, server, links)) is not None]
+    channels = [
+        ch for factory in CHANNEL_FACTORIES if (ch := factory(app, server, links)) is not None
+    ]
+    if app.settings.public_base_url:
+        from bot.handlers.web_console import WebConsole
+
+        WebConsole(app, server)
+    return channels

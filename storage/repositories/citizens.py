@@ -6,7 +6,18 @@ from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import String, bindparam, cast, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from bot.engine.ports import Citizen, CitizenChange, Consent, NewCitizen
 from storage.models import citizen_changes, citizens, consents, declarations, link_codes, outbox
@@ -86,6 +97,20 @@ class SqlCitizenRepository(_Repo):
         if wards is not None:
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))
         return [(str(w), int(g), int(n)) for w, g, n in await self._bulk.execute(query)]
+
+    async def search(
+        self, text: str, wards: Collection[str] | None, limit: int = 50
+    ) -> Sequence[Citizen]:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        words = text.strip().lower()
+        matches = [func.lower(citizens.c.full_name).contains(words, autoescape=True)]
+        if len(digits) >= 4:  # a phone number typed in part, 0912… or +84912…
+            national = digits[1:] if digits.startswith("0") else digits
+            matches.append(citizens.c.phone.contains(national, autoescape=True))
+        query = select(citizens).where(or_(*matches)).order_by(citizens.c.full_name).limit(limit)
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        return [_citizen(row) for row in (await self._bulk.execute(query)).mappings()]
 
     async def without_declaration(
         self, year: int, wards: Collection[str] | None = None

@@ -17,6 +17,7 @@ from storage.repositories.identities import SqlConversationRepository, SqlIdenti
 from storage.repositories.outbox import SqlOutboxRepository
 from storage.repositories.staff import SqlStaffRepository
 from storage.repositories.updates import SqlUpdateRepository
+from storage.repositories.web import SqlWebRepository
 from storage.writer import SqliteWriter
 
 
@@ -31,6 +32,7 @@ class SqlUnitOfWork:
         self.staff = SqlStaffRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         self.broadcasts = SqlBroadcastRepository(conn)
+        self.web = SqlWebRepository(conn)
 
 
 def unavailable(exc: BaseException) -> bool:

@@ -1,0 +1,266 @@
+"""A coordinator's decisions on a declaration, shared by the chat's review flow and the web
+console: the same checks, the same status changes and audit records, the same messages to the
+citizen. Callers have checked the role, the ward, the status and the claim (``check``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.engine import Text, t
+from bot.engine.ports import Declaration, DeclarationEvent, IndicatorAnswer, UnitOfWork
+from bot.flows.declaration import result_text
+from bot.services.criteria import CriteriaSet, Evaluation
+from bot.services.staff import Role
+from bot.services.validation import national_phone
+from bot.services.verification import change_status, notify_citizen
+
+__all__ = [
+    "UNDO_WINDOW",
+    "Decider",
+    "adjust",
+    "approve",
+    "check",
+    "reject",
+    "return_for_more",
+    "signature_of",
+    "undo",
+    "undoable",
+    "verified_scores",
+]
+
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Decider:
+    """Who decides: the account (``channel:id``), its staff record, how the citizen hears of
+    them, and where the decision was made (None: the chat; "web": the web console)."""
+
+    account: str
+    staff_id: int
+    signature: Text
+    via: str | None = None
+
+    def audit(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        found = dict(extra or {})
+        if self.via is not None:
+            found["via"] = self.via
+        return found or None
+
+
+async def signature_of(uow: UnitOfWork, channel: str, external_id: str) -> Text:
+    """How the citizen hears who decided: the coordinator's name, and phone if they gave one."""
+    member = await uow.staff.by_account(channel, external_id)
+    name = member.display_name if member is not None and member.display_name else None
+    if name is None:
+        return t("note.by.unnamed")
+    if member is not None and member.phone:
+        return t("note.by.phone", name=name, phone=national_phone(member.phone))
+    return t("note.by", name=name)
+
+
+async def check(
+    uow: UnitOfWork, role: Role, declaration_id: int
+) -> tuple[Declaration | None, Text | None]:
+    """The declaration if this role may review it now; else why not."""
+    if not role.is_staff:
+        return None, t("rev.error.not_staff")
+    declaration = await uow.declarations.get(declaration_id)
+    citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
+    if declaration is None or citizen is None:
+        return None, t("rev.error.unknown", id=declaration_id)
+    if not role.may_review(citizen.ward_code):
+        return None, t("rev.error.other_ward", id=declaration_id)
+    if declaration.status != "submitted":
+        return None, t("rev.error.not_pending", id=declaration_id)
+    return declaration, None
+
+
+def verified_scores(answers: Mapping[int, IndicatorAnswer]) -> dict[int, int | None]:
+    """The scores a decision uses: the coordinator's where adjusted, else the citizen's."""
+    return {
+        number: answer.verified_score if answer.verified_score is not None else answer.score
+        for number, answer in answers.items()
+    }
+
+
+async def adjust(
+    uow: UnitOfWork,
+    declaration: Declaration,
+    indicator: int,
+    score: int | None,
+    reason: str | None,
+    before: int | None,
+    decider: Decider,
+    now: datetime,
+) -> None:
+    """An adjustment is stored at once and is an audit event of its own; it survives a return
+    unless the citizen changes that indicator."""
+    await uow.declarations.set_verified(declaration.id, indicator, score, reason)
+    change = {"from": before, "to": score, "reason": reason, "by": decider.account}
+    await uow.declarations.add_event(
+        DeclarationEvent(
+            declaration.id,
+            decider.account,
+            declaration.status,
+            declaration.status,
+            reason,
+            decider.audit({str(indicator): change}),
+            declaration.review_round,
+            now,
+        )
+    )
+
+
+async def approve(
+    uow: UnitOfWork,
+    declaration: Declaration,
+    criteria: CriteriaSet,
+    scores: Mapping[int, int | None],
+    decider: Decider,
+    now: datetime,
+) -> Evaluation:
+    evaluation = criteria.evaluate(dict(scores))
+    status = "recognised" if evaluation.recognised else "not_recognised"
+    await change_status(
+        uow,
+        declaration,
+        decider.account,
+        status,
+        now,
+        adjusted=decider.audit(),
+        decision="approved",
+        reviewer=decider.staff_id,
+        decided_by=decider.account,
+        decided_at=now,
+        decision_reason=None,
+        claimed_by=None,
+        claimed_at=None,
+    )
+    params = {
+        "year": declaration.year,
+        "total": evaluation.total,
+        "max_total": criteria.max_total,
+        "result": result_text(criteria, evaluation, final=True),
+        "by": decider.signature,
+    }
+    if evaluation.recognised:
+        await notify_citizen(
+            uow,
+            declaration.citizen_id,
+            t("note.recognised", **params),
+            now,
+            (("/giayxacnhan", t("letter.button")),),
+        )
+    else:
+        await notify_citizen(uow, declaration.citizen_id, t("note.not_recognised", **params), now)
+    return evaluation
+
+
+async def reject(
+    uow: UnitOfWork, declaration: Declaration, reason: str, decider: Decider, now: datetime
+) -> None:
+    await change_status(
+        uow,
+        declaration,
+        decider.account,
+        "not_recognised",
+        now,
+        reason=reason,
+        adjusted=decider.audit(),
+        decision="rejected",
+        decision_reason=reason,
+        decided_by=decider.account,
+        decided_at=now,
+        reviewer=decider.staff_id,
+        claimed_by=None,
+        claimed_at=None,
+    )
+    await notify_citizen(
+        uow,
+        declaration.citizen_id,
+        t("note.rejected", year=declaration.year, reason=reason, by=decider.signature),
+        now,
+    )
+
+
+async def return_for_more(
+    uow: UnitOfWork,
+    declaration: Declaration,
+    indicators: Iterable[int],
+    note: str,
+    decider: Decider,
+    now: datetime,
+) -> None:
+    marked = sorted(set(indicators))
+    await change_status(
+        uow,
+        declaration,
+        decider.account,
+        "returned",
+        now,
+        reason=note,
+        adjusted=decider.audit({"reopened": marked}),
+        reopened=marked,
+        return_note=note,
+        reviewer=decider.staff_id,
+        claimed_by=None,
+        claimed_at=None,
+    )
+    await notify_citizen(
+        uow,
+        declaration.citizen_id,
+        t(
+            "note.returned",
+            year=declaration.year,
+            indicators=", ".join(map(str, marked)),
+            note=note,
+            by=decider.signature,
+        ),
+        now,
+        (("/declare", t("note.returned.button")),),
+    )
+
+
+async def undoable(
+    uow: UnitOfWork, declaration: Declaration, account: str, now: datetime
+) -> str | None:
+    """None when ``account`` may take back its last decision on the declaration now; else why
+    not: "nothing" (not theirs, not a decision, or changed since) or "late"."""
+    events = list(await uow.declarations.events(declaration.id))
+    last = events[-1] if events else None
+    if (
+        last is None
+        or last.actor != account
+        or last.from_status != "submitted"
+        or last.to_status not in ("recognised", "not_recognised", "returned")
+        or declaration.status != last.to_status
+    ):
+        return "nothing"
+    return "late" if now - last.created_at > UNDO_WINDOW else None
+
+
+async def undo(uow: UnitOfWork, declaration: Declaration, decider: Decider, now: datetime) -> None:
+    """Take back a decision ``undoable`` allowed: the declaration waits for review again, held
+    by the decider, and the citizen is told."""
+    await change_status(
+        uow,
+        declaration,
+        decider.account,
+        "submitted",
+        now,
+        reason="undo",
+        adjusted=decider.audit(),
+        decision=None,
+        decision_reason=None,
+        decided_by=None,
+        decided_at=None,
+        reopened=None,
+        return_note=None,
+        claimed_by=decider.staff_id,
+        claimed_at=now,
+    )
+    await notify_citizen(uow, declaration.citizen_id, t("note.undone", year=declaration.year), now)
