@@ -27,7 +27,7 @@ import segno
 from aiohttp import web
 
 from bot.engine import Text, t
-from bot.engine.ports import UnitOfWork
+from bot.engine.ports import Citizen, Declaration, UnitOfWork
 from bot.flows.broadcast import MAX_TEXT
 from bot.flows.common import VN_TIME
 from bot.flows.decisions import (
@@ -276,6 +276,19 @@ class WebConsole:
             via="web",
         )
 
+    async def _in_scope(
+        self, uow: UnitOfWork, visit: Visit, number: int
+    ) -> tuple[Declaration | None, Citizen | None, web.Response | None]:
+        """The declaration and its citizen when this visit's wards cover it; else a refusal
+        (404 unknown, 403 another ward's)."""
+        declaration = await uow.declarations.get(number)
+        citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
+        if declaration is None or citizen is None:
+            return None, None, self.refusal(visit.locale, "web.unknown", 404)
+        if not visit.role.may_review(citizen.ward_code):
+            return None, None, self.refusal(visit.locale, "web.other_ward")
+        return declaration, citizen, None
+
     def _number(self, request: web.Request) -> int | None:
         raw = request.match_info["id"]
         return int(raw) if raw.isdigit() and len(raw) <= 12 else None
@@ -286,12 +299,9 @@ class WebConsole:
             raise web.HTTPNotFound()
         now = datetime.now(UTC)
         async with self.app.store.transaction() as uow:
-            declaration = await uow.declarations.get(number)
-            citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
-            if declaration is None or citizen is None:
-                return self.refusal(visit.locale, "web.unknown", 404)
-            if not visit.role.may_review(citizen.ward_code):
-                return self.refusal(visit.locale, "web.other_ward")
+            declaration, citizen, refused = await self._in_scope(uow, visit, number)
+            if refused is not None or declaration is None or citizen is None:
+                return refused or self.refusal(visit.locale, "web.unknown", 404)
             holder_name = ""
             mine = False
             if declaration.status == "submitted":  # opening it takes the review, as in the chat
@@ -444,12 +454,9 @@ class WebConsole:
             raise web.HTTPNotFound()
         now = datetime.now(UTC)
         async with self.app.store.transaction() as uow:
-            declaration = await uow.declarations.get(number)
-            citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
-            if declaration is None or citizen is None:
-                return self.refusal(visit.locale, "web.unknown", 404)
-            if not visit.role.may_review(citizen.ward_code):
-                return self.refusal(visit.locale, "web.other_ward")
+            declaration, _, refused = await self._in_scope(uow, visit, number)
+            if refused is not None or declaration is None:
+                return refused or self.refusal(visit.locale, "web.unknown", 404)
             problem = await undoable(uow, declaration, visit.account, now)
             if problem is not None:
                 return self.refusal(visit.locale, f"web.undo.{problem}", 409)
@@ -464,12 +471,9 @@ class WebConsole:
         if number is None:
             raise web.HTTPNotFound()
         async with self.app.store.transaction() as uow:
-            declaration = await uow.declarations.get(number)
-            citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
-            if declaration is None or citizen is None:
-                raise web.HTTPNotFound()
-            if not visit.role.may_review(citizen.ward_code):
-                return self.refusal(visit.locale, "web.other_ward")
+            declaration, _, refused = await self._in_scope(uow, visit, number)
+            if refused is not None or declaration is None:
+                return refused or self.refusal(visit.locale, "web.unknown", 404)
             items = [i for i in await uow.declarations.evidence(number) if i.sha256 == sha256]
         if not items:
             raise web.HTTPNotFound()
