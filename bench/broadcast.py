@@ -114,7 +114,7 @@ async def send_all(app: App, fake: FakeTelegram, expected: int) -> float:
             break
     stop.set()
     await task
-    await channel.bot.session.close()  # type: ignore[attr-defined]
+    await channel.api.close()  # type: ignore[attr-defined]
     return time.monotonic() - started
 
 

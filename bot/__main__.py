@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.engine.ports import StorageUnavailable
+from bot.engine.ports import Lease, StorageUnavailable
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -93,12 +93,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _only_process(settings: Settings) -> object | None:
+    """On SQLite, ``cdht run`` is the only one on its database file: an exclusive lock on a
+    file beside it, held until the process ends (the kernel lets it go, a kill -9 included).
+    None when another process holds it."""
+    import fcntl
+
+    from storage.db import is_sqlite
+
+    if not is_sqlite(settings.effective_database_url):
+        return True  # PostgreSQL: as many processes as wanted
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (settings.data_dir / "cdht.run.lock").open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
 async def _run(settings: Settings) -> int:
     from bot.app import build_app
     from bot.handlers import configured_channels
     from bot.handlers.console import ConsoleChannel
     from bot.handlers.web import WebServer
 
+    held = _only_process(settings)
+    if held is None:
+        print(
+            "another `cdht run` uses this SQLite database; for several processes use "
+            "PostgreSQL (CDHT_DATABASE_URL)",
+            file=sys.stderr,
+        )
+        return 2
     app = build_app(settings)
     try:
         await app.migrate()
@@ -156,9 +184,17 @@ async def _serve_jobs(
     until: Callable[[asyncio.Event], Awaitable[None]] | None,
 ) -> None:
     jobs = [channel.run(stop) for channel in channels if until is None]
-    jobs += [app.outbox_sender(channel).run(stop) for channel in channels]
-    jobs.append(app.scheduler().run(stop))
-    jobs.append(app.run_housekeeping(stop))
+    senders = [app.outbox_sender(channel) for channel in channels]
+    scheduler = app.scheduler()
+
+    def led(inner: asyncio.Event) -> list[Awaitable[None]]:
+        return [
+            *(sender.run(inner) for sender in senders),
+            scheduler.run(inner),
+            app.run_housekeeping(inner),
+        ]
+
+    jobs.append(_while_leading(app, stop, led))
     if until is not None:
 
         async def foreground() -> None:
@@ -169,6 +205,47 @@ async def _serve_jobs(
 
         jobs.append(foreground())
     await asyncio.gather(*jobs)
+
+
+LEAD_RETRY_SECONDS = 1.0  # how often a process that does not lead asks again
+LEASE_CHECK_SECONDS = 2.0  # how often the leader checks that it still holds the lease
+
+
+async def _while_leading(
+    app: App, stop: asyncio.Event, jobs: Callable[[asyncio.Event], list[Awaitable[None]]]
+) -> None:
+    """The outbox senders, the scheduler and the housekeeping run in one process at a time:
+    the holder of the "leader" lease (always this one on SQLite; on PostgreSQL an advisory lock
+    that a killed process's connection gives up). The others ask again every second, so that a
+    dead leader's work moves within about ``LEAD_RETRY_SECONDS`` + the kernel closing its socket;
+    one sender for the cluster keeps the platforms' rate limits for all processes together."""
+    while not stop.is_set():
+        try:
+            lease = await app.store.try_lease("leader")
+        except Exception as exc:  # the database is away: try again
+            log.warning("leader lease: %s", type(exc).__name__)
+            lease = None
+        if lease is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), LEAD_RETRY_SECONDS)
+            continue
+        if app.store.shared:
+            log.info("this process sends the outbox and runs the schedules")
+        inner = asyncio.Event()
+
+        async def watch(held: Lease = lease, inner: asyncio.Event = inner) -> None:
+            while not stop.is_set() and not inner.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), LEASE_CHECK_SECONDS)
+                if not stop.is_set() and not await held.alive():
+                    log.warning("lost the leader lease; another process takes over")
+                    break
+            inner.set()
+
+        try:
+            await asyncio.gather(watch(), *jobs(inner))
+        finally:
+            await lease.release()
 
 
 async def _console(settings: Settings, user: str) -> int:

@@ -84,7 +84,8 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiogram.event", "alembic"):
+    # every HTTP request of python-telegram-bot (httpx) and aiogram is not news
+    for noisy in ("aiogram.event", "alembic", "httpx", "telegram.ext"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -207,7 +208,7 @@ def build_app(settings: Settings) -> App:
         max_bytes=int(settings.evidence_max_mb * 1024 * 1024),
         max_files=settings.evidence_max_files,
     )
-    evidence = EvidenceStore(settings.data_dir / "evidence", limits)
+    evidence = EvidenceStore(settings.evidence_dir or settings.data_dir / "evidence", limits)
 
     async def erased(blobs: Sequence[str]) -> None:
         await evidence.remove_unused(blobs, store)

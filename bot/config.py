@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     zalo_webhook_url: str | None = None
     zalo_webhook_secret: SecretStr | None = None
     public_base_url: str | None = None  # where Zalo can fetch signed evidence links
+    # evidence files: a directory every process reads (several processes: a shared one)
+    evidence_dir: Path | None = None
     link_valid_hours: int = Field(default=24, ge=1, le=24 * 30)
     telegram_rate: float = Field(default=25, gt=0, le=1000)  # messages per second
     telegram_chat_interval: float = Field(default=1.0, ge=0, le=60)  # seconds, one chat

@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x43444854_0001  # "CDHT" 1: PostgreSQL advisory lock key around upgrades
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -46,6 +47,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
     try:
         async with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several processes starting at once migrate once: the others wait here, then
+                # find the schema at head (a transaction-level lock, released at commit).
+                await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             await conn.run_sync(run)
     except Exception as exc:
         if unavailable(exc):

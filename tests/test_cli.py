@@ -259,3 +259,16 @@ def test_an_outdated_unit_code_is_mapped_and_former_names_are_found(
     monkeypatch.setenv("CDHT_WARD_ALIASES_CSV", str(env / "aliases.csv"))  # the operator adds it
     assert main(["wards", "trai cau"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "11383\tPhường Lê Chân"
+
+
+def test_a_second_cdht_run_on_one_sqlite_file_is_refused(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import _only_process
+    from bot.config import load_settings
+
+    first = _only_process(load_settings())  # as a running `cdht run` holds it
+    assert first is not None
+    assert main(["run"]) == 2
+    assert "use PostgreSQL (CDHT_DATABASE_URL)" in capsys.readouterr().err
+    first.close()  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ __all__ = [
     "InboxItem",
     "IndicatorAnswer",
     "Invitation",
+    "Lease",
     "NewCitizen",
     "OutboxMessage",
     "OutboxRepository",
@@ -278,6 +279,13 @@ class UpdateRepository(Protocol):
 
     async def backlog(self, channel: str, limit: int = 10_000) -> Sequence[InboxItem]:
         """The inbox of a channel, in the order the updates were received."""
+
+    async def lock_user(self, channel: str, user_id: str) -> None:
+        """Until this transaction ends, no other process handles this user's updates
+        (PostgreSQL: an advisory transaction lock; SQLite has one writer already)."""
+
+    async def earlier(self, channel: str, user_id: str, update_id: str) -> Sequence[InboxItem]:
+        """This user's updates stored in the inbox before this one and not handled yet."""
 
     async def claim(self, channel: str, update_id: str) -> bool:
         """Record an update as handled and take it out of the inbox; False when it already
@@ -718,5 +726,21 @@ class UnitOfWork(Protocol):
     def broadcasts(self) -> BroadcastRepository: ...
 
 
+class Lease(Protocol):
+    """Being the one process that does something (sending the outbox, running schedules)."""
+
+    async def alive(self) -> bool:
+        """Still held (a lost database connection loses it)."""
+
+    async def release(self) -> None: ...
+
+
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork, bool | None]: ...
+
+    async def try_lease(self, name: str) -> Lease | None:
+        """The lease called ``name`` if no other process holds it; None otherwise."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may use this database at once (PostgreSQL)."""

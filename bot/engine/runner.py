@@ -312,10 +312,11 @@ class Engine:
     async def _handle(self, inbound: Inbound) -> Result:
         try:
             async with self._store.transaction() as uow:
-                if inbound.update_id is not None and not await uow.updates.claim(
-                    inbound.channel, inbound.update_id
-                ):
-                    return Result(duplicate=True)
+                if inbound.update_id is not None:
+                    # one process at a time per user (several processes on PostgreSQL)
+                    await uow.updates.lock_user(inbound.channel, inbound.user_id)
+                    if not await uow.updates.claim(inbound.channel, inbound.update_id):
+                        return Result(duplicate=True)
                 turn = await self._begin(uow, inbound)
                 await self._dispatch(turn)
                 replies = _merge(turn.replies)
@@ -403,6 +404,16 @@ class Engine:
         ids of those not seen before. Raises ``StorageUnavailable``: acknowledge nothing."""
         async with self._store.transaction() as uow:
             return await uow.updates.receive(channel, items, self._clock())
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may handle updates of the same users (PostgreSQL)."""
+        return self._store.shared
+
+    async def earlier(self, channel: str, user_id: str, update_id: str) -> list[InboxItem]:
+        """The user's updates stored before this one and not handled yet (by any process)."""
+        async with self._store.transaction() as uow:
+            return list(await uow.updates.earlier(channel, user_id, update_id))
 
     async def backlog(self, channel: str) -> list[InboxItem]:
         """Updates acknowledged but not handled when the process stopped, in received order."""

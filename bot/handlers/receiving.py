@@ -76,6 +76,7 @@ class Receiver(Generic[U]):
         self._serializer = KeyedSerializer(max_concurrency)
         self.stopping = asyncio.Event()
         self.dropped = 0  # updates of flooding accounts, dropped unhandled
+        self._rebuild: Callable[[InboxItem], Incoming[U] | None] | None = None
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -111,6 +112,7 @@ class Receiver(Generic[U]):
 
     async def replay(self, rebuild: Callable[[InboxItem], Incoming[U] | None]) -> int:
         """Queue what the inbox holds from before a restart, in the order it was received."""
+        self._rebuild = rebuild
         items = await self._engine.backlog(self.name)
         for item in items:
             incoming = rebuild(item)
@@ -132,6 +134,23 @@ class Receiver(Generic[U]):
     # -- handling ------------------------------------------------------------------------
 
     async def _process(self, incoming: Incoming[U]) -> None:
+        inbound = incoming.inbound
+        if self._engine.shared and inbound.update_id is not None and self._rebuild is not None:
+            # Several processes: this user's earlier updates may have been stored by another
+            # one (the proxy sent them there) and not handled yet: handle them first, here;
+            # the user's lock and the handled ids make sure each is handled once.
+            try:
+                earlier = await self._engine.earlier(self.name, inbound.user_id, inbound.update_id)
+            except Exception as exc:
+                log.warning("%s: earlier updates: %s", self.name, type(exc).__name__)
+                earlier = []
+            for item in earlier:
+                previous = self._rebuild(item)
+                if previous is not None:
+                    await self._process_one(previous)
+        await self._process_one(incoming)
+
+    async def _process_one(self, incoming: Incoming[U]) -> None:
         if self._before is not None:
             await _quietly(self._before(incoming), f"{self.name}: before handling")
         result = await self._handle(incoming.inbound)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.engine.ports import StorageUnavailable
+from bot.engine.ports import Lease, StorageUnavailable
 from storage.db import BUSY_TIMEOUT_MS, sqlite_pragmas
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.citizens import SqlCitizenRepository, SqlConsentRepository
@@ -44,6 +47,39 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+def _lock_key(name: str) -> int:
+    """A stable 63-bit key for an advisory lock's name."""
+    digest = hashlib.sha256(f"cdht:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+class _Granted:
+    async def alive(self) -> bool:
+        return True
+
+    async def release(self) -> None:
+        return None
+
+
+class _AdvisoryLease:
+    def __init__(self, conn: AsyncConnection, key: int) -> None:
+        self._conn = conn
+        self._key = key
+
+    async def alive(self) -> bool:
+        try:
+            await self._conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def release(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
+        with contextlib.suppress(Exception):
+            await self._conn.close()
+
+
 class SqlStore:
     """Opens one transaction per unit of work: committed on success, rolled back on error.
     Errors that mean the database is unavailable become ``StorageUnavailable``. On SQLite the
@@ -71,6 +107,30 @@ class SqlStore:
             if unavailable(exc):
                 raise StorageUnavailable(type(exc).__name__) from exc
             raise
+
+    @property
+    def shared(self) -> bool:
+        return self._writer is None
+
+    async def try_lease(self, name: str) -> Lease | None:
+        """SQLite serves one process (``cdht run`` refuses a second): always granted. On
+        PostgreSQL a session advisory lock on a connection of its own, in autocommit so that
+        no transaction stays open for hours; it is released when the holder's connection ends,
+        a killed process's included, which the others notice at their next try."""
+        if self._writer is not None:
+            return _Granted()
+        conn = await self.engine.connect()
+        try:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            key = _lock_key(name)
+            got = await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+        except BaseException:
+            await conn.close()
+            raise
+        if not got:
+            await conn.close()
+            return None
+        return _AdvisoryLease(conn, key)
 
     async def compact(self) -> None:
         """After an erasure: copy SQLite's write-ahead log into the file and empty it, so that

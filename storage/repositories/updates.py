@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 
 from bot.engine.ports import InboxItem
 from storage.models import inbox, processed_updates
@@ -24,6 +24,10 @@ _TAKE_OUT = Prepared(
     )
 )
 _CLAIM = Prepared(lambda dialect: ignoring(dialect, processed_updates))
+# one user's updates, one process at a time, until the transaction ends (PostgreSQL)
+_LOCK_USER = Prepared(
+    lambda _: select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+)
 
 
 class SqlUpdateRepository(_Repo):
@@ -59,6 +63,23 @@ class SqlUpdateRepository(_Repo):
         return [
             InboxItem(update_id, user_id, dict(payload)) for update_id, user_id, payload in rows
         ]
+
+    async def lock_user(self, channel: str, user_id: str) -> None:
+        if self._conn.dialect.name == "postgresql":
+            await self._conn.execute(_LOCK_USER.of(self._conn), {"key": f"{channel}:{user_id}"})
+
+    async def earlier(self, channel: str, user_id: str, update_id: str) -> Sequence[InboxItem]:
+        own = (
+            select(inbox.c.id)
+            .where(inbox.c.channel == channel, inbox.c.update_id == update_id)
+            .scalar_subquery()
+        )
+        rows = await self._conn.execute(
+            select(inbox.c.update_id, inbox.c.user_id, inbox.c.payload)
+            .where(inbox.c.channel == channel, inbox.c.user_id == user_id, inbox.c.id < own)
+            .order_by(inbox.c.id)
+        )
+        return [InboxItem(u, who, dict(payload)) for u, who, payload in rows]
 
     async def claim(self, channel: str, update_id: str) -> bool:
         key = {"channel": channel, "update_id": update_id}

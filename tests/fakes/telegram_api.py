@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,8 @@ class FakeTelegram:
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content users sent
     failing_downloads: int = 0  # the next N file downloads answer 502
     uploads: list[bytes] = field(default_factory=list)  # files the bot sent
+    # set: updates are POSTed through this (a webhook behind a proxy) instead of getUpdates
+    deliver: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     refuse_429_once: set[int] = field(default_factory=set)  # chats answered 429 the first time
     blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
     delivered: list[tuple[int, float]] = field(default_factory=list)  # (chat, when) accepted
@@ -333,6 +336,9 @@ class FakeTelegram:
         if "update_id" not in update:
             update["update_id"] = self.next_update_id
             self.next_update_id += 1
+        if self.deliver is not None:  # webhook mode: Telegram POSTs it (to a proxy, in tests)
+            await self.deliver(update)
+            return update
         async with self._changed:
             self.updates.append(update)
             self._changed.notify_all()

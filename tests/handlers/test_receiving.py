@@ -21,6 +21,7 @@ class StubEngine:
     accepted: list[str] = field(default_factory=list)
     delivered_ids: list[int] = field(default_factory=list)
     redelivered: list[tuple[list[int], float]] = field(default_factory=list)
+    shared: bool = False  # one process (the several-process path: tests/test_cluster.py)
 
     async def accept(self, channel: str, items: Sequence[InboxItem]) -> list[str]:
         fresh = []

@@ -224,3 +224,36 @@ def test_the_rate_limiter_keeps_every_window_within_the_limit() -> None:
     for start in stamps:
         assert sum(1 for s in stamps if start <= s < start + 1.0) <= 10
     assert stamps[-1] < 5.5  # 50 messages at 10/s: the limiter does not crawl either
+
+
+def test_a_429_pauses_its_chat_and_only_clustered_429s_slow_the_channel() -> None:
+    import asyncio
+
+    clock = [0.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    async def run() -> None:
+        limiter = RateLimiter(
+            Pace(per_second=10, per_chat_interval=1.0), clock=lambda: clock[0], sleep=fake_sleep
+        )
+        await limiter.acquire("a")
+        limiter.throttled("a", retry_after=5.0)  # one 429: that chat waits, the others do not
+        before = clock[0]
+        await limiter.acquire("b")
+        assert clock[0] - before < 0.2
+        assert limiter.factor == 1.0 and limiter.paused_until == 0.0
+        await limiter.acquire("a")
+        assert clock[0] >= before + 4.9  # chat "a" waited out its retry_after
+        for chat in ("c", "d", "e"):  # three within a second: the channel's own limit
+            limiter.throttled(chat, retry_after=2.0)
+        assert limiter.factor == 0.5
+        paused_from = clock[0]
+        await limiter.acquire("f")
+        assert clock[0] >= paused_from + 1.9  # the whole channel paused
+        clock[0] += RateLimiter.RECOVER_AFTER
+        await limiter.acquire("g")
+        assert limiter.factor == 0.625  # recovering by a quarter at a time
+
+    asyncio.run(run())

@@ -112,3 +112,38 @@ async def test_0008_moves_five_outdated_ward_codes_to_the_official_ones(store: S
     for old, new in CORRECTED_CODES.items():  # every new code is a unit of the shipped list
         assert shipped.get(new) is not None and shipped.get(old) is None
         assert shipped.current_code(old) == new
+
+
+async def test_processes_starting_at_once_migrate_once(database_url: str) -> None:
+    """Three engines (as three processes would) upgrading an empty database together: on
+    PostgreSQL the advisory lock makes the others wait; all end at head, nothing fails."""
+    import asyncio
+
+    from storage import current_revision, head_revision
+
+    stores = [SqlStore(create_engine(database_url)) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(store.engine) for store in stores))
+        assert await current_revision(stores[0].engine) == head_revision()
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_the_leader_lease_is_held_by_one_and_passes_on(database_url: str) -> None:
+    first, second = (SqlStore(create_engine(database_url)) for _ in range(2))
+    try:
+        lease = await first.try_lease("leader")
+        assert lease is not None and await lease.alive()
+        other = await second.try_lease("leader")
+        if first.shared:  # PostgreSQL: one holder at a time
+            assert other is None
+            await lease.release()
+            taken = await second.try_lease("leader")
+            assert taken is not None
+            await taken.release()
+        else:  # SQLite serves one process: granted
+            assert other is not None
+    finally:
+        await first.close()
+        await second.close()
