@@ -118,7 +118,11 @@ class App:
 
     async def release_replies(self) -> int:
         """At start: replies a stopped process stored but never confirmed are due now (rather
-        than when their lease ends)."""
+        than when their lease ends). Not with several processes on PostgreSQL: the replies
+        stored are then mostly those other live processes are sending at this moment; a dead
+        process's become due when their lease ends, and the leader's sender sends them."""
+        if self.store.shared:
+            return 0
         async with self.store.transaction() as uow:
             return await uow.outbox.release("reply", datetime.now(UTC))
 
