@@ -57,6 +57,8 @@ async def main() -> None:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = await browser.new_page(viewport={"width": 1200, "height": 760})
             await page.goto(f"http://127.0.0.1:{port}/console/signin/{token}")
+            async with page.expect_navigation():
+                await page.locator("#signin").click()
             await page.screenshot(path=str(ROOT / "docs" / "console-queue.png"))
             await page.goto(f"http://127.0.0.1:{port}/console/dashboard?year=2026")
             await page.screenshot(path=str(ROOT / "docs" / "console-dashboard.png"))

@@ -216,7 +216,7 @@ def test_the_rate_limiter_keeps_every_window_within_the_limit() -> None:
         limiter = RateLimiter(pace, clock=lambda: clock[0], sleep=fake_sleep)
         stamps = []
         for n in range(50):
-            await limiter.acquire(f"chat{n % 25}")
+            limiter.done(await limiter.acquire(f"chat{n % 25}"))  # back at once
             stamps.append(clock[0])
         return stamps
 
@@ -238,7 +238,7 @@ def test_a_429_pauses_its_chat_and_only_clustered_429s_slow_the_channel() -> Non
         limiter = RateLimiter(
             Pace(per_second=10, per_chat_interval=1.0), clock=lambda: clock[0], sleep=fake_sleep
         )
-        await limiter.acquire("a")
+        limiter.done(await limiter.acquire("a"))
         limiter.throttled("a", retry_after=5.0)  # one 429: that chat waits, the others do not
         before = clock[0]
         await limiter.acquire("b")
@@ -255,5 +255,30 @@ def test_a_429_pauses_its_chat_and_only_clustered_429s_slow_the_channel() -> Non
         clock[0] += RateLimiter.RECOVER_AFTER
         await limiter.acquire("g")
         assert limiter.factor == 0.625  # recovering by a quarter at a time
+
+    asyncio.run(run())
+
+
+def test_a_send_waits_for_the_one_a_rate_before_it_to_come_back() -> None:
+    """However late the first request arrives, the rate-th one after it starts a WINDOW after
+    it came back: the platform never receives more than the rate in a second."""
+    import asyncio
+
+    clock = [0.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    async def run() -> None:
+        limiter = RateLimiter(Pace(per_second=5, per_chat_interval=0.0), clock=lambda: clock[0],
+                              sleep=fake_sleep)  # fmt: skip
+        first = await limiter.acquire("a")
+        sends = [await limiter.acquire(f"c{n}") for n in range(4)]
+        for send in sends:
+            limiter.done(send)
+        clock[0] = 3.0  # the first request is slow to come back (a new connection …)
+        limiter.done(first)
+        await limiter.acquire("late")
+        assert clock[0] >= 3.0 + RateLimiter.WINDOW
 
     asyncio.run(run())

@@ -93,7 +93,8 @@ class WebConsole:
             undefined=jinja2.StrictUndefined,
         )
         add = web_server.add
-        add("GET", "/console/signin/{token}", self.sign_in)
+        add("GET", "/console/signin/{token}", self.sign_in_page)
+        add("POST", "/console/signin/{token}", self.sign_in)
         add("POST", "/console/signout", self._page(self.sign_out))
         add("GET", "/console/", self._page(self.queue))
         add("GET", "/console/d/{id}", self._page(self.review))
@@ -199,6 +200,16 @@ class WebConsole:
         return ward.name if ward else code
 
     # -- signing in and out -----------------------------------------------------------------
+
+    async def sign_in_page(self, request: web.Request) -> web.StreamResponse:
+        """Opening the link only shows a button: the chat apps fetch a link's page for its
+        preview (Telegram's and Zalo's servers do, for a link in a message), and a GET that
+        used the link up would leave the staff member a used link. The POST signs in."""
+        locale = self._locale(request)
+        token = request.match_info["token"]
+        if len(token) > 100:
+            return self.refusal(locale, "web.link.invalid")
+        return self.render(locale, "signin.html", action=f"/console/signin/{token}")
 
     async def sign_in(self, request: web.Request) -> web.StreamResponse:
         locale = self._locale(request)
@@ -816,7 +827,8 @@ def _local(moment: datetime | None) -> str:
 
 # the console's texts, used from the templates through say(); listed for `make messages`
 WEB_TEXTS = (
-    t("web.title"), t("web.nav.queue"), t("web.nav.dashboard"), t("web.nav.citizens"),
+    t("web.title"), t("web.signin.title"), t("web.signin.button"), t("web.nav.queue"),
+    t("web.nav.dashboard"), t("web.nav.citizens"),
     t("web.nav.signout"), t("web.lang.switch"), t("web.signed_in_as"),
     t("web.signed_out"), t("web.signed_out.done"), t("web.not_staff"), t("web.csrf"),
     t("web.link.invalid"), t("web.unknown"), t("web.other_ward"),

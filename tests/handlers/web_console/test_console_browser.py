@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, Response, expect
 
 from bot.config import Settings
 from bot.services.console import secret_hash
@@ -80,6 +80,14 @@ async def declared(fake: FakeTelegram) -> None:
     await said(fake, CITIZEN, lambda: fake.press(CITIZEN, "Nộp để xác nhận"), "Đã nộp")
 
 
+async def sign_in(page: Page, link: str) -> Response | None:
+    """Open the link, then press the button (a GET alone signs nobody in); the response."""
+    await page.goto(link)
+    async with page.expect_navigation() as navigation:
+        await page.locator("#signin").click()
+    return await navigation.value
+
+
 async def sign_in_link(fake: FakeTelegram, user: int) -> str:
     text = await said(fake, user, lambda: fake.send_text(user, "/web"), "/console/signin/")
     found = re.search(r"http://\S+/console/signin/\S+", text)
@@ -93,8 +101,10 @@ async def test_a_coordinator_approves_in_the_browser_and_the_citizen_gets_the_le
     await staff(fake, console_bot, COORDINATOR, AN_LAO, "Vũ Thị Mai")
     await declared(fake)
     link = await sign_in_link(fake, COORDINATOR)
+    preview = await page.context.request.get(link)  # as the chat app's link preview does
+    assert preview.status == 200 and "Vào trang quản lý" in await preview.text()
 
-    await page.goto(link)
+    await sign_in(page, link)
     await expect(page.get_by_role("heading", name="Hồ sơ chờ xác nhận")).to_be_visible()
     await expect(page.locator("table.queue")).to_contain_text("Phan Bội Châu")
     await expect(page.locator("table.queue")).to_contain_text("Xã An Lão")
@@ -152,7 +162,7 @@ async def test_the_console_refuses_what_the_chat_refuses(
     link = await sign_in_link(fake, OUTSIDER)
     base = link.split("/console/")[0]
 
-    await page.goto(link)
+    await sign_in(page, link)
     await expect(page.locator("p.empty")).to_contain_text("Không có hồ sơ")  # not their ward
     response = await page.goto(f"{base}/console/d/{declaration.id}")
     assert response is not None and response.status == 403
@@ -169,13 +179,13 @@ async def test_the_console_refuses_what_the_chat_refuses(
     assert "Biểu mẫu đã cũ hoặc không hợp lệ" in await forged.text()
 
     # the link was single use; an expired one is refused too
-    again = await page.goto(link)
+    again = await sign_in(page, link)
     assert again is not None and again.status == 403
     await expect(page.locator(".message")).to_contain_text("đã được dùng, đã hết hạn")
     async with console_bot.app.store.transaction() as uow:
         past = datetime.now(UTC) - timedelta(minutes=11)
         await uow.web.add_sign_in(secret_hash("old-token"), f"telegram:{OUTSIDER}", past, past)
-    expired = await page.goto(f"{base}/console/signin/old-token")
+    expired = await sign_in(page, f"{base}/console/signin/old-token")
     assert expired is not None and expired.status == 403
 
     # signed out, the cookie opens nothing; a citizen gets no link at all
@@ -208,7 +218,7 @@ async def test_a_broadcast_composed_on_the_web_reaches_the_audience_it_counted(
             ward="ngo quyen", ward_pick="Phường Ngô Quyền",
         )  # fmt: skip
         link = await sign_in_link(fake, 777003)
-        await page.goto(link)
+        await sign_in(page, link)
         await page.get_by_role("link", name="Tin thông báo").click()
         await page.get_by_label("Nội dung").fill(
             "Mời bà con dự buổi nói chuyện về học tập suốt đời"
@@ -245,7 +255,7 @@ async def test_an_admin_invites_and_revokes_staff_on_the_web(
         admins=admin,
     )  # fmt: skip
     try:
-        await page.goto(await sign_in_link(fake, 777003))
+        await sign_in(page, await sign_in_link(fake, 777003))
         await page.get_by_role("link", name="Cán bộ").click()
         await page.locator("select[name=ward]").select_option(AN_LAO)
         await page.locator("#invite").click()
@@ -264,7 +274,7 @@ async def test_an_admin_invites_and_revokes_staff_on_the_web(
         code2 = await invite(bot.app, wards=(AN_LAO,))
         await said(fake, 777005, lambda: fake.send_text(777005, f"/coordinator {code2}"), "Xã")
         await said(fake, 777005, lambda: fake.send_text(777005, "Lê Văn Tám"), "Số điện thoại")
-        await page.goto(await sign_in_link(fake, 777005))
+        await sign_in(page, await sign_in_link(fake, 777005))
         refused = await page.goto(f"http://127.0.0.1:{port}/console/staff")
         assert refused is not None and refused.status == 403
     finally:
