@@ -300,14 +300,15 @@ class WebConsole:
             return None, None, self.refusal(visit.locale, "web.other_ward")
         return declaration, citizen, None
 
-    def _number(self, request: web.Request) -> int | None:
+    def _number(self, request: web.Request) -> int:
+        """The number in the path; 404 for anything else."""
         raw = request.match_info["id"]
-        return int(raw) if raw.isdigit() and len(raw) <= 12 else None
+        if not raw.isdigit() or len(raw) > 12:
+            raise web.HTTPNotFound()
+        return int(raw)
 
     async def review(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         number = self._number(request)
-        if number is None:
-            raise web.HTTPNotFound()
         now = datetime.now(UTC)
         async with self.app.store.transaction() as uow:
             declaration, citizen, refused = await self._in_scope(uow, visit, number)
@@ -397,8 +398,6 @@ class WebConsole:
 
     async def adjust(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         number = self._number(request)
-        if number is None:
-            raise web.HTTPNotFound()
         form = await request.post()
         now = datetime.now(UTC)
         raw_indicator, raw_score = str(form.get("indicator", "")), str(form.get("score", ""))
@@ -426,8 +425,6 @@ class WebConsole:
 
     async def decide(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         number = self._number(request)
-        if number is None:
-            raise web.HTTPNotFound()
         form = await request.post()
         action = str(form.get("action") or "")
         if form.get("confirm") != "yes":
@@ -461,8 +458,6 @@ class WebConsole:
 
     async def undo(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         number = self._number(request)
-        if number is None:
-            raise web.HTTPNotFound()
         now = datetime.now(UTC)
         async with self.app.store.transaction() as uow:
             declaration, _, refused = await self._in_scope(uow, visit, number)
@@ -479,8 +474,6 @@ class WebConsole:
         """An evidence file, to a staff member who may review its declaration."""
         number = self._number(request)
         sha256 = request.match_info["sha256"]
-        if number is None:
-            raise web.HTTPNotFound()
         async with self.app.store.transaction() as uow:
             declaration, _, refused = await self._in_scope(uow, visit, number)
             if refused is not None or declaration is None:
@@ -734,8 +727,6 @@ class WebConsole:
 
     async def broadcast_report(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         number = self._number(request)
-        if number is None:
-            raise web.HTTPNotFound()
         async with self.app.store.transaction() as uow:
             found = await self._own_broadcast(uow, visit, number)
             if found is None:
@@ -748,8 +739,6 @@ class WebConsole:
 
     async def broadcast_cancel(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         number = self._number(request)
-        if number is None:
-            raise web.HTTPNotFound()
         async with self.app.store.transaction() as uow:
             if await self._own_broadcast(uow, visit, number) is None:
                 return self.refusal(visit.locale, "web.unknown", 404)
@@ -800,8 +789,6 @@ class WebConsole:
 
     async def staff_revoke(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         number = self._number(request)
-        if number is None:
-            raise web.HTTPNotFound()
         async with self.app.store.transaction() as uow:
             note = await revoke_member(
                 uow, visit.role, number, self.app.services.admins, datetime.now(UTC)
