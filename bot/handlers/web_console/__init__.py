@@ -43,12 +43,14 @@ from bot.flows.decisions import (
     undoable,
     verified_scores,
 )
+from bot.flows.registration import PURPOSE_LABELS
 from bot.flows.reports import LISTS, list_rows
 from bot.flows.staff import revoke_member
 from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
 from bot.services.console import secret_hash
 from bot.services.evidence import sniff
 from bot.services.export import collect_records
+from bot.services.mydata import citizen_data
 from bot.services.report import COUNT_COLUMNS, Report, Targets, build_report, percent
 from bot.services.spreadsheet import export_workbook, list_workbook, report_workbook
 from bot.services.staff import Role, acting_staff_id, create_invitation, role_of
@@ -107,6 +109,7 @@ class WebConsole:
         add("GET", "/console/export.xlsx", self._page(self.export_xlsx))
         add("GET", "/console/list/{name}.xlsx", self._page(self.list_xlsx))
         add("GET", "/console/citizens", self._page(self.citizens))
+        add("GET", "/console/citizens/{id}", self._page(self.citizen_history))
         add("GET", "/console/broadcasts", self._page(self.broadcasts))
         add("POST", "/console/broadcasts/preview", self._page(self.broadcast_preview))
         add("POST", "/console/broadcasts/send", self._page(self.broadcast_send))
@@ -616,6 +619,7 @@ class WebConsole:
                     declarations = await uow.declarations.of_citizen(person.id)
                     found.append(
                         {
+                            "id": person.id,
                             "name": person.full_name,
                             "birth_year": person.birth_year,
                             "phone": national_phone(person.phone),
@@ -796,6 +800,30 @@ class WebConsole:
         self.app.engine.notify_committed()
         return await self.staff(request, visit, note=self.say(visit.locale, note))
 
+    async def citizen_history(self, request: web.Request, visit: Visit) -> web.StreamResponse:
+        """One citizen, for staff of their ward: registration, corrections, consents, each
+        declaration with its history, and the messages the campaign sent them."""
+        number = self._number(request)
+        async with self.app.store.transaction() as uow:
+            person = await uow.citizens.get(number)
+            if person is None:
+                return self.refusal(visit.locale, "web.unknown", 404)
+            if not visit.role.may_review(person.ward_code):
+                return self.refusal(visit.locale, "web.other_ward")
+            data = await citizen_data(uow, person)
+            ids = {d.year: d.id for d in await uow.declarations.of_citizen(person.id)}
+        for declaration in data["declarations"]:
+            declaration["id"] = ids.get(declaration["year"])
+            declaration["status_text"] = self.say(
+                visit.locale, f"xlsx.status.{declaration['status']}"
+            )
+        return self.render(
+            visit.locale, "citizen.html", visit=visit, page="citizens", person=person,
+            ward=self._ward_name(person.ward_code), phone=national_phone(person.phone),
+            registered=_local(person.registered_at), data=data, when=_iso_local,
+            purposes={key: self.say(visit.locale, text) for key, text in PURPOSE_LABELS.items()},
+        )  # fmt: skip
+
     # -- the public verification page -------------------------------------------------------
 
     async def verify(self, request: web.Request) -> web.StreamResponse:
@@ -806,6 +834,10 @@ class WebConsole:
         async with self.app.store.transaction() as uow:
             found = await letters.verify(uow, request.match_info["token"][:60])
         return self.render(locale, "verify.html", found=found)
+
+
+def _iso_local(value: str | None) -> str:
+    return _local(datetime.fromisoformat(value)) if value else ""
 
 
 def _local(moment: datetime | None) -> str:
@@ -839,6 +871,8 @@ WEB_TEXTS = (
     t("web.dashboard.targets"), t("web.dashboard.downloads"), t("web.dashboard.report_xlsx"),
     t("web.dashboard.export_xlsx"), t("web.dashboard.list"), t("web.citizens.title"),
     t("web.citizens.search"), t("web.citizens.none"), t("web.verify.title"),
+    t("web.citizen.title"), t("web.citizen.registered"), t("web.citizen.corrections"),
+    t("web.citizen.consents"), t("web.citizen.messages"), t("web.citizen.none"),
     t("web.verify.valid"), t("web.verify.invalid"), t("web.back"),
     t("field.full_name"), t("field.birth_year"), t("field.phone"), t("field.group"),
     t("field.ward"), t("field.residential_group"), t("list.proposed.title"),

@@ -128,6 +128,14 @@ async def test_a_coordinator_approves_in_the_browser_and_the_citizen_gets_the_le
     await expect(page.locator("ol.history")).to_contain_text("trên trang quản lý")
     await expect(page.locator("#undo")).to_be_visible()
 
+    # the citizen's page: their history, the decision taken on the web among it
+    await page.get_by_role("link", name="Người dân").click()
+    await page.get_by_label("Họ tên hoặc số điện thoại").fill("Phan")
+    await page.get_by_role("button", name="Lọc").click()
+    await page.get_by_role("link", name="Phan Bội Châu").click()
+    await expect(page.locator("h1")).to_have_text("Người dân: Phan Bội Châu")
+    await expect(page.locator("ol.history")).to_contain_text("Vũ Thị Mai: Được công nhận")
+
     # the citizen hears at once, signed with the coordinator's name, with the letter's button
     await fake.wait_for(lambda: any("Chúc mừng" in p["text"] for p in fake.sent(CITIZEN)))
     told = next(p["text"] for p in fake.sent(CITIZEN) if "Chúc mừng" in p["text"])
@@ -164,6 +172,12 @@ async def test_the_console_refuses_what_the_chat_refuses(
 
     await sign_in(page, link)
     await expect(page.locator("p.empty")).to_contain_text("Không có hồ sơ")  # not their ward
+    async with console_bot.app.store.transaction() as uow:
+        (person,) = await uow.citizens.list()
+    other = await page.goto(f"{base}/console/citizens/{person.id}")
+    assert other is not None and other.status == 403
+    await page.goto(f"{base}/console/citizens?q=Phan")
+    await expect(page.locator("p.empty")).to_contain_text("Không tìm thấy")
     response = await page.goto(f"{base}/console/d/{declaration.id}")
     assert response is not None and response.status == 403
     await expect(page.locator(".message")).to_contain_text("địa bàn khác")
