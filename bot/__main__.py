@@ -397,6 +397,7 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
     from bot.flows.reports import LISTS, list_rows
     from bot.i18n import Translator
     from bot.services.spreadsheet import list_workbook
+    from bot.services.staff import staff_names
     from storage import SqlStore, create_engine, upgrade
 
     if args.format == "xlsx" and args.output is None:
@@ -407,18 +408,14 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
     locale = args.locale or settings.default_locale
     name = args.which.replace("-", "_")
 
-    def ward_name(code: str) -> str:
-        ward = wards.get(wards.current_code(code))
-        return ward.name if ward else code
-
     store = SqlStore(create_engine(settings.effective_database_url))
     try:
         await upgrade(store.engine)
         async with store.transaction() as uow:
-            names = {member.account: member.shown_as for member in await uow.staff.all()}
+            names = await staff_names(uow)
             rows = await list_rows(
                 uow, name, frozenset(args.ward) or None, args.year or _this_year(settings),
-                datetime.now(UTC), args.days, ward_name, names,
+                datetime.now(UTC), args.days, wards.name_of, names,
                 lambda key: translator(locale, key),
             )  # fmt: skip
     finally:

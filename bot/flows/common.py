@@ -54,7 +54,8 @@ class Services:
     # once its last reply is delivered too: leave no erased byte in the database's files
     compact: Callable[[], Awaitable[None]] | None = None
     translate: Callable[..., str] | None = None  # (locale, key, **params): for files' contents
-    targets: Targets | None = None  # QĐ 677's, for reports
+    # QĐ 677's, for reports (none unless loaded)
+    targets: Targets = field(default_factory=lambda: Targets("", ()))
     population: Population | None = None  # per unit, from CDHT_POPULATION_CSV
     letters: LetterSigner | None = None  # recognition letters and their verification links
     public_base_url: str | None = None  # where the web console and letters are reached

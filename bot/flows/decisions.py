@@ -29,6 +29,7 @@ __all__ = [
     "undo",
     "undoable",
     "verified_scores",
+    "verified_total",
 ]
 
 UNDO_WINDOW = timedelta(minutes=10)
@@ -85,6 +86,10 @@ def verified_scores(answers: Mapping[int, IndicatorAnswer]) -> dict[int, int | N
         number: answer.verified_score if answer.verified_score is not None else answer.score
         for number, answer in answers.items()
     }
+
+
+def verified_total(answers: Mapping[int, IndicatorAnswer]) -> int:
+    return sum(score or 0 for score in verified_scores(answers).values())
 
 
 async def adjust(

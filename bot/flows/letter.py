@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.engine import Answered, FlowContext, t
 from bot.flows.common import local_date, services
+from bot.flows.decisions import verified_total
 from bot.services.letters import render_pdf
 from bot.services.outbox import file_message
 
@@ -37,14 +38,9 @@ async def letter_command(ctx: FlowContext) -> Answered:
         return t("letter.unavailable")
     declaration = max(recognised, key=lambda d: d.year)
     answers = await ctx.uow.declarations.answers(declaration.id)
-    total = sum(
-        (a.verified_score if a.verified_score is not None else a.score) or 0
-        for a in answers.values()
-    )
-    ward = bundle.wards.get(bundle.wards.current_code(citizen.ward_code))
-    letter = bundle.letters.letter(
-        declaration, citizen, ward.name if ward else citizen.ward_name, total
-    )
+    total = verified_total(answers)
+    ward = bundle.wards.name_of(citizen.ward_code, citizen.ward_name)
+    letter = bundle.letters.letter(declaration, citizen, ward, total)
     say = bundle.translate
     params = {
         "name": letter.name,

@@ -13,12 +13,13 @@ from typing import Any
 from bot.engine import Answered, FlowContext, Joined, Text, t
 from bot.engine.ports import Citizen, Declaration, UnitOfWork
 from bot.flows.common import VN_TIME, local_date, services
+from bot.flows.decisions import verified_total
 from bot.flows.staff import _role, _scope
 from bot.services.export import collect_records, render_csv
 from bot.services.outbox import file_message
-from bot.services.report import Report, Targets, build_report, percent
+from bot.services.report import Report, build_report, percent, target_share
 from bot.services.spreadsheet import export_workbook, list_workbook, local_time, report_workbook
-from bot.services.staff import Role
+from bot.services.staff import Role, staff_names
 from bot.services.validation import national_phone
 
 __all__ = [
@@ -90,7 +91,7 @@ async def _report(ctx: FlowContext, role: Role) -> Report:
         bundle.wards,
         _year(ctx),
         wards,
-        bundle.targets or Targets("", ()),
+        bundle.targets,
         bundle.population,
     )
 
@@ -122,7 +123,7 @@ async def report_command(ctx: FlowContext) -> Answered:
             t(
                 "report.target.line",
                 target=t(f"report.target.{row.id}"),
-                share=percent(row.share).replace(".0%", "%"),
+                share=target_share(row.share),
                 year=row.milestone_year,
                 achieved=row.achieved,
                 achieved_share=percent(row.achieved_share),
@@ -131,7 +132,7 @@ async def report_command(ctx: FlowContext) -> Answered:
             else t(
                 "report.target.line.missing",
                 target=t(f"report.target.{row.id}"),
-                share=percent(row.share).replace(".0%", "%"),
+                share=target_share(row.share),
                 year=row.milestone_year,
                 achieved=row.achieved,
             )
@@ -241,11 +242,7 @@ async def list_rows(
         found = await uow.declarations.with_status(("recognised",), wards, year=year)
         answers = await uow.declarations.answers_by_declaration(year)
         for number, (declaration, person) in enumerate(_by_ward(found), start=1):
-            given = answers.get(declaration.id, {})
-            total = sum(
-                (a.verified_score if a.verified_score is not None else a.score) or 0
-                for a in given.values()
-            )
+            total = verified_total(answers.get(declaration.id, {}))
             rows.append(
                 [
                     number, person.full_name, person.birth_year,
@@ -295,10 +292,10 @@ async def _list_command(ctx: FlowContext, name: str) -> Answered:
     args = str(ctx.values.get("args") or "").split()
     days = next((int(a) for a in args if a.isdigit() and len(a) <= 3), DEFAULT_WAITING_DAYS)
     say = _say(ctx)
-    names = {member.account: member.shown_as for member in await ctx.uow.staff.all()}
+    names = await staff_names(ctx.uow)
     rows = await list_rows(
         ctx.uow, name, wards, year, ctx.now, days,
-        lambda code: _ward_name(ctx, code), names,
+        services(ctx).wards.name_of, names,
         lambda key: say(ctx.locale, key),
     )  # fmt: skip
     spec = LISTS[name]
@@ -336,12 +333,6 @@ def _line(name: str, row: Sequence[object]) -> str:
     moment = row[4]
     when = local_date(moment.replace(tzinfo=VN_TIME)) if isinstance(moment, datetime) else ""
     return f"{row[0]}. {row[1]}, {row[2]}: {when} (#{row[6]})"
-
-
-def _ward_name(ctx: FlowContext, code: str) -> str:
-    wards = services(ctx).wards
-    ward = wards.get(wards.current_code(code))
-    return ward.name if ward else code
 
 
 async def proposed_command(ctx: FlowContext) -> Answered:

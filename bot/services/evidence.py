@@ -8,7 +8,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +24,7 @@ __all__ = [
     "FetchFailed",
     "Fetcher",
     "TooLarge",
+    "read_limited",
     "sniff",
 ]
 
@@ -39,6 +40,17 @@ class FetchFailed(Exception):
 
 class TooLarge(FetchFailed):
     """The file is bigger than the limit; the download was stopped."""
+
+
+async def read_limited(chunks: AsyncIterable[bytes], max_bytes: int) -> bytes:
+    """A download's chunks joined, stopped with ``TooLarge`` as soon as they pass the limit
+    (a declared size can lie; the bytes cannot)."""
+    data = bytearray()
+    async for chunk in chunks:
+        data += chunk
+        if len(data) > max_bytes:
+            raise TooLarge(f"over {max_bytes} bytes")
+    return bytes(data)
 
 
 # A channel's way to download one file, at most ``max_bytes`` of it.

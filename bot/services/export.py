@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.engine.ports import Citizen, Consent, Declaration, IndicatorAnswer, Store, UnitOfWork
 from bot.services.criteria import CriteriaSet
+from bot.services.staff import staff_names
 
 __all__ = [
     "EXPORT_FIELDS",
@@ -215,7 +216,7 @@ async def _records(
         by_citizen.setdefault(found.citizen_id, []).append(found)
     answers = await uow.declarations.answers_by_declaration(year, span)
     events = await uow.declarations.event_counts(span)
-    names = {member.account: member.shown_as for member in await uow.staff.all()}
+    names = await staff_names(uow)
     records = []
     for citizen in people:
         base = _citizen(citizen, consents.get(citizen.id))

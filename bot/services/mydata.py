@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine.ports import Citizen, UnitOfWork
+from bot.services.staff import staff_names
 
 __all__ = ["citizen_data", "render_json"]
 
@@ -21,7 +22,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 async def citizen_data(uow: UnitOfWork, citizen: Citizen) -> dict[str, Any]:
     """A JSON-ready account of the citizen's data, read in the caller's transaction."""
-    names = {member.account: member.shown_as for member in await uow.staff.all()}
+    names = await staff_names(uow)
     accounts = await uow.identities.for_citizen(citizen.id)
     profile = {
         key: value

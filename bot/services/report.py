@@ -30,6 +30,7 @@ __all__ = [
     "Targets",
     "build_report",
     "render_table",
+    "target_share",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -237,8 +238,7 @@ async def build_report(
 
 def _unit_name(wards: WardDirectory, code: str) -> str:
     """The unit's name as the list has it ("Phường Lê Chân"); a code no longer listed as is."""
-    ward = wards.get(wards.current_code(code))
-    return ward.name if ward else code
+    return wards.name_of(code)
 
 
 def _target_rows(
@@ -291,6 +291,11 @@ def percent(value: float | None) -> str:
     return f"{value * 100:.1f}%"
 
 
+def target_share(share: float) -> str:
+    """A target as written in the decision: "60%", not "60.0%"."""
+    return percent(share).replace(".0%", "%")
+
+
 def render_table(report: Report, say: Callable[..., str]) -> str:
     """The report as aligned columns: units, the province's total, target groups, targets.
     ``say(key, **params)`` translates (``report.*`` keys)."""
@@ -327,7 +332,7 @@ def render_table(report: Report, say: Callable[..., str]) -> str:
                     say(f"report.target.{row.id}"),
                     say(
                         "report.milestone",
-                        share=percent(row.share).replace(".0%", "%"),
+                        share=target_share(row.share),
                         year=row.milestone_year,
                     ),
                     f"{row.achieved} ({percent(row.achieved_share)})",

@@ -20,7 +20,7 @@ from typing import IO, Any
 import xlsxwriter
 
 from bot.engine import Text, t
-from bot.services.report import COUNT_COLUMNS, Report, percent
+from bot.services.report import COUNT_COLUMNS, Report, target_share
 from bot.services.validation import national_phone
 from bot.services.wards import WardDirectory
 
@@ -243,8 +243,7 @@ def _value(
     if column.kind == "phone":
         return national_phone(str(value))
     if column.kind == "ward":
-        ward = wards.get(wards.current_code(str(value)))
-        return ward.name if ward else record.get("ward_name") or value
+        return wards.name_of(str(value), record.get("ward_name"))
     if column.kind in words:
         return words[column.kind].get(str(value), str(value))
     return value
@@ -299,7 +298,7 @@ def report_workbook(target: Target, report: Report, say: Say, locale: str) -> No
         freeze_columns=1,
     )
     for row in report.targets:
-        share = percent(row.share).replace(".0%", "%")
+        share = target_share(row.share)
         targets.put(
             [
                 say(locale, f"report.target.{row.id}"),

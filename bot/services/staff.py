@@ -18,9 +18,11 @@ __all__ = [
     "acting_staff_id",
     "create_invitation",
     "hash_code",
+    "lock_for",
     "new_code",
     "redeem",
     "role_of",
+    "staff_names",
 ]
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -92,6 +94,11 @@ async def redeem(
     await uow.staff.set_used_by(invitation.id, member.id)
     await uow.staff.set_failures(channel, external_id, 0, None, now)
     return Redeemed(staff=member)
+
+
+async def staff_names(uow: UnitOfWork) -> dict[str, str]:
+    """Each staff account (``channel:id``) as citizens and reports name it."""
+    return {member.account: member.shown_as for member in await uow.staff.all()}
 
 
 @dataclass(frozen=True, slots=True)

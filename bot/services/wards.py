@@ -150,6 +150,12 @@ class WardDirectory:
     def get(self, code: str) -> Ward | None:
         return self._by_code.get(code)
 
+    def name_of(self, code: str, otherwise: str | None = None) -> str:
+        """A unit's name by its code, an outdated code included; ``otherwise`` (else the code)
+        for a code the list does not have."""
+        ward = self._by_code.get(self.current_code(code))
+        return ward.name if ward else otherwise or code
+
     def exact(self, query: str) -> Ward | None:
         """The one unit whose name is exactly what was typed (kind word and accents aside)."""
         bare = _strip_prefix(fold(query))

@@ -35,7 +35,7 @@ from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BufferedInputFile
 
 from bot.handlers.telegram.api import ALLOWED_UPDATES
-from bot.services.evidence import FetchFailed, TooLarge
+from bot.services.evidence import FetchFailed, TooLarge, read_limited
 from bot.services.outbox import RateLimited, Rejected, Transient, Unreachable
 
 __all__ = ["AiogramApi"]
@@ -151,14 +151,10 @@ class AiogramApi:
             if not remote.file_path:
                 raise FetchFailed("no file path")
             url = self.bot.session.api.file_url(self.bot.token, remote.file_path)
-            data = bytearray()
-            async for chunk in self.bot.session.stream_content(
+            chunks = self.bot.session.stream_content(
                 url, timeout=120, chunk_size=65536, raise_for_status=True
-            ):
-                data += chunk
-                if len(data) > max_bytes:
-                    raise TooLarge(f"over {max_bytes} bytes")
-            return bytes(data)
+            )
+            return await read_limited(chunks, max_bytes)
         except (AiogramError, aiohttp.ClientError, TimeoutError) as exc:
             raise FetchFailed(type(exc).__name__) from None
 

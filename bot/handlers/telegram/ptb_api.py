@@ -28,7 +28,7 @@ from telegram.error import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.handlers.telegram.api import ALLOWED_UPDATES
-from bot.services.evidence import FetchFailed, TooLarge
+from bot.services.evidence import FetchFailed, TooLarge, read_limited
 from bot.services.outbox import RateLimited, Rejected, Transient, Unreachable
 
 __all__ = ["PtbApi"]
@@ -162,14 +162,9 @@ class PtbApi:
                 raise TooLarge(f"{remote.file_size} bytes")
             if not remote.file_path:  # the whole download URL (base_file_url + path)
                 raise FetchFailed("no file path")
-            data = bytearray()
             async with self._downloads.stream("GET", remote.file_path) as response:
                 response.raise_for_status()
-                async for chunk in response.aiter_bytes(65536):
-                    data += chunk
-                    if len(data) > max_bytes:
-                        raise TooLarge(f"over {max_bytes} bytes")
-            return bytes(data)
+                return await read_limited(response.aiter_bytes(65536), max_bytes)
         except (TelegramError, httpx.HTTPError, TimeoutError) as exc:
             raise FetchFailed(type(exc).__name__) from None
 

@@ -49,11 +49,17 @@ from bot.flows.staff import revoke_member
 from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
 from bot.services.console import secret_hash
 from bot.services.evidence import sniff
-from bot.services.export import collect_records
+from bot.services.export import record_pages
 from bot.services.mydata import citizen_data
-from bot.services.report import COUNT_COLUMNS, Report, Targets, build_report, percent
+from bot.services.report import (
+    COUNT_COLUMNS,
+    Report,
+    build_report,
+    percent,
+    target_share,
+)
 from bot.services.spreadsheet import export_workbook, list_workbook, report_workbook
-from bot.services.staff import Role, acting_staff_id, create_invitation, role_of
+from bot.services.staff import Role, acting_staff_id, create_invitation, role_of, staff_names
 from bot.services.validation import national_phone, visible_text
 
 if TYPE_CHECKING:
@@ -197,11 +203,6 @@ class WebConsole:
     def _wards(self, role: Role) -> frozenset[str] | None:
         return None if role.admin else role.wards
 
-    def _ward_name(self, code: str) -> str:
-        wards = self.app.wards
-        ward = wards.get(wards.current_code(code))
-        return ward.name if ward else code
-
     # -- signing in and out -----------------------------------------------------------------
 
     async def sign_in_page(self, request: web.Request) -> web.StreamResponse:
@@ -265,7 +266,7 @@ class WebConsole:
                 {
                     "id": declaration.id,
                     "name": citizen.full_name,
-                    "ward": self._ward_name(citizen.ward_code),
+                    "ward": self.app.wards.name_of(citizen.ward_code),
                     "submitted": _local(declaration.submitted_at),
                     "age": age,
                     "round": declaration.review_round,
@@ -273,7 +274,7 @@ class WebConsole:
                 }
             )
         codes = sorted(scope) if scope is not None else [w.code for w in self.app.wards.all()]
-        choices = sorted(((c, self._ward_name(c)) for c in codes), key=lambda item: item[1])
+        choices = sorted(((c, self.app.wards.name_of(c)) for c in codes), key=lambda item: item[1])
         return self.render(
             visit.locale, "queue.html", visit=visit, rows=rows, wards=choices, ward=ward,
             age=min_days, page="queue",
@@ -331,7 +332,7 @@ class WebConsole:
             answers = await uow.declarations.answers(number)
             files = await uow.declarations.evidence(number)
             events = await uow.declarations.events(number)
-            names = {m.account: m.shown_as for m in await uow.staff.all()}
+            names = await staff_names(uow)
             can_undo = (
                 declaration.status != "submitted"
                 and await undoable(uow, declaration, visit.account, now) is None
@@ -364,7 +365,8 @@ class WebConsole:
             )
         return self.render(
             visit.locale, "review.html", visit=visit, page="queue",
-            declaration=declaration, citizen=citizen, ward=self._ward_name(citizen.ward_code),
+            declaration=declaration, citizen=citizen,
+            ward=self.app.wards.name_of(citizen.ward_code),
             phone=national_phone(citizen.phone),
             group=self.say(visit.locale, f"group.{citizen.group}"),
             indicators=indicators, total=evaluation.total, max_total=criteria.max_total,
@@ -508,7 +510,7 @@ class WebConsole:
         services = self.app.services
         return await build_report(
             uow, self.app.wards, year, self._wards(visit.role),
-            services.targets or Targets("", ()), services.population,
+            services.targets, services.population,
         )  # fmt: skip
 
     async def dashboard(self, request: web.Request, visit: Visit) -> web.StreamResponse:
@@ -533,7 +535,7 @@ class WebConsole:
                 "milestone": self.say(
                     visit.locale,
                     "report.milestone",
-                    share=percent(row.share).replace(".0%", "%"),
+                    share=target_share(row.share),
                     year=row.milestone_year,
                 ),
                 "achieved": row.achieved,
@@ -571,15 +573,13 @@ class WebConsole:
         services = self.app.services
         async with self.app.store.transaction() as uow:
             report = await self._report(uow, visit, year)
-            records = await collect_records(uow, services.criteria, self._wards(visit.role))
         indicators = sorted({i.id for c in services.criteria.values() for i in c.indicators})
-
-        async def pages() -> Any:
-            yield records
-
+        # streamed as `cdht export --format xlsx` is: pages of citizens, each read in a short
+        # transaction of its own, never the whole scope in memory nor the write lock held
+        pages = record_pages(self.app.store, services.criteria, self._wards(visit.role))
         buffer = io.BytesIO()
         await export_workbook(
-            buffer, pages(), report, indicators, self.app.wards, self.app.translator, visit.locale
+            buffer, pages, report, indicators, self.app.wards, self.app.translator, visit.locale
         )
         return self._xlsx(buffer.getvalue(), f"cdht-{year}.xlsx")
 
@@ -591,11 +591,11 @@ class WebConsole:
         days = request.query.get("days", "7")
         now = datetime.now(UTC)
         async with self.app.store.transaction() as uow:
-            names = {m.account: m.shown_as for m in await uow.staff.all()}
+            names = await staff_names(uow)
             rows = await list_rows(
                 uow, name, self._wards(visit.role), year, now,
                 int(days) if days.isdigit() and len(days) <= 3 else 7,
-                self._ward_name, names, lambda key: self.say(visit.locale, key),
+                self.app.wards.name_of, names, lambda key: self.say(visit.locale, key),
             )  # fmt: skip
         spec = LISTS[name]
         buffer = io.BytesIO()
@@ -623,7 +623,7 @@ class WebConsole:
                             "name": person.full_name,
                             "birth_year": person.birth_year,
                             "phone": national_phone(person.phone),
-                            "ward": self._ward_name(person.ward_code),
+                            "ward": self.app.wards.name_of(person.ward_code),
                             "registered": _local(person.registered_at),
                             "declarations": [
                                 {
@@ -644,7 +644,7 @@ class WebConsole:
     def _ward_choices(self, role: Role) -> list[tuple[str, str]]:
         scope = self._wards(role)
         codes = sorted(scope) if scope is not None else [w.code for w in self.app.wards.all()]
-        return sorted(((c, self._ward_name(c)) for c in codes), key=lambda item: item[1])
+        return sorted(((c, self.app.wards.name_of(c)) for c in codes), key=lambda item: item[1])
 
     def _audience(self, form: Any, role: Role) -> tuple[dict[str, Any] | None, str]:
         """The audience a form asks for, kept within the account's wards; and the form's
@@ -762,7 +762,7 @@ class WebConsole:
                 "name": m.shown_as,
                 "account": m.account,
                 "role": self.say(visit.locale, f"staff.role.{m.role}"),
-                "wards": ", ".join(self._ward_name(c) for c in sorted(m.wards)) or "—",
+                "wards": ", ".join(self.app.wards.name_of(c) for c in sorted(m.wards)) or "—",
                 "revoked": m.revoked_at is not None,
                 "configured": m.account in self.app.services.admins,
             }
@@ -819,7 +819,7 @@ class WebConsole:
             )
         return self.render(
             visit.locale, "citizen.html", visit=visit, page="citizens", person=person,
-            ward=self._ward_name(person.ward_code), phone=national_phone(person.phone),
+            ward=self.app.wards.name_of(person.ward_code), phone=national_phone(person.phone),
             registered=_local(person.registered_at), data=data, when=_iso_local,
             purposes={key: self.say(visit.locale, text) for key, text in PURPOSE_LABELS.items()},
         )  # fmt: skip

@@ -21,7 +21,7 @@ from bot.handlers.text_menu import render_menu, split_text
 from bot.handlers.web import WebServer
 from bot.handlers.zalo.client import ZaloAuthError, ZaloClient
 from bot.handlers.zalo.parse import CHANNEL, parse_update, unwrap
-from bot.services.evidence import FetchFailed, TooLarge
+from bot.services.evidence import FetchFailed, TooLarge, read_limited
 from bot.services.links import LinkSigner
 from bot.services.outbox import OutgoingFile, Transient
 
@@ -198,11 +198,6 @@ class ZaloChannel:
                     raise FetchFailed(f"HTTP {response.status}")
                 if (response.content_length or 0) > max_bytes:
                     raise TooLarge(f"{response.content_length} bytes")
-                data = bytearray()
-                async for chunk in response.content.iter_chunked(65536):
-                    data += chunk
-                    if len(data) > max_bytes:
-                        raise TooLarge(f"over {max_bytes} bytes")
-                return bytes(data)
+                return await read_limited(response.content.iter_chunked(65536), max_bytes)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise FetchFailed(type(exc).__name__) from None
