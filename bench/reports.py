@@ -87,6 +87,16 @@ def seed(folder: Path, citizens: int) -> None:
                 for n in range(1, citizens + 1)
             ),
         )
+        db.executemany(
+            "INSERT INTO consents (citizen_id, notice_version, purposes, accepted_at, channel) "
+            "VALUES (?,?,?,?,?)",
+            (
+                (n, "v1", json.dumps([p]), now, "telegram")
+                for n in range(1, citizens + 1)
+                for p in ("registration_self_assessment", "share_with_ward_coordinator")
+                + (("anonymous_statistics",) if n % 10 else ())
+            ),
+        )
         declared = [n for n in range(1, citizens + 1) if n % 2 == 0]
         db.executemany(
             "INSERT INTO declarations (id, citizen_id, year, criteria_set, status, created_at, "

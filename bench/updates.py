@@ -3,7 +3,7 @@
     .venv/bin/python bench/updates.py [--citizens N] [--backend aiogram|ptb|both]
                                       [--database-url URL] [--quick]
 
-Each simulated citizen registers and completes a declaration: 36 updates (typed answers and
+Each simulated citizen registers and completes a declaration: 37 updates (typed answers and
 button presses), fed through the transport's real update handling — the client library parses
 ``getUpdates`` and serialises every ``sendMessage``, ``answerCallbackQuery`` and
 ``editMessageText``; only the HTTP exchange is replaced by an in-process server — then the
@@ -169,9 +169,10 @@ def client(library: str, server: Server) -> TelegramApi:
 
 # -- simulated citizens ----------------------------------------------------------------------
 
-# (press a button?, what): a registration then a declaration, 36 updates
+# (press a button?, what): a registration then a declaration, 37 updates
 SCRIPT: list[tuple[bool, str]] = [
-    (False, "/start"), (True, "Đồng ý"), (True, "Đồng ý"), (True, "Đồng ý"),
+    (False, "/start"), (True, "Đủ 16 tuổi trở lên"), (True, "Đồng ý"), (True, "Đồng ý"),
+    (True, "Đồng ý"),
     (True, "Người dân ở phường/xã"), (False, "Nguyễn Thị Lan"), (False, "1968"), (True, "Nữ"),
     (False, "0912 345 678"), (False, "le chan"), (True, "Phường Lê Chân"), (False, "Tổ dân phố 5"),
     (True, "Xác nhận đăng ký"), (False, "/declare"), (True, "Bắt đầu"),
@@ -180,8 +181,8 @@ SCRIPT: list[tuple[bool, str]] = [
 ]  # fmt: skip
 # the same answers typed (no button needs the previous reply): for the open loop
 TYPED = [
-    "/start", "đồng ý", "đồng ý", "đồng ý", "1", "Nguyễn Thị Lan", "1968", "nữ", "0912 345 678",
-    "le chan", "1", "Tổ dân phố 5", "xác nhận đăng ký", "/declare", "bắt đầu",
+    "/start", "đủ 16 tuổi trở lên", "đồng ý", "đồng ý", "đồng ý", "1", "Nguyễn Thị Lan", "1968",
+    "nữ", "0912 345 678", "le chan", "1", "Tổ dân phố 5", "xác nhận đăng ký", "/declare", "bắt đầu",
     *[step for _ in range(10) for step in ("8", "không có minh chứng")], "nộp để xác nhận",
 ]  # fmt: skip
 NAME_STEP = 5  # the full name: a text answer, one conversation write

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.engine import Engine, FloodGuard, FlowCommand, ReplyCommand, t
 from bot.flows import (
     BROADCAST_FLOW,
+    BUTTON_COMMANDS,
     DECISION_COMMANDS,
     DECLARATION_FLOW,
     PROFILE_FLOW,
@@ -57,7 +60,22 @@ from bot.services.schedule import Reminders, Scheduler
 from bot.services.wards import WardDirectory
 from storage import SqlStore, create_engine, upgrade
 
-__all__ = ["App", "RedactingFilter", "build_app", "configure_logging"]
+if TYPE_CHECKING:
+    from bot.handlers.web import WebServer
+
+__all__ = [
+    "App",
+    "RedactingFilter",
+    "build_app",
+    "configure_logging",
+    "load_population",
+    "load_wards",
+    "serve_web_console",
+]
+
+# Loggers of this project: their INFO lines are the bot's own news (``cdht run``); a library's
+# INFO (fontTools subsetting a letter's font, Alembic naming its dialect) is not.
+OWN_LOGGERS = ("bot", "cdht", "storage")
 
 
 class RedactingFilter(logging.Filter):
@@ -77,25 +95,88 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
+class OwnNewsOnly(logging.Filter):
+    """Below WARNING, only this project's records pass: whatever a library logs at INFO or
+    DEBUG (even one that set its own logger's level) never reaches the output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.partition(".")[0] in OWN_LOGGERS
+
+
+class OneLineFormatter(logging.Formatter):
+    """One line per record, for a terminal shared with a chat: the message with its line
+    breaks folded, and an exception as its type and first line, not a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = " ".join(record.getMessage().split())
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            message += f" ({type(exc).__name__}{': ' + first if first else ''})"
+        return f"{record.levelname.lower()}: {message}"
+
+
+def configure_logging(settings: Settings, level: int = logging.INFO, chat: bool = False) -> None:
+    """Log lines on stderr: this project's from ``level``, a library's from WARNING (unless
+    its logger's level was set otherwise). ``chat``: the terminal also shows a chat (``cdht
+    console``), so only warnings and errors are written, each on one line, between the
+    chat's lines."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(settings.secrets()))
+    if chat:
+        handler.setFormatter(OneLineFormatter())
+        handler.addFilter(OwnNewsOnly())  # not even a library whose level was set to INFO
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    # every HTTP request of python-telegram-bot (httpx) and aiogram is not news
-    for noisy in ("aiogram.event", "alembic", "httpx", "telegram.ext"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    root.setLevel(logging.WARNING)  # a library's INFO records are not even made
+    for own in OWN_LOGGERS:
+        logging.getLogger(own).setLevel(max(level, logging.WARNING) if chat else level)
+
+
+T = TypeVar("T")
+
+
+def _from_file(variable: str, path: Path, load: Callable[[Path], T]) -> T:
+    """An operator's file, loaded; one that cannot be used is a ``ConfigError`` naming the
+    variable, the file and the problem in words."""
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise ConfigError(f"{variable}: {path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{variable}: {path}: is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise ConfigError(f"{variable}: {path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f'{variable}: {path}: not UTF-8 text (save it from the spreadsheet as "CSV UTF-8")'
+        ) from None
+    except ValueError as exc:  # the loaders' own errors name the file and the problem
+        raise ConfigError(f"{variable}: {' '.join(str(exc).split())}") from None
 
 
 def load_wards(settings: Settings) -> WardDirectory:
+    """The province's units: the shipped list, or the operator's (``CDHT_WARDS_CSV``), with
+    the operator's former names added; a file that cannot be used is a ``ConfigError``."""
     wards = WardDirectory.from_package(settings.province_code)
     if settings.wards_csv is not None:
-        wards = WardDirectory.from_csv(settings.wards_csv, wards.province_name)
+        name = wards.province_name
+        wards = _from_file(
+            "CDHT_WARDS_CSV", settings.wards_csv, lambda path: WardDirectory.from_csv(path, name)
+        )
     if settings.ward_aliases_csv is not None:
-        wards = wards.with_aliases(settings.ward_aliases_csv)
+        wards = _from_file("CDHT_WARD_ALIASES_CSV", settings.ward_aliases_csv, wards.with_aliases)
     return wards
+
+
+def load_population(settings: Settings) -> Population | None:
+    """The operator's population per unit (``CDHT_POPULATION_CSV``), if configured; a file
+    that cannot be used is a ``ConfigError``."""
+    if settings.population_csv is None:
+        return None
+    return _from_file("CDHT_POPULATION_CSV", settings.population_csv, Population.from_csv)
 
 
 def load_criteria_sets(settings: Settings) -> dict[str, CriteriaSet]:
@@ -203,7 +284,32 @@ class App:
         await self.store.close()
 
 
-def build_app(settings: Settings) -> App:
+def _link_secret(settings: Settings) -> bytes:
+    """The key that signs links and letters, kept in the data folder (made on first use)."""
+    path = settings.data_dir / "link-secret"
+    try:
+        return load_or_create_secret(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"CDHT_DATA_DIR: cannot keep the key {path} ({exc.strerror or exc})"
+        ) from None
+    except ValueError:
+        raise ConfigError(f"CDHT_DATA_DIR: {path} is not a key this bot made") from None
+
+
+def serve_web_console(app: App, web_server: WebServer) -> None:
+    """The staff's web console on ``web_server`` (``cdht console`` serves it on this machine;
+    ``cdht run`` does through ``configured_channels`` when a public address is set)."""
+    from bot.handlers.web_console import WebConsole  # templates and QR codes: loaded when used
+
+    WebConsole(app, web_server)
+
+
+def build_app(settings: Settings, web_base_url: str | None = None) -> App:
+    """Everything wired. ``web_base_url``: where this process serves the web console when no
+    public address (``CDHT_PUBLIC_BASE_URL``) is configured, e.g. the console's
+    ``http://127.0.0.1:8080``: ``/web`` links there. Letters never print it: a local address
+    means nothing on paper."""
     translator = Translator(settings.default_locale)
     store = SqlStore(create_engine(settings.effective_database_url))
     wards = load_wards(settings)
@@ -238,14 +344,15 @@ def build_app(settings: Settings) -> App:
         erased=erased,
         compact=store.compact,  # no erased row left in SQLite's file or write-ahead log
         translate=translator,
-        public_base_url=settings.public_base_url,
+        public_base_url=settings.public_base_url or web_base_url,
         letters=LetterSigner(
-            load_or_create_secret(settings.data_dir / "link-secret"), settings.public_base_url
+            _link_secret(settings),
+            settings.public_base_url,
+            issuer=settings.letter_issuer,
+            header=settings.letter_header,
         ),
         targets=Targets.load(),
-        population=Population.from_csv(settings.population_csv)
-        if settings.population_csv
-        else None,
+        population=load_population(settings),
     )
     flows = {
         flow.name: flow
@@ -306,6 +413,7 @@ def build_app(settings: Settings) -> App:
             "web": ReplyCommand(web_command, t("command.web"), listed=False),
         },
         text_commands=DECISION_COMMANDS,
+        button_commands=BUTTON_COMMANDS,
         home=staff_home,
         files=evidence,
     )

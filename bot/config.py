@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,6 +15,8 @@ __all__ = ["AdminRef", "ConfigError", "Settings", "load_settings"]
 OFFICIAL_TELEGRAM_API = "https://api.telegram.org"
 OFFICIAL_ZALO_API = "https://bot-api.zaloplatforms.com"
 CHANNEL_NAMES = ("telegram", "zalo", "console")
+LETTER_MAX_LINES = 4  # the letter's issuer lines, and the lines above its title
+LETTER_MAX_LINE = 90  # characters in one of them
 
 
 class ConfigError(Exception):
@@ -75,6 +78,11 @@ class Settings(BaseSettings):
     ward_aliases_csv: Path | None = None  # former units' names (old_name,code) to find by
     admins: Annotated[tuple[AdminRef, ...], NoDecode] = ()
     data_controller: str = "Hội Khuyến học thành phố Hải Phòng"
+    # the recognition letter's head: who issues it (empty: the data controller) and the lines
+    # above its title (empty: none; e.g. a national motto, only where the issuer may use one);
+    # lines separated by | or new lines
+    letter_issuer: Annotated[tuple[str, ...], NoDecode] = ()
+    letter_header: Annotated[tuple[str, ...], NoDecode] = ()
     # how people reach the controller about their data; named in the consent notice
     data_controller_contact: str = "văn phòng Hội Khuyến học phường/xã nơi cư trú"  # set a phone
     retention_until: int = Field(default=2030, ge=2025, le=2100)  # the campaign's last year
@@ -117,6 +125,24 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("expected HH:MM-HH:MM, e.g. 21:00-07:00, or empty") from None
         return tuple(minutes)
+
+    @field_validator("letter_issuer", "letter_header", mode="before")
+    @classmethod
+    def _letter_lines(cls, value: object) -> object:
+        """Lines separated by ``|`` or new lines; blank ones dropped; printable text only."""
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n").replace("|", "\n").split("\n")
+        if not isinstance(value, (list, tuple)):
+            return value
+        lines = tuple(str(line).strip() for line in value if str(line).strip())
+        if len(lines) > LETTER_MAX_LINES:
+            raise ValueError(f"at most {LETTER_MAX_LINES} lines (separated by | or new lines)")
+        for line in lines:
+            if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in line):
+                raise ValueError("control or invisible characters are not allowed")
+            if len(line) > LETTER_MAX_LINE:
+                raise ValueError(f"a line is longer than {LETTER_MAX_LINE} characters")
+        return lines
 
     @field_validator("admins", mode="before")
     @classmethod

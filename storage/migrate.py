@@ -40,20 +40,25 @@ def head_revision() -> str:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply the migrations; ``StorageUnavailable`` when the database cannot be reached."""
+    """Apply the migrations; ``StorageUnavailable`` when the database cannot be reached or
+    opened."""
 
     def run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
+    connected = False
     try:
         async with engine.begin() as conn:
+            connected = True
             if conn.dialect.name == "postgresql":
                 # Several processes starting at once migrate once: the others wait here, then
                 # find the schema at head (a transaction-level lock, released at commit).
                 await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             await conn.run_sync(run)
     except Exception as exc:
-        if unavailable(exc):
+        # not connected at all: a server that is not there, a database that does not exist,
+        # a refused password, a file that is not a database; each is one line at start
+        if unavailable(exc) or not connected:
             raise StorageUnavailable(_reason(exc)) from exc
         raise
 

@@ -103,6 +103,7 @@ class Chat:
 
 # The quickest answer to each registration step: (press a button?, the answer).
 DEFAULT_ANSWERS: dict[str, tuple[bool, str]] = {
+    "age": (True, "adult"),
     "consent": (True, "agree"),
     "consent_share": (True, "agree"),
     "consent_stats": (True, "agree"),
@@ -139,6 +140,8 @@ async def register(chat: Chat, *, name: str = "Nguyễn Thị Hồng Nhung", gro
 
 
 async def agree(chat: Chat) -> None:
-    """Agree to the three purposes one after the other (registration, sharing, statistics)."""
+    """Say 16 or over, then agree to the three purposes one after the other (registration,
+    sharing, statistics)."""
+    await chat.press("adult")
     for _ in range(3):
         await chat.press("agree")

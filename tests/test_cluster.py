@@ -139,8 +139,9 @@ async def says(fake: FakeTelegram, user: int, action: Any, expected: str) -> Non
 
 async def register(fake: FakeTelegram, user: int) -> None:
     await says(fake, user, fake.send_text(user, "/start"), "Công dân học tập")
+    await says(fake, user, fake.press(user, "Đủ 16 tuổi trở lên"), "Đồng ý để đăng ký")
     await says(fake, user, fake.press(user, "Đồng ý"), "Đồng ý chia sẻ?")
-    await says(fake, user, fake.press(user, "Đồng ý"), "thống kê ẩn danh")
+    await says(fake, user, fake.press(user, "Đồng ý"), "số liệu thống kê")
     await says(fake, user, fake.press(user, "Đồng ý"), "Thuộc đối tượng nào")
     await says(fake, user, fake.press(user, "Người dân ở phường/xã"), "họ và tên")
     # two answers sent at once, to two processes: the year must not be taken as the name

@@ -31,6 +31,10 @@ def clean_env(tmp_path: Path, **env: str) -> dict[str, str]:
         ("CDHT_TELEGRAM_API_URL", "ftp://x"),
         ("CDHT_ADMINS", "telegram123"),
         ("CDHT_WEBHOOK_PORT", "70000"),
+        ("CDHT_LETTER_HEADER", "Một|Hai|Ba|Bốn|Năm"),
+        ("CDHT_LETTER_ISSUER", "HỘI KHUYẾN HỌC " * 7),
+        ("CDHT_LETTER_HEADER", "Độc lập - Tự do\x07 - Hạnh phúc"),
+        ("CDHT_LETTER_ISSUER", "Hội Khuyến học\u200b thành phố Hải Phòng"),
     ],
 )
 def test_bad_values_name_the_variable(
@@ -71,6 +75,46 @@ def test_webhook_secrets_follow_each_platforms_rule(
     assert message.startswith(variable + ":")
     assert "\n" not in message
     assert value not in message  # a secret, even a wrong one, is not repeated
+
+
+def test_the_letters_head_is_lines_with_a_neutral_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith("CDHT_")]:
+        monkeypatch.delenv(key)
+    settings = load_settings()
+    assert settings.letter_header == ()  # no national motto unless configured
+    assert settings.letter_issuer == ()  # the data controller issues it
+    assert settings.data_controller == "Hội Khuyến học thành phố Hải Phòng"
+    monkeypatch.setenv(
+        "CDHT_LETTER_HEADER", " CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM | Độc lập - Tự do - Hạnh phúc |"
+    )
+    monkeypatch.setenv("CDHT_LETTER_ISSUER", "HỘI KHUYẾN HỌC THÀNH PHỐ HẢI PHÒNG\nBan Thường vụ")
+    settings = load_settings()
+    assert settings.letter_header == (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+    )
+    assert settings.letter_issuer == ("HỘI KHUYẾN HỌC THÀNH PHỐ HẢI PHÒNG", "Ban Thường vụ")
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("1|2|3|4|5", "CDHT_LETTER_HEADER: at most 4 lines (separated by | or new lines)"),
+        ("x" * 91, "CDHT_LETTER_HEADER: a line is longer than 90 characters"),
+        ("Độc\tlập", "CDHT_LETTER_HEADER: control or invisible characters are not allowed"),
+    ],
+)
+def test_a_bad_letter_head_says_what_is_wrong_in_one_line(
+    value: str, says: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CDHT_LETTER_HEADER", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == says
 
 
 def test_webhook_needs_its_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.handlers.telegram.test_telegram_declaration import JPEG
 
 USERS = 60
-STEPS = 13  # one registration
+STEPS = 14  # one registration
 TIMEOUT = 120.0  # a safety net against hanging; no speed is asserted
 
 
@@ -107,8 +107,9 @@ async def register(fake: FakeTelegram, user: int) -> None:
         # each expected text belongs to that step's own prompt only: a prompt repeated after
         # the restart must not pass for the next one
         (lambda: fake.send_text(user, "/start"), "Công dân học tập"),
+        (lambda: fake.press(user, "Đủ 16 tuổi trở lên"), "Đồng ý để đăng ký"),
         (lambda: fake.press(user, "Đồng ý"), "Đồng ý chia sẻ?"),
-        (lambda: fake.press(user, "Đồng ý"), "thống kê ẩn danh"),
+        (lambda: fake.press(user, "Đồng ý"), "số liệu thống kê"),
         (lambda: fake.press(user, "Đồng ý"), "Thuộc đối tượng nào"),
         (lambda: fake.press(user, "Người dân ở phường/xã"), "Xin cho biết họ và tên"),
         (lambda: fake.send_text(user, name), "năm sinh"),

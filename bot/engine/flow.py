@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine.ports import Citizen, Identity, UnitOfWork
-from bot.engine.types import Expect, FileRef, Text
+from bot.engine.types import Expect, FileRef, Joined, Text
 
 __all__ = [
     "Abort",
@@ -29,16 +29,20 @@ __all__ = [
 class ChoiceSpec:
     id: str
     label: Text | str  # a plain str is shown as is (a ward's official name)
-    means: str | None = None  # "yes" or "no": typed "có", "đồng ý ạ", "ok", "không" choose it
+    # "yes", "no", "done" or "approve": typed "có", "đồng ý ạ", "ok", "không", "xong rồi",
+    # "duyệt" choose it (a "done" choice also takes a yes: "rồi", "ok"; a yes takes "duyệt")
+    means: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    text: Text
+    text: Text | Joined
     choices: tuple[ChoiceSpec, ...] = ()
     expect: Expect = Expect.TEXT
     phone_button: Text | None = None
     numeric: bool = False  # choices labelled "0".."10" are answered by typing the number
+    # asked instead of ``text`` after an answer that did not fit (a long notice is not repeated)
+    short: Text | Joined | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,7 @@ class Accept:
 
     values: Mapping[str, Any] = field(default_factory=dict)
     goto: str | None = None
-    notice: Text | None = None
+    notice: Text | Joined | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,8 +49,12 @@ class Phrases:
         self._particles = tuple(sorted((fold(p) for p in data["particles"]), key=len, reverse=True))
         self.yes = PhraseSet.load(data["yes"])
         self.no = PhraseSet.load(data["no"])
+        self.done = PhraseSet.load(data["done"])
+        self.approve = PhraseSet.load(data["approve"])
         self.dont_know = PhraseSet.load(data["dont_know"])
         self.none = PhraseSet.load(data["none"])
+        self._question_starts = PhraseSet.load(data["question"]["starts"])
+        self._question_ends = PhraseSet.load(data["question"]["ends"])
         self.commands: dict[str, PhraseSet] = {
             str(name): PhraseSet.load(words) for name, words in data["commands"].items()
         }
@@ -59,6 +63,10 @@ class Phrases:
         }
         self._score_words = sorted((fold(w) for w in data["score_words"]), key=len, reverse=True)
         self._year_words = sorted((fold(w) for w in data["year_words"]), key=len, reverse=True)
+        self._lead_ins = sorted(
+            (tuple(_normal(p).split(" ")) for p in data["name_lead_ins"]), key=len, reverse=True
+        )
+        self._menu_words = sorted((fold(w) for w in data["menu_words"]), key=len, reverse=True)
 
     def _forms(self, text: str) -> list[str]:
         """The message as typed, and without a politeness particle at its end ("đồng ý ạ")."""
@@ -73,15 +81,65 @@ class Phrases:
         return any(phrase_set.matches(form) for form in self._forms(text))
 
     def intent(self, text: str) -> str | None:
-        """``yes`` or ``no`` for a confirmation answered in words; None otherwise."""
+        """``yes``, ``no``, ``done`` ("xong rồi": nothing more to add) or ``approve`` (a
+        coordinator's "duyệt") for an answer in words; None otherwise."""
         if self._any(self.no, text):  # "không đồng ý" is checked before "đồng ý"
             return "no"
+        if self._any(self.done, text):
+            return "done"
+        if self._any(self.approve, text):
+            return "approve"
         if self._any(self.yes, text):
             return "yes"
         return None
 
+    def menu_number(self, text: str) -> str | None:
+        """The number of a menu item said in words: "số 1", "chọn 2", "phương án 3", "số một"."""
+        folded = fold(text)
+        for word in self._menu_words:  # the longest first
+            if folded.startswith(word + " "):
+                rest = folded[len(word) + 1 :]
+                number = int(rest) if _DIGITS.fullmatch(rest) else self._numbers.get(rest)
+                return None if number is None else str(number)
+        return None
+
     def is_dont_know(self, text: str) -> bool:
         return self._any(self.dont_know, text)
+
+    def strip_lead_in(self, text: str) -> str:
+        """ "Dạ, tôi tên là Phạm Văn Tâm" → "Phạm Văn Tâm": words people put before their name.
+        A word matches as written, or without diacritics when it was typed without them (so
+        the surname "Đà" is not "dạ")."""
+        words = text.split()
+        changed = True
+        while changed and len(words) > 1:
+            changed = False
+            for lead in self._lead_ins:
+                if len(lead) >= len(words):
+                    continue
+                typed = [_normal(word) for word in words[: len(lead)]]
+                if all(
+                    t == w or (t.isascii() and t == fold(w))
+                    for t, w in zip(typed, lead, strict=True)
+                ):
+                    words = words[len(lead) :]
+                    changed = True
+                    break
+        return " ".join(words).strip(_EDGE_PUNCTUATION + "-–:")
+
+    def is_question(self, text: str) -> bool:
+        """ "sao cứ hỏi mãi vậy", "là gì?", "why": a question, not an answer to store."""
+        stripped = unicodedata.normalize("NFC", text).strip()
+        if stripped.endswith(("?", "？")):
+            return True
+        words = _normal(stripped).split(" ")
+        if not words or not words[0]:
+            return False
+        starts = [" ".join(words[:n]) for n in (1, 2, 3) if n <= len(words)]
+        ends = [" ".join(words[-n:]) for n in (1, 2) if n < len(words)]
+        return any(self._question_starts.matches(w) for w in starts) or any(
+            self._question_ends.matches(w) for w in ends
+        )
 
     def is_none(self, text: str) -> bool:
         """ "không có", "nghỉ hưu": nothing to give for an optional field."""

@@ -149,10 +149,26 @@ _ALLOWED_CONTROLS = frozenset("\n\r\t")
 
 
 def match_intent(text: str, choices: tuple[Choice, ...]) -> Choice | None:
-    """The one choice that means what a typed yes or no means."""
+    """The one choice that means what a typed yes, no or "done" means ("rồi" is a yes, and
+    also "done" where no choice means yes)."""
     intent = phrases().intent(text)
-    meant = [choice for choice in choices if intent is not None and choice.means == intent]
-    return meant[0] if len(meant) == 1 else None
+    meanings = {
+        "yes": ("yes", "done"),
+        "no": ("no",),
+        "done": ("done",),
+        "approve": ("approve", "yes"),
+    }
+    for means in meanings.get(intent or "", ()):
+        meant = [choice for choice in choices if choice.means == means]
+        if meant:
+            return meant[0] if len(meant) == 1 else None
+    return None
+
+
+def match_typed(text: str, choices: tuple[Choice, ...], *, by_index: bool = True) -> Choice | None:
+    """A typed answer to a menu: its number ("2", "số 2"), its label, or a yes or no in words."""
+    number = phrases().menu_number(text)
+    return match_choice(number or text, choices, by_index=by_index) or match_intent(text, choices)
 
 
 def _unstorable(text: str) -> bool:
@@ -224,6 +240,7 @@ class Engine:
         flow_commands: Mapping[str, FlowCommand],
         reply_commands: Mapping[str, ReplyCommand] | None = None,
         text_commands: Sequence[TextCommand] = (),
+        button_commands: Sequence[tuple[str, Text]] = (),
         home: Callable[[FlowContext], Awaitable[Text | None]] | None = None,
         files: FileIntake | None = None,
         clock: Callable[[], datetime] = _utcnow,
@@ -236,6 +253,8 @@ class Engine:
         self._flow_commands = dict(flow_commands)
         self._reply_commands = dict(reply_commands or {})
         self._text_commands = tuple(text_commands)
+        self._button_commands = tuple(button_commands)
+        self._button_labels: dict[str, dict[str, str]] = {}  # locale: folded label → command
         self._home = home
         self._files = files
         self._clock = clock
@@ -568,7 +587,7 @@ class Engine:
         identity = turn.identity
         if identity is not None and identity.menu:
             menu = tuple(Choice(i, label, means or None) for i, label, means in identity.menu)
-            chosen = match_choice(inbound.text, menu) or match_intent(inbound.text, menu)
+            chosen = match_typed(inbound.text, menu)
             if chosen is not None:
                 turn.inbound = replace(
                     inbound, kind=InboundKind.CHOICE, choice_id=chosen.id, token=GLOBAL_TOKEN
@@ -586,9 +605,31 @@ class Engine:
                     inbound, kind=InboundKind.COMMAND, command=typed.command, args=args
                 )
                 return
+        button = self._typed_button(turn.locale, folded)
+        if button is not None and not self._answers_prompt(turn, inbound.text):
+            name, _, args = button.removeprefix("/").partition(" ")
+            turn.inbound = replace(inbound, kind=InboundKind.COMMAND, command=name, args=args)
+            return
         word = phrases().command(inbound.text)
         if word is not None and not self._answers_prompt(turn, inbound.text):
             turn.inbound = replace(inbound, kind=InboundKind.COMMAND, command=word, args="")
+
+    def _typed_button(self, locale: str, folded: str) -> str | None:
+        """The command of a button that messages sent outside any step carry («Bổ sung»,
+        «Nhận giấy xác nhận»), typed as its label on a channel without buttons."""
+        if not folded or not self._button_commands:
+            return None
+        for language in dict.fromkeys((locale, self._tr.resolve(None))):
+            labels = self._button_labels.get(language)
+            if labels is None:
+                labels = {
+                    fold(self.text(language, label)): command
+                    for command, label in self._button_commands
+                }
+                self._button_labels[language] = labels
+            if folded in labels:
+                return labels[folded]
+        return None
 
     def _answers_prompt(self, turn: _Turn, text: str) -> bool:
         """Whether a typed text picks a choice of the current step ("Bắt đầu", "Quay lại")."""
@@ -776,7 +817,7 @@ class Engine:
         if isinstance(outcome, Retry):
             turn.pressed_label = None
             self._say(turn, outcome.reason)
-            await self._reprompt(turn, conversation)
+            await self._reprompt(turn, conversation, short=True)
         elif isinstance(outcome, Accept):
             await self._advance(turn, conversation, flow, step, ctx, outcome)
         elif isinstance(outcome, Finish):
@@ -806,9 +847,8 @@ class Engine:
             turn.pressed_label = chosen.label
             return Answer(choice_id=chosen.id)
         if inbound.kind is InboundKind.TEXT:
-            matched = match_choice(inbound.text, choices, by_index=not prompt.numeric)
-            if matched is None:  # "có", "đồng ý ạ", "không": a yes or a no in words
-                matched = match_intent(inbound.text, choices)
+            # a number or a label; "có", "đồng ý ạ", "không", "xong": a yes, a no, a done
+            matched = match_typed(inbound.text, choices, by_index=not prompt.numeric)
             return Answer(choice_id=matched.id if matched else None, text=inbound.text.strip())
         if inbound.kind is InboundKind.CONTACT:
             return Answer(phone=inbound.phone, phone_is_own=inbound.phone_is_own)
@@ -864,7 +904,7 @@ class Engine:
     def _text(self, turn: _Turn, text: Text | Joined | str) -> str:
         return self.text(turn.locale, text, typed=not turn.inbound.buttons)
 
-    def _say(self, turn: _Turn, text: Text) -> None:
+    def _say(self, turn: _Turn, text: Text | Joined) -> None:
         turn.replies.append(Reply(self._text(turn, text), turn.locale))
 
     def _offer(self, turn: _Turn, text: Text, specs: tuple[ChoiceSpec, ...]) -> None:
@@ -884,11 +924,16 @@ class Engine:
             for spec in prompt.choices
         )
 
-    async def _reprompt(self, turn: _Turn, conversation: Conversation) -> None:
-        """Ask the conversation's current step, under a new token that its buttons will carry."""
+    async def _reprompt(
+        self, turn: _Turn, conversation: Conversation, *, short: bool = False
+    ) -> None:
+        """Ask the conversation's current step, under a new token that its buttons will carry;
+        ``short``: after an answer that did not fit, its short form if it has one."""
         flow = self._flows[conversation.flow]
         ctx = self._context(turn, dict(conversation.values))
         prompt = flow.step(conversation.step).prompt(ctx)
+        if short and prompt.short is not None:
+            prompt = replace(prompt, text=prompt.short)
         saved = replace(conversation, seq=conversation.seq + 1)
         await turn.uow.conversations.save(saved)
         turn.conversation = saved

@@ -50,7 +50,7 @@ class Expect(StrEnum):
 @dataclass(frozen=True, slots=True)
 class FileRef:
     """A file the user sent. After intake, ``sha256`` names the stored copy, or ``problem``
-    says why there is none (too_large, wrong_type, download_failed, storage_failed)."""
+    says why there is none (too_large, wrong_type, download_failed, storage_failed, not_found)."""
 
     file_id: str
     kind: str  # "photo" | "document"
@@ -100,7 +100,7 @@ class Text:
 class Joined:
     """Several texts shown as one, e.g. a list of reasons."""
 
-    parts: tuple[Text | str, ...]
+    parts: tuple[Text | Joined | str, ...]
     separator: str = "; "
 
 
@@ -162,7 +162,7 @@ def text_from_json(data: Any) -> Text | Joined | str:
     if isinstance(data, str):
         return data
     if "join" in data:
-        return Joined(tuple(text_from_json(part) for part in data["join"]), data["sep"])  # type: ignore[misc]
+        return Joined(tuple(text_from_json(part) for part in data["join"]), data["sep"])
     params = {
         name: text_from_json(value) if isinstance(value, dict) else value
         for name, value in data["params"].items()

@@ -1,5 +1,6 @@
 """Flow definitions only: what each step asks and how its answer is checked."""
 
+from bot.engine import Text, t
 from bot.flows.broadcast import BROADCAST_FLOW, broadcast_flow
 from bot.flows.common import Services
 from bot.flows.declaration import DECLARATION_FLOW, declaration_flow, status_text
@@ -39,8 +40,18 @@ from bot.flows.staff import (
     web_command,
 )
 
+# Buttons that messages sent outside any step carry (a return, a reminder, an approval, the
+# coordinators' digest): on a channel without buttons their label typed is the command.
+BUTTON_COMMANDS: tuple[tuple[str, Text], ...] = (
+    ("/declare", t("note.returned.button")),
+    ("/declare", t("note.reminder.button")),
+    ("/giayxacnhan", t("letter.button")),
+    ("/queue", t("note.digest.button")),
+)
+
 __all__ = [
     "BROADCAST_FLOW",
+    "BUTTON_COMMANDS",
     "DECISION_COMMANDS",
     "DECLARATION_FLOW",
     "GROUP_LABELS",

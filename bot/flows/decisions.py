@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.engine import Text, t
 from bot.engine.ports import Declaration, DeclarationEvent, IndicatorAnswer, UnitOfWork
-from bot.flows.declaration import result_text
+from bot.flows.declaration import adjustments_text, result_text
 from bot.services.criteria import CriteriaSet, Evaluation
 from bot.services.staff import Role
 from bot.services.validation import national_phone
@@ -199,8 +199,15 @@ async def return_for_more(
     note: str,
     decider: Decider,
     now: datetime,
+    *,
+    criteria: CriteriaSet | None = None,
 ) -> None:
+    """Return chosen indicators with a note. With ``criteria`` the citizen's message also says
+    what the coordinator adjusted and the total it makes (the citizen resubmits those scores)."""
     marked = sorted(set(indicators))
+    adjusted: Text | str = ""
+    if criteria is not None:
+        adjusted = adjustments_text(await uow.declarations.answers(declaration.id), criteria)
     await change_status(
         uow,
         declaration,
@@ -223,6 +230,7 @@ async def return_for_more(
             year=declaration.year,
             indicators=", ".join(map(str, marked)),
             note=note,
+            adjusted=adjusted,
             by=decider.signature,
         ),
         now,

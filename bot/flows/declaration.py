@@ -7,6 +7,8 @@ declaration as they are given, so leaving at any point (or a restart) loses noth
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from bot.engine import (
@@ -25,7 +27,8 @@ from bot.engine import (
     Text,
     t,
 )
-from bot.engine.ports import Declaration, EvidenceFile, Staff
+from bot.engine.phrases import phrases
+from bot.engine.ports import Declaration, EvidenceFile, IndicatorAnswer, Staff
 from bot.flows.common import (
     agree_or_later,
     choose,
@@ -42,7 +45,13 @@ from bot.services.outbox import notify_accounts, text_message
 from bot.services.validation import visible_text
 from bot.services.verification import change_status, reviewers_for
 
-__all__ = ["DECLARATION_FLOW", "EDITABLE_STATUSES", "declaration_flow", "status_text"]
+__all__ = [
+    "DECLARATION_FLOW",
+    "EDITABLE_STATUSES",
+    "adjustments_text",
+    "declaration_flow",
+    "status_text",
+]
 
 DECLARATION_FLOW = "declaration"
 EDITABLE_STATUSES = ("draft", "returned")
@@ -56,7 +65,21 @@ def _criteria(ctx: FlowContext) -> CriteriaSet:
 
 
 def _scores(ctx: FlowContext) -> dict[int, int | None]:
-    return {int(k): v for k, v in dict(ctx.values.get("scores") or {}).items()}
+    """The scores as they stand: the citizen's, or the coordinator's where adjusted (what the
+    citizen sees, what is evaluated and what a resubmission sends)."""
+    scores: dict[int, int | None] = {
+        int(k): v for k, v in dict(ctx.values.get("scores") or {}).items()
+    }
+    scores.update({number: verified for number, (verified, _) in _adjusted(ctx).items()})
+    return scores
+
+
+def _adjusted(ctx: FlowContext) -> dict[int, tuple[int, int | None]]:
+    """The coordinator's adjustments still in force: indicator → (their score, the citizen's)."""
+    return {
+        int(k): (int(v[0]), None if v[1] is None else int(v[1]))
+        for k, v in dict(ctx.values.get("adjusted") or {}).items()
+    }
 
 
 def _counts(ctx: FlowContext) -> dict[int, int]:
@@ -91,6 +114,12 @@ def _score_step(indicator: int) -> str:
 
 def _evidence_step(indicator: int) -> str:
     return f"indicator_{indicator}_evidence"
+
+
+def _check_step(indicator: int) -> str:
+    """A text typed at the evidence question that may not be evidence: "is this a score, or a
+    description?" asked before anything is stored."""
+    return f"indicator_{indicator}_check"
 
 
 def _after(ctx: FlowContext, indicator: int) -> Accept:
@@ -152,6 +181,12 @@ async def _init(ctx: FlowContext) -> dict[str, Any]:
         "year": year,
         "group": citizen.group,
         "scores": {str(i): a.score for i, a in answers.items() if a.score is not None},
+        # a coordinator's adjustment survives a return: the citizen sees it and resubmits it
+        "adjusted": {
+            str(i): [a.verified_score, a.score]
+            for i, a in answers.items()
+            if a.verified_score is not None and a.verified_score != a.score
+        },
         "files": {str(i): a.evidence_count for i, a in answers.items() if a.evidence_count},
         "notes": {str(i): a.note for i, a in answers.items() if a.note},
     }
@@ -190,8 +225,12 @@ def _intro_prompt(ctx: FlowContext) -> Prompt:
             max_total=criteria.max_total,
             min_each=min_each,
         ),
-        (ChoiceSpec("begin", t("decl.intro.begin")), ChoiceSpec("later", t("decl.intro.later"))),
+        (
+            ChoiceSpec("begin", t("decl.intro.begin"), "yes"),
+            ChoiceSpec("later", t("decl.intro.later"), "no"),
+        ),
         Expect.CHOICE,
+        short=t("decl.intro.short"),
     )
 
 
@@ -207,7 +246,7 @@ async def _intro(ctx: FlowContext, answer: Answer) -> Outcome:
 # -- one indicator: its score -------------------------------------------------------------
 
 
-def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
+def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
     def score_prompt(ctx: FlowContext) -> Prompt:
         criteria = _criteria(ctx)
         indicator = criteria.indicator(indicator_id)
@@ -216,7 +255,7 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
         current = _scores(ctx).get(indicator_id)
         choices = [ChoiceSpec(f"s{n}", str(n)) for n in range(indicator.max + 1)]
         if current is not None:  # one tap keeps it ("Giữ 8 điểm"); a photo sent now is evidence
-            choices.append(ChoiceSpec("keep", t("decl.score.keep", score=current)))
+            choices.append(ChoiceSpec("keep", t("decl.score.keep", score=current), "yes"))
         choices.append(ChoiceSpec("skip", t("decl.score.skip")))
         if indicator_id != first and not _reopened(ctx):
             choices.append(ChoiceSpec("back", t("decl.score.back")))
@@ -233,12 +272,13 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
                 indicator=indicator.wording(group, ctx.locale),
                 hint=indicator.hint_for(group, ctx.locale),
                 max=indicator.max,
-                current=t("decl.score.current", score=current) if current is not None else "",
+                current=_current_text(ctx, indicator_id),
                 asked=asked,
             ),
             tuple(choices),
             Expect.FILE if current is not None else Expect.CHOICE,
             numeric=True,
+            short=t("decl.score.short", n=indicator_id, max=indicator.max),
         )
 
     async def score(ctx: FlowContext, answer: Answer) -> Outcome:
@@ -272,18 +312,7 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
             return Retry(t("decl.score.error.digits", max=indicator.max))
         if not 0 <= value <= indicator.max:
             return Retry(t("decl.score.error.range", max=indicator.max))
-        declaration_id = int(ctx.values["declaration_id"])
-        await ctx.uow.declarations.set_score(declaration_id, indicator_id, value, ctx.now)
-        if _reopened(ctx) and value != current:
-            # a coordinator's adjustment applies to the score it adjusted, not to a new one
-            await ctx.uow.declarations.set_verified(declaration_id, indicator_id, None, None)
-        minimum = _minimum(criteria, indicator_id)
-        low = t("decl.score.low", score=value, min=minimum) if value < minimum else None
-        return Accept(
-            _with(ctx, "scores", indicator_id, value),
-            goto=_evidence_step(indicator_id),
-            notice=low,
-        )
+        return await _set_score(ctx, indicator_id, value)
 
     # -- and its evidence ---------------------------------------------------------------
 
@@ -306,12 +335,13 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
                 note=t("decl.evidence.note", note=note) if note else "",
             ),
             (
-                ChoiceSpec("done", t("decl.evidence.done")),
-                ChoiceSpec("none", t("decl.evidence.none")),
+                ChoiceSpec("done", t("decl.evidence.done"), "done"),  # "xong rồi", "rồi", "ok"
+                ChoiceSpec("none", t("decl.evidence.none"), "no"),  # "k", "ko", "không có"
                 ChoiceSpec("back", t("decl.evidence.back")),
                 ChoiceSpec("leave", t("decl.leave")),
             ),
             Expect.FILE,
+            short=t("decl.evidence.short", n=indicator_id),
         )
 
     async def evidence(ctx: FlowContext, answer: Answer) -> Outcome:
@@ -327,13 +357,51 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step]:
         if answer.file is not None:
             return await _attach(ctx, indicator_id, answer)
         if answer.text:
-            return await _describe(ctx, indicator_id, answer.text)
+            return await _typed_evidence(ctx, indicator_id, answer.text)
         return choose()
+
+    def check_prompt(ctx: FlowContext) -> Prompt:
+        return _check_prompt(ctx, indicator_id)
+
+    async def check(ctx: FlowContext, answer: Answer) -> Outcome:
+        return await _check(ctx, indicator_id, answer)
 
     return (
         Step(_score_step(indicator_id), score_prompt, score),
         Step(_evidence_step(indicator_id), evidence_prompt, evidence),
+        Step(_check_step(indicator_id), check_prompt, check, part_of=_evidence_step(indicator_id)),
     )
+
+
+def _current_text(ctx: FlowContext, indicator_id: int) -> Text | str:
+    current = _scores(ctx).get(indicator_id)
+    if current is None:
+        return ""
+    adjusted = _adjusted(ctx).get(indicator_id)
+    if adjusted is not None and adjusted[1] is not None:
+        return t("decl.score.current_adjusted", score=current, own=adjusted[1])
+    return t("decl.score.current", score=current)
+
+
+async def _set_score(
+    ctx: FlowContext, indicator_id: int, value: int, notice: Text | None = None
+) -> Accept:
+    """Store one indicator's score and go to its evidence question."""
+    criteria = _criteria(ctx)
+    current = _scores(ctx).get(indicator_id)
+    declaration_id = int(ctx.values["declaration_id"])
+    await ctx.uow.declarations.set_score(declaration_id, indicator_id, value, ctx.now)
+    values = _with(ctx, "scores", indicator_id, value)
+    if value != current and (_reopened(ctx) or indicator_id in _adjusted(ctx)):
+        # a coordinator's adjustment applies to the score it adjusted, not to a new one
+        await ctx.uow.declarations.set_verified(declaration_id, indicator_id, None, None)
+        adjusted = dict(ctx.values.get("adjusted") or {})
+        adjusted.pop(str(indicator_id), None)
+        values["adjusted"] = adjusted
+    minimum = _minimum(criteria, indicator_id)
+    low = t("decl.score.low", score=value, min=minimum) if value < minimum else None
+    both = Joined((notice, low), "\n") if notice is not None and low is not None else None
+    return Accept(values, goto=_evidence_step(indicator_id), notice=both or notice or low)
 
 
 def _how_to_send(photos_only: bool, max_files: int, max_mb: int) -> Text:
@@ -352,6 +420,8 @@ async def _attach(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcom
         return Retry(t("decl.evidence.error.type"))
     if file.problem == "storage_failed":
         return Retry(t("decl.evidence.error.storage"))
+    if file.problem == "not_found":
+        return Retry(t("decl.evidence.error.not_found", name=(file.name or "")[:80]))
     if file.problem is not None or file.sha256 is None:
         return Retry(t("decl.evidence.error.download"))
     count = _counts(ctx).get(indicator_id, 0)
@@ -380,21 +450,140 @@ async def _attach(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcom
     )
 
 
-async def _describe(ctx: FlowContext, indicator_id: int, text: str) -> Outcome:
-    limit = services(ctx).evidence.max_note
-    note = visible_text(text)
-    if not note:
+def _reads_as_description(text: str) -> bool:
+    """Whether a message typed at the evidence question reads as a description of evidence
+    ("Có thẻ thư viện, đọc sách mỗi tối"): a few words, not a question."""
+    words = text.split()
+    letters = sum(1 for ch in text if ch.isalpha())
+    return len(words) >= 3 and letters >= 12 and not phrases().is_question(text)
+
+
+def _following(ctx: FlowContext, indicator: int) -> int | None:
+    """The indicator the declaration moves on to after this one, if any (as ``_after``)."""
+    if ctx.values.get("_edit"):
+        return None
+    ids = [i.id for i in _criteria(ctx).indicators]
+    later = ids[ids.index(indicator) + 1 :]
+    reopened = _reopened(ctx)
+    scores = _scores(ctx)
+    following = [i for i in later if (i in reopened if reopened else scores.get(i) is None)]
+    return following[0] if following else None
+
+
+async def _typed_evidence(ctx: FlowContext, indicator_id: int, typed: str) -> Outcome:
+    """A text at the evidence question: a description is kept (added to one given before, never
+    replacing it); a number is asked about (a new score for this indicator, or the next one's?);
+    a question gets an explanation; anything shorter is asked about before it is stored."""
+    text = visible_text(typed)
+    if not text:
         return choose()
+    number = phrases().number(text)
+    if number is not None or text.lstrip("+-").isdigit():
+        maximum = _criteria(ctx).indicator(indicator_id).max
+        if number is None or not 0 <= number <= maximum:
+            return Retry(t("decl.evidence.error.number", max=maximum))
+        return Accept({"pending": {"score": number}}, goto=_check_step(indicator_id))
+    if phrases().is_dont_know(text) or phrases().is_question(text):
+        group = int(ctx.values.get("group") or 1)
+        hint = _criteria(ctx).indicator(indicator_id).hint_for(group, ctx.locale)
+        return Retry(t("decl.evidence.explain", n=indicator_id, hint=hint))
+    if not _reads_as_description(text):
+        return Accept({"pending": {"note": text}}, goto=_check_step(indicator_id))
+    return await _describe(ctx, indicator_id, text)
+
+
+async def _describe(ctx: FlowContext, indicator_id: int, text: str) -> Outcome:
+    """Keep a description: added after one given before, quoted back as saved."""
+    limit = services(ctx).evidence.max_note
+    before = _notes(ctx).get(indicator_id)
+    note = text
+    if before:  # added after the first, never replacing it
+        stem = before.rstrip()
+        note = f"{stem}{'' if stem[-1:] in '.;!' else ';'} {text}"
     if len(note) > limit:
+        if before:
+            return Retry(t("decl.evidence.error.note_full", limit=limit, room=limit - len(before)))
         return Retry(t("decl.evidence.error.note_long", limit=limit))
     await ctx.uow.declarations.set_note(
         int(ctx.values["declaration_id"]), indicator_id, note, ctx.now
     )
+    saved = (
+        t("decl.evidence.note_added", n=indicator_id, text=text, note=note)
+        if before
+        else t("decl.evidence.note_saved", n=indicator_id, note=note)
+    )
     return Accept(
-        _with(ctx, "notes", indicator_id, note),
-        notice=t("decl.evidence.note_saved"),
+        {**_with(ctx, "notes", indicator_id, note), "pending": None},
+        notice=saved,
         goto=_evidence_step(indicator_id),
     )
+
+
+def _check_prompt(ctx: FlowContext, indicator_id: int) -> Prompt:
+    pending = dict(ctx.values.get("pending") or {})
+    if "score" in pending:
+        value = int(pending["score"])
+        current = _scores(ctx).get(indicator_id)
+        following = _following(ctx, indicator_id)
+        choices = []
+        if value != current:
+            choices.append(ChoiceSpec("fix", t("decl.check.fix", n=indicator_id, score=value)))
+        if following is not None:
+            choices.append(ChoiceSpec("next", t("decl.check.next", n=following, score=value)))
+        choices.append(ChoiceSpec("keep", t("decl.check.keep", score=current), "no"))
+        if len(choices) == 2:  # one way to take it: a yes takes it
+            choices[0] = replace(choices[0], means="yes")
+        if value == current and following is not None:
+            text = t("decl.check.score_next", n=following, score=value)
+        elif following is not None:
+            text = t("decl.check.score_or_next", n=indicator_id, score=value, current=current,
+                     next=following)  # fmt: skip
+        else:
+            text = t("decl.check.score", n=indicator_id, score=value, current=current)
+        return Prompt(text, tuple(choices), Expect.CHOICE)
+    return Prompt(
+        t("decl.check.note", n=indicator_id, text=str(pending.get("note") or "")),
+        (
+            ChoiceSpec("save", t("decl.check.save"), "yes"),
+            ChoiceSpec("drop", t("decl.check.drop"), "no"),
+        ),
+        Expect.CHOICE,
+    )
+
+
+async def _check(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcome:
+    pending = dict(ctx.values.get("pending") or {})
+    choice = answer.choice_id
+    if choice in ("keep", "drop"):
+        return Accept({"pending": None}, goto=_evidence_step(indicator_id))
+    if choice == "save" and pending.get("note"):
+        return await _describe(ctx, indicator_id, str(pending["note"]))
+    if choice == "fix" and "score" in pending:
+        ctx.values["pending"] = None
+        value = int(pending["score"])
+        return await _set_score(
+            ctx, indicator_id, value, t("decl.check.fixed", n=indicator_id, score=value)
+        )
+    following = _following(ctx, indicator_id)
+    if choice == "next" and "score" in pending and following is not None:
+        ctx.values["pending"] = None
+        value = int(pending["score"])
+        return await _set_score(
+            ctx, following, value, t("decl.check.moved", n=following, score=value)
+        )
+    if answer.text:  # another text instead of an answer: read it as at the evidence question
+        intent = phrases().intent(answer.text)
+        if intent in ("yes", "no"):  # a yes or no that fits no single choice: ask again
+            return choose()
+        ctx.values["pending"] = None
+        if intent == "done":
+            return _after(ctx, indicator_id)
+        outcome = await _typed_evidence(ctx, indicator_id, answer.text)
+        if isinstance(outcome, Retry):
+            back = _evidence_step(indicator_id)
+            return Accept({"pending": None}, goto=back, notice=outcome.reason)
+        return outcome
+    return choose()
 
 
 # -- review and submit --------------------------------------------------------------------
@@ -432,18 +621,22 @@ def _review_prompt(ctx: FlowContext) -> Prompt:
             lines.append(t("decl.review.line_missing", n=indicator.id, short=short))
             continue
         low = score < _minimum(criteria, indicator.id)
+        adjusted = _adjusted(ctx).get(indicator.id)
         lines.append(
             t(
                 "decl.review.line",
                 n=indicator.id,
                 short=short,
                 score=score,
+                adjusted=t("decl.review.adjusted", own=adjusted[1])
+                if adjusted is not None and adjusted[1] is not None
+                else "",
                 evidence=t("decl.review.evidence", count=evidence) if evidence else "",
                 low=t("decl.review.low", min=_minimum(criteria, indicator.id)) if low else "",
             )
         )
     evaluation = criteria.evaluate(scores)
-    choices = [ChoiceSpec("submit", t("decl.review.submit"))]
+    choices = [ChoiceSpec("submit", t("decl.review.submit"), "yes")]
     if not evaluation.complete:
         choices.append(ChoiceSpec("continue", t("decl.review.continue")))
     choices += [ChoiceSpec("edit", t("decl.review.edit")), ChoiceSpec("leave", t("decl.leave"))]
@@ -458,6 +651,7 @@ def _review_prompt(ctx: FlowContext) -> Prompt:
         ),
         tuple(choices),
         Expect.CHOICE,
+        short=t("decl.review.short", total=evaluation.total, max_total=criteria.max_total),
     )
 
 
@@ -646,6 +840,34 @@ def declaration_flow(criteria: CriteriaSet) -> Flow:
     )
 
 
+def adjustments_text(answers: Mapping[int, IndicatorAnswer], criteria: CriteriaSet) -> Text | str:
+    """The coordinator's adjustments as the citizen reads them, with the total they make: empty
+    when nothing was adjusted."""
+    changed = sorted(
+        (number, answer.score, answer.verified_score)
+        for number, answer in answers.items()
+        if answer.verified_score is not None and answer.verified_score != answer.score
+    )
+    if not changed:
+        return ""
+    scores = {
+        number: answer.verified_score if answer.verified_score is not None else answer.score
+        for number, answer in answers.items()
+    }
+    evaluation = criteria.evaluate(scores)
+    lines = tuple(
+        t("adjusted.line", n=number, own="—" if own is None else own, score=verified)
+        for number, own, verified in changed
+    )
+    return t(
+        "adjusted.summary",
+        lines=Joined(lines),
+        total=evaluation.total,
+        max_total=criteria.max_total,
+        result=result_text(criteria, evaluation),
+    )
+
+
 # -- /status --------------------------------------------------------------------------------
 
 
@@ -669,8 +891,14 @@ async def status_text(ctx: FlowContext) -> Text:
         return t("status.submitted", year=year, date=local_date(declaration.submitted_at))
     if declaration.status == "returned":
         indicators = ", ".join(map(str, declaration.reopened))
+        answers = await ctx.uow.declarations.answers(declaration.id)
+        criteria = services(ctx).criteria[declaration.criteria_set]
         return t(
-            "status.returned", year=year, indicators=indicators, note=declaration.return_note or ""
+            "status.returned",
+            year=year,
+            indicators=indicators,
+            note=declaration.return_note or "",
+            adjusted=adjustments_text(answers, criteria),
         )
     if declaration.status == "recognised":
         answers = await ctx.uow.declarations.answers(declaration.id)

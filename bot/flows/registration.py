@@ -5,6 +5,7 @@ Diagram: ``registration.mmd`` beside this file. Steps are named after what they 
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from bot.engine import (
     Text,
     t,
 )
+from bot.engine.matching import fold
 from bot.engine.phrases import phrases
 from bot.engine.ports import NewCitizen
 from bot.flows.common import agree_or_later, choose, national_phone, services
@@ -38,14 +40,17 @@ from bot.services.consents import (
     active_purposes,
 )
 from bot.services.erasure import erase_citizen
+from bot.services.groups import group_for
 from bot.services.outbox import notify_accounts, text_message
 from bot.services.validation import (
+    GUARDIAN_AGE,
     ValidationError,
     is_minor,
     normalize_free_text,
     validate_birth_year,
     validate_full_name,
     validate_phone,
+    without_diacritics,
 )
 from bot.services.verification import change_status, reviewers_for
 from bot.services.wards import MAX_QUERY
@@ -89,18 +94,70 @@ def _error(exc: ValidationError) -> Retry:
     return Retry(t(exc.reason, limit=exc.limit) if exc.limit else t(exc.reason))
 
 
-# -- consent ---------------------------------------------------------------------------------
+# -- age, then consent (addressed to a parent or guardian under 16) ---------------------------
+
+
+def _age_prompt(ctx: FlowContext) -> Prompt:
+    return Prompt(
+        t("reg.age.prompt"),
+        (
+            ChoiceSpec("adult", t("reg.age.adult"), "yes"),  # "đủ rồi", "có"
+            ChoiceSpec("minor", t("reg.age.minor"), "no"),  # "chưa"
+        ),
+        Expect.CHOICE,
+        short=t("reg.age.short"),
+    )
+
+
+_AGE = re.compile(r"(?:(?:toi|em|chau|con|minh)\s+)?(?:nam\s+nay\s+)?(\d{1,3})\s*(?:tuoi)?")
+
+
+async def _age(ctx: FlowContext, answer: Answer) -> Outcome:
+    """Under 16, a parent or guardian reads the notice and agrees (Law 91/2025): they are asked
+    for first. An age or a year of birth typed here answers the question too."""
+    minor: bool | None = None
+    values: dict[str, Any] = {}
+    if answer.choice_id in ("adult", "minor"):
+        minor = answer.choice_id == "minor"
+    elif (year := phrases().year(answer.text)) is not None:
+        try:
+            values["birth_year"] = validate_birth_year(year, ctx.now.year)
+        except ValidationError as exc:
+            return Retry(t(exc.reason, low=ctx.now.year - 110, high=ctx.now.year - 6))
+        minor = is_minor(values["birth_year"], ctx.now.year)
+    elif (age := _AGE.fullmatch(fold(answer.text))) is not None:
+        minor = int(age.group(1)) < GUARDIAN_AGE
+    if minor is None:
+        return choose()
+    return Accept({**values, "minor": minor, "consent_purposes": []})
+
+
+def _for_guardian(ctx: FlowContext) -> bool:
+    """A registration of someone under 16: the notice and the agreement go to the guardian."""
+    return ctx.citizen is None and bool(ctx.values.get("minor"))
+
+
+def _addressed(ctx: FlowContext, own: Text, guardian: Text) -> Text:
+    """The text for the person registering, or the one addressed to their guardian."""
+    return guardian if _for_guardian(ctx) else own
 
 
 def _notice_params(ctx: FlowContext) -> dict[str, object]:
     bundle = services(ctx)
+    relation = str(ctx.values.get("guardian_relation") or "")
     return {
         "controller": bundle.data_controller,
         "contact": bundle.data_controller_contact,
         "version": bundle.notice_version,
         "until": bundle.retention_until,
         "evidence_days": bundle.evidence_retention_days,
+        "guardian": str(ctx.values.get("guardian_name") or ""),
+        "relation": RELATIONS.get(relation, ""),
     }
+
+
+def _consent_question(ctx: FlowContext) -> Text:
+    return _addressed(ctx, t("reg.consent.short"), t("reg.consent.short.guardian"))
 
 
 def _consent_choices() -> tuple[ChoiceSpec, ...]:
@@ -113,12 +170,27 @@ def _consent_choices() -> tuple[ChoiceSpec, ...]:
 
 def _consent_prompt(ctx: FlowContext) -> Prompt:
     """The first screen fits a phone: who, what for, the rights; the whole notice on demand."""
-    return Prompt(t("reg.consent.prompt", **_notice_params(ctx)), _consent_choices(), Expect.CHOICE)
+    return Prompt(
+        _addressed(
+            ctx,
+            t("reg.consent.prompt", **_notice_params(ctx)),
+            t("reg.consent.prompt.guardian", **_notice_params(ctx)),
+        ),
+        _consent_choices(),
+        Expect.CHOICE,
+        short=_consent_question(ctx),
+    )
 
 
 def _consent_full_prompt(ctx: FlowContext) -> Prompt:
     choices = tuple(c for c in _consent_choices() if c.id != "full")
-    return Prompt(t("reg.consent.notice", **_notice_params(ctx)), choices, Expect.CHOICE)
+    question = _consent_question(ctx)
+    return Prompt(
+        Joined((t("reg.consent.notice", **_notice_params(ctx)), question), "\n\n"),
+        choices,
+        Expect.CHOICE,
+        short=_consent_question(ctx),
+    )
 
 
 async def _consent(ctx: FlowContext, answer: Answer) -> Outcome:
@@ -129,6 +201,7 @@ async def _consent(ctx: FlowContext, answer: Answer) -> Outcome:
                 "consent_version": services(ctx).notice_version,
                 "consent_at": ctx.now.isoformat(),
                 "consent_purposes": [REGISTRATION],
+                "guardian_consent": True if _for_guardian(ctx) else None,
             },
             goto="consent_share",
         )
@@ -140,7 +213,11 @@ async def _consent(ctx: FlowContext, answer: Answer) -> Outcome:
 
 
 def _share_prompt(ctx: FlowContext) -> Prompt:
-    return agree_or_later(t("reg.consent.share"), t("reg.consent.agree"), t("reg.consent.later"))
+    return agree_or_later(
+        _addressed(ctx, t("reg.consent.share"), t("reg.consent.share.guardian")),
+        t("reg.consent.agree"),
+        t("reg.consent.later"),
+    )
 
 
 async def _share(ctx: FlowContext, answer: Answer) -> Outcome:
@@ -149,20 +226,32 @@ async def _share(ctx: FlowContext, answer: Answer) -> Outcome:
 
 
 def _stats_prompt(ctx: FlowContext) -> Prompt:
-    return agree_or_later(t("reg.consent.stats"), t("reg.consent.agree"), t("reg.consent.no_stats"))
+    return agree_or_later(
+        _addressed(ctx, t("reg.consent.stats"), t("reg.consent.stats.guardian")),
+        t("reg.consent.agree"),
+        t("reg.consent.no_stats"),
+    )
 
 
 async def _stats(ctx: FlowContext, answer: Answer) -> Outcome:
-    """Purpose 3, anonymous statistics: optional."""
-    return _add_purpose(ctx, answer, STATISTICS, "group")
+    """Purpose 3, statistics: optional. Registration goes on with the target group, or where it
+    was when a year of birth under 16 asked for the guardian's agreement."""
+    following = str(ctx.values.get("resume_at") or "group")
+    return _add_purpose(ctx, answer, STATISTICS, following, {"resume_at": None})
 
 
-def _add_purpose(ctx: FlowContext, answer: Answer, purpose: str, following: str) -> Outcome:
+def _add_purpose(
+    ctx: FlowContext,
+    answer: Answer,
+    purpose: str,
+    following: str,
+    also: dict[str, Any] | None = None,
+) -> Outcome:
     purposes = [p for p in ctx.values.get("consent_purposes") or [] if p != purpose]
     if answer.choice_id == "agree":
-        return Accept({"consent_purposes": [*purposes, purpose]}, goto=following)
+        return Accept({"consent_purposes": [*purposes, purpose], **(also or {})}, goto=following)
     if answer.choice_id == "later":
-        return Accept({"consent_purposes": purposes}, goto=following)
+        return Accept({"consent_purposes": purposes, **(also or {})}, goto=following)
     return choose()
 
 
@@ -178,13 +267,20 @@ def _group_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _group(ctx: FlowContext, answer: Answer) -> Outcome:
+    """A group picked, or named in words ("công nhân", "nghỉ hưu"); "?" or anything else
+    gets one line of examples per group."""
+    notice: Text | None = None
     if answer.choice_id and answer.choice_id.startswith("g"):
         group = int(answer.choice_id[1:])
-        values: dict[str, Any] = {"group": group}
-        if group == 1:
-            values["workplace"] = None
-        return Accept(values)
-    return choose()
+    elif answer.text and (found := group_for(answer.text)) is not None:
+        group = found
+        notice = t("reg.group.understood", typed=answer.text[:60], group=GROUP_LABELS[group])
+    else:
+        return Retry(t("reg.group.help"))
+    values: dict[str, Any] = {"group": group}
+    if group == 1:
+        values["workplace"] = None
+    return Accept(values, notice=notice)
 
 
 # -- name, year of birth, guardian, gender -----------------------------------------------------
@@ -195,12 +291,19 @@ def _name_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _full_name(ctx: FlowContext, answer: Answer) -> Outcome:
+    """The name as it will be printed on the letter: a name typed without diacritics («pham
+    van tam») is asked for once more with them; the same answer again is taken as it is."""
     if not answer.text:
         return Retry(t("reg.full_name.error.empty"))
     try:
-        return Accept({"full_name": validate_full_name(answer.text)})
+        name = validate_full_name(answer.text)
     except ValidationError as exc:
         return _error(exc)
+    asked = ctx.values.get("name_unaccented")
+    if ctx.locale == "vi" and without_diacritics(name) and fold(name) != asked:
+        notice = t("reg.full_name.diacritics", name=name)
+        return Accept({"name_unaccented": fold(name)}, goto="full_name", notice=notice)
+    return Accept({"full_name": name, "name_unaccented": None})
 
 
 def _year_prompt(ctx: FlowContext) -> Prompt:
@@ -212,9 +315,21 @@ async def _birth_year(ctx: FlowContext, answer: Answer) -> Outcome:
         year = validate_birth_year(answer.text, ctx.now.year)
     except ValidationError as exc:
         return Retry(t(exc.reason, low=ctx.now.year - 110, high=ctx.now.year - 6))
-    if is_minor(year, ctx.now.year):
+    if not is_minor(year, ctx.now.year):
+        return Accept({"birth_year": year})
+    if ctx.citizen is not None:  # a profile corrected to under 16: the guardian's word
         return Accept({"birth_year": year, "guardian_consent": None}, goto="guardian_consent")
-    return Accept({"birth_year": year, "guardian_consent": None})
+    if ctx.values.get("minor"):  # the guardian has read and agreed already
+        return Accept({"birth_year": year})
+    # said 16 or over, but the year says under 16: what was agreed was agreed by a child, so the
+    # guardian is asked for, reads the notice and agrees; then registration goes on from here
+    editing = bool(ctx.values.pop("_edit", False))
+    following = "summary" if editing else "gender"
+    return Accept(
+        {"birth_year": year, "minor": True, "consent_purposes": [], "resume_at": following},
+        goto="guardian_name",
+        notice=t("reg.birth_year.minor", year=year),
+    )
 
 
 def _is_minor(ctx: FlowContext) -> bool:
@@ -243,10 +358,15 @@ async def _guardian(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
+def _profile_minor(ctx: FlowContext) -> bool:
+    """A profile whose year of birth is corrected to under 16 asks for the guardian's word."""
+    return ctx.citizen is not None and _is_minor(ctx)
+
+
 def _names_guardian(ctx: FlowContext) -> bool:
-    """A registration of someone under 16 names the guardian who agreed (with their own
-    consent record); editing a profile later does not ask again."""
-    return _is_minor(ctx) and ctx.citizen is None and bool(ctx.values.get("guardian_consent"))
+    """A registration of someone under 16 begins with the guardian, who reads and agrees (with
+    a consent record naming them); editing a profile later does not ask again."""
+    return _for_guardian(ctx)
 
 
 def _guardian_name_prompt(ctx: FlowContext) -> Prompt:
@@ -460,19 +580,19 @@ async def _summary(ctx: FlowContext, answer: Answer) -> Outcome:
     await ctx.uow.identities.bind(ctx.identity.id, citizen.id)
     given_at = datetime.fromisoformat(str(ctx.values["consent_at"]))
     version = str(ctx.values["consent_version"])
+    guardian: dict[str, str] = {}
+    if ctx.values.get("minor") and ctx.values.get("guardian_name"):  # who agreed, for a child
+        guardian = {
+            "guardian_name": str(ctx.values["guardian_name"]),
+            "guardian_relation": str(ctx.values.get("guardian_relation") or ""),
+        }
     for purpose in ctx.values["consent_purposes"]:  # one record per purpose, as given
         await ctx.uow.consents.record(
-            citizen.id, version, [purpose], given_at, ctx.identity.channel
+            citizen.id, version, [purpose], given_at, ctx.identity.channel, **guardian
         )
-    if ctx.values.get("guardian_name"):  # the guardian's own consent, naming them
+    if guardian:  # the guardian's own agreement to the child's registration, naming them
         await ctx.uow.consents.record(
-            citizen.id,
-            version,
-            [GUARDIAN],
-            ctx.now,
-            ctx.identity.channel,
-            guardian_name=str(ctx.values["guardian_name"]),
-            guardian_relation=str(ctx.values.get("guardian_relation") or ""),
+            citizen.id, version, [GUARDIAN], given_at, ctx.identity.channel, **guardian
         )
     return Finish((t("reg.done", name=citizen.full_name),))
 
@@ -499,13 +619,16 @@ async def _edit_field(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
+def _year_unknown(ctx: FlowContext) -> bool:
+    """The year of birth is asked unless it was typed at the age question."""
+    return not isinstance(ctx.values.get("birth_year"), int) or ctx.citizen is not None
+
+
 FIELD_STEPS = (
     Step("group", _group_prompt, _group),
     Step("full_name", _name_prompt, _full_name),
-    Step("birth_year", _year_prompt, _birth_year),
-    Step("guardian_consent", _guardian_prompt, _guardian, applies=_is_minor),
-    Step("guardian_name", _guardian_name_prompt, _guardian_name, applies=_names_guardian),
-    Step("guardian_relation", _relation_prompt, _relation, applies=_names_guardian),
+    Step("birth_year", _year_prompt, _birth_year, applies=_year_unknown),
+    Step("guardian_consent", _guardian_prompt, _guardian, applies=_profile_minor),
     Step("gender", _gender_prompt, _gender),
     Step("phone", _phone_prompt, _phone),
     Step("ward", _ward_prompt, _ward),
@@ -520,6 +643,9 @@ def registration_flow() -> Flow:
     return Flow(
         REGISTRATION_FLOW,
         (
+            Step("age", _age_prompt, _age),
+            Step("guardian_name", _guardian_name_prompt, _guardian_name, applies=_names_guardian),
+            Step("guardian_relation", _relation_prompt, _relation, applies=_names_guardian),
             Step("consent", _consent_prompt, _consent),
             Step("consent_full", _consent_full_prompt, _consent),
             Step("consent_share", _share_prompt, _share),

@@ -1,26 +1,40 @@
 """Staff's figures and files in the chat: /report, /export and the ward office's lists
 (/proposed, /notstarted, /waiting). Each checks the account's role and wards when it runs;
-a coordinator gets only their wards, a city admin the province, a citizen a refusal."""
+a coordinator gets only their wards, a city admin the province, a citizen a refusal.
+
+The report counts only citizens who agreed to the statistics purpose (and says so); the lists
+and the export serve verification and hold everyone in scope. Lists go by unit in Vietnamese
+alphabetical order, and within a unit by given name (the last word) as Vietnamese lists do;
+the waiting list, oldest submission first within a unit."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, Protocol
 
 from bot.engine import Answered, FlowContext, Joined, Text, t
-from bot.engine.ports import Citizen, Declaration, UnitOfWork
+from bot.engine.ports import Citizen, UnitOfWork
 from bot.flows.common import VN_TIME, local_date, services
 from bot.flows.decisions import verified_total
 from bot.flows.staff import _role, _scope
 from bot.services.export import collect_records, render_csv
 from bot.services.outbox import file_message
-from bot.services.report import Report, build_report, percent, target_share
-from bot.services.spreadsheet import export_workbook, list_workbook, local_time, report_workbook
+from bot.services.report import Report, build_report, collation_key, percent, target_share
+from bot.services.spreadsheet import (
+    WORDS,
+    export_workbook,
+    list_workbook,
+    local_time,
+    report_workbook,
+    unit_label,
+)
 from bot.services.staff import Role, staff_names
 from bot.services.validation import national_phone
+from bot.services.wards import WardDirectory
 
 __all__ = [
     "LISTS",
@@ -30,6 +44,7 @@ __all__ = [
     "proposed_command",
     "report_command",
     "waiting_command",
+    "write_list",
 ]
 
 # message ids built from data, listed so that `make messages` keeps them
@@ -38,6 +53,8 @@ DYNAMIC_TEXTS = (
     t("list.proposed.heading"), t("list.proposed.empty"),
     t("list.not_started.heading"), t("list.not_started.empty"),
     t("list.waiting.heading"), t("list.waiting.empty"),
+    t("list.proposed.print_title"), t("list.not_started.print_title"),
+    t("list.waiting.print_title"),
 )  # fmt: skip
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_IN_CHAT = 10  # names listed in the message; the file has them all
@@ -138,12 +155,13 @@ async def report_command(ctx: FlowContext) -> Answered:
             )
         )
     buffer = io.BytesIO()
-    report_workbook(buffer, report, _say(ctx), ctx.locale)
+    report_workbook(buffer, report, _say(ctx), ctx.locale, made_at=ctx.now)
     name = f"bao-cao-cdht-{report.year}-{_stamp(ctx)}.xlsx"
     attached = await _attach(ctx, buffer.getvalue(), name, t("report.file.caption", scope=scope))
     return t(
         "report.summary",
         **summary,
+        coverage=t("report.coverage") if report.purpose is not None else "",
         targets=Joined(tuple(lines), "\n"),
         file=t("report.file.attached") if attached else t("report.file.none"),
     )
@@ -173,8 +191,9 @@ async def export_command(ctx: FlowContext) -> Answered:
             yield records
 
         await export_workbook(
-            buffer, pages(), report, indicators, bundle.wards, _say(ctx), ctx.locale
-        )
+            buffer, pages(), report, indicators, bundle.wards, _say(ctx), ctx.locale,
+            made_at=ctx.now,
+        )  # fmt: skip
         await _attach(ctx, buffer.getvalue(), f"cdht-{_stamp(ctx)}.xlsx", caption)
     return t("export.sending", count=len(records))
 
@@ -225,6 +244,12 @@ LISTS = {
 }  # fmt: skip
 
 
+class WardNames(Protocol):
+    """A unit's name by its code, else ``otherwise`` (``WardDirectory.name_of``)."""
+
+    def __call__(self, code: str, otherwise: str | None = None, /) -> str: ...
+
+
 async def list_rows(
     uow: UnitOfWork,
     name: str,
@@ -232,44 +257,75 @@ async def list_rows(
     year: int,
     now: datetime,
     days: int,
-    ward_name: Callable[[str], str],
+    ward_name: WardNames,
     staff_names: dict[str, str],
     words: Callable[[str], str],
 ) -> list[list[object]]:
-    """The rows of one list (numbered), for the chat, the command line and the file."""
+    """The rows of one list (numbered), for the chat, the command line and the file: units in
+    Vietnamese order; values as words (``words(key)`` translates a catalog key)."""
+
+    def unit(person: Citizen) -> str:  # a code no longer listed: the name stored with it
+        return ward_name(person.ward_code, person.ward_name)
+
+    def gender(person: Citizen) -> str | None:
+        return words(f"gender.{person.gender}") if person.gender else None
+
+    def channel_word(name: str) -> str:
+        return words(f"xlsx.channel.{name}") if name in WORDS["channel"] else name
+
+    def channel(person: Citizen) -> str:
+        return channel_word(person.channel)
+
+    def decided_by(account: str | None) -> str | None:
+        """The name the coordinator gave; else «Chưa ghi tên (Telegram 123)», not the token."""
+        shown = staff_names.get(account or "", account)
+        if shown != account or account is None:
+            return shown
+        kind, _, number = account.partition(":")
+        return words("xlsx.staff.unnamed").format(account=f"{channel_word(kind)} {number}")
+
+    def by_name(person: Citizen) -> tuple[Any, ...]:
+        given = person.full_name.split()[-1:] or [""]
+        return (
+            collation_key(unit(person)),
+            collation_key(given[0]),
+            collation_key(person.full_name),
+        )
+
     rows: list[list[object]] = []
     if name == "proposed":
         found = await uow.declarations.with_status(("recognised",), wards, year=year)
         answers = await uow.declarations.answers_by_declaration(year)
-        for number, (declaration, person) in enumerate(_by_ward(found), start=1):
+        ordered = sorted(found, key=lambda pair: by_name(pair[1]))
+        for number, (declaration, person) in enumerate(ordered, start=1):
             total = verified_total(answers.get(declaration.id, {}))
             rows.append(
                 [
-                    number, person.full_name, person.birth_year,
-                    words(f"gender.{person.gender}"), words(f"group.{person.group}"),
-                    ward_name(person.ward_code), person.residential_group,
+                    number, person.full_name, person.birth_year, gender(person),
+                    words(f"group.{person.group}"), unit(person), person.residential_group,
                     national_phone(person.phone), total, local_time(declaration.decided_at),
-                    staff_names.get(declaration.decided_by or "", declaration.decided_by),
+                    decided_by(declaration.decided_by),
                 ]
             )  # fmt: skip
     elif name == "not_started":
-        people = await uow.citizens.without_declaration(year, wards)
+        people = sorted(await uow.citizens.without_declaration(year, wards), key=by_name)
         for number, person in enumerate(people, start=1):
             rows.append(
                 [
-                    number, person.full_name, person.birth_year, ward_name(person.ward_code),
-                    person.residential_group, national_phone(person.phone), person.channel,
+                    number, person.full_name, person.birth_year, unit(person),
+                    person.residential_group, national_phone(person.phone), channel(person),
                     local_time(person.registered_at),
                 ]
             )  # fmt: skip
     else:
         before = now - timedelta(days=days)
         found = await uow.declarations.with_status(("submitted",), wards, submitted_before=before)
-        for number, (declaration, person) in enumerate(found, start=1):
+        waiting = sorted(found, key=lambda pair: collation_key(unit(pair[1])))  # stable: oldest
+        for number, (declaration, person) in enumerate(waiting, start=1):
             submitted = declaration.submitted_at or now
             rows.append(
                 [
-                    number, person.full_name, ward_name(person.ward_code),
+                    number, person.full_name, unit(person),
                     person.residential_group, local_time(submitted),
                     (now - submitted).days, declaration.id,
                 ]
@@ -277,10 +333,52 @@ async def list_rows(
     return rows
 
 
-def _by_ward(
-    found: Sequence[tuple[Declaration, Citizen]],
-) -> list[tuple[Declaration, Citizen]]:
-    return sorted(found, key=lambda pair: (pair[1].ward_code, pair[1].full_name))
+# the kind of unit before a place's name, left out of «…, ngày … tháng … năm …» as official
+# documents write it (Nghị định 30/2020/NĐ-CP, appendix I: the unit's name, «Lê Chân, ngày…»)
+_KINDS = ("Thành phố ", "Tỉnh ", "Phường ", "Xã ", "Đặc khu ", "Thị trấn ")
+
+
+def _place(name: str) -> str:
+    for kind in _KINDS:
+        rest = name.removeprefix(kind)
+        if rest != name and not rest.isdigit():  # «Phường 5» keeps its kind
+            return rest
+    return name
+
+
+def write_list(
+    target: str | Path | IO[bytes],
+    name: str,
+    rows: Sequence[Sequence[object]],
+    *,
+    scope: Collection[str] | None,
+    year: int,
+    days: int,
+    wards: WardDirectory,
+    say: Callable[..., str],
+    locale: str,
+    made_at: datetime | None = None,
+) -> int:
+    """One list (``list_rows``) as the Excel file a ward office prints and signs: its title,
+    the unit (``scope``'s units, None: the province), the date, and the signature blocks of
+    whoever made it and of the unit's association. Returns the rows written."""
+    spec = LISTS[name]
+    units = sorted({wards.name_of(code) for code in scope}, key=collation_key) if scope else []
+    single = wards.province_name if scope is None else units[0] if len(units) == 1 else None
+    return list_workbook(
+        target,
+        say(locale, spec.title.key),
+        [say(locale, h.key, **h.params) for h in spec.headers],
+        spec.widths,
+        rows,
+        heading=say(locale, f"list.{name}.print_title", year=year, days=days),
+        unit=unit_label(wards, scope),
+        confirmer=single or say(locale, "list.unit.several"),
+        place=_place(single) if single else None,
+        made_at=made_at,
+        say=say,
+        locale=locale,
+    )
 
 
 async def _list_command(ctx: FlowContext, name: str) -> Answered:
@@ -307,13 +405,10 @@ async def _list_command(ctx: FlowContext, name: str) -> Answered:
         shown.append(t("list.more", count=len(rows) - SHOWN_IN_CHAT))
     buffer = io.BytesIO()
     title = say(ctx.locale, spec.title.key)
-    list_workbook(
-        buffer,
-        title,
-        [say(ctx.locale, h.key, **h.params) for h in spec.headers],
-        spec.widths,
-        rows,
-    )
+    write_list(
+        buffer, name, rows, scope=wards, year=year, days=days, wards=services(ctx).wards,
+        say=say, locale=ctx.locale, made_at=ctx.now,
+    )  # fmt: skip
     file_name = f"{name.replace('_', '-')}-{year}-{_stamp(ctx)}.xlsx"
     caption = t("list.file.caption", title=title)
     attached = await _attach(ctx, buffer.getvalue(), file_name, caption)

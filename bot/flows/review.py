@@ -256,6 +256,18 @@ def _header(ctx: FlowContext) -> Text:
     )
 
 
+def _approve_choice(ctx: FlowContext) -> ChoiceSpec:
+    """The approve action names the result it records: «Xác nhận kết quả: Chưa đạt (76/100)»."""
+    criteria = _criteria(ctx)
+    evaluation = criteria.evaluate(_verified(ctx))
+    result = t("rev.result.pass") if evaluation.recognised else t("rev.result.fail")
+    return ChoiceSpec(
+        "approve",
+        t("rev.approve", result=result, total=evaluation.total, max_total=criteria.max_total),
+        "approve",  # "duyệt" typed
+    )
+
+
 def _summary(ctx: FlowContext) -> Text:
     """One line naming the declaration: "#12 · Nguyễn Thị A · Phường Lê Chân · 86/100 · Đạt"."""
     criteria = _criteria(ctx)
@@ -294,7 +306,7 @@ def _overview_prompt(ctx: FlowContext) -> Prompt:
         t("rev.overview", header=_header(ctx), lines=Joined(lines, "\n")),
         (
             ChoiceSpec("walk", t("rev.walk")),
-            ChoiceSpec("approve", t("rev.approve")),
+            _approve_choice(ctx),
             ChoiceSpec("return", t("rev.return")),
             ChoiceSpec("reject", t("rev.reject")),
             ChoiceSpec("later", t("rev.later")),
@@ -491,7 +503,7 @@ def _decide_prompt(ctx: FlowContext) -> Prompt:
             marked=t("rev.decide.marked", indicators=", ".join(map(str, marked))) if marked else "",
         ),
         (
-            ChoiceSpec("approve", t("rev.approve")),
+            _approve_choice(ctx),
             ChoiceSpec("return", t("rev.return")),
             ChoiceSpec("reject", t("rev.reject")),
             ChoiceSpec("overview", t("rev.back_to_overview")),
@@ -522,11 +534,22 @@ def _back_choices(yes: Text) -> tuple[ChoiceSpec, ...]:
 
 
 def _confirm_approve_prompt(ctx: FlowContext) -> Prompt:
-    return Prompt(
-        t("rev.confirm.approve", summary=_summary(ctx)),
-        _back_choices(t("rev.confirm.approve.yes")),
-        Expect.CHOICE,
-    )
+    """Says what approving records; a failing result is warned about before it is recorded."""
+    criteria = _criteria(ctx)
+    evaluation = criteria.evaluate(_verified(ctx))
+    params = {"total": evaluation.total, "max_total": criteria.max_total}
+    if evaluation.recognised:
+        text = t("rev.confirm.approve", summary=_summary(ctx), **params)
+        yes = t("rev.confirm.approve.yes", result=t("rev.result.pass"), **params)
+    else:
+        text = t(
+            "rev.confirm.approve.fail",
+            summary=_summary(ctx),
+            rule=result_text(criteria, evaluation, final=True),
+            **params,
+        )
+        yes = t("rev.confirm.approve.yes", result=t("rev.result.fail"), **params)
+    return Prompt(text, _back_choices(yes), Expect.CHOICE)
 
 
 async def _confirm_approve(ctx: FlowContext, answer: Answer) -> Outcome:
@@ -559,19 +582,19 @@ async def _approve(ctx: FlowContext) -> Outcome:
     evaluation = await approve(
         ctx.uow, declaration, criteria, _verified(ctx), await _decider(ctx), ctx.now
     )
-    return Finish(
-        (
-            t(
-                "rev.done.approved",
-                id=declaration.id,
-                result=t("rev.result.pass") if evaluation.recognised else t("rev.result.fail"),
-                total=evaluation.total,
-                max_total=criteria.max_total,
-                minutes=int(UNDO_WINDOW.total_seconds() // 60),
-            ),
-        ),
-        _undo_button(declaration.id),
+    params = {
+        "id": declaration.id,
+        "result": t("rev.result.pass") if evaluation.recognised else t("rev.result.fail"),
+        "total": evaluation.total,
+        "max_total": criteria.max_total,
+        "minutes": int(UNDO_WINDOW.total_seconds() // 60),
+    }
+    done = (
+        t("rev.done.approved", **params)
+        if evaluation.recognised
+        else t("rev.done.approved.fail", **params)
     )
+    return Finish((done,), _undo_button(declaration.id))
 
 
 def _reject_prompt(ctx: FlowContext) -> Prompt:
@@ -691,7 +714,9 @@ async def _return(ctx: FlowContext, note: str) -> Outcome:
     if declaration is None:
         return refused or choose()
     marked = [int(n) for n in ctx.values.get("marked") or []]
-    await return_for_more(ctx.uow, declaration, marked, note, await _decider(ctx), ctx.now)
+    await return_for_more(
+        ctx.uow, declaration, marked, note, await _decider(ctx), ctx.now, criteria=_criteria(ctx)
+    )
     minutes = int(UNDO_WINDOW.total_seconds() // 60)
     indicators = ", ".join(map(str, sorted(set(marked))))
     return Finish(

@@ -4,10 +4,18 @@ JSON file) and ``/link`` (one record across Telegram and Zalo)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from bot.engine import Answered, FlowContext, Joined, Text, t
 from bot.flows.common import local_date, services
-from bot.flows.registration import GROUP_LABELS, PURPOSE_LABELS, _details, _profile_init
+from bot.flows.registration import (
+    GROUP_LABELS,
+    PURPOSE_LABELS,
+    RELATIONS,
+    _details,
+    _profile_init,
+)
+from bot.services.consents import GUARDIAN
 from bot.services.linking import LINK_VALID, issue_link_code, use_link_code
 from bot.services.mydata import citizen_data, render_json
 from bot.services.outbox import file_message, notify_accounts, text_message
@@ -25,6 +33,25 @@ STATUS_WORDS = {
 }
 
 
+def _purpose(purpose: str, consent: dict[str, Any]) -> Text:
+    """A consent's purpose in words, naming the parent or guardian who agreed for a child."""
+    guardian = consent.get("guardian_name")
+    relation = consent.get("guardian_relation") or ""
+    by = (
+        t("mydata.consent.by", name=guardian, relation=RELATIONS.get(relation, t("relation.other")))
+        if guardian
+        else ""
+    )
+    if purpose == GUARDIAN:
+        return t("purpose.guardian", by=by)
+    label = PURPOSE_LABELS.get(purpose)
+    return (
+        t("purpose.other", by=by)
+        if label is None
+        else t("purpose.with_guardian", purpose=label, by=by)
+    )
+
+
 async def mydata_command(ctx: FlowContext) -> Answered:
     """``/mydata``: what is stored about the citizen, in short, and all of it in a JSON file."""
     citizen = ctx.citizen
@@ -33,9 +60,7 @@ async def mydata_command(ctx: FlowContext) -> Answered:
     data = await citizen_data(ctx.uow, citizen)
     consents: list[Text | str] = []
     for consent in data["consents"]:
-        purposes = Joined(
-            tuple(PURPOSE_LABELS[p] for p in consent["purposes"] if p in PURPOSE_LABELS), ", "
-        )
+        purposes = Joined(tuple(_purpose(p, consent) for p in consent["purposes"]), ", ")
         given = local_date(_parse(consent["given_at"]))
         if consent["withdrawn_at"]:
             withdrawn = local_date(_parse(consent["withdrawn_at"]))
@@ -46,7 +71,10 @@ async def mydata_command(ctx: FlowContext) -> Answered:
                               version=consent["notice_version"]))  # fmt: skip
     declarations: list[Text | str] = []
     for item in data["declarations"]:
-        scores = [a["verified_score"] or a["score"] or 0 for a in item["answers"]]
+        scores = [
+            a["verified_score"] if a["verified_score"] is not None else (a["score"] or 0)
+            for a in item["answers"]
+        ]
         declarations.append(
             t(
                 "mydata.declaration",

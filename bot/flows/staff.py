@@ -231,22 +231,42 @@ def _ward_names(ctx: FlowContext, codes: frozenset[str]) -> str:
     return ", ".join(w.name for code in sorted(codes) if (w := wards.get(code)) is not None)
 
 
+CHANNEL_WORDS = {
+    "telegram": t("web.channel.telegram"),
+    "zalo": t("web.channel.zalo"),
+    "console": t("web.channel.console"),
+}
+
+
+def person(account: str, name: str | None) -> Text:
+    """How officials read a staff account: the name it gave and its channel in words, never
+    the account id."""
+    channel = account.partition(":")[0]
+    words = CHANNEL_WORDS.get(channel, t("web.channel.other"))
+    if name:
+        return t("staff.person", name=name, channel=words)
+    return t("web.person.unnamed", channel=words)
+
+
 async def staff_command(ctx: FlowContext) -> Answered:
     """``/staff`` (admins): the staff accounts with their ids, roles, state and wards."""
     bundle = services(ctx)
     if not (await _role(ctx)).admin:
         return t("staff.admin_only")
+    members = await ctx.uow.staff.all()
+    names = {member.account: member.display_name for member in members}
     lines: list[Text | str] = [
-        t("staff.list.configured", account=account) for account in bundle.admins
+        t("staff.list.configured", person=person(account, names.get(account)))
+        for account in bundle.admins
     ]
-    for member in await ctx.uow.staff.all():
+    for member in members:
         if member.role == "none" or member.account in bundle.admins:
             continue  # records that grant nothing; configured admins are listed above
         lines.append(
             t(
                 "staff.list.line",
                 id=member.id,
-                account=member.account,
+                person=person(member.account, member.display_name),
                 role=t("staff.role.admin")
                 if member.role == "admin"
                 else t("staff.role.coordinator"),
@@ -275,7 +295,8 @@ async def revoke_member(
     uow: UnitOfWork, role: Role, staff_id: int, admins: Sequence[str], now: datetime
 ) -> Text:
     """The chat's and the web console's revocation: by an admin, never of themselves nor of
-    an account configured in CDHT_ADMINS; the account is told. What happened, as a text."""
+    an account configured in CDHT_ADMINS; the account is told. What happened, as a text
+    that names the person as officials read them (their name and channel, not the account)."""
     if not role.admin:
         return t("staff.admin_only")
     member = await uow.staff.get(staff_id)
@@ -284,13 +305,13 @@ async def revoke_member(
     if member.account == role.account:
         return t("staff.revoke.self")
     if member.account in admins:
-        return t("staff.revoke.configured", account=member.account)
+        return t("staff.revoke.configured", person=person(member.account, member.display_name))
     if not await uow.staff.revoke(member.id, now):
         return t("staff.revoke.already", id=member.id)
     await uow.outbox.enqueue(
         text_message(member.channel, member.external_id, t("note.revoked")), now
     )
-    return t("staff.revoke.done", id=member.id, account=member.account)
+    return t("staff.revoke.done", id=member.id, person=person(member.account, member.display_name))
 
 
 def _scope(ctx: FlowContext, role: Role) -> tuple[frozenset[str] | None, Text]:

@@ -16,8 +16,13 @@ def render_menu(reply: Reply, translate: Translate) -> str:
         return reply.text
     lines = [reply.text, ""]
     if all(choice.id.startswith("/") for choice in reply.choices):
-        # buttons that are commands (a notification's "Review"): show the command to type
-        lines.extend(f"• {choice.id} — {choice.label}" for choice in reply.choices)
+        # buttons that are commands (a notification's «Bổ sung»): typed by their label; one
+        # that names a record ("/review 12") shows the command too, since labels repeat
+        for choice in reply.choices:
+            _, _, args = choice.id.partition(" ")
+            shown = choice.id if args.strip() and args.strip() != "!" else None
+            lines.append(f"• {choice.label} — {shown}" if shown else f"• {choice.label}")
+        lines.append(translate(reply.locale, "menu.hint_labels"))
     elif reply.numeric:
         numbers = [c.label for c in reply.choices if c.label.isdigit()]
         others = [c.label for c in reply.choices if not c.label.isdigit()]

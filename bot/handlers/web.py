@@ -1,9 +1,11 @@
-"""The one HTTP server the bot runs: webhooks of the channels and signed evidence links."""
+"""The one HTTP server the bot runs: webhooks of the channels, signed evidence links and the
+staff's web console."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -22,6 +24,7 @@ class WebServer:
         self.app = web.Application(client_max_size=2 * 1024 * 1024)
         self._routes = 0
         self._runner: web.AppRunner | None = None
+        self._socket: socket.socket | None = None
         self.started = asyncio.Event()
 
     def add(self, method: str, path: str, handler: Handler) -> None:
@@ -32,10 +35,48 @@ class WebServer:
     def needed(self) -> bool:
         return self._routes > 0
 
+    @property
+    def url(self) -> str:
+        """The address this server answers on, e.g. ``http://127.0.0.1:8080``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def bind(self, any_free_port: bool = False) -> str:
+        """Take the address now, before the routes are added and the server starts, so that
+        what is built meanwhile can name it (the console's ``/web`` link). With
+        ``any_free_port``, a port in use is replaced by one the system picks. The socket
+        listens at once: a second process binding the same port fails here, not later.
+        Returns ``url``."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            # what aiohttp's TCPSite does on Unix (asyncio's reuse_address default)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((self.host, self.port))
+            except OSError:
+                if not any_free_port:
+                    raise
+                sock.bind((self.host, 0))
+            sock.listen(128)
+        except BaseException:
+            sock.close()
+            raise
+        self._socket = sock
+        self.port = int(sock.getsockname()[1])
+        return self.url
+
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        site: web.BaseSite
+        if self._socket is not None:
+            # serving an already bound socket, aiohttp's SockSite:
+            # https://docs.aiohttp.org/en/stable/web_reference.html#aiohttp.web.SockSite
+            site = web.SockSite(self._runner, self._socket)
+        else:
+            site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
         self.started.set()
         log.info("web: listening on %s:%s", self.host, self.port)
 
@@ -43,3 +84,6 @@ class WebServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._socket is not None:  # bound but never served, or left open by the runner
+            self._socket.close()
+            self._socket = None

@@ -23,6 +23,7 @@ __all__ = [
     "EvidenceStore",
     "FetchFailed",
     "Fetcher",
+    "NotFound",
     "TooLarge",
     "read_limited",
     "sniff",
@@ -40,6 +41,10 @@ class FetchFailed(Exception):
 
 class TooLarge(FetchFailed):
     """The file is bigger than the limit; the download was stopped."""
+
+
+class NotFound(FetchFailed):
+    """There is no such file (a path typed in the console): the sender's mistake, no fault."""
 
 
 async def read_limited(chunks: AsyncIterable[bytes], max_bytes: int) -> bytes:
@@ -111,6 +116,8 @@ class EvidenceStore:
             data = await fetcher(file, self.limits.max_bytes)
         except TooLarge:
             return replace(file, problem="too_large")
+        except NotFound:
+            return replace(file, problem="not_found")
         except FetchFailed as exc:
             log.warning("evidence download failed on %s: %s", channel, exc)
             return replace(file, problem="download_failed")

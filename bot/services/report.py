@@ -2,13 +2,19 @@
 
 Everything comes from a fixed handful of grouped queries (citizens by unit and target group;
 declarations by unit, group and status; recognised holders of the digital indicator by unit),
-whatever the number of citizens. Targets are data (``data/targets.json``: QĐ 677/QĐ-TTg), the
-population they are measured against an operator's CSV (``CDHT_POPULATION_CSV``).
+whatever the number of citizens. They count only citizens who agreed to the optional
+"statistics" purpose and have not withdrawn it (``bot.services.consents.STATISTICS``; the
+storage's statistical counts filter on it): the named lists and the per-citizen export, which
+serve verification, still hold everyone. Targets are data (``data/targets.json``: QĐ
+677/QĐ-TTg), the population they are measured against an operator's CSV
+(``CDHT_POPULATION_CSV``). Units are listed in Vietnamese alphabetical order
+(``collation_key``).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -18,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyuca
+
 from bot.engine.ports import UnitOfWork
+from bot.services.consents import STATISTICS
 from bot.services.wards import WardDirectory
 
 __all__ = [
@@ -29,6 +38,7 @@ __all__ = [
     "TargetRow",
     "Targets",
     "build_report",
+    "collation_key",
     "render_table",
     "target_share",
 ]
@@ -196,6 +206,8 @@ class Report:
     by_group: dict[int, Counts]
     targets: list[TargetRow]
     scope_all: bool  # the whole province (an admin), or some units (a coordinator)
+    area: str = ""  # the province's name, or the units' names in Vietnamese order
+    purpose: str | None = STATISTICS  # only citizens who agreed to this purpose are counted
 
 
 DIGITAL_INDICATOR = 5  # DOMAIN.md: indicator 5 is the digital one ("Công dân số")
@@ -211,7 +223,9 @@ async def build_report(
     population: Population | None,
 ) -> Report:
     """The report of ``year`` for the units in ``scope`` (None: every unit of the province).
-    Three grouped queries; every unit in scope has a row, with zeros where nobody registered."""
+    Three grouped queries; every unit in scope has a row, with zeros where nobody registered.
+    The repositories' statistical counts (``counts_by_unit``, ``recognised_with``) hold only
+    citizens with an active consent to the statistics purpose (``Report.purpose``)."""
     codes = sorted(scope) if scope is not None else [ward.code for ward in wards.all()]
     units = {code: Unit(code, _unit_name(wards, code)) for code in codes}
     by_group: dict[int, Counts] = {}
@@ -231,9 +245,48 @@ async def build_report(
     province = Counts()
     for unit in units.values():
         province.add(unit.counts)
-    ordered = sorted(units.values(), key=lambda unit: unit.name)
+    ordered = sorted(units.values(), key=lambda unit: collation_key(unit.name))
     rows = _target_rows(year, ordered, province, by_group, targets, population)
-    return Report(year, ordered, province, dict(sorted(by_group.items())), rows, scope is None)
+    area = wards.province_name if scope is None else ", ".join(unit.name for unit in ordered)
+    by_number = dict(sorted(by_group.items()))
+    return Report(year, ordered, province, by_number, rows, scope is None, area, STATISTICS)
+
+
+@functools.cache
+def _vietnamese_collator() -> Any:
+    """pyuca's Unicode Collation Algorithm (DUCET 9.0, https://www.unicode.org/reports/tr10/)
+    with CLDR's Vietnamese tailoring (common/collation/vi.xml, "standard"):
+    ``&̀<<̉<<̃<<́<<̣ &a<ă<<<Ă<â<<<Â &d<đ<<<Đ &e<ê<<<Ê &o<ô<<<Ô<ơ<<<Ơ &u<ư<<<Ư``.
+    DUCET alone treats ă â ê ô ơ ư đ as a/e/o/u/d with an accent (a secondary difference, so
+    «Bắc» before «Bạch», «Ơn» before «Ông») and orders tones acute < grave < tilde < hook <
+    dot below. pyuca looks its table up after NFD (``Collator.sort_key``), unblocked
+    combining marks included, so a letter is tailored by its decomposed form; a tailored
+    primary sits between its base's weight and the next integer one (a float: Python compares
+    the keys' tuples, nothing else reads them)."""
+    collator = pyuca.Collator()
+    table = collator.table
+
+    def element(text: str) -> list[Any]:
+        found: list[list[Any]] = table.find_prefix([ord(ch) for ch in text])[1]
+        return list(found[0])
+
+    grave = element("\u0300")[1]  # &̀<<̉<<̃<<́<<̣ : hook, tilde, acute, dot below after grave
+    for step, mark in enumerate("\u0309\u0303\u0301\u0323", start=1):
+        table.add([ord(mark)], [[0, grave + step / 5, element(mark)[2]]])
+    for letters in ("aăâ", "dđ", "eê", "oôơ", "uư"):  # &a<ă<<<Ă<â<<<Â …: letters of their own
+        for step, letter in enumerate(letters[1:], start=1):
+            for base, tailored in ((letters[0], letter), (letters[0].upper(), letter.upper())):
+                primary, secondary, tertiary = element(base)
+                key = [ord(ch) for ch in unicodedata.normalize("NFD", tailored)]
+                table.add(key, [[primary + step / len(letters), secondary, tertiary]])
+    return collator
+
+
+@functools.lru_cache(maxsize=4096)  # the same unit names in every report: ~25 µs each
+def collation_key(text: str) -> tuple[Any, ...]:
+    """A sort key putting Vietnamese text in dictionary order: «Ái Quốc» before «Việt Hòa»,
+    «An Tiến» before «Ân Thi», «Dương» before «Đa», «Hòa» before «Hóa»."""
+    return (_vietnamese_collator().sort_key(text), text)
 
 
 def _unit_name(wards: WardDirectory, code: str) -> str:
@@ -311,7 +364,10 @@ def render_table(report: Report, say: Callable[..., str]) -> str:
         [say(f"group.{group}"), *map(str, counts.values()), percent(counts.share)]
         for group, counts in report.by_group.items()
     ]
-    lines = [say("report.title", year=report.year), ""]
+    lines = [say("report.title", year=report.year)]
+    if report.purpose is not None:
+        lines.append(say("report.coverage"))
+    lines.append("")
     lines += _aligned([header, *body, None, total])
     if groups:
         lines += ["", say("report.by_group")]

@@ -14,13 +14,25 @@ from bot.engine.types import Text, t
 from bot.services.broadcast import REMINDER_PRIORITY, release_due
 from bot.services.outbox import text_message
 
-__all__ = ["Reminders", "Scheduler"]
+__all__ = ["Reminders", "Scheduler", "greeting"]
 
 log = logging.getLogger(__name__)
 
 VN_TIME = timedelta(hours=7)
 REMINDER_EVERY = timedelta(hours=1)
 START_KEY = "remind:start:"
+
+
+def greeting(hour: int) -> Text:
+    """The greeting for the hour in Viet Nam: a digest sent at 14:20 (a process started in the
+    afternoon) does not wish a good morning."""
+    if 4 <= hour < 11:
+        return t("greeting.morning")
+    if 11 <= hour < 13:
+        return t("greeting.noon")
+    if 13 <= hour < 18:
+        return t("greeting.afternoon")
+    return t("greeting.evening")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +89,7 @@ class Scheduler:
                     oldest = pending[0][0].submitted_at or now
                     text = t(
                         "note.digest",
+                        greeting=greeting(local.hour),
                         count=len(pending),
                         days=max((now - oldest).days, 0),
                     )

@@ -5,32 +5,42 @@ written, https://xlsxwriter.readthedocs.io/working_with_memory.html), so the exp
 whole province streams. Every text goes in with ``write_string`` and the workbook is opened
 with ``strings_to_formulas`` off: a name or a note that begins with "=" stays text, never a
 live formula (OWASP, "CSV Injection"). Headers and values are words in the reader's language
-("Nữ", "Đạt", "Phường Lê Chân"), times in Asia/Ho_Chi_Minh to the minute, phone numbers as text
-in the national format so that Excel keeps the leading zero.
+("Nữ", "Đạt", "Phường Lê Chân", "Telegram"), times in Asia/Ho_Chi_Minh to the minute, phone
+numbers as text in the national format so that Excel keeps the leading zero; the machine
+values stay in the JSON and CSV exports (``bot.services.export``).
+
+Every sheet prints on A4 landscape, one page wide, with the table's header row repeated on
+each page (https://xlsxwriter.readthedocs.io/page_setup.html: ``set_paper(9)``,
+``fit_to_pages(1, 0)``, ``repeat_rows``). The ward office's lists and the report carry a title,
+the unit and the date above the table; a list ends with a place and date line and two signature
+blocks. The export keeps its table at A1 (filters, sorting, reading by header) and prints its
+title in the page header.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
 
 import xlsxwriter
 
 from bot.engine import Text, t
-from bot.services.report import COUNT_COLUMNS, Report, target_share
+from bot.services.report import COUNT_COLUMNS, Report, collation_key, target_share
 from bot.services.validation import national_phone
 from bot.services.wards import WardDirectory
 
 __all__ = [
     "EXPORT_COLUMNS",
     "Column",
+    "decision_word",
     "export_workbook",
     "list_workbook",
     "report_workbook",
     "text_rows",
+    "unit_label",
 ]
 
 Say = Callable[..., str]  # translate(locale, key, **params)
@@ -44,7 +54,8 @@ class Column:
     field: str  # the export record's field, or "score_N" / "verified_N"
     header: Text
     width: int
-    kind: str = "text"  # text, int, time, phone, gender, group, status, result, decision, ward
+    # text, int, time, phone, gender, group, status, result, decision, ward, channel, staff
+    kind: str = "text"
 
 
 EXPORT_COLUMNS = (
@@ -57,7 +68,7 @@ EXPORT_COLUMNS = (
     Column("ward_code", t("xlsx.col.ward"), 24, "ward"),
     Column("residential_group", t("xlsx.col.residential_group"), 18),
     Column("workplace", t("xlsx.col.workplace"), 22),
-    Column("channel", t("xlsx.col.channel"), 10),
+    Column("channel", t("xlsx.col.channel"), 12, "channel"),
     Column("registered_at", t("xlsx.col.registered_at"), 17, "time"),
     Column("year", t("xlsx.col.year"), 8, "int"),
     Column("declaration_status", t("xlsx.col.status"), 20, "status"),
@@ -65,8 +76,8 @@ EXPORT_COLUMNS = (
     Column("total", t("xlsx.col.total"), 10, "int"),
     Column("provisional_result", t("xlsx.col.provisional_result"), 16, "result"),
     Column("verified_total", t("xlsx.col.verified_total"), 10, "int"),
-    Column("decision", t("xlsx.col.decision"), 14, "decision"),
-    Column("decided_by_name", t("xlsx.col.decided_by"), 26),
+    Column("decision", t("xlsx.col.decision"), 18, "decision"),
+    Column("decided_by_name", t("xlsx.col.decided_by"), 26, "staff"),
     Column("decided_at", t("xlsx.col.decided_at"), 17, "time"),
     Column("decision_reason", t("xlsx.col.decision_reason"), 30),
     Column("evidence_count", t("xlsx.col.evidence_count"), 10, "int"),
@@ -91,9 +102,17 @@ WORDS: Mapping[str, Mapping[str, Text]] = {
         "not_recognised": t("xlsx.result.not_recognised"),
         "incomplete": t("xlsx.result.incomplete"),
     },
+    # what a coordinator recorded, from the decision and the status together (decision_word)
     "decision": {
-        "approved": t("xlsx.decision.approved"),
+        "recognised": t("xlsx.decision.recognised"),
+        "not_recognised": t("xlsx.decision.not_recognised"),
         "rejected": t("xlsx.decision.rejected"),
+        "returned": t("xlsx.decision.returned"),
+    },
+    "channel": {
+        "telegram": t("xlsx.channel.telegram"),
+        "zalo": t("xlsx.channel.zalo"),
+        "console": t("xlsx.channel.console"),
     },
 }
 # the rest of the report's and the files' texts (used through ``say``), for `make messages`
@@ -103,7 +122,10 @@ REPORT_TEXTS = (
     t("report.col.unit"), t("report.col.share"), t("report.col.group"), t("report.col.target"),
     t("report.col.milestone"), t("report.col.achieved"), t("report.col.achieved_share"),
     t("report.col.needed"), t("xlsx.sheet.citizens"), t("xlsx.sheet.units"),
-    t("xlsx.sheet.groups"), t("xlsx.sheet.targets"),
+    t("xlsx.sheet.groups"), t("xlsx.sheet.targets"), t("report.coverage"), t("xlsx.unit"),
+    t("xlsx.made"), t("xlsx.footer"), t("xlsx.export.title"), t("xlsx.missing"),
+    t("xlsx.staff.unnamed"), t("list.sign.preparer"), t("list.sign.confirmer"),
+    t("list.sign.hint"), t("list.sign.name"), t("list.sign.place_date"), t("list.unit.several"),
 )  # fmt: skip
 COUNT_HEADERS = {
     "registered": t("report.col.registered"),
@@ -114,6 +136,36 @@ COUNT_HEADERS = {
     "recognised": t("report.col.recognised"),
     "not_recognised": t("report.col.not_recognised"),
 }
+
+
+def decision_word(decision: object, status: object) -> str | None:
+    """What was recorded, as one word for the decision column, from the export's ``decision``
+    and ``declaration_status`` together: an approval records the result its scores give
+    (bot/flows/decisions.py ``approve``: «recognised» or «not_recognised»), a rejection
+    «not_recognised», a return «returned» with no decision. None: nothing decided yet (or a
+    pair no use case records, where any word could contradict the status)."""
+    if decision == "approved" and status in ("recognised", "not_recognised"):
+        return str(status)
+    if decision == "rejected" and status == "not_recognised":
+        return "rejected"
+    if decision is None and status == "returned":
+        return "returned"
+    return None
+
+
+def unit_label(wards: WardDirectory, codes: Iterable[str] | None) -> str:
+    """The unit a file covers: the province's name (None: all units), else the units' names
+    in Vietnamese order."""
+    if codes is None:
+        return wards.province_name
+    return ", ".join(sorted({wards.name_of(code) for code in codes}, key=collation_key))
+
+
+def _default_say() -> Say:
+    """The catalogs, for callers that pass no translator (their texts are Vietnamese)."""
+    from bot.i18n import Translator
+
+    return Translator("vi")
 
 
 def local_time(value: object) -> datetime | None:
@@ -127,41 +179,117 @@ def local_time(value: object) -> datetime | None:
 
 
 class _Sheet:
-    """A worksheet written row after row, with the workbook's formats."""
+    """A worksheet written row after row (constant-memory mode: never back to a row written),
+    with the workbook's formats: lines above the table, its header, its rows."""
 
-    def __init__(self, book: Any, name: str, formats: Mapping[str, Any]) -> None:
+    def __init__(
+        self, book: Any, name: str, formats: Mapping[str, Any], ruled: bool = True
+    ) -> None:
+        """``ruled``: the table's cells get borders, as a printed form has (the export, a
+        data file of many rows, has none)."""
         self.sheet = book.add_worksheet(name[:31])
         self.formats = formats
+        self.ruled = ruled
         self.row = 0
+        self.header_row = 0
+
+    def line(self, text: str, columns: int, style: str = "line", height: float = 0) -> None:
+        """One line across the table's width (merged cells), e.g. a title."""
+        if height:
+            self.sheet.set_row(self.row, height)
+        if columns > 1:
+            self.sheet.merge_range(self.row, 0, self.row, columns - 1, text, self.formats[style])
+        else:
+            self.sheet.write_string(self.row, 0, text, self.formats[style])
+        self.row += 1
+
+    def heading(self, title: str, lines: Sequence[str], columns: int) -> None:
+        """A title (capitals, as on an official list), the lines under it, then a blank row."""
+        self.line(title.upper(), columns, "title", height=36)
+        for text in lines:
+            self.line(text, columns)
+        self.row += 1
 
     def header(self, titles: Sequence[str], widths: Sequence[int], freeze_columns: int) -> None:
         for col, (title, width) in enumerate(zip(titles, widths, strict=True)):
             self.sheet.set_column(col, col, width)
-            self.sheet.write_string(0, col, title, self.formats["header"])
-        self.sheet.freeze_panes(1, freeze_columns)
-        self.row = 1
+            self.sheet.write_string(self.row, col, title, self.style("header"))
+        self.header_row = self.row
+        self.sheet.freeze_panes(self.row + 1, freeze_columns)
+        self.sheet.repeat_rows(self.row)  # the header on every printed page
+        self.row += 1
 
     def put(self, values: Sequence[object], bold: bool = False) -> None:
         for col, value in enumerate(values):
             self.cell(col, value, bold)
         self.row += 1
 
+    def style(self, name: str | None) -> Any:
+        """A format of the workbook's, its ruled variant in a ruled table."""
+        if self.ruled:
+            return self.formats["ruled_" + (name or "cell")]
+        return self.formats[name] if name else None
+
     def cell(self, col: int, value: object, bold: bool = False) -> None:
         row, sheet = self.row, self.sheet
+        style = self.style("bold" if bold else None)
         if value is None:
-            return
-        if isinstance(value, bool):
-            sheet.write_boolean(row, col, value)
+            if self.ruled:
+                sheet.write_blank(row, col, None, style)
+        elif isinstance(value, bool):
+            sheet.write_boolean(row, col, value, style)
         elif isinstance(value, int | float):
-            sheet.write_number(row, col, value, self.formats["bold"] if bold else None)
+            sheet.write_number(row, col, value, style)
         elif isinstance(value, datetime):
-            sheet.write_datetime(row, col, value, self.formats["time"])
+            sheet.write_datetime(row, col, value, self.style("time"))
         else:
-            sheet.write_string(row, col, str(value), self.formats["bold"] if bold else None)
+            sheet.write_string(row, col, str(value), style)
 
-    def finish(self, columns: int) -> None:
-        if self.row > 1:
-            self.sheet.autofilter(0, 0, self.row - 1, columns - 1)
+    def finish(self, columns: int, footer: str) -> None:
+        """Filters over the table, and the print settings."""
+        if self.row > self.header_row + 1:
+            self.sheet.autofilter(self.header_row, 0, self.row - 1, columns - 1)
+        _print_setup(self.sheet, footer)
+
+    def signatures(
+        self, columns: int, place_date: str, blocks: Sequence[tuple[str, str, str]]
+    ) -> None:
+        """After the table: the place and date over the right-hand block, then the blocks
+        (title, hint, name line) side by side, with room to sign above the name line."""
+        half = max(columns // 2, 1)
+        spans = ((0, half - 1), (half, max(columns - 1, half)))
+        self.row += 1
+        self._side(spans[1], place_date, "place")
+        self.row += 1
+        for part, style in ((0, "sign"), (1, "hint"), (2, "line")):
+            if part == 2:
+                self.row += 3  # room for the signature
+            for span, block in zip(spans, blocks, strict=True):
+                self._side(span, block[part], style)
+            self.row += 1
+
+    def _side(self, span: tuple[int, int], text: str, style: str) -> None:
+        first, last = span
+        if last > first:
+            self.sheet.merge_range(self.row, first, self.row, last, text, self.formats[style])
+        else:
+            self.sheet.write_string(self.row, first, text, self.formats[style])
+
+
+def _print_setup(sheet: Any, footer: str) -> None:
+    """A4 landscape, one page wide and as many tall as the rows need, centred, numbered."""
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.center_horizontally()
+    sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    sheet.set_footer("&C" + footer)  # "&P", "&N": this page's number, the pages
+
+
+def _header_text(text: str) -> str:
+    """Text for a page header: "&" is its control character (written "&&"); 255 at most."""
+    escaped = text.replace("&", "&&")
+    return escaped if len(escaped) <= 240 else escaped[:239] + "…"
 
 
 def _workbook(target: Target) -> tuple[Any, dict[str, Any]]:
@@ -176,13 +304,29 @@ def _workbook(target: Target) -> tuple[Any, dict[str, Any]]:
             "in_memory": False,
         },
     )
+    centred = {"align": "center", "valign": "vcenter", "text_wrap": True}
+    plain: dict[str, dict[str, Any]] = {
+        "header": {"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top"},
+        "time": {"num_format": DATE_FORMAT},
+        "bold": {"bold": True},
+        "percent": {"num_format": "0.0%"},
+        "cell": {},
+    }
     formats = {
-        "header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True}),
-        "time": book.add_format({"num_format": DATE_FORMAT}),
-        "bold": book.add_format({"bold": True}),
-        "percent": book.add_format({"num_format": "0.0%"}),
+        **{name: book.add_format(spec) for name, spec in plain.items()},
+        **{f"ruled_{name}": book.add_format({**spec, "border": 1}) for name, spec in plain.items()},
+        "title": book.add_format({**centred, "bold": True, "font_size": 14}),
+        "line": book.add_format(centred),
+        "place": book.add_format({**centred, "italic": True}),
+        "sign": book.add_format({**centred, "bold": True}),
+        "hint": book.add_format({**centred, "italic": True}),
     }
     return book, formats
+
+
+def _made(say: Say, locale: str, made_at: datetime | None) -> str:
+    moment = (made_at or datetime.now(UTC)).astimezone(_VN)
+    return say(locale, "xlsx.made", date=f"{moment:%d/%m/%Y}")
 
 
 async def export_workbook(
@@ -193,11 +337,18 @@ async def export_workbook(
     wards: WardDirectory,
     say: Say,
     locale: str,
+    *,
+    made_at: datetime | None = None,
 ) -> int:
-    """The export: a row per citizen and declaration, then a sheet of counts per unit.
-    ``records`` come in pages (see ``bot.services.export.record_pages``); returns the rows."""
+    """The export: a row per citizen and declaration, then a sheet of counts per unit (the
+    report's, so counting only those who agreed to statistics; it says so). ``records`` come
+    in pages (see ``bot.services.export.record_pages``); returns the rows."""
     book, formats = _workbook(target)
-    sheet = _Sheet(book, say(locale, "xlsx.sheet.citizens"), formats)
+    sheet = _Sheet(book, say(locale, "xlsx.sheet.citizens"), formats, ruled=False)
+    area = report.area if report is not None and report.area else wards.province_name
+    made = _made(say, locale, made_at)
+    title = say(locale, "xlsx.export.title", area=area, made=made)
+    sheet.sheet.set_header("&C&B" + _header_text(title))
     columns = list(EXPORT_COLUMNS)
     at = next(i for i, c in enumerate(columns) if c.field == "total")
     columns[at:at] = [
@@ -216,11 +367,12 @@ async def export_workbook(
     count = 0
     async for page in records:
         for record in page:
-            sheet.put([_value(c, record, words, wards) for c in columns])
+            sheet.put([_value(c, record, words, wards, say, locale) for c in columns])
             count += 1
-    sheet.finish(len(columns))
+    footer = say(locale, "xlsx.footer")
+    sheet.finish(len(columns), footer)
     if report is not None:
-        _counts_sheet(book, formats, report, say, locale)
+        _counts_sheet(book, formats, report, say, locale, made)
     book.close()
     return count
 
@@ -230,11 +382,18 @@ def _value(
     record: Mapping[str, Any],
     words: Mapping[str, Mapping[str, str]],
     wards: WardDirectory,
+    say: Say,
+    locale: str,
 ) -> object:
-    if column.field.startswith(("score_", "verified_")):
-        kind, _, number = column.field.partition("_")
+    kind, _, number = column.field.partition("_")
+    if kind in ("score", "verified") and number.isdigit():  # an indicator's, not the total
         found = record.get("scores" if kind == "score" else "verified_scores") or {}
         return found.get(number)
+    if column.kind == "decision":
+        word = decision_word(record.get("decision"), record.get("declaration_status"))
+        return None if word is None else words["decision"][word]
+    if column.kind == "staff":
+        return _staff(record, words["channel"], say, locale)
     value = record.get(column.field)
     if value is None or value == "":
         return None
@@ -249,43 +408,84 @@ def _value(
     return value
 
 
+def _staff(
+    record: Mapping[str, Any], channels: Mapping[str, str], say: Say, locale: str
+) -> str | None:
+    """The deciding coordinator by the name they gave; one who gave none by their account,
+    in words («Chưa ghi tên (Telegram 123)»), never the ``telegram:123`` token."""
+    account = record.get("decided_by")
+    name = record.get("decided_by_name")
+    if name and name != account:
+        return str(name)
+    if not account:
+        return None
+    channel, _, number = str(account).partition(":")
+    return say(locale, "xlsx.staff.unnamed", account=f"{channels.get(channel, channel)} {number}")
+
+
+def _report_heading(report: Report, say: Say, locale: str, made: str) -> list[str]:
+    lines = [say(locale, "xlsx.unit", unit=report.area)] if report.area else []
+    lines.append(made)
+    if report.purpose is not None:
+        lines.append(say(locale, "report.coverage"))
+    return lines
+
+
 def _counts_sheet(
-    book: Any, formats: Mapping[str, Any], report: Report, say: Say, locale: str
+    book: Any, formats: Mapping[str, Any], report: Report, say: Say, locale: str, made: str
 ) -> None:
     sheet = _Sheet(book, say(locale, "xlsx.sheet.units"), formats)
     titles = [say(locale, "report.col.unit")]
     titles += [say(locale, COUNT_HEADERS[c].key) for c in COUNT_COLUMNS]
     titles.append(say(locale, "report.col.share"))
+    heading = say(locale, "report.title", year=report.year)
+    sheet.heading(heading, _report_heading(report, say, locale, made), len(titles))
     sheet.header(titles, [26, *[11] * len(COUNT_COLUMNS), 12], freeze_columns=1)
     for unit in report.units:
         sheet.put([unit.name, *unit.counts.values()])
-        _share(sheet, len(COUNT_COLUMNS) + 1, unit.counts.share, formats)
+        _share(sheet, len(COUNT_COLUMNS) + 1, unit.counts.share)
     total = say(locale, "report.total.province" if report.scope_all else "report.total.scope")
     sheet.put([total, *report.province.values()], bold=True)
-    _share(sheet, len(COUNT_COLUMNS) + 1, report.province.share, formats)
-    sheet.finish(len(titles))
+    _share(sheet, len(COUNT_COLUMNS) + 1, report.province.share)
+    sheet.finish(len(titles), say(locale, "xlsx.footer"))
 
 
-def _share(sheet: _Sheet, col: int, share: float | None, formats: Mapping[str, Any]) -> None:
+def _share(sheet: _Sheet, col: int, share: float | None) -> None:
     """The share in the row just written (as a number formatted 0.0%, not text)."""
     if share is not None:
-        sheet.sheet.write_number(sheet.row - 1, col, share, formats["percent"])
+        sheet.sheet.write_number(sheet.row - 1, col, share, sheet.style("percent"))
+    elif sheet.ruled:
+        sheet.sheet.write_blank(sheet.row - 1, col, None, sheet.style("percent"))
 
 
-def report_workbook(target: Target, report: Report, say: Say, locale: str) -> None:
-    """The report: units and the total, target groups, and the targets of QĐ 677."""
+def report_workbook(
+    target: Target,
+    report: Report,
+    say: Say,
+    locale: str,
+    *,
+    made_at: datetime | None = None,
+) -> None:
+    """The report: units and the total, target groups, and the targets of QĐ 677; each sheet
+    under the report's title, unit, date and what the figures cover."""
     book, formats = _workbook(target)
-    _counts_sheet(book, formats, report, say, locale)
+    made = _made(say, locale, made_at)
+    heading = say(locale, "report.title", year=report.year)
+    lines = _report_heading(report, say, locale, made)
+    footer = say(locale, "xlsx.footer")
+    _counts_sheet(book, formats, report, say, locale, made)
     groups = _Sheet(book, say(locale, "xlsx.sheet.groups"), formats)
     titles = [say(locale, "report.col.group")]
     titles += [say(locale, COUNT_HEADERS[c].key) for c in COUNT_COLUMNS]
     titles.append(say(locale, "report.col.share"))
+    groups.heading(heading, lines, len(titles))
     groups.header(titles, [30, *[11] * len(COUNT_COLUMNS), 12], freeze_columns=1)
     for group, counts in report.by_group.items():
         groups.put([say(locale, f"group.{group}"), *counts.values()])
-        _share(groups, len(COUNT_COLUMNS) + 1, counts.share, formats)
-    groups.finish(len(titles))
+        _share(groups, len(COUNT_COLUMNS) + 1, counts.share)
+    groups.finish(len(titles), footer)
     targets = _Sheet(book, say(locale, "xlsx.sheet.targets"), formats)
+    targets.heading(heading, lines, 5)
     targets.header(
         [
             say(locale, "report.col.target"),
@@ -305,11 +505,11 @@ def report_workbook(target: Target, report: Report, say: Say, locale: str) -> No
                 say(locale, "report.milestone", share=share, year=row.milestone_year),
                 row.achieved,
                 None,
-                say(locale, "report.missing", column=row.missing) if row.missing else row.needed,
+                say(locale, "xlsx.missing") if row.missing else row.needed,
             ]
         )
-        _share(targets, 3, row.achieved_share, formats)
-    targets.finish(5)
+        _share(targets, 3, row.achieved_share)
+    targets.finish(5, footer)
     book.close()
 
 
@@ -319,16 +519,39 @@ def list_workbook(
     headers: Sequence[str],
     widths: Sequence[int],
     rows: Iterable[Sequence[object]],
+    *,
+    heading: str | None = None,
+    unit: str | None = None,
+    confirmer: str | None = None,
+    place: str | None = None,
+    made_at: datetime | None = None,
+    say: Say | None = None,
+    locale: str = "vi",
 ) -> int:
-    """One of a ward office's lists, one sheet; returns the rows written."""
+    """One of a ward office's lists, one sheet named ``title``, ready to print and sign: the
+    ``heading`` (default ``title``), «Đơn vị: ``unit``», the date it was made, the table, then
+    «``place``, ngày … tháng … năm …» and the signature blocks of the person who made it and
+    of the association confirming it (``confirmer``: «Hội Khuyến học Phường Lê Chân»). What is
+    not given is left as dots to fill by hand. Returns the rows written."""
+    say = say or _default_say()
+    dots = "…………………"
     book, formats = _workbook(target)
     sheet = _Sheet(book, title, formats)
+    columns = len(headers)
+    lines = [say(locale, "xlsx.unit", unit=unit or dots), _made(say, locale, made_at)]
+    sheet.heading(heading or title, lines, columns)
     sheet.header(headers, widths, freeze_columns=2)
     count = 0
     for row in rows:
         sheet.put(row)
         count += 1
-    sheet.finish(len(headers))
+    hint, name = say(locale, "list.sign.hint"), say(locale, "list.sign.name")
+    blocks = [
+        (say(locale, "list.sign.preparer").upper(), hint, name),
+        (say(locale, "list.sign.confirmer", unit=confirmer or dots).upper(), hint, name),
+    ]
+    sheet.finish(columns, say(locale, "xlsx.footer"))
+    sheet.signatures(columns, say(locale, "list.sign.place_date", place=place or dots), blocks)
     book.close()
     return count
 

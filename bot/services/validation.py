@@ -21,6 +21,7 @@ __all__ = [
     "validate_full_name",
     "validate_phone",
     "visible_text",
+    "without_diacritics",
 ]
 
 MIN_AGE = 6
@@ -79,8 +80,15 @@ def strip_honorific(name: str) -> str:
     return name
 
 
+def without_diacritics(name: str) -> bool:
+    """A Vietnamese full name typed without its marks ("Pham Van Tam"): two words or more, only
+    ASCII letters."""
+    return name.isascii() and len(name.split()) >= 2 and any(ch.isalpha() for ch in name)
+
+
 def validate_full_name(raw: str) -> str:
-    name = strip_honorific(visible_text(raw).replace("’", "'"))
+    typed = phrases().strip_lead_in(visible_text(raw).replace("’", "'"))
+    name = strip_honorific(typed)
     if not name:
         raise ValidationError("reg.full_name.error.empty")
     if _LINK.search(name):

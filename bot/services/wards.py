@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.engine.matching import fold
 
-__all__ = ["CORRECTED_CODES", "MAX_QUERY", "Ward", "WardDirectory"]
+__all__ = ["CORRECTED_CODES", "MAX_QUERY", "Ward", "WardDirectory", "WardsFileError"]
 
 MAX_QUERY = 60  # characters; the longest unit name with its kind is under 30
 # Words people put before a name; they say nothing about which unit is meant.
@@ -52,11 +52,39 @@ CORRECTED_CODES = {"10510": "10507", "10540": "10891", "10672": "10837", "10777"
 SHIPPED_VERSION = "vietnam-provinces:2026-09-20"
 
 
+class WardsFileError(ValueError):
+    """A list of units (or of former names) that cannot be used; the message names the file
+    and says what is wrong in plain words."""
+
+
+def _read(path: Path) -> bytes:
+    """An operator's file; a missing or unreadable one raises ``OSError``, which the caller
+    (``bot.app``: a configuration error naming the setting) turns into words."""
+    return path.read_bytes()
+
+
 def _rows(raw: bytes, path: Path, required: set[str]) -> list[dict[str, str]]:
-    lines = [line for line in raw.decode("utf-8-sig").splitlines() if not line.startswith("#")]
-    rows = list(csv.DictReader(lines))
-    if not rows or not required <= set(rows[0]):
-        raise ValueError(f"{path}: needs the columns {','.join(sorted(required))}")
+    columns = ",".join(sorted(required))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise WardsFileError(
+            f'{path}: not UTF-8 text (save it from the spreadsheet as "CSV UTF-8")'
+        ) from None
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not lines:
+        raise WardsFileError(f"{path}: the file is empty; it needs the columns {columns}")
+    # a spreadsheet set to Vietnamese (decimal comma) saves its CSV with semicolons
+    delimiter = ";" if ";" in lines[0] and "," not in lines[0] else ","
+    header = [name.strip() for name in next(csv.reader(lines[:1], delimiter=delimiter))]
+    if not required <= set(header):
+        missing = ",".join(sorted(required - set(header)))
+        raise WardsFileError(
+            f"{path}: the first line must name the columns {columns} (missing: {missing})"
+        )
+    rows = list(csv.DictReader(lines[1:], fieldnames=header, restval="", delimiter=delimiter))
+    if not rows:
+        raise WardsFileError(f"{path}: has its column names but no rows")
     return rows
 
 
@@ -112,20 +140,24 @@ class WardDirectory:
     def from_csv(cls, path: Path, province_name: str, aliases: Path | None = None) -> WardDirectory:
         """An operator's list: columns ``code,name`` and optionally ``kind``; ``aliases`` a file
         of former units (``old_name,code``, and optionally ``old_district``)."""
-        raw = path.read_bytes()
+        raw = _read(path)
         wards = [
             Ward(row["code"].strip(), row["name"].strip(), (row.get("kind") or "").strip())
             for row in _rows(raw, path, {"code", "name"})
             if row["code"].strip() and row["name"].strip()
         ]
+        if not wards:
+            raise WardsFileError(f"{path}: no row has both a code and a name")
         digest = hashlib.sha256(raw).hexdigest()[:12]
         return cls(wards, f"csv:{path.name}:{digest}", province_name, cls.read_aliases(aliases))
 
     @staticmethod
-    def read_aliases(path: Path | None) -> list[tuple[str, str]]:
-        if path is None or not path.exists():
+    def read_aliases(path: Path | None, required: bool = False) -> list[tuple[str, str]]:
+        """Former units' names from a file; a shipped file may be absent (``required`` is for
+        an operator's, which must be there)."""
+        if path is None or (not required and not path.exists()):
             return []
-        rows = _rows(path.read_bytes(), path, {"old_name", "code"})
+        rows = _rows(_read(path), path, {"old_name", "code"})
         return [(row["old_name"].strip(), row["code"].strip()) for row in rows]
 
     def with_aliases(self, path: Path) -> WardDirectory:
@@ -133,7 +165,10 @@ class WardDirectory:
         extra = [(entry.bare, entry.ward.code) for entry in self._aliases]
         wards = [entry.ward for entry in self._entries]
         combined = WardDirectory(
-            wards, self.data_version, self.province_name, [*extra, *self.read_aliases(path)]
+            wards,
+            self.data_version,
+            self.province_name,
+            [*extra, *self.read_aliases(path, required=True)],
         )
         return combined
 

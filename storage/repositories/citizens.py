@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     String,
@@ -20,11 +22,38 @@ from sqlalchemy import (
 )
 
 from bot.engine.ports import Citizen, CitizenChange, Consent, NewCitizen
+from bot.services.consents import STATISTICS
 from storage.models import citizen_changes, citizens, consents, declarations, link_codes, outbox
 from storage.repositories._base import Prepared, _Repo
 from storage.repositories._rows import _aware, _citizen, _citizen_values, _consent
 
 _BY_ID = Prepared(lambda _: select(citizens).where(citizens.c.id == bindparam("citizen_id")))
+
+
+def _consent_to(purpose: str) -> Any:
+    """Consent records naming ``purpose`` and not withdrawn (what
+    ``bot.services.consents.active_purposes`` reads). ``purposes`` is a JSON list of fixed ASCII
+    ids: its text holds ``"<purpose>"`` on SQLite and PostgreSQL alike."""
+    listed = cast(consents.c.purposes, String).contains(json.dumps(purpose), autoescape=True)
+    return (consents.c.withdrawn_at.is_(None), listed)
+
+
+def consenting(purpose: str) -> Any:
+    """The ids of citizens with an active consent to ``purpose``, for ``citizens.c.id.in_``:
+    over every citizen SQLite reads the consents once (60–90 ms for 50,000 citizens, where a
+    correlated EXISTS took 320 ms: bench/reports.py)."""
+    return select(consents.c.citizen_id).where(*_consent_to(purpose))
+
+
+def agreed_to(purpose: str) -> Any:
+    """The row's citizen (``citizens.c.id``) holds an active consent to ``purpose``: a
+    correlated EXISTS on ``ix_consents_citizen_id``, for queries over a subset of citizens
+    (a year's declarations: 70 ms for 25,000, where ``consenting`` took 110 ms)."""
+    return (
+        select(consents.c.id)
+        .where(consents.c.citizen_id == citizens.c.id, *_consent_to(purpose))
+        .exists()
+    )
 
 
 class SqlCitizenRepository(_Repo):
@@ -89,13 +118,17 @@ class SqlCitizenRepository(_Repo):
         return [_citizen(row) for row in (await self._bulk.execute(query)).mappings()]
 
     async def counts_by_unit(
-        self, wards: Collection[str] | None = None
+        self, wards: Collection[str] | None = None, purpose: str | None = STATISTICS
     ) -> Sequence[tuple[str, int, int]]:
+        """(unit, target group, citizens) for statistics: by default only citizens with an
+        active consent to the statistics purpose (``purpose=None``: everyone)."""
         query = select(citizens.c.ward_code, citizens.c.target_group, func.count()).group_by(
             citizens.c.ward_code, citizens.c.target_group
         )
         if wards is not None:
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        if purpose is not None:
+            query = query.where(citizens.c.id.in_(consenting(purpose)))
         return [(str(w), int(g), int(n)) for w, g, n in await self._bulk.execute(query)]
 
     async def search(

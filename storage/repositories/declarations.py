@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from bot.engine.ports import Citizen, Declaration, DeclarationEvent, EvidenceFile, IndicatorAnswer
+from bot.services.consents import STATISTICS
 from storage.models import (
     citizens,
     declaration_answers,
@@ -19,6 +20,7 @@ from storage.models import (
 )
 from storage.repositories._base import Prepared, _insert_or_ignore, _Repo, upsert
 from storage.repositories._rows import _EVIDENCE_FIELDS, _aware, _citizen, _declaration
+from storage.repositories.citizens import agreed_to
 
 _FOR_YEAR = Prepared(
     lambda _: select(declarations).where(
@@ -340,8 +342,10 @@ class SqlDeclarationRepository(_Repo):
         return {status: int(count) for status, count in await self._bulk.execute(query)}
 
     async def counts_by_unit(
-        self, year: int, wards: Collection[str] | None
+        self, year: int, wards: Collection[str] | None, purpose: str | None = STATISTICS
     ) -> Sequence[tuple[str, int, str, int]]:
+        """(unit, target group, status, declarations) of ``year`` for statistics: by default
+        only citizens with an active consent to the statistics purpose (None: everyone)."""
         query = (
             select(
                 citizens.c.ward_code, citizens.c.target_group, declarations.c.status, func.count()
@@ -352,12 +356,21 @@ class SqlDeclarationRepository(_Repo):
         )
         if wards is not None:
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        if purpose is not None:
+            query = query.where(agreed_to(purpose))
         rows = await self._bulk.execute(query)
         return [(str(w), int(g), str(s), int(n)) for w, g, s, n in rows]
 
     async def recognised_with(
-        self, year: int, wards: Collection[str] | None, indicator: int, min_score: int
+        self,
+        year: int,
+        wards: Collection[str] | None,
+        indicator: int,
+        min_score: int,
+        purpose: str | None = STATISTICS,
     ) -> dict[str, int]:
+        """Recognised declarations by unit whose ``indicator`` reached ``min_score``, for
+        statistics: by default only citizens with an active consent to the statistics purpose."""
         score = func.coalesce(declaration_answers.c.verified_score, declaration_answers.c.score)
         query = (
             select(citizens.c.ward_code, func.count())
@@ -377,6 +390,8 @@ class SqlDeclarationRepository(_Repo):
         )
         if wards is not None:
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        if purpose is not None:
+            query = query.where(agreed_to(purpose))
         return {str(w): int(n) for w, n in await self._bulk.execute(query)}
 
     async def purge_evidence(self, decided_before: datetime, now: datetime) -> int:

@@ -135,7 +135,7 @@ async def test_a_conversation_saved_at_a_step_that_no_longer_exists_starts_afres
         assert conversation is not None
         await uow.conversations.save(replace(conversation, step="renamed_in_a_later_release"))
     await chat.send("hello")
-    chat.expect("Công dân học tập", choices=["agree", "full", "disagree"])
+    chat.expect("Công dân học tập", choices=["adult", "minor"])
 
 
 async def test_an_unavailable_database_answers_retry_and_changes_nothing(app: App) -> None:

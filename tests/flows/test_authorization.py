@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from bot.app import App
 from bot.engine.ports import NewCitizen
+from bot.services.consents import PURPOSES
 from bot.services.staff import create_invitation, redeem
 from tests.chat import Chat
 from tests.conftest import make_settings, started_app
@@ -74,6 +75,8 @@ async def build_world(app: App) -> World:
             name = f"Người Dân Số {'ABCDE'[number]}"
             names.append(name)
             citizen = await uow.citizens.create(person(name, TARGET, "Phường Lê Chân"), NOW)
+            for purpose in PURPOSES:  # as registering records them (the report counts them)
+                await uow.consents.record(citizen.id, "test", [purpose], NOW, "console")
             identity = await uow.identities.create("console", f"citizen{number}", "vi")
             await uow.identities.bind(identity.id, citizen.id)
             declaration = await uow.declarations.create(citizen.id, year, "qd324-2023", NOW)

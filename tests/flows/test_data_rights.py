@@ -52,7 +52,8 @@ async def test_mydata_shows_everything_stored_and_sends_it_as_json(any_app: App)
     chat.expect(
         "Dữ liệu cá nhân đang được lưu", "Nguyễn Thị Hồng Nhung", "Tổ dân phố 12",
         "Tài khoản trò chuyện: test",
-        "thống kê ẩn danh (không bắt buộc): đồng ý ngày", "đã rút ngày",
+        "• tính vào số liệu thống kê của phong trào, không ghi tên (không bắt buộc): đồng ý ngày",
+        "đã rút ngày",
         "Số lần sửa thông tin: 1",
         "Đang tự đánh giá, tổng 9 điểm, 1 minh chứng",
         "Tệp JSON đầy đủ",

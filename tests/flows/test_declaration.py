@@ -84,7 +84,10 @@ async def test_a_complete_declaration_with_evidence(any_app: App) -> None:
     await chat.send_file(FileRef("plan.pdf", "document", "application/pdf", name="kế hoạch.pdf"))
     chat.expect("Đã nhận tệp (2/5)")
     await chat.send("Tôi đọc báo Hải Phòng mỗi sáng")
-    chat.expect("Đã lưu phần mô tả", "Mô tả: Tôi đọc báo Hải Phòng mỗi sáng")
+    chat.expect(
+        "Đã lưu mô tả cho chỉ số 1: «Tôi đọc báo Hải Phòng mỗi sáng».",
+        "Mô tả: Tôi đọc báo Hải Phòng mỗi sáng",
+    )
     await chat.press("done")
     chat.expect("Chỉ số 2/10")
     await score_all(chat, {i: 9 for i in range(2, 11)}, start=False)
@@ -141,7 +144,8 @@ async def test_bad_scores_get_a_clear_reask(citizen: Chat) -> None:
         ("7,5", "số nguyên"),
     ]:
         await citizen.send(typed)
-        citizen.expect(reason, "Chỉ số 1/10")
+        citizen.expect(reason, "Chỉ số 1: tự chấm bao nhiêu điểm (từ 0 đến 10)?")
+        assert "Đọc sách" not in citizen.text  # the short question, not the whole indicator
     await citizen.send("10")
     citizen.expect("Minh chứng cho chỉ số 1")
 
@@ -174,10 +178,13 @@ async def test_back_skip_and_edit_from_the_review(citizen: Chat) -> None:
     await citizen.press("i6")
     citizen.expect("Chỉ số 6/10", "Điểm hiện tại: 9")
     await citizen.send("4")
-    citizen.expect("Chỉ số này 4 điểm, dưới 5 điểm: chưa thể được công nhận")  # when entered
+    citizen.expect(
+        "Chỉ số này 4 điểm, dưới 5 điểm: chưa thể được đề nghị công nhận"
+    )  # when entered
     await citizen.press("none")
     citizen.expect(
-        "6. Sử dụng ngoại ngữ: 4 điểm ⚠️ dưới 5 điểm: chưa thể được công nhận",  # and summed up
+        # and summed up
+        "6. Sử dụng ngoại ngữ: 4 điểm ⚠️ dưới 5 điểm: chưa thể được đề nghị công nhận",
         "Tổng điểm: 86/100",
         "Chưa đạt — chỉ số 6 dưới 5 điểm",
         choices=["submit", "edit", "leave"],
@@ -336,11 +343,11 @@ async def test_scores_as_people_type_them_and_the_guide_on_request(app: App) -> 
     for indicator, text in enumerate(typed, start=1):
         if indicator == 3:
             await chat.send("không biết")  # the indicator's scoring guide, and the question again
-            chat.expect("Cách chấm chỉ số 3", "0–4 điểm", "5–7 điểm", "8–10 điểm", "Chỉ số 3/10")
+            chat.expect("Cách chấm chỉ số 3", "0–4 điểm", "5–7 điểm", "8–10 điểm", "Chỉ số 3: tự")
         if indicator == 4:
             await chat.send("?")
-            chat.expect("Cách chấm chỉ số 4", "Chỉ số 4/10")
-        chat.expect(f"Chỉ số {indicator}/10")
+            chat.expect("Cách chấm chỉ số 4", "Chỉ số 4: tự chấm")
+        chat.expect(f"Chỉ số {indicator}")
         await chat.send(text)
         chat.expect(f"Minh chứng cho chỉ số {indicator}")
         await chat.press("none")

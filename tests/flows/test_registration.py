@@ -10,17 +10,16 @@ from tests.chat import DEFAULT_ANSWERS, Chat, agree, answer_until, register
 async def test_complete_registration_in_vietnamese(any_app: App) -> None:
     chat = Chat(any_app.engine)
     await chat.send("xin chào")
+    chat.expect("Công dân học tập", "đủ 16 tuổi", choices=["adult", "minor"])
+    await chat.send("đủ rồi ạ")  # the age first: under 16, a guardian reads and agrees
     chat.expect(
-        "Công dân học tập",
-        "Hội Khuyến học",
-        "bên kiểm soát dữ liệu cá nhân",
-        choices=["agree", "full", "disagree"],
+        "Hội Khuyến học", "bên kiểm soát dữ liệu cá nhân", choices=["agree", "full", "disagree"]
     )
     assert len(chat.text) <= 600  # the first screen fits a phone
     await chat.press("Đồng ý")
     chat.expect("cán bộ phụ trách phường/xã", choices=["agree", "later"])
     await chat.send("đồng ý ạ")  # typed, with a particle
-    chat.expect("thống kê ẩn danh", choices=["agree", "later"])
+    chat.expect("số liệu thống kê", choices=["agree", "later"])
     await chat.send("khong")
     chat.expect("đối tượng", choices=["g1", "g2", "g3", "g4"])
     await chat.press("g2")
@@ -83,20 +82,24 @@ async def test_complete_registration_in_vietnamese(any_app: App) -> None:
 async def test_disagreeing_stores_nothing_and_explains_how_to_return(app: App) -> None:
     chat = Chat(app.engine)
     await chat.send("/start")
+    await chat.press("adult")
     await chat.send("không đồng ý")
     chat.expect("không lưu bất kỳ thông tin cá nhân nào", "/start")
     async with app.store.transaction() as uow:
         assert await uow.identities.get("test", "1001") is None
         assert await uow.citizens.list() == []
     await chat.send("/start")
-    chat.expect("Công dân học tập", choices=["agree", "full", "disagree"])
+    chat.expect("Công dân học tập", choices=["adult", "minor"])
 
 
 async def test_english_speaker_gets_english_and_can_switch(app: App) -> None:
     chat = Chat(app.engine, language="en-GB")
     await chat.send("/start")
-    chat.expect("Welcome", "personal data controller", choices=["agree", "full", "disagree"])
-    await agree(chat)
+    chat.expect("Welcome", "16 or older", choices=["adult", "minor"])
+    await chat.press("adult")
+    chat.expect("personal data controller", choices=["agree", "full", "disagree"])
+    for _ in range(3):
+        await chat.press("agree")
     await chat.send("/language vi")
     chat.expect("Đã chuyển sang tiếng Việt", "Thuộc đối tượng nào?")
     await chat.send("/language")
@@ -131,26 +134,45 @@ async def test_birth_year_range_and_guardian_for_under_16(app: App) -> None:
     for typed, reason in [("năm", "4 chữ số"), ("85", "4 chữ số"), ("1800", "trong khoảng")]:
         await chat.send(typed)
         chat.expect(reason)
-    await chat.send("2014")
-    chat.expect("dưới 16 tuổi", choices=["yes", "no"])
-    await chat.press("no")
-    chat.expect("cha mẹ", "/start")
+    # said 16 or over at first, but the year says 15: the consents were a child's, so the
+    # guardian is asked for, reads the notice and agrees; registration goes on from there
+    await chat.send("2011")
+    chat.expect("dưới 16 tuổi", "cha, mẹ hoặc người giám hộ", "họ và tên của cha, mẹ")
+    await chat.send("Phạm Thị Hoa")
+    await chat.press("mother")
+    chat.expect("Kính gửi Phạm Thị Hoa (Mẹ)", "con/cháu", choices=["agree", "full", "disagree"])
+    await chat.press("disagree")
+    chat.expect("không lưu bất kỳ thông tin cá nhân nào", "/start")
     async with app.store.transaction() as uow:
         assert await uow.identities.get("test", "1001") is None
 
 
-async def test_a_guardian_is_named_and_recorded_with_a_consent_of_their_own(app: App) -> None:
+async def test_under_16_the_guardian_reads_the_notice_and_agrees_first(app: App) -> None:
+    """Law 91/2025: for a child under 16 the parent or guardian acts; the age is asked before
+    any consent, and the notice and the agreement are addressed to the guardian, whose name
+    and relationship are recorded with every consent."""
     chat = Chat(app.engine)
-    await answer_until(chat, "birth_year", group="g4", full_name="Phạm Minh Khôi")
-    await chat.send("năm 2013")
-    await chat.send("vâng")  # the guardian agreed, typed
-    chat.expect("họ và tên cha, mẹ hoặc người giám hộ")
+    await chat.send("/start")
+    chat.expect("đủ 16 tuổi", choices=["adult", "minor"])
+    await chat.send("chưa")  # not yet 16
+    chat.expect("dành cho cha, mẹ hoặc người giám hộ", "họ và tên")
+    assert chat.choice_ids == []  # no consent has been asked of the child
     await chat.send("bà Phạm Thị Hoa")
     chat.expect(
         "Phạm Thị Hoa là gì của người đăng ký", choices=["father", "mother", "grandparent", "other"]
     )
     await chat.press("grandparent")
-    chat.expect("Giới tính")
+    chat.expect("Kính gửi Phạm Thị Hoa (Ông/Bà)", "Đồng ý cho con/cháu đăng ký")
+    assert len(chat.text) <= 600  # still one phone screen
+    await chat.press("agree")
+    chat.expect("bản tự đánh giá của con/cháu", choices=["agree", "later"])
+    await chat.press("agree")
+    chat.expect("tính con/cháu vào số liệu thống kê", choices=["agree", "later"])
+    await chat.press("later")
+    await chat.press("g4")
+    await chat.send("Phạm Minh Khôi")
+    await chat.send("năm 2013")
+    chat.expect("Giới tính")  # the guardian has agreed already: not asked again
     await chat.press("male")
     for step in ("phone", "ward", "ward_pick", "residential_group", "workplace", "summary"):
         press, default = DEFAULT_ANSWERS[step]
@@ -159,9 +181,28 @@ async def test_a_guardian_is_named_and_recorded_with_a_consent_of_their_own(app:
     async with app.store.transaction() as uow:
         (citizen,) = await uow.citizens.list()
         consents = await uow.consents.for_citizen(citizen.id)
-    (guardian,) = [c for c in consents if c.purposes == ("guardian_consent",)]
-    assert (guardian.guardian_name, guardian.guardian_relation) == ("Phạm Thị Hoa", "grandparent")
+    assert [c.purposes for c in consents] == [
+        ("registration_self_assessment",),
+        ("share_with_ward_coordinator",),
+        ("guardian_consent",),
+    ]
+    assert {(c.guardian_name, c.guardian_relation) for c in consents} == {
+        ("Phạm Thị Hoa", "grandparent")
+    }
     assert citizen.birth_year == 2013 and citizen.guardian_consent is True
+
+
+async def test_an_age_or_a_year_answers_the_age_question(chat: Chat) -> None:
+    await chat.send("/start")
+    await chat.send("có lẽ")  # a miss asks the short question again, not the whole screen
+    chat.expect("chọn một mục", "Người đăng ký đã đủ 16 tuổi chưa?")
+    assert "Chào mừng" not in chat.text
+    await chat.send("em năm nay 15 tuổi")
+    chat.expect("họ và tên của cha, mẹ hoặc người giám hộ")
+    await chat.send("/cancel")
+    await chat.send("/start")
+    await chat.send("1985")
+    chat.expect("Đồng ý để đăng ký và tự đánh giá?")
 
 
 async def test_phone_validation_and_contact_sharing(app: App) -> None:
@@ -230,11 +271,14 @@ async def test_unusable_input_gets_a_reprompt(chat: Chat) -> None:
     from bot.engine import FileRef
 
     await chat.send("/start")
+    await chat.press("adult")
     await chat.send("có lẽ")
-    chat.expect("chọn một mục", choices=["agree", "full", "disagree"])
+    chat.expect("chọn một mục", "Đồng ý để đăng ký", choices=["agree", "full", "disagree"])
+    assert "Không hỏi dân tộc" not in chat.text  # the short question, not the notice again
     await chat.send("/frobnicate")
     chat.expect("/frobnicate", "/help", choices=["agree", "full", "disagree"])
-    await agree(chat)
+    for _ in range(3):
+        await chat.press("agree")
     await chat.press("g1")
     await chat.send_file(FileRef("f1", "photo"))
     chat.expect("gõ họ và tên")
@@ -246,7 +290,7 @@ async def test_back_help_and_cancel(app: App) -> None:
     chat.expect("Không còn câu nào trước đó")
     await chat.send("/start")
     await chat.send("/back")
-    chat.expect("Không còn câu nào trước đó", choices=["agree", "full", "disagree"])
+    chat.expect("Không còn câu nào trước đó", choices=["adult", "minor"])
     await agree(chat)
     await chat.press("g3")
     await chat.send("/back")
@@ -278,9 +322,13 @@ async def test_edit_from_summary_returns_to_summary(chat: Chat) -> None:
     await chat.press("edit")
     await chat.press("birth_year")
     await chat.send("2015")
-    chat.expect("dưới 16 tuổi")
-    await chat.press("yes")
-    chat.expect("2015", choices=["confirm", "edit"])
+    chat.expect("dưới 16 tuổi", "họ và tên của cha, mẹ")
+    await chat.send("Hoàng Văn Đông")
+    await chat.press("father")
+    await chat.press("agree")
+    await chat.press("agree")
+    await chat.press("agree")
+    chat.expect("2015", "Hoàng Văn Bắc", choices=["confirm", "edit"])  # back at the summary
     await chat.press("confirm")
     chat.expect("Hoàng Văn Bắc", "thành công")
 
@@ -316,7 +364,7 @@ async def test_profile_shows_edits_and_deletes(app: App) -> None:
         assert await uow.citizens.list() == []
         assert await uow.identities.get("test", "1001") is None
     await chat.send("/start")
-    chat.expect("Công dân học tập", choices=["agree", "full", "disagree"])
+    chat.expect("Công dân học tập", choices=["adult", "minor"])
 
 
 async def test_a_registered_citizen_cannot_open_profile_mid_registration(chat: Chat) -> None:
@@ -329,13 +377,15 @@ async def test_a_registered_citizen_cannot_open_profile_mid_registration(chat: C
 async def test_the_full_notice_names_everything_the_law_asks(app: App) -> None:
     chat = Chat(app.engine)
     await chat.send("/start")
+    await chat.press("adult")
     first = chat.text
     await chat.press("Xem đầy đủ")
     chat.expect(
         "Bên kiểm soát dữ liệu cá nhân: Hội Khuyến học thành phố Hải Phòng",
         "liên hệ:",
         "Mục đích",
-        "Thống kê ẩn danh",
+        "Tính vào số liệu thống kê của phong trào",
+        "chỉ không được tính vào các số liệu thống kê",
         "tài khoản Telegram hoặc Zalo",  # the categories include the chat account ids
         "Bên nhận: cán bộ phụ trách phường/xã và quản trị viên",
         "Thời gian lưu",
@@ -373,6 +423,7 @@ async def test_the_full_notice_names_everything_the_law_asks(app: App) -> None:
 async def test_the_language_menu_answers_only_itself(app: App) -> None:
     chat = Chat(app.engine)
     await chat.send("/start")
+    await chat.press("adult")
     await chat.send("/language")
     assert chat.choice_ids == ["lang:vi", "lang:en"]
     await chat.send("2")  # the menu's second entry, not the consent's "Không đồng ý"
@@ -409,14 +460,15 @@ async def test_profile_shows_each_consent_and_withdraws_one_at_a_time(app: App) 
     chat.expect(
         "đăng ký và tự đánh giá (bắt buộc): đã đồng ý",
         "chia sẻ với cán bộ phường/xã để xác nhận (cần để nộp): đã đồng ý",
-        "thống kê ẩn danh (không bắt buộc): đã đồng ý",
+        "tính vào số liệu thống kê của phong trào, không ghi tên (không bắt buộc): đã đồng ý",
     )
     await chat.press("toggle:anonymous_statistics")
     chat.expect(
-        "Đã rút sự đồng ý: thống kê ẩn danh", "thống kê ẩn danh (không bắt buộc): chưa đồng ý"
+        "Đã rút sự đồng ý: tính vào số liệu thống kê",
+        "thống kê của phong trào, không ghi tên (không bắt buộc): chưa đồng ý",
     )
     await chat.press("toggle:anonymous_statistics")
-    chat.expect("Đã ghi nhận sự đồng ý: thống kê ẩn danh")
+    chat.expect("Đã ghi nhận sự đồng ý: tính vào số liệu thống kê")
     async with app.store.transaction() as uow:
         (citizen,) = await uow.citizens.list()
         consents = await uow.consents.for_citizen(citizen.id)
@@ -429,9 +481,10 @@ async def test_profile_shows_each_consent_and_withdraws_one_at_a_time(app: App) 
 async def test_years_and_yes_no_are_understood_as_typed(app: App) -> None:
     chat = Chat(app.engine)
     await chat.send("/start")
+    await chat.send("roi a")  # «đã đủ 16 tuổi chưa?» — «rồi ạ» typed without diacritics
     await chat.send("dong y a")  # no diacritics, a particle
-    await chat.send("ok")
-    await chat.send("ừ")
+    await chat.send("dc")
+    await chat.send("chuẩn rồi")
     chat.expect("Thuộc đối tượng nào")
     await chat.send("1")
     await chat.send("Vũ Văn Dũng")

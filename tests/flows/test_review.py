@@ -157,13 +157,14 @@ async def test_return_resubmit_and_approve_round_trip(any_app: App) -> None:
     coord.expect("lần xem xét 2", "Tổng điểm: 91/100")
     await coord.press("approve")
     coord.expect(
-        "Duyệt hồ sơ này?",
+        "Xác nhận kết quả Đạt (91/100 điểm) và đề nghị công nhận?",
         f"Hồ sơ #{number} · Nguyễn Thị Hồng Nhung",
         choices=["confirm", "overview"],
     )
+    assert coord.choice_labels[0] == "Ghi kết quả: Đạt (91/100)"
     assert await status(app) == "submitted"  # nothing decided before the confirmation
     await coord.press("confirm")
-    coord.expect(f"Hồ sơ #{number} đã được xác nhận: Đạt, 91/100 điểm")
+    coord.expect(f"Đã ghi kết quả hồ sơ #{number}: Đạt, 91/100 điểm — đề nghị công nhận")
     assert await status(app) == "recognised"
     await outbox.flush()
     assert "Chúc mừng" in deliverer.to("citizen")[-1].text
@@ -226,9 +227,18 @@ async def test_walking_the_indicators_resends_files_and_an_adjustment_changes_th
     coord.expect("Điểm điều chỉnh: 4", "Chưa có kế hoạch")
     await coord.press("decide")
     coord.expect("Tổng điểm: 76/100", "Chưa đạt", "chỉ số 2 dưới 5 điểm")
+    # the approve action names the result it records, and a failing one is warned about
+    assert "Xác nhận kết quả: Chưa đạt (76/100)" in coord.choice_labels
     await coord.press("approve")
+    coord.expect(
+        "⚠️ Kết quả sẽ được ghi là Chưa đạt (76/100 điểm)",
+        "chưa được đề nghị công nhận",
+        "«Trả lại để bổ sung»",
+        choices=["confirm", "overview"],
+    )
+    assert coord.choice_labels[0] == "Ghi kết quả: Chưa đạt (76/100)"
     await coord.press("confirm")
-    coord.expect("đã được xác nhận: Chưa đạt")
+    coord.expect("Đã ghi kết quả hồ sơ #1: Chưa đạt, 76/100 điểm — không đề nghị công nhận")
     assert await status(app) == "not_recognised"
     (record,) = await export_records(app.store, app.services.criteria)
     assert record["verified_scores"]["2"] == 4
@@ -267,7 +277,7 @@ async def test_reject_with_a_reason(app: App) -> None:
     await coord.press("confirm")
     coord.expect("Đã từ chối")
     await citizen.send("/status")
-    citizen.expect("chưa được công nhận", "Không phải người dân của phường")
+    citizen.expect("không được xác nhận", "Không phải người dân của phường")
     await citizen.send("/declare")
     citizen.expect("đã được cán bộ xét xong")
 
@@ -467,7 +477,7 @@ async def test_an_adjustment_survives_a_return_and_the_citizen_keeps_a_score_in_
     )
     await coord.press("approve")
     await coord.press("confirm")
-    coord.expect(f"Hồ sơ #{number} đã được xác nhận: Đạt, 88/100 điểm")
+    coord.expect(f"Đã ghi kết quả hồ sơ #{number}: Đạt, 88/100 điểm")
     (record,) = await export_records(app.store, app.services.criteria)
     assert record["verified_scores"]["2"] == 7
     assert record["verified_total"] == 88
@@ -554,10 +564,12 @@ async def test_typed_decisions_only_from_staff_and_only_in_their_exact_shape(app
     coord.expect("Từ chối hồ sơ này?", "«Không phải người dân của phường»")
     await coord.send("/cancel")
     await coord.send(f"duyệt {number}")  # never opened: a confirmation that names it
-    coord.expect("Duyệt hồ sơ này?", f"Hồ sơ #{number} · Nguyễn Thị Hồng Nhung · Phường Lê Chân")
+    coord.expect(
+        "Xác nhận kết quả Đạt", f"Hồ sơ #{number} · Nguyễn Thị Hồng Nhung · Phường Lê Chân"
+    )
     assert await status(app) == "submitted"
     await coord.send("có")
-    coord.expect(f"Hồ sơ #{number} đã được xác nhận: Đạt, 90/100 điểm")
+    coord.expect(f"Đã ghi kết quả hồ sơ #{number}: Đạt, 90/100 điểm")
     assert await status(app) == "recognised"
     await coord.send("Duyệt hồ sơ giúp tôi")  # not the exact shape: plain text
     assert "đã được xác nhận" not in coord.text
@@ -572,7 +584,7 @@ async def test_a_rejected_citizen_sees_the_reason_and_whom_to_call(app: App) -> 
     await coord.press("confirm")
     await citizen.send("/status")
     citizen.expect(
-        "chưa được công nhận. Lý do: Không cư trú tại phường",
+        "không được xác nhận. Lý do: Không cư trú tại phường",
         "Liên hệ cán bộ xét duyệt: Phạm Thị Hạnh, phường Lê Chân, điện thoại 0912 111 222.",
     )
 

@@ -29,14 +29,22 @@ async def test_an_admin_lists_and_revokes_staff_in_the_chat(tmp_path: Path) -> N
         await coord.send(f"/review {number}")
         boss = Chat(app.engine, user="boss", channel="console")
         await boss.send("/staff")
-        boss.expect("console:boss: quản trị viên (theo cấu hình CDHT_ADMINS)")
-        boss.expect("#1 test:coord: cán bộ phụ trách, địa bàn: Phường Lê Chân (đang hoạt động)")
+        boss.expect(
+            "• Tài khoản kênh chạy thử trên máy chưa đặt tên: quản trị viên (được đặt trong cấu"
+            " hình của máy chủ)",
+            "#1 Cán bộ coord (kênh khác): cán bộ phụ trách, địa bàn: Phường Lê Chân (đang hoạt "
+            "động)",
+        )
+        # officials read names and channels in words, never account ids or settings' names
+        assert "test:coord" not in boss.text and "console:boss" not in boss.text
+        assert "CDHT_" not in boss.text
         await boss.send("/revoke")
         boss.expect("Cách dùng: /revoke")
         await boss.send("/revoke 99")
         boss.expect("Không có cán bộ số #99")
         await boss.send("/revoke 1")
-        boss.expect("Đã thu hồi quyền của #1 (test:coord)")
+        boss.expect("Đã thu hồi quyền của #1 Cán bộ coord (kênh khác)")
+        assert "test:coord" not in boss.text
         await boss.send("/revoke 1")
         boss.expect("đã bị thu hồi quyền từ trước")
         async with app.store.transaction() as uow:

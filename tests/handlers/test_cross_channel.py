@@ -59,11 +59,17 @@ async def test_a_zalo_citizen_is_recognised_by_a_telegram_coordinator(
         await fake.wait_for(lambda: bool(fake.calls_of("sendPhoto")))  # the Zalo photo, on Telegram
         await fake.press(fake_user, "Đến phần quyết định")
         await fake.wait_for(lambda: any("thế nào" in p["text"] for p in fake.sent(fake_user)))
-        await fake.press(fake_user, "Duyệt")
-        await fake.wait_for(
-            lambda: any("Duyệt hồ sơ này?" in p["text"] for p in fake.sent(fake_user))
+        approve = next(
+            b["text"]
+            for row in fake.last_with_buttons(fake_user)["reply_markup"]["inline_keyboard"]
+            for b in row
+            if b["text"].startswith("Xác nhận kết quả: Đạt")
         )
-        await fake.press(fake_user, "Xác nhận duyệt")
+        await fake.press(fake_user, approve)
+        await fake.wait_for(
+            lambda: any("đề nghị công nhận?" in p["text"] for p in fake.sent(fake_user))
+        )
+        await fake.press(fake_user, approve.replace("Xác nhận kết quả", "Ghi kết quả"))
         await zalo.wait_for(lambda: any("Chúc mừng" in m for m in zalo.sent(CITIZEN)))
         async with running.app.store.transaction() as uow:
             (declaration,) = await uow.declarations.list()
@@ -128,8 +134,8 @@ async def test_a_telegram_citizen_is_reviewed_by_a_zalo_coordinator(
             assert response.status == 200
             assert await response.read() == TELEGRAM_JPEG
         await coordinator_says("den phan quyet dinh", "thế nào")
-        await coordinator_says("duyet", "Duyệt hồ sơ này?")
-        await coordinator_says("xac nhan duyet", "đã được xác nhận")
+        await coordinator_says("duyet", "Xác nhận kết quả Đạt")  # the old word still works
+        await coordinator_says("xac nhan duyet", "Đã ghi kết quả")
         await fake.wait_for(lambda: any("Chúc mừng" in p["text"] for p in fake.sent(citizen)))
     finally:
         await running.shutdown()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.app import App
-from bot.services.schedule import Scheduler
+from bot.engine.types import text_from_json
+from bot.services.schedule import Scheduler, greeting
 from tests.verification_helpers import coordinator, declaration_id, submitted
 
 # 07:30 and 08:05 in Hải Phòng (UTC+7)
@@ -34,6 +35,24 @@ async def test_the_digest_goes_at_eight_once_a_day(app: App) -> None:
     texts = (await outbox_texts(app))[before:]
     assert texts == [("coord", "note.digest")]  # nobody with nothing pending
     assert await scheduler(app, AFTER_EIGHT + timedelta(days=1)).tick() == 1
+
+
+async def test_a_digest_sent_in_the_afternoon_does_not_say_good_morning(app: App) -> None:
+    """A process started at 14:20 in Hải Phòng sends the day's digest then: its greeting is
+    for the afternoon, by the clock in Viet Nam (UTC+7), not the server's."""
+    await coordinator(app, "coord")
+    await submitted(app, "citizen")
+    afternoon = datetime(2026, 11, 30, 7, 20, tzinfo=UTC)  # 14:20 in Hải Phòng
+    assert await scheduler(app, afternoon).tick() == 1
+    async with app.store.transaction() as uow:
+        rows = await uow.outbox.due("test", datetime(2100, 1, 1, tzinfo=UTC), 100)
+    (digest,) = [r for r in rows if r.message.payload["text"]["key"] == "note.digest"]
+    text = app.engine.text("vi", text_from_json(digest.message.payload["text"]))
+    assert text.startswith("Chào buổi chiều! Có 1 hồ sơ đang chờ xác nhận")
+    assert "sáng" not in text
+    assert [greeting(h).key for h in (6, 12, 14, 20)] == [
+        "greeting.morning", "greeting.noon", "greeting.afternoon", "greeting.evening"
+    ]  # fmt: skip
 
 
 async def test_items_pending_over_seven_days_go_to_the_admins_once(app: App) -> None:

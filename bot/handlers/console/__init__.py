@@ -9,7 +9,7 @@ from typing import TextIO
 
 from bot.engine import Engine, FileRef, Inbound, InboundKind, Reply, Translate, t
 from bot.handlers.text_menu import render_menu
-from bot.services.evidence import FetchFailed, TooLarge
+from bot.services.evidence import FetchFailed, NotFound, TooLarge
 from bot.services.outbox import OutgoingFile
 
 __all__ = ["CHANNEL", "ConsoleChannel", "parse_line"]
@@ -82,6 +82,8 @@ class ConsoleChannel:
 
         try:
             return await asyncio.to_thread(read)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFound(Path(file.file_id).name) from None  # a path mistyped: no fault
         except OSError as exc:
             raise FetchFailed(type(exc).__name__) from None
 

@@ -6,8 +6,11 @@ Sign-in without passwords: a staff member sends ``/web`` in the chat and gets a 
 is HttpOnly, SameSite=Strict, Secure over HTTPS, and which ends after 8 hours idle or on sign
 out. Every request re-reads the account's role and wards (``role_of``) on the server, every
 form carries the session's CSRF token, and decisions go through ``bot.flows.decisions``, the
-chat's own code, recorded as made on the web. Also here: the public verification page of a
-recognition letter (``/v/<token>``).
+chat's own code, recorded as made on the web. Pages name what they do and record in words an
+official reads: the approve button names the result it records, opening a declaration says
+who holds its review until when (Asia/Ho_Chi_Minh), revoking asks first, people are named by
+their display name and channel, never by an account id. Also here: the public verification
+page of a recognition letter (``/v/<token>``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import hmac
 import io
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +30,7 @@ import segno
 from aiohttp import web
 
 from bot.engine import Text, t
-from bot.engine.ports import Citizen, Declaration, UnitOfWork
+from bot.engine.ports import Citizen, Declaration, DeclarationEvent, Staff, UnitOfWork
 from bot.flows.broadcast import MAX_TEXT
 from bot.flows.common import VN_TIME
 from bot.flows.decisions import (
@@ -43,8 +46,9 @@ from bot.flows.decisions import (
     undoable,
     verified_scores,
 )
+from bot.flows.declaration import result_text
 from bot.flows.registration import PURPOSE_LABELS
-from bot.flows.reports import LISTS, list_rows
+from bot.flows.reports import LISTS, list_rows, write_list
 from bot.flows.staff import revoke_member
 from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
 from bot.services.console import secret_hash
@@ -58,7 +62,7 @@ from bot.services.report import (
     percent,
     target_share,
 )
-from bot.services.spreadsheet import export_workbook, list_workbook, report_workbook
+from bot.services.spreadsheet import export_workbook, report_workbook
 from bot.services.staff import Role, acting_staff_id, create_invitation, role_of, staff_names
 from bot.services.validation import national_phone, visible_text
 
@@ -86,6 +90,7 @@ class Visit:
     csrf: str
     locale: str
     session: str  # the hash of the cookie's secret
+    name: str = ""  # the account as the page names it: display name and channel, in words
 
 
 Page = Callable[[web.Request, Visit], Awaitable[web.StreamResponse]]
@@ -109,6 +114,7 @@ class WebConsole:
         add("POST", "/console/d/{id}/adjust", self._page(self.adjust))
         add("POST", "/console/d/{id}/decide", self._page(self.decide))
         add("POST", "/console/d/{id}/undo", self._page(self.undo))
+        add("POST", "/console/d/{id}/release", self._page(self.release))
         add("GET", "/console/file/{id}/{sha256}", self._page(self.file))
         add("GET", "/console/dashboard", self._page(self.dashboard))
         add("GET", "/console/report.xlsx", self._page(self.report_xlsx))
@@ -130,9 +136,91 @@ class WebConsole:
     # -- plumbing ---------------------------------------------------------------------------
 
     def say(self, locale: str, text: Text | str, **params: object) -> str:
+        """A catalog text in ``locale``; a ``Text`` (with texts nested in its parameters, as
+        the chat's use cases return them) is rendered as the chat renders it."""
         if isinstance(text, str):
-            return self.app.translator(locale, text, **params)
-        return self.app.translator(locale, text.key, **{**dict(text.params), **params})
+            text = t(text)
+        merged = Text(text.key, {**dict(text.params), **params})
+        return self.app.engine.text(locale, merged)
+
+    def channel_words(self, locale: str, channel: str) -> str:
+        """A channel as an official reads it: «Telegram», «Zalo», not ``console``."""
+        known = ("telegram", "zalo", "console")
+        return self.say(locale, f"web.channel.{channel if channel in known else 'other'}")
+
+    def person(self, locale: str, account: str, member: Staff | None = None) -> str:
+        """A staff account in words: «Vũ Thị Mai (Telegram)», never ``telegram:123``."""
+        channel = account.partition(":")[0]
+        words = self.channel_words(locale, channel)
+        if member is not None and member.display_name:
+            return self.say(locale, "web.person", name=member.display_name, channel=words)
+        return self.say(locale, "web.person.unnamed", channel=words)
+
+    def actor(
+        self, locale: str, actor: str, members: dict[str, Staff], citizen: frozenset[str]
+    ) -> str:
+        """Who made a change of a declaration, in words: «Người dân», a staff member's name."""
+        if actor == "citizen" or actor in citizen:
+            return self.say(locale, "web.actor.citizen")
+        if actor in members:
+            return self.person(locale, actor, members[actor])
+        if actor == "cli":
+            return self.say(locale, "web.actor.cli")
+        if ":" in actor:
+            return self.person(locale, actor)
+        return self.say(locale, "web.actor.system")
+
+    def history(
+        self,
+        locale: str,
+        events: Iterable[DeclarationEvent],
+        members: dict[str, Staff],
+        citizen: frozenset[str],
+    ) -> list[dict[str, Any]]:
+        """A declaration's audit records as an official reads them (local time, names, words)."""
+        found = []
+        for event in events:
+            found.append(
+                {
+                    "at": _local(event.created_at),
+                    "by": self.actor(locale, event.actor, members, citizen),
+                    "change": self._change(locale, event),
+                    "reason": self._reason(locale, event.reason),
+                    "web": bool(event.adjusted and event.adjusted.get("via") == "web"),
+                }
+            )
+        return found
+
+    def _change(self, locale: str, event: DeclarationEvent) -> str:
+        if event.reason == "undo":  # `undo` in bot/flows/decisions.py records this reason
+            return self.say(locale, "web.history.undo")
+        if event.to_status != event.from_status:
+            return self.say(locale, f"xlsx.status.{event.to_status}")
+        changes = [
+            self.say(locale, "web.history.adjusted", n=key, before=_dash(c.get("from")),
+                     after=_dash(c.get("to")))
+            if c.get("to") is not None
+            else self.say(locale, "web.history.unadjusted", n=key)
+            for key, c in sorted((event.adjusted or {}).items())
+            if key.isdigit() and isinstance(c, dict)
+        ]  # fmt: skip
+        return "; ".join(changes) or self.say(locale, "web.review.adjusted")
+
+    def _reason(self, locale: str, reason: str | None) -> str:
+        """The reason a person wrote; the system's own reasons in words."""
+        if reason in (None, "", "undo"):
+            return ""
+        if reason == "consent withdrawn":
+            return self.say(locale, "web.history.consent_withdrawn")
+        return str(reason)
+
+    async def _people(
+        self, uow: UnitOfWork, citizen_id: int
+    ) -> tuple[dict[str, Staff], frozenset[str]]:
+        """Staff records by account, and the citizen's own accounts (to name actors)."""
+        members = {member.account: member for member in await uow.staff.all()}
+        accounts = await uow.identities.for_citizen(citizen_id)
+        return members, frozenset(f"{a.channel}:{a.external_id}" for a in accounts)
 
     def render(
         self, locale: str, template: str, http_status: int = 200, **context: Any
@@ -179,12 +267,14 @@ class WebConsole:
                     return self.refusal(locale, "web.not_staff")
                 if now - session.last_seen > timedelta(minutes=1):
                     await uow.web.touch(session_hash, now)
+                member = role.staff or await uow.staff.by_account(channel, external_id)
             if request.method == "POST":
                 form = await request.post()
                 sent = str(form.get("csrf") or "")
                 if not hmac.compare_digest(sent, session.csrf):
                     return self.refusal(locale, "web.csrf")
-            visit = Visit(session.account, role, session.csrf, locale, session_hash)
+            name = self.person(locale, session.account, member)
+            visit = Visit(session.account, role, session.csrf, locale, session_hash, name)
             response = await page(request, visit)
             if "lang" in request.query and request.query["lang"] in ("vi", "en"):
                 response.set_cookie(
@@ -252,9 +342,10 @@ class WebConsole:
         ward = request.query.get("ward") or ""
         min_days = request.query.get("age") or ""
         now = datetime.now(UTC)
+        hold = self.app.services.review_hold
         async with self.app.store.transaction() as uow:
             found = await uow.declarations.with_status(("submitted",), scope)
-            holders = {m.id: m.shown_as for m in await uow.staff.all()}
+            holders = {m.id: m for m in await uow.staff.all()}
         rows = []
         for declaration, citizen in found:
             if ward and citizen.ward_code != ward:
@@ -262,6 +353,15 @@ class WebConsole:
             age = (now - (declaration.submitted_at or now)).days
             if min_days.isdigit() and age < int(min_days):
                 continue
+            holder = ""
+            member = holders.get(declaration.claimed_by or -1)
+            claimed = declaration.claimed_at
+            if member is not None and claimed is not None and claimed + hold > now:
+                holder = self.say(
+                    visit.locale, "web.queue.held_until",
+                    holder=self.person(visit.locale, member.account, member),
+                    until=_local(claimed + hold),
+                )  # fmt: skip
             rows.append(
                 {
                     "id": declaration.id,
@@ -270,14 +370,17 @@ class WebConsole:
                     "submitted": _local(declaration.submitted_at),
                     "age": age,
                     "round": declaration.review_round,
-                    "holder": holders.get(declaration.claimed_by or -1, ""),
+                    "holder": holder,
                 }
             )
-        codes = sorted(scope) if scope is not None else [w.code for w in self.app.wards.all()]
-        choices = sorted(((c, self.app.wards.name_of(c)) for c in codes), key=lambda item: item[1])
+        released = request.query.get("released", "")
+        note = ""
+        if released.isdigit() and any(r["id"] == int(released) and not r["holder"] for r in rows):
+            note = self.say(visit.locale, "web.queue.released", id=int(released))
         return self.render(
-            visit.locale, "queue.html", visit=visit, rows=rows, wards=choices, ward=ward,
-            age=min_days, page="queue",
+            visit.locale, "queue.html", visit=visit, rows=rows,
+            wards=self._ward_choices(visit.role), ward=ward, age=min_days, page="queue",
+            note=note,
         )  # fmt: skip
 
     # -- one declaration --------------------------------------------------------------------
@@ -314,37 +417,38 @@ class WebConsole:
     async def review(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         number = self._number(request)
         now = datetime.now(UTC)
+        hold = self.app.services.review_hold
         async with self.app.store.transaction() as uow:
             declaration, citizen, refused = await self._in_scope(uow, visit, number)
             if refused is not None or declaration is None or citizen is None:
                 return refused or self.refusal(visit.locale, "web.unknown", 404)
-            holder_name = ""
             mine = False
             if declaration.status == "submitted":  # opening it takes the review, as in the chat
                 me = await acting_staff_id(uow, visit.role, now)
-                holder = await uow.declarations.claim(
-                    number, me, now, now - self.app.services.review_hold
-                )
+                holder = await uow.declarations.claim(number, me, now, now - hold)
                 mine = holder == me
-                other = await uow.staff.get(holder) if holder and not mine else None
-                holder_name = other.shown_as if other else ""
                 declaration = await uow.declarations.get(number) or declaration
             answers = await uow.declarations.answers(number)
             files = await uow.declarations.evidence(number)
             events = await uow.declarations.events(number)
-            names = await staff_names(uow)
+            members, own = await self._people(uow, citizen.id)
+            holding = (
+                await uow.staff.get(declaration.claimed_by) if declaration.claimed_by else None
+            )
             can_undo = (
                 declaration.status != "submitted"
                 and await undoable(uow, declaration, visit.account, now) is None
             )
+        locale = visit.locale
         criteria = self.app.services.criteria[declaration.criteria_set]
         by_indicator: dict[int, list[dict[str, Any]]] = {}
         for item in files:
+            kind = item.kind if item.kind in ("photo", "document") else "document"
             by_indicator.setdefault(item.indicator, []).append(
                 {
                     "url": f"/console/file/{number}/{item.sha256}",
                     "image": item.mime_type.startswith("image/"),
-                    "name": item.original_name or item.kind,
+                    "name": item.original_name or self.say(locale, f"web.file.{kind}"),
                 }
             )
         evaluation = criteria.evaluate(verified_scores(answers))
@@ -354,7 +458,7 @@ class WebConsole:
             indicators.append(
                 {
                     "id": indicator.id,
-                    "text": indicator.short.get(visit.locale) or indicator.short.get("vi", ""),
+                    "text": indicator.short.get(locale) or indicator.short.get("vi", ""),
                     "score": answer.score if answer else None,
                     "verified": answer.verified_score if answer else None,
                     "reason": answer.adjust_reason if answer else None,
@@ -363,31 +467,77 @@ class WebConsole:
                     "max": indicator.max,
                 }
             )
+        total = {"total": evaluation.total, "max_total": criteria.max_total}
+        # the approve action names the result the rule gives these (possibly adjusted) scores:
+        # what `approve` in bot/flows/decisions.py will record
+        result = self.say(
+            locale, "web.review.result.pass" if evaluation.recognised else "web.review.result.fail"
+        )
+        claim = ""
+        if declaration.status == "submitted" and holding is not None and declaration.claimed_at:
+            claim = self.say(
+                locale, "web.review.claim.mine" if mine else "web.review.claim.other",
+                holder=self.person(locale, holding.account, holding),
+                until=_local(declaration.claimed_at + hold),
+            )  # fmt: skip
         return self.render(
-            visit.locale, "review.html", visit=visit, page="queue",
+            locale, "review.html", visit=visit, page="queue",
             declaration=declaration, citizen=citizen,
             ward=self.app.wards.name_of(citizen.ward_code),
             phone=national_phone(citizen.phone),
-            group=self.say(visit.locale, f"group.{citizen.group}"),
+            group=self.say(locale, f"group.{citizen.group}"),
             indicators=indicators, total=evaluation.total, max_total=criteria.max_total,
             recognised=evaluation.recognised, complete=evaluation.complete,
-            mine=mine, holder=holder_name, can_undo=can_undo,
-            status=self.say(visit.locale, f"xlsx.status.{declaration.status}"),
+            mine=mine, claim=claim, can_undo=can_undo,
+            approve_label=self.say(locale, "web.review.approve", result=result, **total),
+            approve_warning=""
+            if evaluation.recognised
+            else self.say(
+                locale, "web.review.approve.warning",
+                rule=result_text(criteria, evaluation, final=True),
+            ),
+            done=self._done(request, locale, declaration, evaluation.total, criteria.max_total),
+            status=self.say(locale, f"xlsx.status.{declaration.status}"),
             submitted=_local(declaration.submitted_at),
-            events=[
-                {
-                    "at": _local(e.created_at),
-                    "by": names.get(e.actor, e.actor),
-                    "change": self.say(visit.locale, f"xlsx.status.{e.to_status}")
-                    if e.to_status != e.from_status
-                    else self.say(visit.locale, "web.review.adjusted"),
-                    "reason": e.reason or "",
-                    "web": bool(e.adjusted and e.adjusted.get("via") == "web"),
-                }
-                for e in events
-            ],
+            events=self.history(locale, events, members, own),
             undo_minutes=int(UNDO_WINDOW.total_seconds() // 60),
         )  # fmt: skip
+
+    def _done(
+        self, request: web.Request, locale: str, declaration: Declaration, total: int, best: int
+    ) -> str:
+        """After a decision, what the declaration now records, read from the store (not from
+        the button pressed): «Đã ghi: Chưa đạt, 76/100 điểm…»."""
+        done = request.query.get("done", "")
+        status, decision = declaration.status, declaration.decision
+        if done == "approve" and decision == "approved" and status in _DECIDED:
+            key = "web.review.result.pass" if status == "recognised" else "web.review.result.fail"
+            return self.say(
+                locale, "web.review.done.approved",
+                result=self.say(locale, key), total=total, max_total=best,
+            )  # fmt: skip
+        if done == "reject" and decision == "rejected" and status == "not_recognised":
+            return self.say(locale, "web.review.done.rejected")
+        if done == "return" and status == "returned":
+            marked = ", ".join(map(str, declaration.reopened))
+            return self.say(locale, "web.review.done.returned", indicators=marked)
+        if done == "undo" and status == "submitted":
+            return self.say(locale, "web.review.done.undone")
+        return ""
+
+    async def release(self, request: web.Request, visit: Visit) -> web.StreamResponse:
+        """«Trả lại hàng chờ»: the chat's *Later* (``_release`` in bot/flows/review.py): this
+        account's own claim is cleared, nothing else changes, no staff record is created."""
+        number = self._number(request)
+        async with self.app.store.transaction() as uow:
+            declaration, _, refused = await self._in_scope(uow, visit, number)
+            if refused is not None or declaration is None:
+                return refused or self.refusal(visit.locale, "web.unknown", 404)
+            channel, _, external_id = visit.account.partition(":")
+            member = await uow.staff.by_account(channel, external_id)
+            if member is not None:
+                await uow.declarations.release(number, member.id)
+        raise web.HTTPSeeOther(f"/console/?released={number}")
 
     async def _held(
         self, uow: UnitOfWork, visit: Visit, number: int, now: datetime
@@ -455,11 +605,13 @@ class WebConsole:
                 marked = [n for n in marked if n in ids]
                 if not marked or not 3 <= len(text) <= 1000:
                     return self.refusal(visit.locale, "web.review.bad_return", 400)
-                await return_for_more(uow, declaration, marked, text, decider, now)
+                await return_for_more(
+                    uow, declaration, marked, text, decider, now, criteria=criteria
+                )  # the citizen hears the adjusted scores, as from the chat
             else:
                 return self.refusal(visit.locale, "web.review.bad_input", 400)
         self.app.engine.notify_committed()
-        raise web.HTTPSeeOther(f"/console/d/{number}")
+        raise web.HTTPSeeOther(f"/console/d/{number}?done={action}")
 
     async def undo(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         number = self._number(request)
@@ -473,7 +625,7 @@ class WebConsole:
                 return self.refusal(visit.locale, f"web.undo.{problem}", 409)
             await undo(uow, declaration, await self._decider(uow, visit, now), now)
         self.app.engine.notify_committed()
-        raise web.HTTPSeeOther(f"/console/d/{number}")
+        raise web.HTTPSeeOther(f"/console/d/{number}?done=undo")
 
     async def file(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         """An evidence file, to a staff member who may review its declaration."""
@@ -541,9 +693,8 @@ class WebConsole:
                 "achieved": row.achieved,
                 "share": percent(row.achieved_share),
                 "progress": min(100.0, round(100 * (row.achieved_share or 0) / row.share, 1)),
-                "missing": self.say(visit.locale, "report.missing", column=row.missing)
-                if row.missing
-                else "",
+                # the chat's wording names the setting; an official reads what it means
+                "missing": self.say(visit.locale, "web.dashboard.missing") if row.missing else "",
             }
             for row in report.targets
         ]
@@ -589,23 +740,20 @@ class WebConsole:
             raise web.HTTPNotFound()
         year = self._year(request)
         days = request.query.get("days", "7")
+        waiting_days = int(days) if days.isdigit() and len(days) <= 3 else 7
         now = datetime.now(UTC)
+        scope = self._wards(visit.role)
         async with self.app.store.transaction() as uow:
             names = await staff_names(uow)
             rows = await list_rows(
-                uow, name, self._wards(visit.role), year, now,
-                int(days) if days.isdigit() and len(days) <= 3 else 7,
+                uow, name, scope, year, now, waiting_days,
                 self.app.wards.name_of, names, lambda key: self.say(visit.locale, key),
             )  # fmt: skip
-        spec = LISTS[name]
         buffer = io.BytesIO()
-        list_workbook(
-            buffer,
-            self.say(visit.locale, spec.title),
-            [self.say(visit.locale, h) for h in spec.headers],
-            spec.widths,
-            rows,
-        )
+        write_list(
+            buffer, name, rows, scope=scope, year=year, days=waiting_days, wards=self.app.wards,
+            say=self.app.translator, locale=visit.locale, made_at=now,
+        )  # fmt: skip
         return self._xlsx(buffer.getvalue(), f"{name.replace('_', '-')}-{year}.xlsx")
 
     # -- citizens ---------------------------------------------------------------------------
@@ -736,9 +884,19 @@ class WebConsole:
             if found is None:
                 return self.refusal(visit.locale, "web.unknown", 404)
             counts = await uow.broadcasts.report(number)
+        rows = [
+            {
+                "id": name,
+                "label": self.say(visit.locale, f"web.bc.count.{name}")
+                if name in _SENT_STATES
+                else self.say(visit.locale, "web.bc.count.other"),
+                "count": value,
+            }
+            for name, value in counts.items()
+        ]
         return self.render(
             visit.locale, "broadcast.html", visit=visit, page="broadcasts", broadcast=found,
-            counts=counts, scheduled=_local(found.scheduled_at),
+            counts=rows, scheduled=_local(found.scheduled_at),
         )  # fmt: skip
 
     async def broadcast_cancel(self, request: web.Request, visit: Visit) -> web.StreamResponse:
@@ -753,18 +911,19 @@ class WebConsole:
 
     async def staff(self, request: web.Request, visit: Visit, **extra: Any) -> web.StreamResponse:
         if not visit.role.admin:
-            return self.refusal(visit.locale, "staff.admin_only")
+            return self.refusal(visit.locale, "web.staff.admin_only")
         async with self.app.store.transaction() as uow:
             members = [m for m in await uow.staff.all() if m.role != "none"]
         rows = [
             {
                 "id": m.id,
-                "name": m.shown_as,
-                "account": m.account,
+                "name": m.display_name or self.say(visit.locale, "web.staff.unnamed"),
+                "channel": self.channel_words(visit.locale, m.channel),
                 "role": self.say(visit.locale, f"staff.role.{m.role}"),
-                "wards": ", ".join(self.app.wards.name_of(c) for c in sorted(m.wards)) or "—",
+                "wards": self._ward_names(m.wards),
                 "revoked": m.revoked_at is not None,
                 "configured": m.account in self.app.services.admins,
+                "self": m.account == visit.account,
             }
             for m in members
         ]
@@ -776,7 +935,7 @@ class WebConsole:
 
     async def staff_invite(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         if not visit.role.admin:
-            return self.refusal(visit.locale, "staff.admin_only")
+            return self.refusal(visit.locale, "web.staff.admin_only")
         form = await request.post()
         role = "admin" if form.get("role") == "admin" else "coordinator"
         known = {w.code for w in self.app.wards.all()}
@@ -791,14 +950,37 @@ class WebConsole:
         qr = segno.make(f"/coordinator {code}", error="m").svg_data_uri(scale=5)
         return await self.staff(request, visit, code=code, qr=qr)
 
+    def _ward_names(self, codes: frozenset[str]) -> str:
+        return ", ".join(sorted(self.app.wards.name_of(c) for c in codes)) or "—"
+
     async def staff_revoke(self, request: web.Request, visit: Visit) -> web.StreamResponse:
+        """Two steps, both on the server: the list's button shows who loses what (nothing
+        changes); only the confirmation's form, with ``confirm=yes``, revokes, through the
+        chat's ``revoke_member`` (its rules, its message to the account)."""
+        if not visit.role.admin:
+            return self.refusal(visit.locale, "web.staff.admin_only")
         number = self._number(request)
+        form = await request.post()
+        locale = visit.locale
         async with self.app.store.transaction() as uow:
+            member = await uow.staff.get(number)
+            if member is None or member.role == "none":
+                return self.refusal(locale, "web.staff.unknown", 404)
+            name = self.person(locale, member.account, member)
+            if form.get("confirm") != "yes":
+                return self.render(
+                    locale, "staff_revoke.html", visit=visit, page="staff", id=member.id,
+                    name=name, role=self.say(locale, f"staff.role.{member.role}"),
+                    wards=self._ward_names(member.wards),
+                )  # fmt: skip
             note = await revoke_member(
                 uow, visit.role, number, self.app.services.admins, datetime.now(UTC)
             )
         self.app.engine.notify_committed()
-        return await self.staff(request, visit, note=self.say(visit.locale, note))
+        # the chat's outcome, in the console's words: the person by name, no account id
+        web_key = _REVOKE_NOTES.get(note.key)
+        said = self.say(locale, web_key, name=name) if web_key else self.say(locale, note)
+        return await self.staff(request, visit, note=said)
 
     async def citizen_history(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         """One citizen, for staff of their ward: registration, corrections, consents, each
@@ -811,17 +993,45 @@ class WebConsole:
             if not visit.role.may_review(person.ward_code):
                 return self.refusal(visit.locale, "web.other_ward")
             data = await citizen_data(uow, person)
-            ids = {d.year: d.id for d in await uow.declarations.of_citizen(person.id)}
-        for declaration in data["declarations"]:
-            declaration["id"] = ids.get(declaration["year"])
-            declaration["status_text"] = self.say(
-                visit.locale, f"xlsx.status.{declaration['status']}"
-            )
+            members, own = await self._people(uow, person.id)
+            declarations = []
+            for found in await uow.declarations.of_citizen(person.id):
+                events = await uow.declarations.events(found.id)
+                declarations.append(
+                    {
+                        "id": found.id,
+                        "year": found.year,
+                        "status": self.say(visit.locale, f"xlsx.status.{found.status}"),
+                        "history": self.history(visit.locale, events, members, own),
+                    }
+                )
+        locale = visit.locale
+        corrections = [
+            {
+                "at": _iso_local(c["at"]),
+                "field": self.say(locale, f"field.{c['field']}")
+                if c["field"] in _FIELDS
+                else self.say(locale, "web.citizen.field.other"),
+            }
+            for c in data["corrections"]
+        ]
+        messages = [
+            {
+                "at": _iso_local(m["queued_at"]),
+                "status": self.say(locale, f"web.bc.count.{m['status']}")
+                if m["status"] in _SENT_STATES
+                else self.say(locale, "web.bc.count.other"),
+                "broadcast": m["broadcast"],
+            }
+            for m in data["campaign_messages"]
+        ]
         return self.render(
-            visit.locale, "citizen.html", visit=visit, page="citizens", person=person,
+            locale, "citizen.html", visit=visit, page="citizens", person=person,
             ward=self.app.wards.name_of(person.ward_code), phone=national_phone(person.phone),
-            registered=_local(person.registered_at), data=data, when=_iso_local,
-            purposes={key: self.say(visit.locale, text) for key, text in PURPOSE_LABELS.items()},
+            registered=_local(person.registered_at), consents=data["consents"],
+            declarations=declarations, corrections=corrections, messages=messages,
+            when=_iso_local,
+            purposes={key: self.say(locale, text) for key, text in PURPOSE_LABELS.items()},
         )  # fmt: skip
 
     # -- the public verification page -------------------------------------------------------
@@ -834,6 +1044,24 @@ class WebConsole:
         async with self.app.store.transaction() as uow:
             found = await letters.verify(uow, request.match_info["token"][:60])
         return self.render(locale, "verify.html", found=found)
+
+
+_DECIDED = ("recognised", "not_recognised")
+_REVOKE_NOTES = {
+    "staff.revoke.done": "web.staff.revoke.done",
+    "staff.revoke.already": "web.staff.revoke.already",
+    "staff.revoke.configured": "web.staff.revoke.configured",
+    "staff.revoke.unknown": "web.staff.unknown",
+}
+_FIELDS = (
+    "full_name", "birth_year", "phone", "group", "ward", "residential_group", "gender",
+    "workplace",
+)  # fmt: skip
+_SENT_STATES = ("sent", "failed", "blocked", "pending", "cancelled")
+
+
+def _dash(value: object) -> str:
+    return "—" if value is None else str(value)
 
 
 def _iso_local(value: str | None) -> str:
@@ -855,7 +1083,7 @@ WEB_TEXTS = (
     t("web.queue.min_age"), t("web.queue.col.id"), t("web.queue.col.name"),
     t("web.queue.col.ward"), t("web.queue.col.submitted"), t("web.queue.col.age"),
     t("web.queue.col.holder"), t("web.queue.col.round"), t("web.queue.apply"),
-    t("web.review.title"), t("web.review.profile"), t("web.review.held"), t("web.review.yours"),
+    t("web.review.title"), t("web.review.profile"),
     t("web.review.indicator"), t("web.review.self"), t("web.review.verified"),
     t("web.review.note"), t("web.review.evidence"), t("web.review.none"),
     t("web.review.adjust"), t("web.review.adjust.score"), t("web.review.adjust.reason"),
@@ -890,4 +1118,19 @@ WEB_TEXTS = (
     t("bc.audience.all"), t("bc.audience.not_started"), t("bc.audience.in_progress"),
     t("bc.audience.submitted"), t("bc.audience.returned"), t("bc.audience.recognised"),
     t("list.not_started.title"), t("list.waiting.title"),
+    t("web.channel.telegram"), t("web.channel.zalo"), t("web.channel.console"),
+    t("web.channel.other"), t("web.person"), t("web.person.unnamed"), t("web.actor.citizen"),
+    t("web.actor.cli"), t("web.actor.system"), t("web.history.undo"), t("web.history.adjusted"),
+    t("web.history.unadjusted"), t("web.history.consent_withdrawn"), t("web.file.photo"),
+    t("web.file.document"), t("web.queue.held_until"), t("web.queue.released"),
+    t("web.review.result.pass"), t("web.review.result.fail"), t("web.review.approve.warning"),
+    t("web.review.done.approved"), t("web.review.done.rejected"), t("web.review.done.returned"),
+    t("web.review.done.undone"), t("web.review.claim.mine"), t("web.review.claim.other"),
+    t("web.review.release"), t("web.dashboard.missing"), t("web.citizen.field.other"),
+    t("web.citizen.purpose.other"), t("web.citizen.notice"), t("web.citizen.withdrawn"),
+    t("web.bc.count.other"), t("web.staff.admin_only"), t("web.staff.unnamed"),
+    t("web.staff.state"), t("web.staff.you"), t("web.staff.unknown"), t("web.staff.revoke.done"),
+    t("web.staff.revoke.already"), t("web.staff.revoke.configured"),
+    t("web.staff.confirm.title"), t("web.staff.confirm.what"), t("web.staff.confirm.yes"),
+    t("web.staff.confirm.no"), t("field.gender"), t("field.workplace"),
 )  # fmt: skip

@@ -14,6 +14,7 @@ from bot.handlers.text_menu import render_menu, split_text
 
 ANSWERS = [
     "/start",  # typed by the user: the console sends nothing on their behalf
+    "1",  # 16 or older
     "1",  # consent: agree
     "dong y",  # sharing with the coordinator: agree, typed without accents
     "2",  # anonymous statistics: the numbered entry "Không đồng ý"
@@ -58,7 +59,7 @@ async def test_a_registration_typed_in_the_console(app: App) -> None:
 async def test_end_of_input_leaves_quietly_and_keeps_progress(app: App) -> None:
     out = io.StringIO()
     await ConsoleChannel(
-        app.engine, app.translator, "vi", stdin=io.StringIO("/start\n1\n"), stdout=out
+        app.engine, app.translator, "vi", stdin=io.StringIO("/start\n1\n1\n"), stdout=out
     ).run()
     async with app.store.engine.connect() as conn:
         replies = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()

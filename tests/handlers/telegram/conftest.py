@@ -44,9 +44,10 @@ Converse = Callable[[int, Action, str], Awaitable[str]]
 
 
 async def agree(fake: FakeTelegram, converse: Converse, user: int) -> None:
-    """Press "Đồng ý" for the three purposes, one after the other, up to the target group."""
+    """Say 16 or over, then press "Đồng ý" for the three purposes, up to the target group."""
+    await converse(user, lambda: fake.press(user, "Đủ 16 tuổi trở lên"), "Đồng ý để đăng ký")
     await converse(user, lambda: fake.press(user, "Đồng ý"), "Đồng ý chia sẻ?")
-    await converse(user, lambda: fake.press(user, "Đồng ý"), "thống kê ẩn danh")
+    await converse(user, lambda: fake.press(user, "Đồng ý"), "số liệu thống kê")
     await converse(user, lambda: fake.press(user, "Đồng ý"), "Thuộc đối tượng nào")
 
 

@@ -44,6 +44,7 @@ async def test_cdht_run_registers_a_citizen_and_export_shows_it(
             )
 
         await says(fake.send_text(USER, "/start"), "Công dân học tập")
+        await says(fake.press(USER, "Đủ 16 tuổi trở lên"), "Đồng ý để")
         await says(fake.press(USER, "Đồng ý"), "chia sẻ")
         await says(fake.press(USER, "Đồng ý"), "thống kê")
         await says(fake.press(USER, "Đồng ý"), "đối tượng")
@@ -58,7 +59,9 @@ async def test_cdht_run_registers_a_citizen_and_export_shows_it(
         await says(fake.press(USER, "Xác nhận đăng ký"), "thành công")
         # the same process serves Zalo
         await zalo.send_text("z-1", "xin chào")
-        await zalo.wait_for(lambda: any("1. Đồng ý" in m for m in zalo.sent("z-1")), timeout=30)
+        await zalo.wait_for(
+            lambda: any("1. Đủ 16 tuổi trở lên" in m for m in zalo.sent("z-1")), timeout=30
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)

@@ -63,6 +63,7 @@ async def test_a_reply_refused_by_a_502_arrives_afterwards_and_in_order(
     bot: Running, fake: FakeTelegram, converse: Converse
 ) -> None:
     await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+    await converse(USER, lambda: fake.press(USER, "Đủ 16 tuổi trở lên"), "Đồng ý để")
     fake.fail("sendMessage", times=1)  # the answer to the next press meets nginx's 502
     await converse(USER, lambda: fake.press(USER, "Đồng ý"), "chia sẻ")
     assert len(fake.calls_of("sendMessage:failed")) == 1
@@ -109,14 +110,14 @@ async def test_an_unavailable_database_holds_updates_unacknowledged_until_it_is_
 async def held_back_then_answered(bot: Running, fake: FakeTelegram, converse: Converse) -> None:
     await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
     broken = break_store(bot)
-    await fake.press(USER, "Đồng ý")
+    await fake.press(USER, "Đủ 16 tuổi trở lên")
     await fake.wait_for(lambda: len(fake.handed_out) >= 2)
     await asyncio.sleep(1.5)  # getUpdates keeps failing to store; nothing is acknowledged
     unconfirmed = [u["update_id"] for u in fake.updates]
     assert unconfirmed, "the update was acknowledged before it was stored"
     broken.clear()
-    await fake.wait_for(lambda: any("Đồng ý chia sẻ?" in p["text"] for p in fake.sent(USER)))
-    assert sum("Đồng ý chia sẻ?" in p["text"] for p in fake.sent(USER)) == 1
+    await fake.wait_for(lambda: any("Đồng ý để đăng ký" in p["text"] for p in fake.sent(USER)))
+    assert sum("Đồng ý để đăng ký" in p["text"] for p in fake.sent(USER)) == 1
 
 
 async def test_blocked_then_unblocked_accounts_are_reachable_again(

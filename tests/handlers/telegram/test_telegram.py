@@ -31,6 +31,7 @@ async def test_registration_through_buttons_and_typed_answers(
 ) -> None:
     assert getattr(bot.channel, "library", None) == telegram_backend
     await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+    await converse(USER, lambda: fake.press(USER, "Đủ 16 tuổi trở lên"), "Đồng ý để đăng ký")
     consent = fake.last_with_buttons(USER)
     assert [b["text"] for row in consent["reply_markup"]["inline_keyboard"] for b in row] == [
         "Đồng ý",
@@ -41,7 +42,7 @@ async def test_registration_through_buttons_and_typed_answers(
     # the pressed message loses its keyboard and shows the answer
     assert fake.messages[consent["message_id"]]["text"].endswith("✓ Đồng ý")
     assert "reply_markup" not in fake.messages[consent["message_id"]]
-    await converse(USER, lambda: fake.send_text(USER, "đồng ý ạ"), "thống kê ẩn danh")  # typed
+    await converse(USER, lambda: fake.send_text(USER, "đồng ý ạ"), "số liệu thống kê")  # typed
     await converse(USER, lambda: fake.press(USER, "Không đồng ý"), "đối tượng")
     await converse(USER, lambda: fake.press(USER, "Học sinh, sinh viên, học viên"), "họ và tên")
     await converse(USER, lambda: fake.send_text(USER, "😊😊"), "chữ cái")
@@ -106,6 +107,7 @@ async def test_stale_and_forged_buttons(
     bot: Running, fake: FakeTelegram, converse: Converse
 ) -> None:
     await converse(USER, lambda: fake.send_text(USER, "/start"), "Công dân học tập")
+    await converse(USER, lambda: fake.press(USER, "Đủ 16 tuổi trở lên"), "Đồng ý để đăng ký")
     consent = fake.last_with_buttons(USER)
     await converse(USER, lambda: fake.send_text(USER, "1"), "chia sẻ")  # typed, not pressed
     await converse(USER, lambda: fake.send_text(USER, "1"), "thống kê")
@@ -159,6 +161,11 @@ async def test_english_client_gets_english(
     update = fake.message_update(USER, text="/start")
     update["message"]["from"]["language_code"] = "en"
     await converse(USER, lambda: fake.push(update), "Welcome")
+    assert (
+        fake.last_with_buttons(USER)["reply_markup"]["inline_keyboard"][0][0]["text"]
+        == "16 or older"
+    )
+    await converse(USER, lambda: fake.press(USER, "16 or older"), "Do you agree")
     assert (
         fake.last_with_buttons(USER)["reply_markup"]["inline_keyboard"][0][0]["text"] == "I agree"
     )

@@ -17,6 +17,7 @@ Converse = Callable[[int, Callable[[], Awaitable[object]], str], Awaitable[str]]
 async def register(fake: FakeTelegram, converse: Converse) -> None:
     steps: list[tuple[Callable[[], Awaitable[object]], str]] = [
         (lambda: fake.send_text(USER, "/start"), "Công dân học tập"),
+        (lambda: fake.press(USER, "Đủ 16 tuổi trở lên"), "Đồng ý để"),
         (lambda: fake.press(USER, "Đồng ý"), "chia sẻ"),
         (lambda: fake.press(USER, "Đồng ý"), "thống kê"),
         (lambda: fake.press(USER, "Đồng ý"), "đối tượng"),

@@ -85,7 +85,7 @@ async def test_return_resubmission_and_approval_between_two_people(
         COORDINATOR, lambda: fake.send_text(COORDINATOR, "DUYET 1"), "Hồ sơ #1 · Phan Bội Châu"
     )
     await converse(
-        COORDINATOR, lambda: fake.press(COORDINATOR, "Xác nhận duyệt"), "đã được xác nhận: Đạt"
+        COORDINATOR, lambda: fake.press(COORDINATOR, "Ghi kết quả: Đạt (81/100)"), "Đã ghi kết quả"
     )
     await fake.wait_for(lambda: any("Chúc mừng" in p["text"] for p in fake.sent(CITIZEN)))
 

@@ -110,7 +110,7 @@ async def test_a_coordinator_approves_in_the_browser_and_the_citizen_gets_the_le
     await expect(page.locator("table.queue")).to_contain_text("Xã An Lão")
     await page.get_by_role("link", name="Phan Bội Châu").click()
     await expect(page.locator("h1")).to_contain_text("Phan Bội Châu")
-    await expect(page.locator(".status")).to_contain_text("đang do tài khoản này xem xét")
+    await expect(page.locator("#claim")).to_contain_text("giữ cho Vũ Thị Mai (Telegram) đến")
     photo = page.locator("#i1 .evidence img")
     await expect(photo).to_be_visible()
     assert await photo.evaluate("img => img.naturalWidth") == 48  # drawn, not a broken image
@@ -124,7 +124,7 @@ async def test_a_coordinator_approves_in_the_browser_and_the_citizen_gets_the_le
     approve = page.locator("form.decision").filter(has=page.locator("#approve"))
     await approve.get_by_role("checkbox").check()
     await page.locator("#approve").click()
-    await expect(page.locator(".status")).to_contain_text("Được công nhận")
+    await expect(page.locator(".status")).to_contain_text("Xác nhận đạt, đề nghị công nhận")
     await expect(page.locator("ol.history")).to_contain_text("trên trang quản lý")
     await expect(page.locator("#undo")).to_be_visible()
 
@@ -134,7 +134,9 @@ async def test_a_coordinator_approves_in_the_browser_and_the_citizen_gets_the_le
     await page.get_by_role("button", name="Lọc").click()
     await page.get_by_role("link", name="Phan Bội Châu").click()
     await expect(page.locator("h1")).to_have_text("Người dân: Phan Bội Châu")
-    await expect(page.locator("ol.history")).to_contain_text("Vũ Thị Mai: Được công nhận")
+    await expect(page.locator("ol.history")).to_contain_text(
+        "Vũ Thị Mai (Telegram): Xác nhận đạt, đề nghị công nhận"
+    )
 
     # the citizen hears at once, signed with the coordinator's name, with the letter's button
     await fake.wait_for(lambda: any("Chúc mừng" in p["text"] for p in fake.sent(CITIZEN)))
@@ -277,11 +279,13 @@ async def test_an_admin_invites_and_revokes_staff_on_the_web(
         await expect(page.locator("img[alt^='QR']")).to_be_visible()
         await said(fake, 777004, lambda: fake.send_text(777004, f"/coordinator {code}"), "Xã")
         await said(fake, 777004, lambda: fake.send_text(777004, "Ngô Thị Hoa"), "Số điện thoại")
+        await said(fake, 777004, lambda: fake.send_text(777004, "0225 3841 234"), "Đã lưu")
         await page.reload()  # a GET after the POST: the list now holds the new coordinator
         await page.goto(f"http://127.0.0.1:{port}/console/staff")
-        row = page.locator("tr").filter(has_text="telegram:777004")
+        row = page.locator("tr").filter(has_text="Ngô Thị Hoa")
         await expect(row).to_contain_text("Xã An Lão")
         await row.get_by_role("button", name="Thu hồi quyền").click()
+        await page.locator("#confirm-revoke").click()  # the second step names the person
         await expect(page.locator(".message")).to_contain_text("Đã thu hồi quyền")
         await fake.wait_for(lambda: any("thu hồi" in p["text"] for p in fake.sent(777004)))
         # a coordinator has no staff page

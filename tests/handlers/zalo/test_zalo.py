@@ -27,9 +27,10 @@ JPEG = b"\xff\xd8\xff\xe0" + b"zalo photo of a certificate" * 50
 async def register_on_zalo(zalo: FakeZalo, zsay: ZConverse, user: str = CITIZEN) -> None:
     steps = [
         # as a resident in her seventies types on Zalo: words, particles, no diacritics
-        ("xin chào", "1. Đồng ý\n2. Xem đầy đủ\n3. Không đồng ý"),
+        ("xin chào", "1. Đủ 16 tuổi trở lên\n2. Dưới 16 tuổi"),
+        ("đủ rồi", "1. Đồng ý\n2. Xem đầy đủ\n3. Không đồng ý"),
         ("đồng ý ạ", "Đồng ý chia sẻ?"),
-        ("vâng", "thống kê ẩn danh"),
+        ("vâng", "số liệu thống kê"),
         ("không", "Thuộc đối tượng nào?"),
         ("nguoi dan o phuong/xa", "họ và tên"),
         ("bà Đỗ thị thu trang", "năm sinh"),
@@ -92,7 +93,7 @@ async def test_a_coordinator_on_zalo_returns_and_approves_by_typing(
     await zsay(coordinator, lambda: zalo.send_text(coordinator, "bo qua"), "Đã lưu")
     await register_on_zalo(zalo, zsay)
     await declare_on_zalo(zalo, zsay)
-    await zalo.wait_for(lambda: any("/review 1 — Xem xét" in m for m in zalo.sent(coordinator)))
+    await zalo.wait_for(lambda: any("• Xem xét — /review 1" in m for m in zalo.sent(coordinator)))
     text = await zsay(coordinator, lambda: zalo.send_text(coordinator, "/queue"), "#1")
     assert "DUYET" in text
     await zsay(
@@ -105,14 +106,15 @@ async def test_a_coordinator_on_zalo_returns_and_approves_by_typing(
     told = next(m for m in zalo.sent(CITIZEN) if "Ảnh mờ" in m)
     assert "Lương Văn Dũng, cán bộ phường Lê Chân" in told
     assert not any("Đồng ý để đăng ký" in m for m in zalo.sent(coordinator))  # staff: no consent
-    text = await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "khai"), "Chỉ số 1/10")
+    # the label the message quotes («Chọn «Bổ sung»»), typed without diacritics
+    text = await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "bo sung"), "Chỉ số 1/10")
     assert "Giữ 9 điểm" in text and "bấm" not in text.lower()
     await zsay(CITIZEN, lambda: zalo.send_image(CITIZEN, "c2.jpg", JPEG + b"!"), "(2/5)")
     await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "xong"), "Tổng điểm: 81/100")
     await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "nop de xac nhan"), "Đã nộp")
     await zalo.wait_for(lambda: any("lần 2" in m for m in zalo.sent(coordinator)))
-    await zsay(coordinator, lambda: zalo.send_text(coordinator, "duyệt 1"), "Duyệt hồ sơ này?")
-    await zsay(coordinator, lambda: zalo.send_text(coordinator, "có"), "Hồ sơ #1 đã được xác nhận")
+    await zsay(coordinator, lambda: zalo.send_text(coordinator, "duyệt 1"), "Xác nhận kết quả Đạt")
+    await zsay(coordinator, lambda: zalo.send_text(coordinator, "có"), "Đã ghi kết quả hồ sơ #1")
     await zalo.wait_for(lambda: any("Chúc mừng" in m for m in zalo.sent(CITIZEN)))
 
 
@@ -150,7 +152,7 @@ async def test_webhook_secret_both_body_shapes_and_duplicates(
             async with http.post(url, json=again, headers=headers) as response:
                 assert response.status == 200
         await zalo.wait_for(lambda: any("/cancel" in m for m in zalo.sent(CITIZEN)))
-        consents = [m for m in zalo.sent(CITIZEN) if "1. Đồng ý" in m]
+        consents = [m for m in zalo.sent(CITIZEN) if "1. Đủ 16 tuổi trở lên" in m]
         assert len(consents) == 2  # /start once (not twice), then /help re-asking
     finally:
         await running.shutdown()
@@ -287,11 +289,11 @@ async def test_a_403_is_a_server_error_retried_not_a_block(
 async def test_an_unsupported_message_gets_one_clear_answer(
     zbot: Running, zalo: FakeZalo, zsay: ZConverse
 ) -> None:
-    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "xin chào"), "1. Đồng ý")
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "xin chào"), "1. Đủ 16 tuổi trở lên")
     before = len(zalo.sent(CITIZEN))
     text = await zsay(CITIZEN, lambda: zalo.send_unsupported(CITIZEN), "Không đọc được")
-    assert "Đồng ý" not in text  # not the whole question again
-    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "1"), "Đồng ý chia sẻ?")
+    assert "Đủ 16 tuổi" not in text  # not the whole question again
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "1"), "Đồng ý để đăng ký")
     assert len(zalo.sent(CITIZEN)) == before + 2
 
 
@@ -306,6 +308,6 @@ async def test_command_words_on_zalo_and_no_button_words(
 ) -> None:
     text = await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "tro giup"), "Các lệnh dùng được")
     assert "bấm" not in text.lower()  # Zalo shows numbered menus: the typed variant
-    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "dang ky"), "1. Đồng ý")
+    await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "dang ky"), "1. Đủ 16 tuổi trở lên")
     await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "quay lại"), "Không còn câu nào trước đó")
     await zsay(CITIZEN, lambda: zalo.send_text(CITIZEN, "huỷ"), "Đã hủy đăng ký")

@@ -1,0 +1,29 @@
+"""The target group an answer in words points to ("công nhân" → workers), from data."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from bot.engine.matching import fold
+
+__all__ = ["group_for"]
+
+DATA = Path(__file__).resolve().parent / "data" / "target-groups.json"
+
+
+@cache
+def _words() -> tuple[tuple[str, int], ...]:
+    raw = json.loads(DATA.read_text("utf-8"))
+    return tuple(
+        (fold(word), int(group)) for group, words in raw["groups"].items() for word in words
+    )
+
+
+def group_for(text: str) -> int | None:
+    """The one group whose words appear (whole words, without diacritics) in ``text``; None
+    when none or several do."""
+    padded = f" {fold(text)} "
+    found = {group for word, group in _words() if f" {word} " in padded}
+    return found.pop() if len(found) == 1 else None
