@@ -369,7 +369,13 @@ def _wards(settings: Settings, query: str) -> int:
     from bot.app import load_wards
 
     directory = load_wards(settings)
-    found = directory.search(query, limit=20) if query else list(directory.all())
+    from bot.services.collation import collation_key
+
+    found = (
+        directory.search(query, limit=20)
+        if query
+        else sorted(directory.all(), key=lambda ward: collation_key(ward.name))
+    )
     for ward in found:
         print(f"{ward.code}\t{ward.name}")
     if not found:
@@ -384,12 +390,19 @@ def _wards(settings: Settings, query: str) -> int:
 # what a file's name says it holds; a name not listed here says nothing
 NAMED_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".json": "json", ".txt": "text", ".tsv": "text"}
 SUFFIX_OF = {"xlsx": ".xlsx", "csv": ".csv", "json": ".json", "text": ".txt"}
+# names of files that hold something none of the commands writes: refused, never filled with text
+OTHER_FORMATS = frozenset(
+    {".pdf", ".doc", ".docx", ".xls", ".ods", ".odt", ".html", ".htm", ".png", ".jpg", ".zip"}
+)
 
 
 def _format(asked: str | None, output: Path | None, offered: Sequence[str], default: str) -> str:
     """The format asked for, or the one the file's name says, or ``default``; a name that
     says another format than the one asked for is refused rather than written wrongly."""
     named = NAMED_FORMATS.get(output.suffix.lower()) if output is not None else None
+    if output is not None and output.suffix.lower() in OTHER_FORMATS:
+        kinds = " or ".join(SUFFIX_OF[f] for f in offered)
+        raise CliError(f"--output {output}: this command writes {kinds} files")
     if asked is None:
         if named is None:
             return default
@@ -566,7 +579,7 @@ async def _report(settings: Settings, args: argparse.Namespace, output: _Output 
     scope = set(_unit_codes(wards, args.ward)) or None
     translator = Translator(settings.default_locale)
     locale = args.locale or settings.default_locale
-    population = load_population(settings)
+    population = load_population(settings, wards)
     store = SqlStore(create_engine(settings.effective_database_url))
     try:
         await upgrade(store.engine)

@@ -171,12 +171,21 @@ def load_wards(settings: Settings) -> WardDirectory:
     return wards
 
 
-def load_population(settings: Settings) -> Population | None:
+def load_population(settings: Settings, wards: WardDirectory | None = None) -> Population | None:
     """The operator's population per unit (``CDHT_POPULATION_CSV``), if configured; a file
-    that cannot be used is a ``ConfigError``."""
+    that cannot be used, or that names a unit the list does not have, is a ``ConfigError``."""
     if settings.population_csv is None:
         return None
-    return _from_file("CDHT_POPULATION_CSV", settings.population_csv, Population.from_csv)
+    path = settings.population_csv
+    population = _from_file("CDHT_POPULATION_CSV", path, Population.from_csv)
+    if wards is not None:
+        unknown = sorted(c for c in population.by_unit if wards.get(wards.current_code(c)) is None)
+        if unknown:
+            raise ConfigError(
+                f"CDHT_POPULATION_CSV: {path}: unknown unit code {', '.join(unknown[:5])} "
+                "(see: cdht wards NAME)"
+            )
+    return population
 
 
 def load_criteria_sets(settings: Settings) -> dict[str, CriteriaSet]:
@@ -352,7 +361,7 @@ def build_app(settings: Settings, web_base_url: str | None = None) -> App:
             header=settings.letter_header,
         ),
         targets=Targets.load(),
-        population=load_population(settings),
+        population=load_population(settings, wards),
     )
     flows = {
         flow.name: flow

@@ -65,6 +65,16 @@ def test_an_output_in_a_folder_that_does_not_exist(
     assert not missing.exists()
 
 
+@pytest.mark.parametrize("command", [["list", "proposed"], ["report"], ["export"]])
+def test_an_output_named_as_another_kind_of_file(
+    command: list[str], env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """«x.pdf» is not filled with tab-separated text: the name says what the file holds."""
+    assert main([*command, "--output", str(env / "x.pdf")]) == 2
+    assert "this command writes" in one_line(capsys)
+    assert not (env / "x.pdf").exists()
+
+
 def test_a_folder_given_as_output(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--format", "csv", "--output", str(env)]) == 2
     assert one_line(capsys) == f"--output {env} is a folder; give a file name in it"
@@ -291,6 +301,7 @@ def test_a_wards_file_saved_with_semicolons_is_read(
         (b"ma,nguoi_lon\n11383,1000\n", "'code' column"),
         (b"code,adults\n11383,nhi\xeau\n", "not UTF-8 text"),
         ("code,adults\n11383,nhiều\n".encode(), "adults is not a number"),
+        (b"code,adults\n99999,1000\n", "unknown unit code 99999"),  # a unit the list lacks
     ],
 )
 @pytest.mark.parametrize("command", [["report"], ["console"]])

@@ -42,7 +42,7 @@ def test_report_as_an_aligned_table_and_as_excel(
     assert lines[1] == "Số liệu chỉ tính người đồng ý cho dùng dữ liệu để thống kê."
     assert sum(1 for line in lines if line.startswith(("Phường ", "Xã ", "Đặc khu "))) == 114
     total = next(line for line in lines if line.startswith("Toàn thành phố"))
-    assert total.split()[3:11] == ["8", "1", "5", "1", "1", "2", "1", "25.0%"]
+    assert total.split()[3:11] == ["8", "1", "5", "1", "1", "2", "1", "25,0%"]
     assert "Người trưởng thành được đề nghị công nhận" in out
     assert main(["report", "--ward", LE_CHAN, "--locale", "en"]) == 0
     english = capsys.readouterr().out

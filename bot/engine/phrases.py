@@ -20,6 +20,8 @@ _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
 _DIGITS = re.compile(r"[0-9]{1,3}")
 _YEAR = re.compile(r"[0-9]{4}")
 _OUT_OF_TEN = re.compile(r"(?<=[0-9])\s*/\s*10\b")
+# politeness words after a name, as written: never part of it (ASCII "a" may be: "Văn A")
+_NAME_TAILS = frozenset({"ạ", "nhé", "nhe", "nha", "nhá", "please", "pls"})
 
 
 def _normal(text: str) -> str:
@@ -125,6 +127,8 @@ class Phrases:
                     words = words[len(lead) :]
                     changed = True
                     break
+        while len(words) > 1 and _normal(words[-1]) in _NAME_TAILS:  # "Nguyễn Văn An ạ"
+            words = words[:-1]
         return " ".join(words).strip(_EDGE_PUNCTUATION + "-–:")
 
     def is_question(self, text: str) -> bool:

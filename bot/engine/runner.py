@@ -254,7 +254,7 @@ class Engine:
         self._reply_commands = dict(reply_commands or {})
         self._text_commands = tuple(text_commands)
         self._button_commands = tuple(button_commands)
-        self._button_labels: dict[str, dict[str, str]] = {}  # locale: folded label → command
+        self._button_labels: dict[str, tuple[Choice, ...]] = {}  # locale: the labels
         self._home = home
         self._files = files
         self._clock = clock
@@ -605,7 +605,7 @@ class Engine:
                     inbound, kind=InboundKind.COMMAND, command=typed.command, args=args
                 )
                 return
-        button = self._typed_button(turn.locale, folded)
+        button = self._typed_button(turn.locale, inbound.text)
         if button is not None and not self._answers_prompt(turn, inbound.text):
             name, _, args = button.removeprefix("/").partition(" ")
             turn.inbound = replace(inbound, kind=InboundKind.COMMAND, command=name, args=args)
@@ -614,21 +614,23 @@ class Engine:
         if word is not None and not self._answers_prompt(turn, inbound.text):
             turn.inbound = replace(inbound, kind=InboundKind.COMMAND, command=word, args="")
 
-    def _typed_button(self, locale: str, folded: str) -> str | None:
+    def _typed_button(self, locale: str, typed: str) -> str | None:
         """The command of a button that messages sent outside any step carry («Bổ sung»,
-        «Nhận giấy xác nhận»), typed as its label on a channel without buttons."""
-        if not folded or not self._button_commands:
+        «Nhận giấy xác nhận»), typed as its label on a channel without buttons: the whole
+        label, or a beginning only one label has («Làm tiếp» for «Làm tiếp bản tự đánh giá»)."""
+        if not typed or not self._button_commands:
             return None
         for language in dict.fromkeys((locale, self._tr.resolve(None))):
             labels = self._button_labels.get(language)
             if labels is None:
-                labels = {
-                    fold(self.text(language, label)): command
+                labels = tuple(
+                    Choice(command, self.text(language, label))
                     for command, label in self._button_commands
-                }
+                )
                 self._button_labels[language] = labels
-            if folded in labels:
-                return labels[folded]
+            found = match_choice(typed, labels, by_index=False)
+            if found is not None:
+                return found.id
         return None
 
     def _answers_prompt(self, turn: _Turn, text: str) -> bool:

@@ -47,6 +47,7 @@ BUTTON_COMMANDS: tuple[tuple[str, Text], ...] = (
     ("/declare", t("note.reminder.button")),
     ("/giayxacnhan", t("letter.button")),
     ("/queue", t("note.digest.button")),
+    ("/queue", t("note.review.button")),  # «Xem xét» typed without its number: the queue
 )
 
 __all__ = [

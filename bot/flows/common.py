@@ -78,12 +78,14 @@ def choose() -> Retry:
     return Retry(t("engine.choose_option"))
 
 
-def agree_or_later(text: Text, agree: Text, later: Text) -> Prompt:
-    """A consent question: ``agree`` (typed "có", "đồng ý" …) or ``later`` ("không" …)."""
+def agree_or_later(text: Text, agree: Text, later: Text, short: Text | None = None) -> Prompt:
+    """A consent question: ``agree`` (typed "có", "đồng ý" …) or ``later`` ("không" …);
+    ``short`` is asked again after an answer that fits neither."""
     return Prompt(
         text,
         (ChoiceSpec("agree", agree, "yes"), ChoiceSpec("later", later, "no")),
         Expect.CHOICE,
+        short=short,
     )
 
 

@@ -53,11 +53,14 @@ class Decider:
 
 
 async def signature_of(uow: UnitOfWork, channel: str, external_id: str) -> Text:
-    """How the citizen hears who decided: the coordinator's name, and phone if they gave one."""
+    """How the citizen hears who decided: the coordinator's name, and phone if they gave one;
+    the city association when one of its admins decided (a ward without a coordinator), never
+    «cán bộ phụ trách phường/xã»."""
     member = await uow.staff.by_account(channel, external_id)
     name = member.display_name if member is not None and member.display_name else None
+    ward_level = member is not None and member.role == "coordinator"
     if name is None:
-        return t("note.by.unnamed")
+        return t("note.by.unnamed") if ward_level else t("note.by.city")
     if member is not None and member.phone:
         return t("note.by.phone", name=name, phone=national_phone(member.phone))
     return t("note.by", name=name)

@@ -50,6 +50,7 @@ __all__ = [
     "EDITABLE_STATUSES",
     "adjustments_text",
     "declaration_flow",
+    "reasons_text",
     "status_text",
 ]
 
@@ -327,7 +328,7 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
                 "decl.evidence.prompt",
                 how=_how_to_send(photos_only, limits.max_files, limits.max_bytes // (1024 * 1024)),
                 n=indicator_id,
-                score=_scores(ctx).get(indicator_id, "—"),
+                scored=_scored_text(ctx, indicator_id),
                 hint=indicator.hint_for(group, ctx.locale),
                 max_files=limits.max_files,
                 max_mb=limits.max_bytes // (1024 * 1024),
@@ -341,6 +342,8 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
                 ChoiceSpec("leave", t("decl.leave")),
             ),
             Expect.FILE,
+            # a number typed here is a score (asked about), never a position in this menu
+            numeric=True,
             short=t("decl.evidence.short", n=indicator_id),
         )
 
@@ -371,6 +374,14 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
         Step(_evidence_step(indicator_id), evidence_prompt, evidence),
         Step(_check_step(indicator_id), check_prompt, check, part_of=_evidence_step(indicator_id)),
     )
+
+
+def _scored_text(ctx: FlowContext, indicator_id: int) -> Text:
+    """«tự chấm 8 điểm», or «7 điểm, cán bộ đã điều chỉnh» where the coordinator adjusted it."""
+    score = _scores(ctx).get(indicator_id, "—")
+    if indicator_id in _adjusted(ctx):
+        return t("decl.evidence.scored_adjusted", score=score)
+    return t("decl.evidence.scored", score=score)
 
 
 def _current_text(ctx: FlowContext, indicator_id: int) -> Text | str:
@@ -589,6 +600,15 @@ async def _check(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcome
 # -- review and submit --------------------------------------------------------------------
 
 
+def reasons_text(criteria: CriteriaSet, evaluation: Evaluation) -> Joined:
+    """Why scores do not pass the rule: «tổng điểm 76 dưới 80; chỉ số 2 dưới 5 điểm»."""
+    reasons: list[Text | str] = []
+    if evaluation.below_total:
+        reasons.append(t("decl.reason.total", total=evaluation.total, min=criteria.min_total))
+    reasons.extend(t("decl.reason.low", n=n, min=minimum) for n, minimum in evaluation.low)
+    return Joined(tuple(reasons))
+
+
 def result_text(criteria: CriteriaSet, evaluation: Evaluation, *, final: bool = False) -> Text:
     """The result by the rule: provisional while the citizen declares and the coordinator
     reviews, ``final`` once it is decided (no "tạm tính" then)."""
@@ -596,11 +616,7 @@ def result_text(criteria: CriteriaSet, evaluation: Evaluation, *, final: bool = 
         return t("decl.result.incomplete", answered=evaluation.answered, size=criteria.size)
     if evaluation.recognised:
         return t("decl.result.pass.final") if final else t("decl.result.pass")
-    reasons: list[Text | str] = []
-    if evaluation.below_total:
-        reasons.append(t("decl.reason.total", total=evaluation.total, min=criteria.min_total))
-    reasons.extend(t("decl.reason.low", n=n, min=minimum) for n, minimum in evaluation.low)
-    joined = Joined(tuple(reasons))
+    joined = reasons_text(criteria, evaluation)
     return (
         t("decl.result.fail.final", reasons=joined)
         if final
@@ -763,6 +779,10 @@ async def _submit(ctx: FlowContext, criteria: CriteriaSet) -> Outcome:
         total=evaluation.total,
         max_total=criteria.max_total,
         result=result_text(criteria, evaluation),
+        # after a return the total counts the coordinator's adjustments: say so
+        total_label=t("note.submitted.total.adjusted")
+        if _adjusted(ctx)
+        else t("note.submitted.total"),
         round=review_round,
         no_coordinator=t("note.submitted.no_coordinator") if to_admins else "",
     )

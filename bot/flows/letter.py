@@ -15,7 +15,7 @@ from bot.engine import Answered, FlowContext, t
 from bot.engine.ports import Citizen, Declaration
 from bot.flows.common import Services, local_date, services
 from bot.flows.decisions import verified_scores, verified_total
-from bot.services.letters import Letter, render_pdf, ward_in_sentence
+from bot.services.letters import Letter, render_pdf, verified_by_ward, ward_in_sentence
 from bot.services.outbox import file_message
 
 __all__ = ["LETTER_TEXTS", "letter_command", "letter_texts", "proposed_declaration"]
@@ -72,10 +72,14 @@ def letter_texts(
     max_total: int,
     province: str,
     printed: datetime,
+    by_ward: bool = True,
 ) -> dict[str, str]:
     """The letter's paragraphs in ``locale``, as ``render_pdf`` takes them: the link and the QR
-    code's sentence only with a public address, the coordinator's line only with their name."""
+    code's sentence only with a public address, the coordinator's line only with their name;
+    the association that verified is the ward's, or the city's (``by_ward`` False) when the
+    city's admins decided for a ward without a coordinator."""
     ward = letter.ward
+    verifying = ward if by_ward else province
     params: dict[str, object] = {
         "name": letter.name,
         "ward": ward,
@@ -88,7 +92,7 @@ def letter_texts(
         "url": letter.url or "",
         "province": province,
         "verifier": letter.verifier or "",
-        "unit": say(locale, UNIT.key, ward=ward_in_sentence(ward, locale)),
+        "unit": say(locale, UNIT.key, ward=ward_in_sentence(verifying, locale)),
     }
     texts = {key: say(locale, text.key, **params) for key, text in LETTER_TEXTS.items()}
     texts["verify"] = say(locale, VERIFY[letter.url is not None].key, **params)
@@ -118,6 +122,7 @@ async def letter_command(ctx: FlowContext) -> Answered:
         max_total=max_total,
         province=bundle.wards.province_name,
         printed=ctx.now,
+        by_ward=await verified_by_ward(ctx.uow, declaration),
     )
     issuer = bundle.letters.issuer or (bundle.data_controller,)
     data = render_pdf(letter, texts, header=bundle.letters.header, issuer=issuer)

@@ -217,6 +217,7 @@ def _share_prompt(ctx: FlowContext) -> Prompt:
         _addressed(ctx, t("reg.consent.share"), t("reg.consent.share.guardian")),
         t("reg.consent.agree"),
         t("reg.consent.later"),
+        t("reg.consent.share.short"),
     )
 
 
@@ -230,6 +231,7 @@ def _stats_prompt(ctx: FlowContext) -> Prompt:
         _addressed(ctx, t("reg.consent.stats"), t("reg.consent.stats.guardian")),
         t("reg.consent.agree"),
         t("reg.consent.no_stats"),
+        t("reg.consent.stats.short"),
     )
 
 
@@ -295,6 +297,8 @@ async def _full_name(ctx: FlowContext, answer: Answer) -> Outcome:
     van tam») is asked for once more with them; the same answer again is taken as it is."""
     if not answer.text:
         return Retry(t("reg.full_name.error.empty"))
+    if phrases().is_dont_know(answer.text):
+        return Retry(t("reg.full_name.help"))
     try:
         name = validate_full_name(answer.text)
     except ValidationError as exc:
@@ -316,6 +320,9 @@ async def _birth_year(ctx: FlowContext, answer: Answer) -> Outcome:
     except ValidationError as exc:
         return Retry(t(exc.reason, low=ctx.now.year - 110, high=ctx.now.year - 6))
     if not is_minor(year, ctx.now.year):
+        if ctx.values.get("minor") and ctx.citizen is None and ctx.now.year - year > GUARDIAN_AGE:
+            # the guardian said under 16: «1990» is the guardian's own year, or a slip
+            return Retry(t("reg.birth_year.not_minor", year=year, age=ctx.now.year - year))
         return Accept({"birth_year": year})
     if ctx.citizen is not None:  # a profile corrected to under 16: the guardian's word
         return Accept({"birth_year": year, "guardian_consent": None}, goto="guardian_consent")
@@ -396,17 +403,41 @@ def _relation_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
+# How people name the relationship, as written («bố», «má», «bà ngoại»); an ASCII answer is
+# compared without diacritics («bo», «me»), where «ba» is a father as written in the South.
+RELATION_WORDS = {
+    "father": ("cha", "bố", "ba", "tía", "thầy", "bố đẻ", "cha đẻ", "father", "dad"),
+    "mother": ("mẹ", "má", "u", "bầm", "mạ", "mẹ đẻ", "mẹ em", "mẹ cháu", "mother", "mum", "mom"),
+    "grandparent": ("ông", "bà", "ông nội", "bà nội", "ông ngoại", "bà ngoại", "ông bà",
+                    "grandfather", "grandmother", "grandparent"),
+    "other": ("giám hộ", "người giám hộ", "người nuôi dưỡng", "anh", "chị", "cô", "chú", "bác",
+              "dì", "cậu", "mợ", "thím", "guardian"),
+}  # fmt: skip
+
+
+def _relation_of(typed: str) -> str | None:
+    words = " ".join(typed.casefold().split()).strip(" .!,")
+    for relation, names in RELATION_WORDS.items():
+        if words in names:
+            return relation
+    if words.isascii():
+        found = {r for r, names in RELATION_WORDS.items() if words in {fold(n) for n in names}}
+        if len(found) == 1:
+            return found.pop()
+    return None
+
+
 async def _relation(ctx: FlowContext, answer: Answer) -> Outcome:
-    if answer.choice_id in RELATIONS:
-        return Accept({"guardian_relation": answer.choice_id})
+    relation = answer.choice_id if answer.choice_id in RELATIONS else _relation_of(answer.text)
+    if relation is not None:
+        return Accept({"guardian_relation": relation})
     return choose()
 
 
 def _gender_prompt(ctx: FlowContext) -> Prompt:
     choices = tuple(ChoiceSpec(gender, label) for gender, label in GENDER_LABELS.items())
-    return Prompt(
-        t("reg.gender.prompt"), (*choices, ChoiceSpec("skip", t("common.skip"))), Expect.CHOICE
-    )
+    skip = ChoiceSpec("skip", t("common.skip"), "no")  # «không», «k»: not given
+    return Prompt(t("reg.gender.prompt"), (*choices, skip), Expect.CHOICE)
 
 
 async def _gender(ctx: FlowContext, answer: Answer) -> Outcome:
@@ -494,8 +525,9 @@ def _residential_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _residential(ctx: FlowContext, answer: Answer) -> Outcome:
-    if phrases().is_dont_know(answer.text) or phrases().is_none(answer.text):
-        return Retry(t("reg.residential_group.error.hint"))
+    typed = answer.text
+    if phrases().is_dont_know(typed) or phrases().is_none(typed) or phrases().intent(typed):
+        return Retry(t("reg.residential_group.error.hint"))  # «k», «ok», «rồi»: not a place
     try:
         return Accept({"residential_group": normalize_free_text(answer.text, 100)})
     except ValidationError as exc:
@@ -507,14 +539,15 @@ def _works(ctx: FlowContext) -> bool:
 
 
 def _workplace_prompt(ctx: FlowContext) -> Prompt:
-    return Prompt(t("reg.workplace.prompt"), (ChoiceSpec("skip", t("common.skip")),), Expect.TEXT)
+    skip = ChoiceSpec("skip", t("common.skip"), "no")  # «không», «k»: nothing to give
+    return Prompt(t("reg.workplace.prompt"), (skip,), Expect.TEXT)
 
 
 async def _workplace(ctx: FlowContext, answer: Answer) -> Outcome:
     if answer.choice_id == "skip" or phrases().is_none(answer.text):
-        return Accept({"workplace": None})  # "không có", "nghỉ hưu": nothing to give
-    if phrases().is_dont_know(answer.text):
-        return Retry(t("reg.workplace.error.hint"))
+        return Accept({"workplace": None})  # "không có", "nghỉ hưu", «k»: nothing to give
+    if phrases().is_dont_know(answer.text) or phrases().intent(answer.text) is not None:
+        return Retry(t("reg.workplace.error.hint"))  # «ok», «rồi»: not a workplace
     try:
         return Accept({"workplace": normalize_free_text(answer.text, 150)})
     except ValidationError as exc:
@@ -704,9 +737,10 @@ def _profile_prompt(ctx: FlowContext) -> Prompt:
             ChoiceSpec("edit", t("common.edit")),
             ChoiceSpec("consents", t("profile.consents")),
             ChoiceSpec("delete", t("profile.delete")),
-            ChoiceSpec("done", t("profile.done")),
+            ChoiceSpec("done", t("profile.done"), "done"),  # «xong», «rồi», «ok»
         ),
         Expect.CHOICE,
+        short=t("profile.short"),
     )
 
 

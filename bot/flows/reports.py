@@ -23,7 +23,14 @@ from bot.flows.decisions import verified_total
 from bot.flows.staff import _role, _scope
 from bot.services.export import collect_records, render_csv
 from bot.services.outbox import file_message
-from bot.services.report import Report, build_report, collation_key, percent, target_share
+from bot.services.report import (
+    DECIMAL,
+    Report,
+    build_report,
+    collation_key,
+    percent,
+    target_share,
+)
 from bot.services.spreadsheet import (
     WORDS,
     export_workbook,
@@ -122,6 +129,7 @@ async def report_command(ctx: FlowContext) -> Answered:
     _, scope = _scope(ctx, role)
     report = await _report(ctx, role)
     total = report.province
+    decimal = _say(ctx)(ctx.locale, DECIMAL.key)  # «33,3%» in Vietnamese
     lines: list[Text | str] = []
     summary = dict(
         year=report.year,
@@ -133,23 +141,23 @@ async def report_command(ctx: FlowContext) -> Answered:
         returned=total.returned,
         recognised=total.recognised,
         not_recognised=total.not_recognised,
-        share=percent(total.share),
+        share=percent(total.share, decimal),
     )
     for row in report.targets:
         lines.append(
             t(
                 "report.target.line",
                 target=t(f"report.target.{row.id}"),
-                share=target_share(row.share),
+                share=target_share(row.share, decimal),
                 year=row.milestone_year,
                 achieved=row.achieved,
-                achieved_share=percent(row.achieved_share),
+                achieved_share=percent(row.achieved_share, decimal),
             )
             if not row.missing
             else t(
                 "report.target.line.missing",
                 target=t(f"report.target.{row.id}"),
-                share=target_share(row.share),
+                share=target_share(row.share, decimal),
                 year=row.milestone_year,
                 achieved=row.achieved,
             )
@@ -277,12 +285,11 @@ async def list_rows(
         return channel_word(person.channel)
 
     def decided_by(account: str | None) -> str | None:
-        """The name the coordinator gave; else «Chưa ghi tên (Telegram 123)», not the token."""
+        """The name the coordinator gave; else «Chưa ghi tên (Telegram)», not the account."""
         shown = staff_names.get(account or "", account)
         if shown != account or account is None:
             return shown
-        kind, _, number = account.partition(":")
-        return words("xlsx.staff.unnamed").format(account=f"{channel_word(kind)} {number}")
+        return words("xlsx.staff.unnamed").format(account=channel_word(account.partition(":")[0]))
 
     def by_name(person: Citizen) -> tuple[Any, ...]:
         given = person.full_name.split()[-1:] or [""]

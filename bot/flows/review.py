@@ -46,7 +46,7 @@ from bot.flows.decisions import (
     undo,
     undoable,
 )
-from bot.flows.declaration import result_text
+from bot.flows.declaration import reasons_text, result_text
 from bot.flows.registration import GROUP_LABELS
 from bot.services.criteria import CriteriaSet
 from bot.services.outbox import file_message
@@ -545,16 +545,29 @@ def _confirm_approve_prompt(ctx: FlowContext) -> Prompt:
         text = t(
             "rev.confirm.approve.fail",
             summary=_summary(ctx),
-            rule=result_text(criteria, evaluation, final=True),
+            rule=reasons_text(criteria, evaluation),
             **params,
         )
         yes = t("rev.confirm.approve.yes", result=t("rev.result.fail"), **params)
+        # what the warning offers instead, each a choice here (typed on Zalo as quoted)
+        return Prompt(
+            text,
+            (
+                *_back_choices(yes),
+                ChoiceSpec("return", t("rev.return")),
+                ChoiceSpec("reject", t("rev.reject")),
+            ),
+            Expect.CHOICE,
+            short=t("rev.confirm.approve.fail.short", **params),
+        )
     return Prompt(text, _back_choices(yes), Expect.CHOICE)
 
 
 async def _confirm_approve(ctx: FlowContext, answer: Answer) -> Outcome:
     if answer.choice_id == "confirm":
         return await _approve(ctx)
+    if answer.choice_id in ("return", "reject"):
+        return _decide(ctx, answer.choice_id)
     if answer.choice_id == "overview":
         return Accept(goto="overview")
     return choose()
@@ -664,7 +677,8 @@ def _pick_prompt(ctx: FlowContext) -> Prompt:
         )
         for i in _criteria(ctx).indicators
     )
-    return Prompt(t("rev.pick"), (*choices, ChoiceSpec("done", t("rev.pick.done"))), Expect.CHOICE)
+    done = ChoiceSpec("done", t("rev.pick.done"), "done")  # «xong», «rồi»
+    return Prompt(t("rev.pick"), (*choices, done), Expect.CHOICE)
 
 
 async def _return_pick(ctx: FlowContext, answer: Answer) -> Outcome:

@@ -15,6 +15,7 @@ from bot.flows.registration import (
     _details,
     _profile_init,
 )
+from bot.flows.staff import CHANNEL_WORDS
 from bot.services.consents import GUARDIAN
 from bot.services.linking import LINK_VALID, issue_link_code, use_link_code
 from bot.services.mydata import citizen_data, render_json
@@ -23,7 +24,12 @@ from bot.services.verification import citizen_accounts
 
 __all__ = ["link_command", "mydata_command"]
 
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "console"}
+
+def _channel(channel: str) -> Text:
+    """A chat channel in words («Telegram», «kênh chạy thử trên máy»), never its code name."""
+    return CHANNEL_WORDS.get(channel, t("web.channel.other"))
+
+
 STATUS_WORDS = {
     "draft": t("xlsx.status.draft"),
     "submitted": t("xlsx.status.submitted"),
@@ -43,7 +49,11 @@ def _purpose(purpose: str, consent: dict[str, Any]) -> Text:
         else ""
     )
     if purpose == GUARDIAN:
-        return t("purpose.guardian", by=by)
+        return t(
+            "purpose.guardian",
+            name=guardian or "",
+            relation=RELATIONS.get(relation, t("relation.other")),
+        )
     label = PURPOSE_LABELS.get(purpose)
     return (
         t("purpose.other", by=by)
@@ -100,7 +110,7 @@ async def mydata_command(ctx: FlowContext) -> Answered:
     return t(
         "mydata.summary",
         details=_details(await _profile_init(ctx)),
-        accounts=", ".join(CHANNEL_NAMES.get(a["channel"], a["channel"]) for a in data["accounts"]),
+        accounts=Joined(tuple(_channel(a["channel"]) for a in data["accounts"]), ", "),
         consents=Joined(tuple(consents), "\n"),
         corrections=len(data["corrections"]),
         declarations=Joined(tuple(declarations), "\n")
@@ -135,8 +145,7 @@ async def link_command(ctx: FlowContext) -> Answered:
     if linked.citizen is None:
         return t("link.wrong_code")
     others = [a for a in await citizen_accounts(ctx.uow, linked.citizen.id) if a != account]
-    channel_name = CHANNEL_NAMES.get(ctx.identity.channel, ctx.identity.channel)
-    notice = t("link.notice", channel=channel_name)
+    notice = t("link.notice", channel=_channel(ctx.identity.channel))
     await notify_accounts(
         ctx.uow,
         others,

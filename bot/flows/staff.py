@@ -80,11 +80,17 @@ def _name_prompt(ctx: FlowContext) -> Prompt:
 
 
 async def _display_name(ctx: FlowContext, answer: Answer) -> Outcome:
+    """The name citizens read under a decision and the letter prints: words before it («dạ em
+    là») are dropped; a yes, a no or a question is not a name."""
     try:
-        name = normalize_free_text(answer.text, 120)
-    except ValidationError:
+        name = normalize_free_text(phrases().strip_lead_in(answer.text), 120)
+    except ValidationError as exc:
+        if exc.reason == "reg.text.error.long":
+            return Retry(t("staff.name.error.long", limit=120))
         return Retry(t("staff.name.error"))
     if len(name) < 3 or phrases().is_dont_know(name) or phrases().is_none(name):
+        return Retry(t("staff.name.error"))
+    if phrases().intent(name) is not None:
         return Retry(t("staff.name.error"))
     return Accept({"display_name": name})
 

@@ -24,11 +24,17 @@ def render_menu(reply: Reply, translate: Translate) -> str:
             lines.append(f"• {choice.label} — {shown}" if shown else f"• {choice.label}")
         lines.append(translate(reply.locale, "menu.hint_labels"))
     elif reply.numeric:
+        # numbers answer the question (a score), so entries are typed by their label
         numbers = [c.label for c in reply.choices if c.label.isdigit()]
         others = [c.label for c in reply.choices if not c.label.isdigit()]
-        lines.append(" · ".join(numbers))
+        if numbers:
+            lines.append(" · ".join(numbers))
         lines.extend(f"• {label}" for label in others)
-        lines.append(translate(reply.locale, "menu.hint_numeric"))
+        lines.append(
+            translate(reply.locale, "menu.hint_numeric")
+            if numbers
+            else translate(reply.locale, "menu.hint_labels")
+        )
     else:
         lines.extend(f"{n}. {choice.label}" for n, choice in enumerate(reply.choices, 1))
         lines.append(translate(reply.locale, "menu.hint"))

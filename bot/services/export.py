@@ -132,15 +132,20 @@ def _verification(
     names: Mapping[str, str],
 ) -> dict[str, Any]:
     decided = declaration.decision is not None
-    # the scores the decision used: the citizen's, where the coordinator adjusted none
+    # adjusted before a return: the citizen resubmits those scores, and sees them, so the export
+    # shows them too (the total the coordinator and the citizen read)
+    adjusted = any(a.verified_score is not None for a in answers.values())
+    # the scores the decision used (or will use): the citizen's, where none was adjusted
     verified = {
         str(i): a.verified_score if a.verified_score is not None else a.score
         for i, a in sorted(answers.items())
         if a.verified_score is not None or a.score is not None
     }
     return {
-        "verified_scores": verified if decided else None,
-        "verified_total": sum(v or 0 for v in verified.values()) if decided and verified else None,
+        "verified_scores": verified if decided or adjusted else None,
+        "verified_total": (
+            sum(v or 0 for v in verified.values()) if (decided or adjusted) and verified else None
+        ),
         "decision": declaration.decision,
         "decided_by": declaration.decided_by,
         # the name the coordinator gave when redeeming their code, as citizens saw it

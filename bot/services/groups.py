@@ -22,8 +22,14 @@ def _words() -> tuple[tuple[str, int], ...]:
 
 
 def group_for(text: str) -> int | None:
-    """The one group whose words appear (whole words, without diacritics) in ``text``; None
-    when none or several do."""
+    """The one group whose words appear (whole words, without diacritics) in ``text``; a phrase
+    inside a longer one found too counts for nothing («công nhân» in «công nhân viên»); None
+    when none or several groups remain."""
     padded = f" {fold(text)} "
-    found = {group for word, group in _words() if f" {word} " in padded}
-    return found.pop() if len(found) == 1 else None
+    found = [(word, group) for word, group in _words() if f" {word} " in padded]
+    kept = {
+        group
+        for word, group in found
+        if not any(word != other and f" {word} " in f" {other} " for other, _ in found)
+    }
+    return kept.pop() if len(kept) == 1 else None

@@ -34,7 +34,15 @@ from fpdf import FPDF
 
 from bot.engine.ports import Citizen, Declaration, UnitOfWork
 
-__all__ = ["FRAME", "Letter", "LetterSigner", "Verified", "render_pdf", "ward_in_sentence"]
+__all__ = [
+    "FRAME",
+    "Letter",
+    "LetterSigner",
+    "Verified",
+    "render_pdf",
+    "verified_by_ward",
+    "ward_in_sentence",
+]
 
 FONTS = Path(__file__).resolve().parent / "data" / "fonts"
 _TOKEN = re.compile(r"([0-9]{1,12})\.([0-9a-f]{24})", re.ASCII)
@@ -43,6 +51,16 @@ _VN_TIME = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight savin
 # The level words of a unit's name, written in lower case inside a Vietnamese sentence
 # ("Hội Khuyến học phường Lê Chân": Nghị định 30/2020/NĐ-CP, appendix II, on capitals).
 _LEVELS = ("Phường", "Xã", "Đặc khu", "Thị trấn", "Thị xã", "Thành phố", "Quận", "Huyện")
+
+
+async def verified_by_ward(uow: UnitOfWork, declaration: Declaration) -> bool:
+    """Whether a coordinator of the ward decided (else the city association's admins did, for a
+    ward with no coordinator): the letter and its page name who verified, no one else."""
+    if not declaration.decided_by:
+        return False
+    channel, _, external_id = declaration.decided_by.partition(":")
+    member = await uow.staff.by_account(channel, external_id)
+    return member is not None and member.role == "coordinator"
 
 
 def ward_in_sentence(ward: str, locale: str) -> str:
@@ -75,6 +93,7 @@ class Verified:
     year: int = 0
     status: str = ""  # recognised, or what it is now
     decided_at: datetime | None = None
+    by_ward: bool = True  # a coordinator of the ward verified (else the city association)
 
     def ward_in_sentence(self, locale: str) -> str:
         return ward_in_sentence(self.ward, locale)
@@ -144,6 +163,7 @@ class LetterSigner:
             declaration.year,
             declaration.status,
             declaration.decided_at,
+            await verified_by_ward(uow, declaration),
         )
 
 

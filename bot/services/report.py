@@ -14,7 +14,6 @@ serve verification, still hold everyone. Targets are data (``data/targets.json``
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import math
@@ -24,14 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyuca
-
 from bot.engine.ports import UnitOfWork
+from bot.engine.types import t
+from bot.services.collation import collation_key
 from bot.services.consents import STATISTICS
 from bot.services.wards import WardDirectory
 
 __all__ = [
     "COUNT_COLUMNS",
+    "DECIMAL",
     "Counts",
     "Population",
     "Report",
@@ -39,6 +39,7 @@ __all__ = [
     "Targets",
     "build_report",
     "collation_key",
+    "percent",
     "render_table",
     "target_share",
 ]
@@ -252,43 +253,6 @@ async def build_report(
     return Report(year, ordered, province, by_number, rows, scope is None, area, STATISTICS)
 
 
-@functools.cache
-def _vietnamese_collator() -> Any:
-    """pyuca's Unicode Collation Algorithm (DUCET 9.0, https://www.unicode.org/reports/tr10/)
-    with CLDR's Vietnamese tailoring (common/collation/vi.xml, "standard"):
-    ``&̀<<̉<<̃<<́<<̣ &a<ă<<<Ă<â<<<Â &d<đ<<<Đ &e<ê<<<Ê &o<ô<<<Ô<ơ<<<Ơ &u<ư<<<Ư``.
-    DUCET alone treats ă â ê ô ơ ư đ as a/e/o/u/d with an accent (a secondary difference, so
-    «Bắc» before «Bạch», «Ơn» before «Ông») and orders tones acute < grave < tilde < hook <
-    dot below. pyuca looks its table up after NFD (``Collator.sort_key``), unblocked
-    combining marks included, so a letter is tailored by its decomposed form; a tailored
-    primary sits between its base's weight and the next integer one (a float: Python compares
-    the keys' tuples, nothing else reads them)."""
-    collator = pyuca.Collator()
-    table = collator.table
-
-    def element(text: str) -> list[Any]:
-        found: list[list[Any]] = table.find_prefix([ord(ch) for ch in text])[1]
-        return list(found[0])
-
-    grave = element("\u0300")[1]  # &̀<<̉<<̃<<́<<̣ : hook, tilde, acute, dot below after grave
-    for step, mark in enumerate("\u0309\u0303\u0301\u0323", start=1):
-        table.add([ord(mark)], [[0, grave + step / 5, element(mark)[2]]])
-    for letters in ("aăâ", "dđ", "eê", "oôơ", "uư"):  # &a<ă<<<Ă<â<<<Â …: letters of their own
-        for step, letter in enumerate(letters[1:], start=1):
-            for base, tailored in ((letters[0], letter), (letters[0].upper(), letter.upper())):
-                primary, secondary, tertiary = element(base)
-                key = [ord(ch) for ch in unicodedata.normalize("NFD", tailored)]
-                table.add(key, [[primary + step / len(letters), secondary, tertiary]])
-    return collator
-
-
-@functools.lru_cache(maxsize=4096)  # the same unit names in every report: ~25 µs each
-def collation_key(text: str) -> tuple[Any, ...]:
-    """A sort key putting Vietnamese text in dictionary order: «Ái Quốc» before «Việt Hòa»,
-    «An Tiến» before «Ân Thi», «Dương» before «Đa», «Hòa» before «Hóa»."""
-    return (_vietnamese_collator().sort_key(text), text)
-
-
 def _unit_name(wards: WardDirectory, code: str) -> str:
     """The unit's name as the list has it ("Phường Lê Chân"); a code no longer listed as is."""
     return wards.name_of(code)
@@ -335,33 +299,42 @@ def _pad(text: str, width: int, right: bool) -> str:
     return gap + text if right else text + gap
 
 
-def percent(value: float | None) -> str:
-    """0.333 as "33.3%"; a share under 1% keeps enough digits not to read as nothing."""
+# the decimal separator of a language: «33,3%» in Vietnamese, "33.3%" in English
+DECIMAL = t("number.decimal")
+
+
+def percent(value: float | None, decimal: str = ".") -> str:
+    """0.333 as "33.3%" (``decimal`` ",": "33,3%"); a share under 1% keeps enough digits not to
+    read as nothing."""
     if value is None:
         return "—"
-    if 0 < value < 0.01:
-        return f"{value * 100:.3f}%"
-    return f"{value * 100:.1f}%"
+    shown = f"{value * 100:.3f}%" if 0 < value < 0.01 else f"{value * 100:.1f}%"
+    return shown.replace(".", decimal)
 
 
-def target_share(share: float) -> str:
+def target_share(share: float, decimal: str = ".") -> str:
     """A target as written in the decision: "60%", not "60.0%"."""
-    return percent(share).replace(".0%", "%")
+    return percent(share, decimal).replace(f"{decimal}0%", "%")
 
 
 def render_table(report: Report, say: Callable[..., str]) -> str:
     """The report as aligned columns: units, the province's total, target groups, targets.
     ``say(key, **params)`` translates (``report.*`` keys)."""
+    decimal = say(DECIMAL.key)
     header = [say("report.col.unit"), *(say(f"report.col.{c}") for c in COUNT_COLUMNS)]
     header.append(say("report.col.share"))
     body = [
-        [unit.name, *map(str, unit.counts.values()), percent(unit.counts.share)]
+        [unit.name, *map(str, unit.counts.values()), percent(unit.counts.share, decimal)]
         for unit in report.units
     ]
     total_label = say("report.total.province" if report.scope_all else "report.total.scope")
-    total = [total_label, *map(str, report.province.values()), percent(report.province.share)]
+    total = [
+        total_label,
+        *map(str, report.province.values()),
+        percent(report.province.share, decimal),
+    ]
     groups = [
-        [say(f"group.{group}"), *map(str, counts.values()), percent(counts.share)]
+        [say(f"group.{group}"), *map(str, counts.values()), percent(counts.share, decimal)]
         for group, counts in report.by_group.items()
     ]
     lines = [say("report.title", year=report.year)]
@@ -388,10 +361,10 @@ def render_table(report: Report, say: Callable[..., str]) -> str:
                     say(f"report.target.{row.id}"),
                     say(
                         "report.milestone",
-                        share=target_share(row.share),
+                        share=target_share(row.share, decimal),
                         year=row.milestone_year,
                     ),
-                    f"{row.achieved} ({percent(row.achieved_share)})",
+                    f"{row.achieved} ({percent(row.achieved_share, decimal)})",
                     say("report.missing", column=row.missing)
                     if row.missing
                     else str(row.needed if row.needed is not None else "—"),

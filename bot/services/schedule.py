@@ -87,12 +87,14 @@ class Scheduler:
                     if not pending:
                         continue
                     oldest = pending[0][0].submitted_at or now
-                    text = t(
-                        "note.digest",
-                        greeting=greeting(local.hour),
-                        count=len(pending),
-                        days=max((now - oldest).days, 0),
-                    )
+                    days = max((now - oldest).days, 0)
+                    text = (
+                        t("note.digest", greeting=greeting(local.hour), count=len(pending),
+                          days=days)
+                        if days
+                        else t("note.digest.today", greeting=greeting(local.hour),
+                               count=len(pending))
+                    )  # fmt: skip
                     message = text_message(
                         member.channel,
                         member.external_id,

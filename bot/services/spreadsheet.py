@@ -28,7 +28,7 @@ from typing import IO, Any
 import xlsxwriter
 
 from bot.engine import Text, t
-from bot.services.report import COUNT_COLUMNS, Report, collation_key, target_share
+from bot.services.report import COUNT_COLUMNS, DECIMAL, Report, collation_key, target_share
 from bot.services.validation import national_phone
 from bot.services.wards import WardDirectory
 
@@ -411,16 +411,16 @@ def _value(
 def _staff(
     record: Mapping[str, Any], channels: Mapping[str, str], say: Say, locale: str
 ) -> str | None:
-    """The deciding coordinator by the name they gave; one who gave none by their account,
-    in words («Chưa ghi tên (Telegram 123)»), never the ``telegram:123`` token."""
+    """The deciding coordinator by the name they gave; one who gave none by their channel in
+    words («Chưa ghi tên (Telegram)»), never the ``telegram:123`` token nor the account id."""
     account = record.get("decided_by")
     name = record.get("decided_by_name")
     if name and name != account:
         return str(name)
     if not account:
         return None
-    channel, _, number = str(account).partition(":")
-    return say(locale, "xlsx.staff.unnamed", account=f"{channels.get(channel, channel)} {number}")
+    channel = str(account).partition(":")[0]
+    return say(locale, "xlsx.staff.unnamed", account=channels.get(channel, channel))
 
 
 def _report_heading(report: Report, say: Say, locale: str, made: str) -> list[str]:
@@ -498,7 +498,7 @@ def report_workbook(
         freeze_columns=1,
     )
     for row in report.targets:
-        share = target_share(row.share)
+        share = target_share(row.share, say(locale, DECIMAL.key))
         targets.put(
             [
                 say(locale, f"report.target.{row.id}"),

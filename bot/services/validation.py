@@ -87,8 +87,12 @@ def without_diacritics(name: str) -> bool:
 
 
 def validate_full_name(raw: str) -> str:
+    """A person's full name as the letter prints it: words before it («dạ, tôi tên là») and a
+    politeness word after it («ạ») dropped; a yes, a no or a single word is not a full name."""
     typed = phrases().strip_lead_in(visible_text(raw).replace("’", "'"))
     name = strip_honorific(typed)
+    if name and (phrases().intent(name) is not None or phrases().is_dont_know(name)):
+        raise ValidationError("reg.full_name.error.not_a_name")
     if not name:
         raise ValidationError("reg.full_name.error.empty")
     if _LINK.search(name):
@@ -106,6 +110,8 @@ def validate_full_name(raw: str) -> str:
         raise ValidationError("reg.full_name.error.short")
     if len(name) > 100:
         raise ValidationError("reg.full_name.error.long", 100)
+    if len(name.split()) < 2:
+        raise ValidationError("reg.full_name.error.one_word")
     # Title case each word the way Vietnamese names are written, keeping the rest as typed.
     return " ".join(word[:1].upper() + word[1:] for word in name.split(" "))
 

@@ -18,6 +18,8 @@ __all__ = ["CORRECTED_CODES", "MAX_QUERY", "Ward", "WardDirectory", "WardsFileEr
 MAX_QUERY = 60  # characters; the longest unit name with its kind is under 30
 # Words people put before a name; they say nothing about which unit is meant.
 _PREFIXES = ("thanh pho", "dac khu", "phuong", "thi tran", "xa", "tp", "p", "x")
+# Words that begin the district a unit was in before 2025 («…, quận Lê Chân»).
+_DISTRICT_WORDS = frozenset({"quan", "huyen", "thi", "q", "h"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +204,35 @@ class WardDirectory:
         and of a former unit's name ("Hàng Kênh" finds the unit it became part of). Only the
         first ``MAX_QUERY`` characters count: fuzzy matching costs grow with the query's length,
         and no unit's name is half as long."""
-        return list(self._ranked(fold(query[:MAX_QUERY]), limit))
+        typed = fold(query[:MAX_QUERY])
+        cleaned = self._without_places_around(typed)
+        if cleaned != typed and not self._names(typed):  # «Dương Quan» is a name: kept whole
+            return list(self._ranked(cleaned, limit) or self._ranked(typed, limit))
+        return list(self._ranked(typed, limit))
+
+    def _names(self, typed: str) -> bool:
+        """Whether the words typed are (the start of) a unit's or a former unit's name."""
+        bare = _strip_prefix(typed)
+        return any(
+            entry.bare.startswith(bare) or f" {bare}" in f" {entry.bare}"
+            for entry in (*self._entries, *self._aliases)
+        )
+
+    def _without_places_around(self, typed: str) -> str:
+        """What people add around a unit's name, dropped: the district it was in («phường Trại
+        Cau, quận Lê Chân») and the province («lê chân hải phòng», «… tp hp»)."""
+        words = typed.split()
+        for cut, word in enumerate(words):
+            if cut and word in _DISTRICT_WORDS:
+                words = words[:cut]
+                break
+        province = _strip_prefix(fold(self.province_name)).split()
+        for tail in (["thanh", "pho", *province], ["tp", *province], province, ["tp", "hp"],
+                     ["hp"]):  # fmt: skip
+            if len(words) > len(tail) and words[-len(tail) :] == tail:
+                words = words[: -len(tail)]
+                break
+        return " ".join(words)
 
     def _rank(self, typed: str, limit: int) -> tuple[Ward, ...]:
         bare = _strip_prefix(typed)

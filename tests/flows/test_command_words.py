@@ -36,7 +36,9 @@ async def test_back_and_cancel_words_mid_registration(app: App) -> None:
     await answer_until(chat, "birth_year")
     await chat.send("quay lại")
     chat.expect("họ và tên")
-    await chat.send("Huy")  # a given name, not "hủy": the answer
+    await chat.send("Huy")  # a given name, not "hủy": an answer (a full name needs two words)
+    chat.expect("ít nhất hai chữ", "họ và tên đầy đủ")
+    await chat.send("Lê Huy")
     chat.expect("năm sinh")
     await chat.send("hủy")
     chat.expect("Đã hủy đăng ký")

@@ -231,12 +231,14 @@ async def test_walking_the_indicators_resends_files_and_an_adjustment_changes_th
     assert "Xác nhận kết quả: Chưa đạt (76/100)" in coord.choice_labels
     await coord.press("approve")
     coord.expect(
-        "⚠️ Kết quả sẽ được ghi là Chưa đạt (76/100 điểm)",
+        "⚠️ Kết quả sẽ được ghi là Chưa đạt (76/100 điểm): tổng điểm 76 dưới 80; chỉ số 2 dưới 5",
         "chưa được đề nghị công nhận",
         "«Trả lại để bổ sung»",
-        choices=["confirm", "overview"],
+        choices=["confirm", "overview", "return", "reject"],  # what the warning offers
     )
+    assert "Chưa đạt (76/100 điểm): Chưa đạt" not in coord.text  # said once
     assert coord.choice_labels[0] == "Ghi kết quả: Chưa đạt (76/100)"
+    assert coord.choice_labels[2:] == ["Trả lại để bổ sung", "Từ chối"]
     await coord.press("confirm")
     coord.expect("Đã ghi kết quả hồ sơ #1: Chưa đạt, 76/100 điểm — không đề nghị công nhận")
     assert await status(app) == "not_recognised"

@@ -51,12 +51,15 @@ from bot.flows.registration import PURPOSE_LABELS
 from bot.flows.reports import LISTS, list_rows, write_list
 from bot.flows.staff import revoke_member
 from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
+from bot.services.collation import collation_key
 from bot.services.console import secret_hash
 from bot.services.evidence import sniff
 from bot.services.export import record_pages
+from bot.services.letters import ward_in_sentence
 from bot.services.mydata import citizen_data
 from bot.services.report import (
     COUNT_COLUMNS,
+    DECIMAL,
     Report,
     build_report,
     percent,
@@ -681,17 +684,18 @@ class WebConsole:
             }
             for u in units
         ]
+        decimal = self.say(visit.locale, DECIMAL.key)  # «33,3%» in Vietnamese
         targets = [
             {
                 "name": self.say(visit.locale, f"report.target.{row.id}"),
                 "milestone": self.say(
                     visit.locale,
                     "report.milestone",
-                    share=target_share(row.share),
+                    share=target_share(row.share, decimal),
                     year=row.milestone_year,
                 ),
                 "achieved": row.achieved,
-                "share": percent(row.achieved_share),
+                "share": percent(row.achieved_share, decimal),
                 "progress": min(100.0, round(100 * (row.achieved_share or 0) / row.share, 1)),
                 # the chat's wording names the setting; an official reads what it means
                 "missing": self.say(visit.locale, "web.dashboard.missing") if row.missing else "",
@@ -792,7 +796,8 @@ class WebConsole:
     def _ward_choices(self, role: Role) -> list[tuple[str, str]]:
         scope = self._wards(role)
         codes = sorted(scope) if scope is not None else [w.code for w in self.app.wards.all()]
-        return sorted(((c, self.app.wards.name_of(c)) for c in codes), key=lambda item: item[1])
+        names = ((code, self.app.wards.name_of(code)) for code in codes)
+        return sorted(names, key=lambda item: collation_key(item[1]))  # Vietnamese order
 
     def _audience(self, form: Any, role: Role) -> tuple[dict[str, Any] | None, str]:
         """The audience a form asks for, kept within the account's wards; and the form's
@@ -1043,7 +1048,8 @@ class WebConsole:
             raise web.HTTPNotFound()
         async with self.app.store.transaction() as uow:
             found = await letters.verify(uow, request.match_info["token"][:60])
-        return self.render(locale, "verify.html", found=found)
+        province = ward_in_sentence(self.app.wards.province_name, locale)
+        return self.render(locale, "verify.html", found=found, province_in_sentence=province)
 
 
 _DECIDED = ("recognised", "not_recognised")
