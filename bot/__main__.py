@@ -261,9 +261,9 @@ async def _serve_jobs(
     senders = [app.outbox_sender(channel) for channel in channels]
     scheduler = app.scheduler()
 
-    def led(inner: asyncio.Event) -> list[Awaitable[None]]:
+    def led(inner: asyncio.Event, lease: Lease) -> list[Awaitable[None]]:
         return [
-            *(sender.run(inner) for sender in senders),
+            *(sender.run(inner, lease) for sender in senders),
             scheduler.run(inner),
             app.run_housekeeping(inner),
         ]
@@ -282,17 +282,56 @@ async def _serve_jobs(
 
 
 LEAD_RETRY_SECONDS = 1.0  # how often a process that does not lead asks again
-LEASE_CHECK_SECONDS = 2.0  # how often the leader checks that it still holds the lease
+LEASE_CHECK_SECONDS = 1.0  # how often an idle leader checks that it still holds the lease
+STEP_BACK_SECONDS = 2.5  # a leader that lost the lease lets the others ask first
+
+
+class _Leading:
+    """The lease as the leader's jobs see it: the first of them to find it lost (the sender
+    asks before every message) stops them all at once."""
+
+    def __init__(self, lease: Lease, jobs_stop: asyncio.Event) -> None:
+        self._lease = lease
+        self._jobs_stop = jobs_stop
+        self.lost = False
+
+    async def alive(self) -> bool:
+        if not self.lost and await self._lease.alive():
+            return True
+        if not self.lost:
+            self.lost = True
+            log.warning("lost the leader lease; another process takes over")
+        self._jobs_stop.set()
+        return False
+
+    async def release(self) -> None:
+        await self._lease.release()
+
+
+async def _either(first: asyncio.Event, second: asyncio.Event, seconds: float) -> None:
+    """Until either event is set, or for ``seconds``."""
+    waiters = {asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def _while_leading(
-    app: App, stop: asyncio.Event, jobs: Callable[[asyncio.Event], list[Awaitable[None]]]
+    app: App,
+    stop: asyncio.Event,
+    jobs: Callable[[asyncio.Event, Lease], list[Awaitable[None]]],
 ) -> None:
     """The outbox senders, the scheduler and the housekeeping run in one process at a time:
     the holder of the "leader" lease (always this one on SQLite; on PostgreSQL an advisory lock
     that a killed process's connection gives up). The others ask again every second, so that a
     dead leader's work moves within about ``LEAD_RETRY_SECONDS`` + the kernel closing its socket;
-    one sender for the cluster keeps the platforms' rate limits for all processes together."""
+    one sender for the cluster keeps the platforms' rate limits for all processes together.
+
+    The jobs get the lease: the sender proves it held before each message (see
+    ``OutboxSender``), and the first job to find it lost stops them all; an idle leader checks
+    every ``LEASE_CHECK_SECONDS``."""
     while not stop.is_set():
         try:
             lease = await app.store.try_lease("leader")
@@ -306,20 +345,22 @@ async def _while_leading(
         if app.store.shared:
             log.info("this process sends the outbox and runs the schedules")
         inner = asyncio.Event()
+        leading = _Leading(lease, inner)
 
-        async def watch(held: Lease = lease, inner: asyncio.Event = inner) -> None:
+        async def watch(leading: _Leading = leading, inner: asyncio.Event = inner) -> None:
             while not stop.is_set() and not inner.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), LEASE_CHECK_SECONDS)
-                if not stop.is_set() and not await held.alive():
-                    log.warning("lost the leader lease; another process takes over")
-                    break
+                await _either(stop, inner, LEASE_CHECK_SECONDS)
+                if not stop.is_set() and not inner.is_set():
+                    await leading.alive()  # lost: ``inner`` is set
             inner.set()
 
         try:
-            await asyncio.gather(watch(), *jobs(inner))
+            await asyncio.gather(watch(), *jobs(inner, leading))
         finally:
             await lease.release()
+        if leading.lost:  # its own connection may be what failed: a healthy process takes over
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), STEP_BACK_SECONDS)
 
 
 async def _console(settings: Settings, user: str) -> int:

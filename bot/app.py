@@ -223,6 +223,8 @@ class App:
         async with self.store.transaction() as uow:
             await uow.updates.prune(now - timedelta(days=7))
             await uow.outbox.prune("reply", now - timedelta(days=1))
+            # wrong-code counters (pseudonymous, kept through an erasure): 30 days at most
+            await uow.staff.forget_attempts(now - timedelta(days=30))
             # the retention rule: evidence goes N days after the final decision (the files
             # themselves once no record uses them, just below); scores and decisions stay
             retention = timedelta(days=self.settings.evidence_retention_days)

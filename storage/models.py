@@ -36,6 +36,7 @@ __all__ = [
     "metadata",
     "outbox",
     "processed_updates",
+    "secret_keys",
     "staff",
     "staff_wards",
     "web_sessions",
@@ -273,14 +274,23 @@ invitations = Table(
     Column("used_by", Id),
 )
 
-code_attempts = Table(
+code_attempts = Table(  # wrong codes in a row, per chat account; they outlive an erasure
     "code_attempts",
     metadata,
     Column("channel", String(16), primary_key=True),
+    # not the account's id: HMAC-SHA-256 of "channel:id" under secret_keys' "code_attempts"
     Column("external_id", String(64), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("locked_until", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+secret_keys = Table(  # random keys the database keeps for itself (code_attempts' pseudonyms)
+    "secret_keys",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 outbox = Table(

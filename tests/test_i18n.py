@@ -107,3 +107,18 @@ def test_no_text_mentions_buttons_on_a_channel_without_them() -> None:
                 continue
             shown = texts.get(f"{key}.typed", texts[key])
             assert not re.search(words, shown, re.IGNORECASE), (locale, key)
+
+
+def test_a_catalog_that_cannot_be_written_is_compiled_in_memory(tmp_path: Path) -> None:
+    """A service whose code folder is read-only (systemd's ProtectSystem=strict) updated without
+    `make catalogs` still starts, in Vietnamese: the stale .mo is not written but compiled in
+    memory (here the .mo's place is taken by a folder, which nothing can write over)."""
+    import shutil
+
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo"))
+    for locale in LOCALES:
+        (locales / locale / "LC_MESSAGES" / "messages.mo").mkdir()
+    translator = Translator("vi", locales)
+    assert translator("vi", "reg.consent.agree") == "Đồng ý"
+    assert translator("en", "reg.consent.agree") == "I agree"

@@ -587,6 +587,9 @@ class StaffRepository(Protocol):
         now: datetime,
     ) -> None: ...
 
+    async def forget_attempts(self, older_than: datetime) -> int:
+        """Forget wrong-code counters last touched before ``older_than``; how many."""
+
 
 class OutboxRepository(Protocol):
     async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:
@@ -730,7 +733,8 @@ class Lease(Protocol):
     """Being the one process that does something (sending the outbox, running schedules)."""
 
     async def alive(self) -> bool:
-        """Still held (a lost database connection loses it)."""
+        """Still held, as the database said after this call began (never an answer given
+        before it); a lost database connection loses it, for good."""
 
     async def release(self) -> None: ...
 

@@ -46,16 +46,20 @@ async def _role(ctx: FlowContext) -> Role:
 
 
 async def _report_or_cancel(ctx: FlowContext, role: Role, action: str, raw: str) -> Text:
-    if not raw.lstrip("#").isdigit():
+    number = raw.lstrip("#")  # «#12» as the chat writes the number, or «12»
+    # no broadcast has a number of more than 12 digits (20 would overflow either database)
+    if not number.isdigit() or len(number) > 12:
         return t("bc.usage")
-    broadcast = await ctx.uow.broadcasts.get(int(raw.lstrip("#")))
+    broadcast = await ctx.uow.broadcasts.get(int(number))
     if broadcast is None or (not role.admin and broadcast.created_by != role.account):
-        return t("bc.unknown", id=raw)
+        return t("bc.unknown", id=number)
     if action == "cancel":
         withdrawn = await ctx.uow.broadcasts.cancel(broadcast.id)
         return t("bc.cancelled_id", id=broadcast.id, withdrawn=withdrawn)
     counts = await ctx.uow.broadcasts.report(broadcast.id)
-    return t("bc.report", id=broadcast.id, status=broadcast.status,
+    # the state in words («đang gửi»), as the web console's report page says it, not `queued`
+    state = t(f"web.bc.state.{broadcast.status}")
+    return t("bc.report", id=broadcast.id, status=state,
              recipients=broadcast.recipients, **counts)  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from bot.engine import Answered, FlowContext, t
 from bot.engine.ports import Citizen, Declaration
 from bot.flows.common import Services, local_date, services
 from bot.flows.decisions import verified_scores, verified_total
+from bot.services.evidence import delivered_once
 from bot.services.letters import Letter, render_pdf, verified_by_ward, ward_in_sentence
 from bot.services.outbox import file_message
 
@@ -126,13 +127,13 @@ async def letter_command(ctx: FlowContext) -> Answered:
     )
     issuer = bundle.letters.issuer or (bundle.data_controller,)
     data = render_pdf(letter, texts, header=bundle.letters.header, issuer=issuer)
-    sha256 = bundle.files.save(data)
+    kept = bundle.files.save(data, about=citizen.id)
     await ctx.uow.outbox.enqueue(
-        file_message(
-            ctx.identity.channel, ctx.identity.external_id, sha256, "document",
+        delivered_once(file_message(
+            ctx.identity.channel, ctx.identity.external_id, kept, "document",
             "application/pdf", f"giay-xac-nhan-cdht-{letter.year}.pdf",
             t("letter.caption", year=letter.year), citizen_id=citizen.id,
-        ),
+        )),
         ctx.now,
     )  # fmt: skip
     if letter.url:

@@ -21,6 +21,7 @@ from bot.engine.ports import Citizen, UnitOfWork
 from bot.flows.common import VN_TIME, local_date, services
 from bot.flows.decisions import verified_total
 from bot.flows.staff import _role, _scope
+from bot.services.evidence import delivered_once
 from bot.services.export import collect_records, render_csv
 from bot.services.outbox import file_message
 from bot.services.report import (
@@ -77,15 +78,16 @@ async def _attach(
     ctx: FlowContext, data: bytes, name: str, caption: Text, mime: str = XLSX
 ) -> bool:
     """Queue ``data`` as a document to this chat, sent by the outbox after the reply; False
-    when this server keeps no files."""
+    when this server keeps no files. The file is about many people (an export, a list): it
+    goes once delivered, and with any citizen's erasure if it is still kept then."""
     bundle = services(ctx)
     if bundle.files is None:
         return False
-    sha256 = bundle.files.save(data)
+    kept = bundle.files.save(data)
     message = file_message(
-        ctx.identity.channel, ctx.identity.external_id, sha256, "document", mime, name, caption
+        ctx.identity.channel, ctx.identity.external_id, kept, "document", mime, name, caption
     )
-    await ctx.uow.outbox.enqueue(message, ctx.now)
+    await ctx.uow.outbox.enqueue(delivered_once(message), ctx.now)
     return True
 
 

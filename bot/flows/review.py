@@ -753,8 +753,8 @@ async def undo_command(ctx: FlowContext) -> Answered:
     citizen = await ctx.uow.citizens.get(declaration.citizen_id) if declaration else None
     if not role.is_staff or declaration is None or citizen is None:
         return t("rev.undo.unknown", id=raw)
-    if not role.may_review(citizen.ward_code):
-        return t("rev.error.other_ward", id=declaration.id)
+    if not role.may_review(citizen.ward_code):  # as if there were none (see ``check``)
+        return t("rev.undo.unknown", id=raw)
     problem = await undoable(ctx.uow, declaration, _account(ctx), ctx.now)
     if problem == "nothing":
         return t("rev.undo.nothing", id=declaration.id)

@@ -17,6 +17,7 @@ from bot.flows.registration import (
 )
 from bot.flows.staff import CHANNEL_WORDS
 from bot.services.consents import GUARDIAN
+from bot.services.evidence import delivered_once
 from bot.services.linking import LINK_VALID, issue_link_code, use_link_code
 from bot.services.mydata import citizen_data, render_json
 from bot.services.outbox import file_message, notify_accounts, text_message
@@ -98,13 +99,13 @@ async def mydata_command(ctx: FlowContext) -> Answered:
     bundle = services(ctx)
     attached = bundle.files is not None
     if bundle.files is not None:
-        sha256 = bundle.files.save(render_json(data))
+        kept = bundle.files.save(render_json(data), about=citizen.id)
         name = f"du-lieu-cua-toi-{ctx.now.date():%Y%m%d}.json"
         await ctx.uow.outbox.enqueue(
-            file_message(
-                ctx.identity.channel, ctx.identity.external_id, sha256, "document",
+            delivered_once(file_message(
+                ctx.identity.channel, ctx.identity.external_id, kept, "document",
                 "application/json", name, t("mydata.file.caption"), citizen_id=citizen.id,
-            ),
+            )),
             ctx.now,
         )  # fmt: skip
     return t(

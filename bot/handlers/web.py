@@ -1,5 +1,7 @@
 """The one HTTP server the bot runs: webhooks of the channels, signed evidence links and the
-staff's web console."""
+staff's web console. Every response it sends carries the same security headers (``SECURITY``),
+whatever answered: a console page, a file, a download, a webhook's reply, or aiohttp's own
+404, 405 and 500."""
 
 from __future__ import annotations
 
@@ -10,11 +12,33 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-__all__ = ["WebServer"]
+__all__ = ["SECURITY", "WebServer"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# nothing from elsewhere: no script at all, styles and images from this server (the QR code of
+# an invitation is a data: image); no framing; forms post here only
+SECURITY = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    """aiohttp's ``on_response_prepare`` signal runs as each response is prepared, its headers
+    not yet sent: those a handler returns, a raised ``HTTPException`` (the router's 404 and 405
+    included), a ``FileResponse``, the 500 of an unexpected error. A middleware would see
+    neither the exceptions as responses nor a response once prepared
+    (https://docs.aiohttp.org/en/stable/web_advanced.html#aiohttp-web-signals). A header a
+    handler set itself is kept."""
+    for name, value in SECURITY.items():
+        response.headers.setdefault(name, value)
 
 
 class WebServer:
@@ -22,6 +46,7 @@ class WebServer:
         self.host = host
         self.port = port
         self.app = web.Application(client_max_size=2 * 1024 * 1024)
+        self.app.on_response_prepare.append(_secure)
         self._routes = 0
         self._runner: web.AppRunner | None = None
         self._socket: socket.socket | None = None

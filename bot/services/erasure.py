@@ -4,8 +4,14 @@ Everything goes in the one transaction of the request: the citizen, their consen
 accounts, their declarations with answers, evidence records and audit trail, the messages about
 them waiting or kept in the outbox (a broadcast's settled rows stay for its report, without
 the account), and a coordinator's open review of their declaration, whom the bot tells that it
-was withdrawn. The evidence files go right after the commit (``after_commit``), unless another
-record uses the same file.
+was withdrawn. The files go right after the commit (``after_commit``, through
+``EvidenceStore.remove_unused``): the evidence files, unless another record uses the same file,
+and every file the bot made that may hold the citizen and is still kept (their ``/mydata``, their
+letter, any export or list), delivered or not.
+
+The account's count of wrong codes stays: it is kept under a keyed hash of the account, not its
+id (storage/repositories/staff.py), and deleting one's data and registering again must not
+reset the lock-out of ``/link``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ __all__ = ["erase_citizen"]
 
 
 async def erase_citizen(uow: UnitOfWork, citizen: Citizen, now: datetime) -> list[str]:
-    """Erase a citizen; the hashes of the evidence files their records used."""
+    """Erase a citizen; the hashes of the evidence files their records used (for
+    ``remove_unused``, once committed)."""
     declarations = {d.id: d for d in await uow.declarations.of_citizen(citizen.id)}
     blobs = sorted(
         {item.sha256 for number in declarations for item in await uow.declarations.evidence(number)}
@@ -41,8 +48,6 @@ async def erase_citizen(uow: UnitOfWork, citizen: Citizen, now: datetime) -> lis
         # after the erasure of the outbox, so that this notice (naming no one) stays
         notice = t("rev.withdrawn", id=number)
         await uow.outbox.enqueue(text_message(channel, external_id, notice), now)
-    for channel, external_id in accounts:
-        await uow.staff.set_failures(channel, external_id, 0, None, now)
     await uow.identities.delete_for_citizen(citizen.id)
     await uow.citizens.delete(citizen.id)  # declarations, answers, files' rows, events cascade
     return blobs

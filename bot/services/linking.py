@@ -4,11 +4,14 @@ A registered citizen asks for a code on the account they already have (``/link``
 other account they send ``/link CODE``. Only a code issued to the existing account links: a
 phone number alone links nothing, and a code is single-use, valid ten minutes, stored hashed,
 and wrong codes lock the account that typed them like wrong staff codes do (they share the
-per-account counter)."""
+per-account counter: 5 wrong in a row, then 1, 2, 4 … minutes). The counter outlives the
+erasure of the account's data, under a keyed hash of the account (storage/repositories/staff.py):
+deleting one's data and registering again does not start a fresh count."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +22,7 @@ from bot.services.staff import MAX_FAILURES, lock_for
 __all__ = ["LINK_VALID", "Linked", "issue_link_code", "use_link_code"]
 
 LINK_VALID = timedelta(minutes=10)
+MINUTE = timedelta(minutes=1)
 
 
 def _hash(code: str) -> str:
@@ -46,9 +50,8 @@ async def use_link_code(uow: UnitOfWork, identity: Identity, code: str, now: dat
     account's count of wrong codes."""
     failures, locked_until = await uow.staff.failures(identity.channel, identity.external_id)
     if locked_until is not None and locked_until > now:
-        return Linked(
-            problem="locked", wait_minutes=int((locked_until - now).total_seconds() // 60) + 1
-        )
+        # whole minutes, rounded up: a lock of one minute is «1 phút», not 2
+        return Linked(problem="locked", wait_minutes=math.ceil((locked_until - now) / MINUTE))
     if identity.citizen_id is not None:
         return Linked(problem="own_record")
     account = f"{identity.channel}:{identity.external_id}"

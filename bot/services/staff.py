@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ async def redeem(
     A refused code changes no role (it only counts towards the wrong-code lock)."""
     failures, locked_until = await uow.staff.failures(channel, external_id)
     if locked_until is not None and locked_until > now:
-        wait = int((locked_until - now).total_seconds() // 60) + 1
+        wait = math.ceil((locked_until - now) / timedelta(minutes=1))  # «1 phút», not «2»
         return Redeemed(problem="locked", wait_minutes=wait)
     code_hash = hash_code(code)
     invitation = await uow.staff.consume_invitation(code_hash, now) if code.strip() else None

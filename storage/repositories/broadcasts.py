@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, and_, func, insert, literal, or_, select, update
+from sqlalchemy import JSON, DateTime, and_, case, func, insert, literal, or_, select, update
 
 from bot.engine.ports import Broadcast, Received
 from storage.models import broadcasts, outbox
@@ -105,21 +105,27 @@ class SqlBroadcastRepository(_Repo):
         return int(result.rowcount or 0)
 
     async def report(self, broadcast_id: int) -> dict[str, int]:
+        """The broadcast's messages by outcome, as the outbox sender records them: a failure
+        because the account cannot be reached (``Unreachable: …``) counts as «blocked», a
+        message its sender withdrew because the broadcast was cancelled meanwhile (``cancelled``)
+        as cancelled."""
+        o = outbox.c
+        failed = o.status == "failed"
+        blocked = failed & (func.substr(o.last_error, 1, 11) == "Unreachable")
+        withdrawn = failed & (o.last_error == "cancelled")
+        outcome = case(
+            (blocked, literal("blocked")), (withdrawn, literal("cancelled")), else_=o.status
+        )
+        outcomes = select(outcome.label("outcome")).where(o.broadcast_id == broadcast_id).subquery()
+        # grouped by the subquery's column, not by an expression repeated with bound values:
+        # PostgreSQL matches GROUP BY expressions by their text, and each repetition gets
+        # parameters of its own ($1, $2 … against $4, $5 …), which it refuses (issue 18)
         rows = await self._bulk.execute(
-            select(
-                outbox.c.status,
-                func.coalesce(func.substr(outbox.c.last_error, 1, 11), ""),
-                func.count(),
-            )
-            .where(outbox.c.broadcast_id == broadcast_id)
-            .group_by(outbox.c.status, func.coalesce(func.substr(outbox.c.last_error, 1, 11), ""))
+            select(outcomes.c.outcome, func.count()).group_by(outcomes.c.outcome)
         )
         counts = {"sent": 0, "failed": 0, "blocked": 0, "pending": 0, "cancelled": 0}
-        for status, error, count in rows:
-            if status == "failed" and str(error).startswith("Unreachable"):
-                counts["blocked"] += int(count)
-            else:
-                counts[status] = counts.get(status, 0) + int(count)
+        for outcome, count in rows:
+            counts[str(outcome)] = counts.get(str(outcome), 0) + int(count)
         return counts
 
     async def received(self, accounts: Sequence[tuple[str, str]]) -> Sequence[Received]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -54,6 +55,33 @@ def agreed_to(purpose: str) -> Any:
         .where(consents.c.citizen_id == citizens.c.id, *_consent_to(purpose))
         .exists()
     )
+
+
+def _name_holds(column: Any, words: str, dialect: str) -> Any:
+    """``column`` holds ``words``, letters matched in either case, on both backends alike.
+
+    Not ``lower(column) LIKE``: SQLite's ``lower()`` folds ASCII letters only («Đỗ» stays
+    «Đỗ», so «đỗ» never matched on SQLite while PostgreSQL found it), and PostgreSQL's follows
+    the database's LC_CTYPE (ASCII only under the C locale). Each letter typed becomes the set
+    of its two cases instead, «[đĐ][ỗỖ]», in the pattern language of each backend: SQLite's
+    GLOB (https://sqlite.org/lang_expr.html#the_like_glob_regexp_match_and_extract_operators),
+    whose ``[...]`` sets and ``*`` read UTF-8 characters, and PostgreSQL's regular expressions
+    (``~``, https://www.postgresql.org/docs/current/functions-matching.html#POSIX-BRACKET-
+    EXPRESSIONS), unanchored. Anything else typed stands for itself."""
+    parts = []
+    for ch in words:
+        cases = sorted({ch, ch.lower(), ch.upper()} - {""})
+        cases = [c for c in cases if len(c) == 1]  # «ß».upper() is «SS»: not one character
+        if len(cases) > 1:
+            parts.append("[" + "".join(cases) + "]")
+        elif dialect == "sqlite":
+            parts.append(f"[{ch}]" if ch in "*?[" else ch)
+        else:
+            parts.append(ch if ch.isalnum() else "\\" + ch)
+    pattern = "".join(parts)
+    if dialect == "sqlite":
+        return column.op("GLOB")(f"*{pattern}*")
+    return column.op("~")(pattern)
 
 
 class SqlCitizenRepository(_Repo):
@@ -134,9 +162,11 @@ class SqlCitizenRepository(_Repo):
     async def search(
         self, text: str, wards: Collection[str] | None, limit: int = 50
     ) -> Sequence[Citizen]:
+        """Citizens whose name holds ``text`` whatever the case («đỗ thị» finds «Đỗ Thị Ánh»),
+        or whose phone holds the digits typed (four or more), by name, at most ``limit``."""
         digits = "".join(ch for ch in text if ch.isdigit())
-        words = text.strip().lower()
-        matches = [func.lower(citizens.c.full_name).contains(words, autoescape=True)]
+        words = " ".join(unicodedata.normalize("NFC", text).split())
+        matches = [_name_holds(citizens.c.full_name, words, self._conn.dialect.name)]
         if len(digits) >= 4:  # a phone number typed in part, 0912… or +84912…
             national = digits[1:] if digits.startswith("0") else digits
             matches.append(citizens.c.phone.contains(national, autoescape=True))

@@ -430,7 +430,8 @@ class SqlDeclarationRepository(_Repo):
             select(declarations, *[col.label(f"c_{col.name}") for col in citizens.c])
             .join(citizens, citizens.c.id == declarations.c.citizen_id)
             .where(declarations.c.status.in_(list(statuses)))
-            .order_by(declarations.c.submitted_at, declarations.c.id)
+            # never submitted (a draft) last on both: SQLite puts NULL first, PostgreSQL last
+            .order_by(declarations.c.submitted_at.nulls_last(), declarations.c.id)
         )
         if wards is not None:
             query = query.where(citizens.c.ward_code.in_(sorted(wards)))

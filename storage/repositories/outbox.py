@@ -113,14 +113,15 @@ class SqlOutboxRepository(_Repo):
     async def postpone(self, row_id: int, not_before: datetime, error: str) -> None:
         await self._conn.execute(
             update(outbox)
-            .where(outbox.c.id == row_id)
+            # a row another process settled meanwhile (the new leader sent it) stays settled
+            .where(outbox.c.id == row_id, outbox.c.status == "pending")
             .values(not_before=not_before, last_error=error[:200], attempts=outbox.c.attempts + 1)
         )
 
     async def fail(self, row_id: int, error: str) -> None:
         await self._conn.execute(
             update(outbox)
-            .where(outbox.c.id == row_id)
+            .where(outbox.c.id == row_id, outbox.c.status == "pending")
             .values(status="failed", last_error=error[:200], attempts=outbox.c.attempts + 1)
         )
 

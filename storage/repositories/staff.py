@@ -1,17 +1,36 @@
-"""Staff, their wards, invitations and wrong-code counters."""
+"""Staff, their wards, invitations and wrong-code counters.
+
+A wrong-code counter is kept under a pseudonym of the chat account, a keyed hash (HMAC-SHA-256
+of ``channel:id`` under a random key the database keeps in ``secret_keys``), never its id: it
+outlives the erasure of the account's citizen (deleting one's data and registering again must
+not reset the lock-out) without naming the account. A counter goes with a right code, or
+``ATTEMPTS_KEPT`` after the last wrong one."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
 from bot.engine.ports import Invitation, Staff
-from storage.models import code_attempts, declarations, invitations, staff, staff_wards
+from storage.models import (
+    code_attempts,
+    declarations,
+    invitations,
+    secret_keys,
+    staff,
+    staff_wards,
+)
 from storage.repositories._base import _insert_or_ignore, _Repo
 from storage.repositories._rows import _aware, _invitation, _staff
+
+ATTEMPTS_KEY = "code_attempts"  # the key's name in secret_keys (made by migration 0011)
+ATTEMPTS_KEPT = timedelta(days=30)  # a counter without a wrong code for this long is forgotten
 
 
 class SqlStaffRepository(_Repo):
@@ -184,11 +203,29 @@ class SqlStaffRepository(_Repo):
             update(invitations).where(invitations.c.id == invitation_id).values(used_by=staff_id)
         )
 
+    async def _pseudonym(self, channel: str, external_id: str) -> str:
+        """The account as its counter knows it: HMAC-SHA-256 of ``channel:id``, 64 hex digits."""
+        key = await self._conn.scalar(
+            select(secret_keys.c.value).where(secret_keys.c.name == ATTEMPTS_KEY)
+        )
+        if key is None:  # a schema made without the migrations: the first use makes the key
+            await self._conn.execute(
+                _insert_or_ignore(self._conn, secret_keys).values(
+                    name=ATTEMPTS_KEY, value=secrets.token_hex(32), created_at=datetime.now(UTC)
+                )
+            )
+            key = await self._conn.scalar(
+                select(secret_keys.c.value).where(secret_keys.c.name == ATTEMPTS_KEY)
+            )
+        account = f"{channel}:{external_id}".encode()
+        return hmac.new(bytes.fromhex(str(key)), account, hashlib.sha256).hexdigest()
+
     async def failures(self, channel: str, external_id: str) -> tuple[int, datetime | None]:
+        pseudonym = await self._pseudonym(channel, external_id)
         row = (
             await self._conn.execute(
                 select(code_attempts.c.failures, code_attempts.c.locked_until).where(
-                    code_attempts.c.channel == channel, code_attempts.c.external_id == external_id
+                    code_attempts.c.channel == channel, code_attempts.c.external_id == pseudonym
                 )
             )
         ).first()
@@ -202,15 +239,25 @@ class SqlStaffRepository(_Repo):
         locked_until: datetime | None,
         now: datetime,
     ) -> None:
-        where = (code_attempts.c.channel == channel) & (code_attempts.c.external_id == external_id)
+        pseudonym = await self._pseudonym(channel, external_id)
+        where = (code_attempts.c.channel == channel) & (code_attempts.c.external_id == pseudonym)
         await self._conn.execute(delete(code_attempts).where(where))
         if failures:
+            await self.forget_attempts(now - ATTEMPTS_KEPT)
             await self._conn.execute(
                 insert(code_attempts).values(
                     channel=channel,
-                    external_id=external_id,
+                    external_id=pseudonym,
                     failures=failures,
                     locked_until=locked_until,
                     updated_at=now,
                 )
             )
+
+    async def forget_attempts(self, older_than: datetime) -> int:
+        """Forget the counters whose last wrong code is older than ``older_than`` (a lock lasts
+        a day at most, so theirs has ended); the number forgotten."""
+        result = await self._conn.execute(
+            delete(code_attempts).where(code_attempts.c.updated_at < older_than)
+        )
+        return int(result.rowcount or 0)

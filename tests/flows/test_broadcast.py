@@ -28,7 +28,7 @@ async def test_an_admin_composes_previews_and_sends(tmp_path: Path) -> None:
         await boss.press("send")
         boss.expect("Đã xếp hàng gửi tin #1 đến 2 người")
         await boss.send("/broadcast report 1")
-        boss.expect("Tin #1 (queued): 2 người nhận", "đang chờ 2")
+        boss.expect("Tin #1 (đang gửi): 2 người nhận", "đang chờ 2")
         async with app.store.transaction() as uow:
             broadcast = await uow.broadcasts.get(1)
         assert broadcast is not None

@@ -1,15 +1,20 @@
-"""The outbox sender when a channel answers with something unexpected, and a chat's order."""
+"""The outbox sender when a channel answers with something unexpected, a chat's order, the
+database busy when a delivery is recorded, and a lease lost while sending."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.app import App
 from bot.engine import Reply, reply_to_json, t
-from bot.engine.ports import OutboxMessage
-from bot.services.outbox import OutgoingFile, text_message
+from bot.engine.ports import OutboxMessage, StorageUnavailable
+from bot.services.outbox import OutgoingFile, RateLimited, text_message
 from tests.verification_helpers import RecordingDeliverer, sender
 
 
@@ -62,3 +67,132 @@ async def test_a_chats_messages_go_in_order_while_other_chats_go_in_parallel(app
     assert await sender(app, Slow()).flush() == 6
     assert [text for text in order if text.startswith("a")] == ["a1", "a2", "a3"]
     assert [text for text in order if text.startswith("b")] == ["b1", "b2", "b3"]
+
+
+class Recorder(RecordingDeliverer):
+    """A channel that accepts every message; ``then`` runs after each delivery."""
+
+    def __init__(self, then: Callable[[], None]) -> None:
+        super().__init__()
+        self.then = then
+
+    async def deliver(
+        self, external_id: str, reply: Reply | None, file: OutgoingFile | None
+    ) -> None:
+        await super().deliver(external_id, reply, file)
+        self.then()
+
+
+def busy_after_each_delivery(
+    app: App, monkeypatch: pytest.MonkeyPatch, times: int
+) -> Callable[[], None]:
+    """The database answers "busy" (SQLite locked past its timeout, a PostgreSQL connection
+    dropped) to the next ``times`` transactions after each delivery: when the sender records
+    what it delivered. The function to call after each delivery."""
+    real = app.store.transaction
+    failing = 0
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[Any]:
+        nonlocal failing
+        if failing:
+            failing -= 1
+            raise StorageUnavailable("OperationalError")
+        async with real() as uow:
+            yield uow
+
+    def delivered() -> None:
+        nonlocal failing
+        failing = times
+
+    monkeypatch.setattr(app.store, "transaction", transaction)
+    return delivered
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+async def test_a_delivered_message_is_not_sent_again_when_recording_it_fails(
+    app: App, monkeypatch: pytest.MonkeyPatch, failures: int
+) -> None:
+    async with app.store.transaction() as uow:
+        await uow.outbox.enqueue(text_message("test", "u1", t("note.revoked")), datetime.now(UTC))
+    deliverer = Recorder(busy_after_each_delivery(app, monkeypatch, failures))
+    outbox = sender(app, deliverer)
+    assert await outbox.flush() == 1
+    assert await outbox.flush() == 0  # nothing due: it was recorded as sent in the end
+    assert [d.external_id for d in deliverer.sent] == ["u1"]  # delivered once
+    assert await rows(app) == [("sent", 1)]
+
+
+async def test_a_429_whose_postponing_fails_still_waits_before_the_next_try(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with app.store.transaction() as uow:
+        await uow.outbox.enqueue(text_message("test", "u1", t("note.revoked")), datetime.now(UTC))
+    refused: list[str] = []
+    fail_next = busy_after_each_delivery(app, monkeypatch, 1)
+
+    class Refusing(RecordingDeliverer):
+        async def deliver(
+            self, external_id: str, reply: Reply | None, file: OutgoingFile | None
+        ) -> None:
+            refused.append(external_id)
+            fail_next()
+            raise RateLimited(5)
+
+    outbox = sender(app, Refusing())
+    assert await outbox.flush() == 1
+    assert await outbox.flush() == 0  # postponed by its retry_after, not due again at once
+    assert refused == ["u1"]
+    assert await rows(app) == [("pending", 1)]
+
+
+async def test_a_stopped_sender_leaves_a_row_it_cannot_record_due(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database stays away and the process is asked to stop: the sender does not wait
+    for ever; the delivered row stays due and is sent once more later, as after a crash."""
+    async with app.store.transaction() as uow:
+        await uow.outbox.enqueue(text_message("test", "u1", t("note.revoked")), datetime.now(UTC))
+    delivered = asyncio.Event()
+    fail = busy_after_each_delivery(app, monkeypatch, 10**9)
+
+    def then() -> None:
+        fail()
+        delivered.set()
+
+    outbox = sender(app, Recorder(then))
+    outbox.SETTLE_AFTER_STOP = 0.2
+    stop = asyncio.Event()
+    running = asyncio.create_task(outbox.run(stop))
+    await asyncio.wait_for(delivered.wait(), 10)
+    stop.set()
+    await asyncio.wait_for(running, 30)  # a safety net: it ends on its own
+    monkeypatch.undo()
+    assert await rows(app) == [("pending", 0)]
+
+
+class Lease:
+    """A lease that is held for ``messages`` checks, then lost (its connection cut)."""
+
+    def __init__(self, messages: int) -> None:
+        self.left = messages
+
+    async def alive(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+    async def release(self) -> None:
+        return None
+
+
+async def test_a_sender_that_loses_its_lease_stops_before_the_next_message(app: App) -> None:
+    async with app.store.transaction() as uow:
+        for n in range(10):
+            message = text_message("test", f"u{n}", t("note.revoked"), kind="broadcast")
+            await uow.outbox.enqueue(message, datetime.now(UTC))
+    deliverer = RecordingDeliverer()
+    outbox = sender(app, deliverer)
+    stop = asyncio.Event()  # never set: losing the lease is enough
+    await asyncio.wait_for(outbox.run(stop, Lease(3)), 30)
+    assert [d.external_id for d in deliverer.sent] == ["u0", "u1", "u2"]
+    assert sorted(await rows(app)) == [("pending", 0)] * 7 + [("sent", 1)] * 3

@@ -100,7 +100,7 @@ async def test_an_admin_removed_from_the_list_keeps_only_the_wards_they_redeemed
         await boss.send("/queue")
         assert f"#{number}" not in boss.text
         await boss.send(f"/review {number}")
-        boss.expect("không thuộc phường/xã đang phụ trách")
+        boss.expect(f"Không có hồ sơ #{number} trong các phường/xã do tài khoản này phụ trách")
         async with app.store.transaction() as uow:
             role = await role_of(uow, "console", "boss", ())
         assert (role.admin, role.wards) == (False, frozenset({"11311"}))

@@ -42,6 +42,7 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 class TelegramChannel:
     name = CHANNEL
     buttons = True
+    uploads = True  # a file's bytes go to Telegram: one made for this delivery can go
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine import FileRef, Inbound, InboundKind
+from bot.services.evidence import clean_file_name
 
 __all__ = [
     "CHANNEL",
@@ -90,7 +91,8 @@ def _message(update_id: str, message: dict[str, Any]) -> Inbound | None:
             "document",
             _str(doc.get("mime_type")),
             _int(doc.get("file_size")),
-            _str(doc.get("file_name")),
+            # the name the sender's app gave: any text (a NUL, which PostgreSQL refuses in text)
+            clean_file_name(_str(doc.get("file_name"))),
         )
         return make(InboundKind.FILE, file=ref, text=caption)
     return make(InboundKind.OTHER)

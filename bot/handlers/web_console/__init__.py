@@ -233,12 +233,7 @@ class WebConsole:
 
         html = self.env.get_template(template).render(say=say, locale=locale, **context)
         response = web.Response(text=html, status=http_status, content_type="text/html")
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
-            "frame-ancestors 'none'; form-action 'self'"
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # the security headers are the web server's, on every response (bot/handlers/web.py)
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -250,6 +245,12 @@ class WebConsole:
         return self.render(
             locale, "message.html", http_status=status, message=self.say(locale, key)
         )
+
+    def not_found(self, locale: str, key: str = "web.unknown") -> web.Response:
+        """The one answer for a record this visit may not see, whether it is unknown or
+        another ward's (or another person's broadcast): the same status, the same page, so the
+        answer tells no one which numbers exist elsewhere."""
+        return self.refusal(locale, key, 404)
 
     def _page(self, page: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -400,14 +401,12 @@ class WebConsole:
     async def _in_scope(
         self, uow: UnitOfWork, visit: Visit, number: int
     ) -> tuple[Declaration | None, Citizen | None, web.Response | None]:
-        """The declaration and its citizen when this visit's wards cover it; else a refusal
-        (404 unknown, 403 another ward's)."""
+        """The declaration and its citizen when this visit's wards cover it; else the page of
+        ``not_found``, the same for an unknown number as for another ward's declaration."""
         declaration = await uow.declarations.get(number)
         citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
-        if declaration is None or citizen is None:
-            return None, None, self.refusal(visit.locale, "web.unknown", 404)
-        if not visit.role.may_review(citizen.ward_code):
-            return None, None, self.refusal(visit.locale, "web.other_ward")
+        if declaration is None or citizen is None or not visit.role.may_review(citizen.ward_code):
+            return None, None, self.not_found(visit.locale)
         return declaration, citizen, None
 
     def _number(self, request: web.Request) -> int:
@@ -424,7 +423,7 @@ class WebConsole:
         async with self.app.store.transaction() as uow:
             declaration, citizen, refused = await self._in_scope(uow, visit, number)
             if refused is not None or declaration is None or citizen is None:
-                return refused or self.refusal(visit.locale, "web.unknown", 404)
+                return refused or self.not_found(visit.locale)
             mine = False
             if declaration.status == "submitted":  # opening it takes the review, as in the chat
                 me = await acting_staff_id(uow, visit.role, now)
@@ -535,7 +534,7 @@ class WebConsole:
         async with self.app.store.transaction() as uow:
             declaration, _, refused = await self._in_scope(uow, visit, number)
             if refused is not None or declaration is None:
-                return refused or self.refusal(visit.locale, "web.unknown", 404)
+                return refused or self.not_found(visit.locale)
             channel, _, external_id = visit.account.partition(":")
             member = await uow.staff.by_account(channel, external_id)
             if member is not None:
@@ -544,14 +543,18 @@ class WebConsole:
 
     async def _held(
         self, uow: UnitOfWork, visit: Visit, number: int, now: datetime
-    ) -> tuple[Any, Text | str | None]:
-        """The declaration when this visit may decide on it now (role, ward, status, claim)."""
+    ) -> tuple[Any, web.Response | None]:
+        """The declaration when this visit may decide on it now (role, ward, status, claim);
+        else the answer to give: ``not_found`` for a number out of the visit's wards."""
+        _, _, refused = await self._in_scope(uow, visit, number)
+        if refused is not None:
+            return None, refused
         declaration, problem = await check(uow, visit.role, number)
         if declaration is None:
-            return None, problem or "web.unknown"
+            return None, self.refusal(visit.locale, problem or "web.unknown")
         me = await acting_staff_id(uow, visit.role, now)
         if declaration.claimed_by != me:
-            return None, "web.review.claim_lost"
+            return None, self.refusal(visit.locale, "web.review.claim_lost")
         return declaration, None
 
     async def adjust(self, request: web.Request, visit: Visit) -> web.StreamResponse:
@@ -561,9 +564,9 @@ class WebConsole:
         raw_indicator, raw_score = str(form.get("indicator", "")), str(form.get("score", ""))
         reason = visible_text(str(form.get("reason") or ""))
         async with self.app.store.transaction() as uow:
-            declaration, problem = await self._held(uow, visit, number, now)
+            declaration, refused = await self._held(uow, visit, number, now)
             if declaration is None:
-                return self.refusal(visit.locale, problem or "web.unknown")
+                return refused or self.not_found(visit.locale)
             criteria = self.app.services.criteria[declaration.criteria_set]
             ids = {i.id: i for i in criteria.indicators}
             if not raw_indicator.isdigit() or int(raw_indicator) not in ids:
@@ -590,9 +593,9 @@ class WebConsole:
         text = visible_text(str(form.get("text") or ""))
         now = datetime.now(UTC)
         async with self.app.store.transaction() as uow:
-            declaration, problem = await self._held(uow, visit, number, now)
+            declaration, refused = await self._held(uow, visit, number, now)
             if declaration is None:
-                return self.refusal(visit.locale, problem or "web.unknown")
+                return refused or self.not_found(visit.locale)
             criteria = self.app.services.criteria[declaration.criteria_set]
             decider = await self._decider(uow, visit, now)
             if action == "approve":
@@ -622,7 +625,7 @@ class WebConsole:
         async with self.app.store.transaction() as uow:
             declaration, _, refused = await self._in_scope(uow, visit, number)
             if refused is not None or declaration is None:
-                return refused or self.refusal(visit.locale, "web.unknown", 404)
+                return refused or self.not_found(visit.locale)
             problem = await undoable(uow, declaration, visit.account, now)
             if problem is not None:
                 return self.refusal(visit.locale, f"web.undo.{problem}", 409)
@@ -637,18 +640,17 @@ class WebConsole:
         async with self.app.store.transaction() as uow:
             declaration, _, refused = await self._in_scope(uow, visit, number)
             if refused is not None or declaration is None:
-                return refused or self.refusal(visit.locale, "web.unknown", 404)
+                return refused or self.not_found(visit.locale)
             items = [i for i in await uow.declarations.evidence(number) if i.sha256 == sha256]
         if not items:
-            raise web.HTTPNotFound()
+            return self.not_found(visit.locale)
         try:
             data = self.app.evidence.path(sha256).read_bytes()
         except FileNotFoundError:
-            raise web.HTTPNotFound() from None
+            return self.not_found(visit.locale)
         kind = sniff(data) or "application/octet-stream"
         response = web.Response(body=data, content_type=kind)
         response.headers["Cache-Control"] = "private, no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
         if kind == "application/pdf":  # opened in the browser, not downloaded
             response.headers["Content-Disposition"] = "inline"
         return response
@@ -887,7 +889,7 @@ class WebConsole:
         async with self.app.store.transaction() as uow:
             found = await self._own_broadcast(uow, visit, number)
             if found is None:
-                return self.refusal(visit.locale, "web.unknown", 404)
+                return self.not_found(visit.locale, "web.bc.unknown")
             counts = await uow.broadcasts.report(number)
         rows = [
             {
@@ -908,7 +910,7 @@ class WebConsole:
         number = self._number(request)
         async with self.app.store.transaction() as uow:
             if await self._own_broadcast(uow, visit, number) is None:
-                return self.refusal(visit.locale, "web.unknown", 404)
+                return self.not_found(visit.locale, "web.bc.unknown")
             await uow.broadcasts.cancel(number)
         raise web.HTTPSeeOther(f"/console/broadcasts/{number}")
 
@@ -993,10 +995,8 @@ class WebConsole:
         number = self._number(request)
         async with self.app.store.transaction() as uow:
             person = await uow.citizens.get(number)
-            if person is None:
-                return self.refusal(visit.locale, "web.unknown", 404)
-            if not visit.role.may_review(person.ward_code):
-                return self.refusal(visit.locale, "web.other_ward")
+            if person is None or not visit.role.may_review(person.ward_code):
+                return self.not_found(visit.locale)
             data = await citizen_data(uow, person)
             members, own = await self._people(uow, person.id)
             declarations = []
@@ -1084,7 +1084,7 @@ WEB_TEXTS = (
     t("web.nav.dashboard"), t("web.nav.citizens"),
     t("web.nav.signout"), t("web.lang.switch"), t("web.signed_in_as"),
     t("web.signed_out"), t("web.signed_out.done"), t("web.not_staff"), t("web.csrf"),
-    t("web.link.invalid"), t("web.unknown"), t("web.other_ward"),
+    t("web.link.invalid"), t("web.unknown"), t("web.bc.unknown"),
     t("web.queue.title"), t("web.queue.empty"), t("web.queue.filter"), t("web.queue.all_wards"),
     t("web.queue.min_age"), t("web.queue.col.id"), t("web.queue.col.name"),
     t("web.queue.col.ward"), t("web.queue.col.submitted"), t("web.queue.col.age"),
