@@ -26,8 +26,8 @@ from bot.engine.ports import Lease, StorageUnavailable
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.domain.ports import UnitOfWork
     from bot.engine import Text
-    from bot.engine.ports import UnitOfWork
     from bot.handlers import Channel
     from bot.handlers.web import WebServer
     from bot.i18n import Translator

@@ -27,6 +27,7 @@ from bot.flows import (
     broadcast_flow,
     declaration_flow,
     export_command,
+    greet_citizen,
     invite_command,
     letter_command,
     link_command,
@@ -386,13 +387,13 @@ def build_app(settings: Settings, web_base_url: str | None = None) -> App:
             "declare": FlowCommand(DECLARATION_FLOW, t("command.declare")),
             "profile": FlowCommand(PROFILE_FLOW, t("command.profile")),
             "broadcast": FlowCommand(
-                BROADCAST_FLOW, t("command.broadcast"), registered_only=False, listed=False
+                BROADCAST_FLOW, t("command.broadcast"), enrolled_only=False, listed=False
             ),
             "review": FlowCommand(
-                REVIEW_FLOW, t("command.review"), registered_only=False, listed=False
+                REVIEW_FLOW, t("command.review"), enrolled_only=False, listed=False
             ),
             "coordinator": FlowCommand(
-                STAFF_FLOW, t("command.coordinator"), registered_only=False, listed=False
+                STAFF_FLOW, t("command.coordinator"), enrolled_only=False, listed=False
             ),
             # typed decisions open the review at its confirmation
             **{
@@ -425,6 +426,7 @@ def build_app(settings: Settings, web_base_url: str | None = None) -> App:
         },
         text_commands=DECISION_COMMANDS,
         button_commands=BUTTON_COMMANDS,
+        greet=greet_citizen,
         home=staff_home,
         files=evidence,
     )

@@ -21,7 +21,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.app import App
-from bot.engine.ports import NewCitizen
+from bot.domain.records import NewCitizen
 from bot.services.broadcast import audience, create_broadcast
 from tests.chat import Chat
 from tests.conftest import make_settings, started_app

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from bot.engine.ports import Citizen, Identity, UnitOfWork
+from bot.engine.ports import Identity, Subject, UnitOfWork
 from bot.engine.types import Expect, FileRef, Joined, Text
 
 __all__ = [
@@ -83,7 +83,7 @@ class Finish:
 
 @dataclass(frozen=True, slots=True)
 class Abort:
-    """Leave the flow; ``forget`` also drops an identity that has no citizen behind it."""
+    """Leave the flow; ``forget`` also drops an account that is enrolled as no one."""
 
     messages: tuple[Text, ...] = ()
     forget: bool = False
@@ -92,11 +92,19 @@ class Abort:
 Outcome = Accept | Retry | Finish | Abort
 
 
+U = TypeVar("U", bound=UnitOfWork)  # the domain's unit of work (it extends the engine's)
+S = TypeVar("S", bound=Subject)  # who an account is enrolled as (the domain's: a citizen)
+
+
 @dataclass(slots=True)
-class FlowContext:
-    uow: UnitOfWork
+class FlowContext(Generic[U, S]):
+    """What a step sees: the transaction, the account, who it is enrolled as (None: no one),
+    the conversation's values. Flows name the domain's types: ``FlowContext[UnitOfWork,
+    Citizen]``; the engine knows only its own narrow ones."""
+
+    uow: U
     identity: Identity
-    citizen: Citizen | None
+    subject: S | None
     values: dict[str, Any]
     locale: str
     now: datetime
@@ -108,16 +116,16 @@ class FlowContext:
     after_delivery: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
-def _always(_: FlowContext) -> bool:
+def _always(_: FlowContext[Any, Any]) -> bool:
     return True
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     name: str
-    prompt: Callable[[FlowContext], Prompt]
-    handle: Callable[[FlowContext, Answer], Awaitable[Outcome]]
-    applies: Callable[[FlowContext], bool] = _always
+    prompt: Callable[[FlowContext[Any, Any]], Prompt]
+    handle: Callable[[FlowContext[Any, Any], Answer], Awaitable[Outcome]]
+    applies: Callable[[FlowContext[Any, Any]], bool] = _always
     # A follow-up of another step's question (the list of matching wards after the typed
     # name): one /back from it returns to the question before that one.
     part_of: str | None = None
@@ -133,16 +141,16 @@ class Flow:
 
     name: str
     steps: Sequence[Step]
-    init: Callable[[FlowContext], Awaitable[dict[str, Any]]] | None = None
+    init: Callable[[FlowContext[Any, Any]], Awaitable[dict[str, Any]]] | None = None
     hub: str | None = None
-    on_hub_return: Callable[[FlowContext], Awaitable[None]] | None = None
+    on_hub_return: Callable[[FlowContext[Any, Any]], Awaitable[None]] | None = None
     cancel_text: Text | None = None
     # Said instead of starting the flow when it returns a text (e.g. "already submitted").
-    guard: Callable[[FlowContext], Awaitable[Text | None]] | None = None
+    guard: Callable[[FlowContext[Any, Any]], Awaitable[Text | None]] | None = None
     # The step to start at, after ``init`` (e.g. the first indicator not yet answered).
-    entry: Callable[[FlowContext], str] | None = None
+    entry: Callable[[FlowContext[Any, Any]], str] | None = None
     # Run when the user cancels the flow (e.g. to release a review claim).
-    on_leave: Callable[[FlowContext], Awaitable[None]] | None = None
+    on_leave: Callable[[FlowContext[Any, Any]], Awaitable[None]] | None = None
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -150,14 +158,14 @@ class Flow:
                 return step
         raise KeyError(f"flow {self.name!r} has no step {name!r}")
 
-    def next_step(self, after: str, ctx: FlowContext) -> Step | None:
+    def next_step(self, after: str, ctx: FlowContext[Any, Any]) -> Step | None:
         names = [step.name for step in self.steps]
         for step in self.steps[names.index(after) + 1 :]:
             if step.applies(ctx):
                 return step
         return None
 
-    def first_step(self, ctx: FlowContext) -> Step:
+    def first_step(self, ctx: FlowContext[Any, Any]) -> Step:
         if self.entry is not None:
             return self.step(self.entry(ctx))
         for step in self.steps:

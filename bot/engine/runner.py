@@ -27,13 +27,13 @@ from bot.engine.flow import (
 from bot.engine.matching import fold, match_choice
 from bot.engine.phrases import phrases
 from bot.engine.ports import (
-    Citizen,
     Conversation,
     Identity,
     InboxItem,
     OutboxMessage,
     StorageUnavailable,
     Store,
+    Subject,
     UnitOfWork,
 )
 from bot.engine.types import (
@@ -98,7 +98,7 @@ class FlowCommand:
 
     flow: str
     description: Text
-    registered_only: bool = True
+    enrolled_only: bool = True  # only for an account enrolled as someone (a citizen)
     listed: bool = True  # shown in a channel's command menu (staff commands are not)
     values: Mapping[str, Any] = field(default_factory=dict)  # given to the flow with the args
 
@@ -112,7 +112,7 @@ class TextCommand:
 
     pattern: re.Pattern[str]
     command: str
-    allowed: Callable[[FlowContext], Awaitable[bool]]
+    allowed: Callable[[FlowContext[Any, Any]], Awaitable[bool]]
 
 
 # What a reply command answers: a text, or a text with buttons (each a command to press).
@@ -124,7 +124,7 @@ class ReplyCommand:
     """A command answered with a text, e.g. ``/status``; ``values["args"]`` holds its
     arguments. Its buttons carry commands ("/review 12") and work in any state."""
 
-    answer: Callable[[FlowContext], Awaitable[Answered]]
+    answer: Callable[[FlowContext[Any, Any]], Awaitable[Answered]]
     description: Text
     listed: bool = True
 
@@ -134,8 +134,9 @@ class FileIntake(Protocol):
 
     async def receive(self, channel: str, file: FileRef) -> FileRef: ...
 
-    async def settle(self, file: FileRef, store: Store) -> None:
-        """After the transaction: remove a stored copy that no record came to use."""
+    async def settle(self, file: FileRef, store: Any) -> None:
+        """After the transaction: remove a stored copy that no record came to use (``store``:
+        the engine's, which the domain's records are read from too)."""
 
 
 def _utcnow() -> datetime:
@@ -206,7 +207,7 @@ class _Turn:
     inbound: Inbound
     locale: str
     identity: Identity | None
-    citizen: Citizen | None
+    subject: Subject | None  # who the account is enrolled as (the domain's: a citizen)
     conversation: Conversation | None
     now: datetime
     replies: list[Reply] = field(default_factory=list)
@@ -224,8 +225,9 @@ class Engine:
     """Runs declarative flows for any channel.
 
     ``entry_flow`` starts for someone not yet registered; ``flow_commands`` maps a command such as
-    ``profile`` to the flow it opens for a registered citizen. ``home`` answers an account that
-    has no conversation and is not a citizen, when it has something to say (staff are not
+    ``profile`` to the flow it opens for an enrolled account (the domain's subject: a citizen).
+    ``greet`` answers an enrolled account that has no conversation; ``home`` one that is not
+    enrolled, when it has something to say (staff are not
     asked to register); ``text_commands`` are typed shapes that are commands for some accounts.
     """
 
@@ -241,7 +243,8 @@ class Engine:
         reply_commands: Mapping[str, ReplyCommand] | None = None,
         text_commands: Sequence[TextCommand] = (),
         button_commands: Sequence[tuple[str, Text]] = (),
-        home: Callable[[FlowContext], Awaitable[Text | None]] | None = None,
+        greet: Callable[[FlowContext[Any, Any]], Awaitable[Text]] | None = None,
+        home: Callable[[FlowContext[Any, Any]], Awaitable[Text | None]] | None = None,
         files: FileIntake | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
@@ -256,6 +259,7 @@ class Engine:
         self._button_commands = tuple(button_commands)
         self._button_labels: dict[str, tuple[Choice, ...]] = {}  # locale: the labels
         self._home = home
+        self._greet = greet
         self._files = files
         self._clock = clock
         self._acks: list[int] = []  # delivered replies not deleted yet
@@ -523,7 +527,7 @@ class Engine:
     # -- turn ----------------------------------------------------------------------------
 
     async def _begin(self, uow: UnitOfWork, inbound: Inbound) -> _Turn:
-        identity, citizen, conversation = await uow.identities.load(
+        identity, subject, conversation = await uow.identities.load(
             inbound.channel, inbound.user_id
         )
         if identity is not None and conversation is not None and not self._knows(conversation):
@@ -533,11 +537,11 @@ class Engine:
             conversation = None
         if identity is not None and identity.locale:
             locale = identity.locale
-        elif citizen is not None:
-            locale = citizen.locale
+        elif subject is not None:
+            locale = subject.locale
         else:
             locale = self._tr.resolve(inbound.language_hint)
-        return _Turn(uow, inbound, locale, identity, citizen, conversation, self._clock())
+        return _Turn(uow, inbound, locale, identity, subject, conversation, self._clock())
 
     def _knows(self, conversation: Conversation) -> bool:
         flow = self._flows.get(conversation.flow)
@@ -572,8 +576,8 @@ class Engine:
         elif inbound.kind is InboundKind.OTHER and turn.conversation is None:
             self._say(turn, t("engine.unsupported_idle"))
         elif turn.conversation is None:
-            if turn.citizen is not None:
-                self._say(turn, t("home.registered", name=turn.citizen.full_name))
+            if turn.subject is not None:
+                await self._greet_enrolled(turn)
             elif not await self._say_home(turn):
                 await self._start_flow(turn, self._entry_flow)
         else:
@@ -642,8 +646,15 @@ class Engine:
         prompt = flow.step(conversation.step).prompt(self._context(turn, dict(conversation.values)))
         return match_choice(text, self._choices(turn.locale, prompt), by_index=False) is not None
 
+    async def _greet_enrolled(self, turn: _Turn) -> None:
+        """What an enrolled account with no conversation is told (the domain's greeting)."""
+        if self._greet is not None:
+            self._say(
+                turn, await self._greet(self._context(turn, {}, await self._ensure_identity(turn)))
+            )
+
     async def _say_home(self, turn: _Turn) -> bool:
-        """Staff and other non-citizens with something to say instead of a registration."""
+        """Accounts enrolled as no one with something to say instead of the entry flow (staff)."""
         if self._home is None:
             return False
         text = await self._home(self._context(turn, {}, await self._ensure_identity(turn)))
@@ -658,8 +669,8 @@ class Engine:
             if conversation is not None:
                 self._say(turn, t("engine.resume"))
                 await self._reprompt(turn, conversation)
-            elif turn.citizen is not None:
-                self._say(turn, t("home.registered", name=turn.citizen.full_name))
+            elif turn.subject is not None:
+                await self._greet_enrolled(turn)
             elif not await self._say_home(turn):
                 await self._start_flow(turn, self._entry_flow)
         elif command == "help":
@@ -694,7 +705,7 @@ class Engine:
         flow = self._flows[conversation.flow]
         if flow.on_leave is not None:
             await flow.on_leave(self._context(turn, dict(conversation.values)))
-        await self._leave(turn, forget=turn.citizen is None and flow.name == self._entry_flow)
+        await self._leave(turn, forget=turn.subject is None and flow.name == self._entry_flow)
         self._say(turn, flow.cancel_text or t("engine.cancelled"))
 
     async def _back(self, turn: _Turn) -> None:
@@ -747,11 +758,11 @@ class Engine:
 
     async def _flow_command(self, turn: _Turn, command: FlowCommand, args: str) -> None:
         conversation = turn.conversation
-        if command.registered_only and turn.citizen is None:
+        if command.enrolled_only and turn.subject is None:
             self._say(turn, t("engine.not_registered"))
             await self._reprompt_or_home(turn)
         elif (
-            command.registered_only
+            command.enrolled_only
             and conversation is not None
             and conversation.flow == self._entry_flow
         ):
@@ -772,13 +783,13 @@ class Engine:
 
     def _context(
         self, turn: _Turn, values: dict[str, Any], identity: Identity | None = None
-    ) -> FlowContext:
+    ) -> FlowContext[Any, Any]:
         identity = identity or turn.identity
         assert identity is not None
         return FlowContext(
             turn.uow,
             identity,
-            turn.citizen,
+            turn.subject,
             values,
             turn.locale,
             turn.now,
@@ -865,7 +876,7 @@ class Engine:
         conversation: Conversation,
         flow: Flow,
         step: Step,
-        ctx: FlowContext,
+        ctx: FlowContext[Any, Any],
         outcome: Accept,
     ) -> None:
         ctx.values.update(outcome.values)
@@ -897,7 +908,7 @@ class Engine:
             return
         await turn.uow.conversations.delete(identity.id)
         turn.conversation = None
-        if forget and identity.citizen_id is None:
+        if forget and identity.subject_id is None:
             await turn.uow.identities.delete(identity.id)
             turn.identity = None
 
@@ -955,8 +966,8 @@ class Engine:
     async def _reprompt_or_home(self, turn: _Turn, *, home: bool = True) -> None:
         if turn.conversation is not None:
             await self._reprompt(turn, turn.conversation)
-        elif home and turn.citizen is not None:
-            self._say(turn, t("home.registered", name=turn.citizen.full_name))
+        elif home and turn.subject is not None:
+            await self._greet_enrolled(turn)
 
     async def locale_for(self, inbound: Inbound) -> str:
         """The user's language, from their account if the database answers, else the hint."""

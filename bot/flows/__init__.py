@@ -9,6 +9,7 @@ from bot.flows.registration import (
     GROUP_LABELS,
     PROFILE_FLOW,
     REGISTRATION_FLOW,
+    greet_citizen,
     profile_flow,
     registration_flow,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "broadcast_flow",
     "declaration_flow",
     "export_command",
+    "greet_citizen",
     "invite_command",
     "letter_command",
     "link_command",

@@ -12,7 +12,6 @@ from bot.engine import (
     Expect,
     Finish,
     Flow,
-    FlowContext,
     Outcome,
     Prompt,
     Retry,
@@ -20,7 +19,7 @@ from bot.engine import (
     Text,
     t,
 )
-from bot.flows.common import choose, services
+from bot.flows.common import Ctx, choose, services
 from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
 from bot.services.staff import Role, role_of
 from bot.services.validation import visible_text
@@ -39,13 +38,13 @@ AUDIENCE_LABELS = {
 }
 
 
-async def _role(ctx: FlowContext) -> Role:
+async def _role(ctx: Ctx) -> Role:
     return await role_of(
         ctx.uow, ctx.identity.channel, ctx.identity.external_id, services(ctx).admins
     )
 
 
-async def _report_or_cancel(ctx: FlowContext, role: Role, action: str, raw: str) -> Text:
+async def _report_or_cancel(ctx: Ctx, role: Role, action: str, raw: str) -> Text:
     number = raw.lstrip("#")  # «#12» as the chat writes the number, or «12»
     # no broadcast has a number of more than 12 digits (20 would overflow either database)
     if not number.isdigit() or len(number) > 12:
@@ -63,7 +62,7 @@ async def _report_or_cancel(ctx: FlowContext, role: Role, action: str, raw: str)
              recipients=broadcast.recipients, **counts)  # fmt: skip
 
 
-async def _guard(ctx: FlowContext) -> Text | None:
+async def _guard(ctx: Ctx) -> Text | None:
     role = await _role(ctx)
     if not role.is_staff:
         return t("rev.error.not_staff")
@@ -73,18 +72,18 @@ async def _guard(ctx: FlowContext) -> Text | None:
     return None
 
 
-async def _init(ctx: FlowContext) -> dict[str, Any]:
+async def _init(ctx: Ctx) -> dict[str, Any]:
     role = await _role(ctx)
     return {"wards": [] if role.admin else sorted(role.wards), "account": role.account}
 
 
-def _text_prompt(ctx: FlowContext) -> Prompt:
+def _text_prompt(ctx: Ctx) -> Prompt:
     wards = ctx.values.get("wards") or []
     scope = t("bc.scope.wards", count=len(wards)) if wards else t("bc.scope.city")
     return Prompt(t("bc.text.prompt", scope=scope))
 
 
-async def _text(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _text(ctx: Ctx, answer: Answer) -> Outcome:
     text = answer.text.strip()
     if len(visible_text(text)) < 2:
         return Retry(t("reg.text.error.empty"))
@@ -93,7 +92,7 @@ async def _text(ctx: FlowContext, answer: Answer) -> Outcome:
     return Accept({"text": text})
 
 
-def _audience_prompt(ctx: FlowContext) -> Prompt:
+def _audience_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t("bc.audience.prompt"),
         tuple(ChoiceSpec(key, label) for key, label in AUDIENCE_LABELS.items()),
@@ -101,7 +100,7 @@ def _audience_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-def _filters(ctx: FlowContext) -> dict[str, Any]:
+def _filters(ctx: Ctx) -> dict[str, Any]:
     status = ctx.values.get("status")
     return audience(
         wards=ctx.values.get("wards") or (),
@@ -110,7 +109,7 @@ def _filters(ctx: FlowContext) -> dict[str, Any]:
     )
 
 
-async def _audience(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _audience(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id not in AUDIENCE_LABELS:
         return choose()
     ctx.values["status"] = answer.choice_id
@@ -118,7 +117,7 @@ async def _audience(ctx: FlowContext, answer: Answer) -> Outcome:
     return Accept({"status": answer.choice_id, "count": count})
 
 
-def _quiet(ctx: FlowContext) -> Text:
+def _quiet(ctx: Ctx) -> Text:
     quiet = services(ctx).quiet_hours
     if quiet is None:
         return t("bc.quiet.none")
@@ -126,7 +125,7 @@ def _quiet(ctx: FlowContext) -> Text:
     return t("bc.quiet", hours=f"{start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}")
 
 
-def _preview_prompt(ctx: FlowContext) -> Prompt:
+def _preview_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t(
             "bc.preview",
@@ -140,7 +139,7 @@ def _preview_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _preview(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _preview(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "cancel":
         return Finish((t("bc.discarded"),))
     if answer.choice_id != "send":

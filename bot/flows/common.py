@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen
 from bot.engine import ChoiceSpec, Expect, FlowContext, Joined, Prompt, Retry, Text, t
 from bot.engine.phrases import phrases
 from bot.services.criteria import CriteriaSet, Indicator
@@ -18,6 +20,7 @@ from bot.services.wards import WardDirectory
 
 __all__ = [
     "VN_TIME",
+    "Ctx",
     "Services",
     "choose",
     "guide_text",
@@ -28,6 +31,9 @@ __all__ = [
 ]
 
 VN_TIME = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving in Viet Nam
+
+# What a step of the campaign's flows sees: the domain's unit of work, the account's citizen.
+Ctx = FlowContext[UnitOfWork, Citizen]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +70,7 @@ class Services:
         return self.campaign_year or now.astimezone(VN_TIME).year
 
 
-def services(ctx: FlowContext) -> Services:
+def services(ctx: Ctx) -> Services:
     bundle = ctx.services
     assert isinstance(bundle, Services)
     return bundle

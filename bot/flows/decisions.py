@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Declaration, DeclarationEvent, IndicatorAnswer
 from bot.engine import Text, t
-from bot.engine.ports import Declaration, DeclarationEvent, IndicatorAnswer, UnitOfWork
 from bot.flows.declaration import adjustments_text, result_text
 from bot.services.criteria import CriteriaSet, Evaluation
 from bot.services.staff import Role

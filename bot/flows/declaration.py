@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.domain.records import Declaration, EvidenceFile, IndicatorAnswer, Staff
 from bot.engine import (
     Accept,
     Answer,
@@ -18,7 +19,6 @@ from bot.engine import (
     Expect,
     Finish,
     Flow,
-    FlowContext,
     Joined,
     Outcome,
     Prompt,
@@ -28,8 +28,8 @@ from bot.engine import (
     t,
 )
 from bot.engine.phrases import phrases
-from bot.engine.ports import Declaration, EvidenceFile, IndicatorAnswer, Staff
 from bot.flows.common import (
+    Ctx,
     agree_or_later,
     choose,
     guide_text,
@@ -61,11 +61,11 @@ EDITABLE_STATUSES = ("draft", "returned")
 # -- state kept in the conversation: a snapshot of the declaration for the prompts -------------
 
 
-def _criteria(ctx: FlowContext) -> CriteriaSet:
+def _criteria(ctx: Ctx) -> CriteriaSet:
     return services(ctx).criteria[str(ctx.values["criteria_set"])]
 
 
-def _scores(ctx: FlowContext) -> dict[int, int | None]:
+def _scores(ctx: Ctx) -> dict[int, int | None]:
     """The scores as they stand: the citizen's, or the coordinator's where adjusted (what the
     citizen sees, what is evaluated and what a resubmission sends)."""
     scores: dict[int, int | None] = {
@@ -75,7 +75,7 @@ def _scores(ctx: FlowContext) -> dict[int, int | None]:
     return scores
 
 
-def _adjusted(ctx: FlowContext) -> dict[int, tuple[int, int | None]]:
+def _adjusted(ctx: Ctx) -> dict[int, tuple[int, int | None]]:
     """The coordinator's adjustments still in force: indicator → (their score, the citizen's)."""
     return {
         int(k): (int(v[0]), None if v[1] is None else int(v[1]))
@@ -83,22 +83,22 @@ def _adjusted(ctx: FlowContext) -> dict[int, tuple[int, int | None]]:
     }
 
 
-def _counts(ctx: FlowContext) -> dict[int, int]:
+def _counts(ctx: Ctx) -> dict[int, int]:
     return {int(k): int(v) for k, v in dict(ctx.values.get("files") or {}).items()}
 
 
-def _notes(ctx: FlowContext) -> dict[int, str]:
+def _notes(ctx: Ctx) -> dict[int, str]:
     return {int(k): str(v) for k, v in dict(ctx.values.get("notes") or {}).items() if v}
 
 
-def _with(ctx: FlowContext, key: str, indicator: int, value: Any) -> dict[str, Any]:
+def _with(ctx: Ctx, key: str, indicator: int, value: Any) -> dict[str, Any]:
     """The ``values`` update that sets one indicator's entry of a snapshot map."""
     current = dict(ctx.values.get(key) or {})
     current[str(indicator)] = value
     return {key: current}
 
 
-def _first_missing(ctx: FlowContext) -> int | None:
+def _first_missing(ctx: Ctx) -> int | None:
     scores = _scores(ctx)
     return next((i.id for i in _criteria(ctx).indicators if scores.get(i.id) is None), None)
 
@@ -123,7 +123,7 @@ def _check_step(indicator: int) -> str:
     return f"indicator_{indicator}_check"
 
 
-def _after(ctx: FlowContext, indicator: int) -> Accept:
+def _after(ctx: Ctx, indicator: int) -> Accept:
     """Where to go once an indicator is done: back to the review after an edit, else on."""
     if ctx.values.get("_edit"):
         return Accept({"_edit": False}, goto="review")
@@ -138,7 +138,7 @@ def _after(ctx: FlowContext, indicator: int) -> Accept:
     return Accept(goto=_score_step(following[0]) if following else "review")
 
 
-def _leave(ctx: FlowContext) -> Finish:
+def _leave(ctx: Ctx) -> Finish:
     done = sum(1 for v in _scores(ctx).values() if v is not None)
     return Finish((t("decl.saved", answered=done, total=_criteria(ctx).size),))
 
@@ -146,8 +146,8 @@ def _leave(ctx: FlowContext) -> Finish:
 # -- start -------------------------------------------------------------------------------
 
 
-async def _guard(ctx: FlowContext) -> Text | None:
-    citizen = ctx.citizen
+async def _guard(ctx: Ctx) -> Text | None:
+    citizen = ctx.subject
     assert citizen is not None
     year = services(ctx).year(ctx.now)
     declaration = await ctx.uow.declarations.for_year(citizen.id, year)
@@ -162,8 +162,8 @@ def _locked_text(declaration: Declaration) -> Text:
     return t("decl.decided", year=declaration.year)
 
 
-async def _init(ctx: FlowContext) -> dict[str, Any]:
-    citizen = ctx.citizen
+async def _init(ctx: Ctx) -> dict[str, Any]:
+    citizen = ctx.subject
     assert citizen is not None
     bundle = services(ctx)
     year = bundle.year(ctx.now)
@@ -193,17 +193,17 @@ async def _init(ctx: FlowContext) -> dict[str, Any]:
     }
 
 
-def _reopened(ctx: FlowContext) -> list[int]:
+def _reopened(ctx: Ctx) -> list[int]:
     """The indicators a coordinator returned for more; empty when all are open."""
     return [int(n) for n in ctx.values.get("reopened") or []]
 
 
-def _editable(ctx: FlowContext, indicator: int) -> bool:
+def _editable(ctx: Ctx, indicator: int) -> bool:
     reopened = _reopened(ctx)
     return not reopened or indicator in reopened
 
 
-def _entry(ctx: FlowContext) -> str:
+def _entry(ctx: Ctx) -> str:
     if _reopened(ctx):  # straight to what the coordinator asked about
         return _score_step(_reopened(ctx)[0])
     scores = _scores(ctx)
@@ -213,7 +213,7 @@ def _entry(ctx: FlowContext) -> str:
     return _score_step(missing) if missing is not None else "review"
 
 
-def _intro_prompt(ctx: FlowContext) -> Prompt:
+def _intro_prompt(ctx: Ctx) -> Prompt:
     criteria = _criteria(ctx)
     min_each = min((m.min for m in criteria.minimums), default=0)
     return Prompt(
@@ -235,7 +235,7 @@ def _intro_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _intro(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _intro(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "begin":
         first = _first_missing(ctx)
         return Accept(goto=_score_step(first) if first is not None else "review")
@@ -248,7 +248,7 @@ async def _intro(ctx: FlowContext, answer: Answer) -> Outcome:
 
 
 def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
-    def score_prompt(ctx: FlowContext) -> Prompt:
+    def score_prompt(ctx: Ctx) -> Prompt:
         criteria = _criteria(ctx)
         indicator = criteria.indicator(indicator_id)
         group = int(ctx.values.get("group") or 1)
@@ -282,7 +282,7 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
             short=t("decl.score.short", n=indicator_id, max=indicator.max),
         )
 
-    async def score(ctx: FlowContext, answer: Answer) -> Outcome:
+    async def score(ctx: Ctx, answer: Answer) -> Outcome:
         criteria = _criteria(ctx)
         indicator = criteria.indicator(indicator_id)
         choice = answer.choice_id
@@ -317,7 +317,7 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
 
     # -- and its evidence ---------------------------------------------------------------
 
-    def evidence_prompt(ctx: FlowContext) -> Prompt:
+    def evidence_prompt(ctx: Ctx) -> Prompt:
         limits = services(ctx).evidence
         indicator = _criteria(ctx).indicator(indicator_id)
         note = _notes(ctx).get(indicator_id)
@@ -347,7 +347,7 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
             short=t("decl.evidence.short", n=indicator_id),
         )
 
-    async def evidence(ctx: FlowContext, answer: Answer) -> Outcome:
+    async def evidence(ctx: Ctx, answer: Answer) -> Outcome:
         choice = answer.choice_id
         if not _editable(ctx, indicator_id):
             return Accept(notice=t("decl.returned.locked", n=indicator_id), goto="review")
@@ -363,10 +363,10 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
             return await _typed_evidence(ctx, indicator_id, answer.text)
         return choose()
 
-    def check_prompt(ctx: FlowContext) -> Prompt:
+    def check_prompt(ctx: Ctx) -> Prompt:
         return _check_prompt(ctx, indicator_id)
 
-    async def check(ctx: FlowContext, answer: Answer) -> Outcome:
+    async def check(ctx: Ctx, answer: Answer) -> Outcome:
         return await _check(ctx, indicator_id, answer)
 
     return (
@@ -376,7 +376,7 @@ def _score_steps(indicator_id: int, first: int) -> tuple[Step, Step, Step]:
     )
 
 
-def _scored_text(ctx: FlowContext, indicator_id: int) -> Text:
+def _scored_text(ctx: Ctx, indicator_id: int) -> Text:
     """«tự chấm 8 điểm», or «7 điểm, cán bộ đã điều chỉnh» where the coordinator adjusted it."""
     score = _scores(ctx).get(indicator_id, "—")
     if indicator_id in _adjusted(ctx):
@@ -384,7 +384,7 @@ def _scored_text(ctx: FlowContext, indicator_id: int) -> Text:
     return t("decl.evidence.scored", score=score)
 
 
-def _current_text(ctx: FlowContext, indicator_id: int) -> Text | str:
+def _current_text(ctx: Ctx, indicator_id: int) -> Text | str:
     current = _scores(ctx).get(indicator_id)
     if current is None:
         return ""
@@ -394,9 +394,7 @@ def _current_text(ctx: FlowContext, indicator_id: int) -> Text | str:
     return t("decl.score.current", score=current)
 
 
-async def _set_score(
-    ctx: FlowContext, indicator_id: int, value: int, notice: Text | None = None
-) -> Accept:
+async def _set_score(ctx: Ctx, indicator_id: int, value: int, notice: Text | None = None) -> Accept:
     """Store one indicator's score and go to its evidence question."""
     criteria = _criteria(ctx)
     current = _scores(ctx).get(indicator_id)
@@ -421,7 +419,7 @@ def _how_to_send(photos_only: bool, max_files: int, max_mb: int) -> Text:
     return t("decl.evidence.how_files", max_files=max_files, max_mb=max_mb)
 
 
-async def _attach(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcome:
+async def _attach(ctx: Ctx, indicator_id: int, answer: Answer) -> Outcome:
     file = answer.file
     assert file is not None
     limits = services(ctx).evidence
@@ -469,7 +467,7 @@ def _reads_as_description(text: str) -> bool:
     return len(words) >= 3 and letters >= 12 and not phrases().is_question(text)
 
 
-def _following(ctx: FlowContext, indicator: int) -> int | None:
+def _following(ctx: Ctx, indicator: int) -> int | None:
     """The indicator the declaration moves on to after this one, if any (as ``_after``)."""
     if ctx.values.get("_edit"):
         return None
@@ -481,7 +479,7 @@ def _following(ctx: FlowContext, indicator: int) -> int | None:
     return following[0] if following else None
 
 
-async def _typed_evidence(ctx: FlowContext, indicator_id: int, typed: str) -> Outcome:
+async def _typed_evidence(ctx: Ctx, indicator_id: int, typed: str) -> Outcome:
     """A text at the evidence question: a description is kept (added to one given before, never
     replacing it); a number is asked about (a new score for this indicator, or the next one's?);
     a question gets an explanation; anything shorter is asked about before it is stored."""
@@ -503,7 +501,7 @@ async def _typed_evidence(ctx: FlowContext, indicator_id: int, typed: str) -> Ou
     return await _describe(ctx, indicator_id, text)
 
 
-async def _describe(ctx: FlowContext, indicator_id: int, text: str) -> Outcome:
+async def _describe(ctx: Ctx, indicator_id: int, text: str) -> Outcome:
     """Keep a description: added after one given before, quoted back as saved."""
     limit = services(ctx).evidence.max_note
     before = _notes(ctx).get(indicator_id)
@@ -530,7 +528,7 @@ async def _describe(ctx: FlowContext, indicator_id: int, text: str) -> Outcome:
     )
 
 
-def _check_prompt(ctx: FlowContext, indicator_id: int) -> Prompt:
+def _check_prompt(ctx: Ctx, indicator_id: int) -> Prompt:
     pending = dict(ctx.values.get("pending") or {})
     if "score" in pending:
         value = int(pending["score"])
@@ -562,7 +560,7 @@ def _check_prompt(ctx: FlowContext, indicator_id: int) -> Prompt:
     )
 
 
-async def _check(ctx: FlowContext, indicator_id: int, answer: Answer) -> Outcome:
+async def _check(ctx: Ctx, indicator_id: int, answer: Answer) -> Outcome:
     pending = dict(ctx.values.get("pending") or {})
     choice = answer.choice_id
     if choice in ("keep", "drop"):
@@ -624,7 +622,7 @@ def result_text(criteria: CriteriaSet, evaluation: Evaluation, *, final: bool = 
     )
 
 
-def _review_prompt(ctx: FlowContext) -> Prompt:
+def _review_prompt(ctx: Ctx) -> Prompt:
     criteria = _criteria(ctx)
     scores, counts = _scores(ctx), _counts(ctx)
     notes = _notes(ctx)
@@ -671,7 +669,7 @@ def _review_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _review(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _review(ctx: Ctx, answer: Answer) -> Outcome:
     criteria = _criteria(ctx)
     choice = answer.choice_id
     if choice == "edit":
@@ -688,11 +686,11 @@ async def _review(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
-async def _towards_submit(ctx: FlowContext) -> Outcome:
+async def _towards_submit(ctx: Ctx) -> Outcome:
     """Submitting needs the consent to share with the ward's coordinator, and a second word
     when the scores would not be recognised."""
     criteria = _criteria(ctx)
-    citizen = ctx.citizen
+    citizen = ctx.subject
     assert citizen is not None
     if SHARING not in await active_purposes(ctx.uow, citizen.id):
         return Accept(goto="consent_share")
@@ -701,12 +699,12 @@ async def _towards_submit(ctx: FlowContext) -> Outcome:
     return await _submit(ctx, criteria)
 
 
-def _share_prompt(ctx: FlowContext) -> Prompt:
+def _share_prompt(ctx: Ctx) -> Prompt:
     return agree_or_later(t("decl.share.prompt"), t("decl.share.agree"), t("reg.consent.later"))
 
 
-async def _share(ctx: FlowContext, answer: Answer) -> Outcome:
-    citizen = ctx.citizen
+async def _share(ctx: Ctx, answer: Answer) -> Outcome:
+    citizen = ctx.subject
     assert citizen is not None
     if answer.choice_id == "agree":
         await ctx.uow.consents.record(
@@ -718,7 +716,7 @@ async def _share(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
-def _confirm_submit_prompt(ctx: FlowContext) -> Prompt:
+def _confirm_submit_prompt(ctx: Ctx) -> Prompt:
     criteria = _criteria(ctx)
     evaluation = criteria.evaluate(_scores(ctx))
     return Prompt(
@@ -732,7 +730,7 @@ def _confirm_submit_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _confirm_submit(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _confirm_submit(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "submit":
         ctx.values["low_confirmed"] = True
         return await _towards_submit(ctx)
@@ -743,9 +741,9 @@ async def _confirm_submit(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
-async def _submit(ctx: FlowContext, criteria: CriteriaSet) -> Outcome:
+async def _submit(ctx: Ctx, criteria: CriteriaSet) -> Outcome:
     """Submit (or resubmit after a return), record it, and tell the reviewers at once."""
-    citizen = ctx.citizen
+    citizen = ctx.subject
     declaration = await ctx.uow.declarations.get(int(ctx.values["declaration_id"]))
     assert citizen is not None
     assert declaration is not None
@@ -811,7 +809,7 @@ async def _submit(ctx: FlowContext, criteria: CriteriaSet) -> Outcome:
     return Finish(tuple(messages))
 
 
-def _edit_prompt(ctx: FlowContext) -> Prompt:
+def _edit_prompt(ctx: Ctx) -> Prompt:
     scores = _scores(ctx)
     choices = tuple(
         ChoiceSpec(
@@ -830,7 +828,7 @@ def _edit_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _edit_pick(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _edit_pick(ctx: Ctx, answer: Answer) -> Outcome:
     choice = answer.choice_id or ""
     if choice == "review":
         return Accept(goto="review")
@@ -891,8 +889,8 @@ def adjustments_text(answers: Mapping[int, IndicatorAnswer], criteria: CriteriaS
 # -- /status --------------------------------------------------------------------------------
 
 
-async def status_text(ctx: FlowContext) -> Text:
-    citizen = ctx.citizen
+async def status_text(ctx: Ctx) -> Text:
+    citizen = ctx.subject
     if citizen is None:
         return t("status.not_registered")
     year = services(ctx).year(ctx.now)

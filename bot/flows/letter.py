@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.engine import Answered, FlowContext, t
-from bot.engine.ports import Citizen, Declaration
-from bot.flows.common import Services, local_date, services
+from bot.domain.records import Citizen, Declaration
+from bot.engine import Answered, t
+from bot.flows.common import Ctx, Services, local_date, services
 from bot.flows.decisions import verified_scores, verified_total
 from bot.services.evidence import delivered_once
 from bot.services.letters import Letter, render_pdf, verified_by_ward, ward_in_sentence
@@ -41,7 +41,7 @@ PAGE_TEXTS = (t("web.verify.statement"), t("web.verify.notice"))
 
 
 async def proposed_declaration(
-    ctx: FlowContext, bundle: Services, citizen: Citizen
+    ctx: Ctx, bundle: Services, citizen: Citizen
 ) -> tuple[Declaration, int, int] | None:
     """The citizen's latest declaration that was approved and passes the recognition rule on
     its verified scores, with its verified total and the criteria's maximum; else None."""
@@ -56,7 +56,7 @@ async def proposed_declaration(
     return max(found, key=lambda item: item[0].year) if found else None
 
 
-async def _verifier(ctx: FlowContext, declaration: Declaration) -> str | None:
+async def _verifier(ctx: Ctx, declaration: Declaration) -> str | None:
     """The name the deciding coordinator gave (never their account's id)."""
     if not declaration.decided_by:
         return None
@@ -102,8 +102,8 @@ def letter_texts(
     return texts
 
 
-async def letter_command(ctx: FlowContext) -> Answered:
-    citizen = ctx.citizen
+async def letter_command(ctx: Ctx) -> Answered:
+    citizen = ctx.subject
     bundle = services(ctx)
     if citizen is None:
         return t("letter.none")

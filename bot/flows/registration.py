@@ -10,6 +10,7 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
+from bot.domain.records import NewCitizen
 from bot.engine import (
     Abort,
     Accept,
@@ -18,7 +19,6 @@ from bot.engine import (
     Expect,
     Finish,
     Flow,
-    FlowContext,
     Joined,
     Outcome,
     Prompt,
@@ -29,8 +29,7 @@ from bot.engine import (
 )
 from bot.engine.matching import fold
 from bot.engine.phrases import phrases
-from bot.engine.ports import NewCitizen
-from bot.flows.common import agree_or_later, choose, national_phone, services
+from bot.flows.common import Ctx, agree_or_later, choose, national_phone, services
 from bot.services.consents import (
     GUARDIAN,
     PURPOSES,
@@ -60,6 +59,7 @@ __all__ = [
     "PROFILE_FLOW",
     "PURPOSES",
     "REGISTRATION_FLOW",
+    "greet_citizen",
     "profile_flow",
     "registration_flow",
 ]
@@ -97,7 +97,7 @@ def _error(exc: ValidationError) -> Retry:
 # -- age, then consent (addressed to a parent or guardian under 16) ---------------------------
 
 
-def _age_prompt(ctx: FlowContext) -> Prompt:
+def _age_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t("reg.age.prompt"),
         (
@@ -112,7 +112,7 @@ def _age_prompt(ctx: FlowContext) -> Prompt:
 _AGE = re.compile(r"(?:(?:toi|em|chau|con|minh)\s+)?(?:nam\s+nay\s+)?(\d{1,3})\s*(?:tuoi)?")
 
 
-async def _age(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _age(ctx: Ctx, answer: Answer) -> Outcome:
     """Under 16, a parent or guardian reads the notice and agrees (Law 91/2025): they are asked
     for first. An age or a year of birth typed here answers the question too."""
     minor: bool | None = None
@@ -132,17 +132,17 @@ async def _age(ctx: FlowContext, answer: Answer) -> Outcome:
     return Accept({**values, "minor": minor, "consent_purposes": []})
 
 
-def _for_guardian(ctx: FlowContext) -> bool:
+def _for_guardian(ctx: Ctx) -> bool:
     """A registration of someone under 16: the notice and the agreement go to the guardian."""
-    return ctx.citizen is None and bool(ctx.values.get("minor"))
+    return ctx.subject is None and bool(ctx.values.get("minor"))
 
 
-def _addressed(ctx: FlowContext, own: Text, guardian: Text) -> Text:
+def _addressed(ctx: Ctx, own: Text, guardian: Text) -> Text:
     """The text for the person registering, or the one addressed to their guardian."""
     return guardian if _for_guardian(ctx) else own
 
 
-def _notice_params(ctx: FlowContext) -> dict[str, object]:
+def _notice_params(ctx: Ctx) -> dict[str, object]:
     bundle = services(ctx)
     relation = str(ctx.values.get("guardian_relation") or "")
     return {
@@ -156,7 +156,7 @@ def _notice_params(ctx: FlowContext) -> dict[str, object]:
     }
 
 
-def _consent_question(ctx: FlowContext) -> Text:
+def _consent_question(ctx: Ctx) -> Text:
     return _addressed(ctx, t("reg.consent.short"), t("reg.consent.short.guardian"))
 
 
@@ -168,7 +168,7 @@ def _consent_choices() -> tuple[ChoiceSpec, ...]:
     )
 
 
-def _consent_prompt(ctx: FlowContext) -> Prompt:
+def _consent_prompt(ctx: Ctx) -> Prompt:
     """The first screen fits a phone: who, what for, the rights; the whole notice on demand."""
     return Prompt(
         _addressed(
@@ -182,7 +182,7 @@ def _consent_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-def _consent_full_prompt(ctx: FlowContext) -> Prompt:
+def _consent_full_prompt(ctx: Ctx) -> Prompt:
     choices = tuple(c for c in _consent_choices() if c.id != "full")
     question = _consent_question(ctx)
     return Prompt(
@@ -193,7 +193,7 @@ def _consent_full_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _consent(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _consent(ctx: Ctx, answer: Answer) -> Outcome:
     """Purpose 1, registration and self-assessment: required to take part."""
     if answer.choice_id == "agree":
         return Accept(
@@ -212,7 +212,7 @@ async def _consent(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
-def _share_prompt(ctx: FlowContext) -> Prompt:
+def _share_prompt(ctx: Ctx) -> Prompt:
     return agree_or_later(
         _addressed(ctx, t("reg.consent.share"), t("reg.consent.share.guardian")),
         t("reg.consent.agree"),
@@ -221,12 +221,12 @@ def _share_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _share(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _share(ctx: Ctx, answer: Answer) -> Outcome:
     """Purpose 2, sharing with the ward's coordinator: needed to submit, may come later."""
     return _add_purpose(ctx, answer, SHARING, "consent_stats")
 
 
-def _stats_prompt(ctx: FlowContext) -> Prompt:
+def _stats_prompt(ctx: Ctx) -> Prompt:
     return agree_or_later(
         _addressed(ctx, t("reg.consent.stats"), t("reg.consent.stats.guardian")),
         t("reg.consent.agree"),
@@ -235,7 +235,7 @@ def _stats_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _stats(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _stats(ctx: Ctx, answer: Answer) -> Outcome:
     """Purpose 3, statistics: optional. Registration goes on with the target group, or where it
     was when a year of birth under 16 asked for the guardian's agreement."""
     following = str(ctx.values.get("resume_at") or "group")
@@ -243,7 +243,7 @@ async def _stats(ctx: FlowContext, answer: Answer) -> Outcome:
 
 
 def _add_purpose(
-    ctx: FlowContext,
+    ctx: Ctx,
     answer: Answer,
     purpose: str,
     following: str,
@@ -260,7 +260,7 @@ def _add_purpose(
 # -- target group ----------------------------------------------------------------------------
 
 
-def _group_prompt(ctx: FlowContext) -> Prompt:
+def _group_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t("reg.group.prompt"),
         tuple(ChoiceSpec(f"g{group}", label) for group, label in GROUP_LABELS.items()),
@@ -268,7 +268,7 @@ def _group_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _group(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _group(ctx: Ctx, answer: Answer) -> Outcome:
     """A group picked, or named in words ("công nhân", "nghỉ hưu"); "?" or anything else
     gets one line of examples per group."""
     notice: Text | None = None
@@ -288,11 +288,11 @@ async def _group(ctx: FlowContext, answer: Answer) -> Outcome:
 # -- name, year of birth, guardian, gender -----------------------------------------------------
 
 
-def _name_prompt(ctx: FlowContext) -> Prompt:
+def _name_prompt(ctx: Ctx) -> Prompt:
     return Prompt(t("reg.full_name.prompt"))
 
 
-async def _full_name(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _full_name(ctx: Ctx, answer: Answer) -> Outcome:
     """The name as it will be printed on the letter: a name typed without diacritics («pham
     van tam») is asked for once more with them; the same answer again is taken as it is."""
     if not answer.text:
@@ -310,21 +310,21 @@ async def _full_name(ctx: FlowContext, answer: Answer) -> Outcome:
     return Accept({"full_name": name, "name_unaccented": None})
 
 
-def _year_prompt(ctx: FlowContext) -> Prompt:
+def _year_prompt(ctx: Ctx) -> Prompt:
     return Prompt(t("reg.birth_year.prompt"))
 
 
-async def _birth_year(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _birth_year(ctx: Ctx, answer: Answer) -> Outcome:
     try:
         year = validate_birth_year(answer.text, ctx.now.year)
     except ValidationError as exc:
         return Retry(t(exc.reason, low=ctx.now.year - 110, high=ctx.now.year - 6))
     if not is_minor(year, ctx.now.year):
-        if ctx.values.get("minor") and ctx.citizen is None and ctx.now.year - year > GUARDIAN_AGE:
+        if ctx.values.get("minor") and ctx.subject is None and ctx.now.year - year > GUARDIAN_AGE:
             # the guardian said under 16: «1990» is the guardian's own year, or a slip
             return Retry(t("reg.birth_year.not_minor", year=year, age=ctx.now.year - year))
         return Accept({"birth_year": year})
-    if ctx.citizen is not None:  # a profile corrected to under 16: the guardian's word
+    if ctx.subject is not None:  # a profile corrected to under 16: the guardian's word
         return Accept({"birth_year": year, "guardian_consent": None}, goto="guardian_consent")
     if ctx.values.get("minor"):  # the guardian has read and agreed already
         return Accept({"birth_year": year})
@@ -339,12 +339,12 @@ async def _birth_year(ctx: FlowContext, answer: Answer) -> Outcome:
     )
 
 
-def _is_minor(ctx: FlowContext) -> bool:
+def _is_minor(ctx: Ctx) -> bool:
     year = ctx.values.get("birth_year")
     return isinstance(year, int) and is_minor(year, ctx.now.year)
 
 
-def _guardian_prompt(ctx: FlowContext) -> Prompt:
+def _guardian_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t("reg.guardian.prompt"),
         (
@@ -355,32 +355,32 @@ def _guardian_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _guardian(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _guardian(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "yes":
         return Accept({"guardian_consent": True})
     if answer.choice_id == "no":
-        if ctx.citizen is not None:  # editing a profile: keep the data, ask again later
+        if ctx.subject is not None:  # editing a profile: keep the data, ask again later
             return Retry(t("reg.guardian.required"))
         return Abort((t("reg.guardian.declined"),), forget=True)
     return choose()
 
 
-def _profile_minor(ctx: FlowContext) -> bool:
+def _profile_minor(ctx: Ctx) -> bool:
     """A profile whose year of birth is corrected to under 16 asks for the guardian's word."""
-    return ctx.citizen is not None and _is_minor(ctx)
+    return ctx.subject is not None and _is_minor(ctx)
 
 
-def _names_guardian(ctx: FlowContext) -> bool:
+def _names_guardian(ctx: Ctx) -> bool:
     """A registration of someone under 16 begins with the guardian, who reads and agrees (with
     a consent record naming them); editing a profile later does not ask again."""
     return _for_guardian(ctx)
 
 
-def _guardian_name_prompt(ctx: FlowContext) -> Prompt:
+def _guardian_name_prompt(ctx: Ctx) -> Prompt:
     return Prompt(t("reg.guardian_name.prompt"))
 
 
-async def _guardian_name(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _guardian_name(ctx: Ctx, answer: Answer) -> Outcome:
     try:
         return Accept({"guardian_name": validate_full_name(answer.text)})
     except ValidationError as exc:
@@ -395,7 +395,7 @@ RELATIONS = {
 }
 
 
-def _relation_prompt(ctx: FlowContext) -> Prompt:
+def _relation_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t("reg.guardian_relation.prompt", name=str(ctx.values.get("guardian_name") or "")),
         tuple(ChoiceSpec(key, label) for key, label in RELATIONS.items()),
@@ -427,20 +427,20 @@ def _relation_of(typed: str) -> str | None:
     return None
 
 
-async def _relation(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _relation(ctx: Ctx, answer: Answer) -> Outcome:
     relation = answer.choice_id if answer.choice_id in RELATIONS else _relation_of(answer.text)
     if relation is not None:
         return Accept({"guardian_relation": relation})
     return choose()
 
 
-def _gender_prompt(ctx: FlowContext) -> Prompt:
+def _gender_prompt(ctx: Ctx) -> Prompt:
     choices = tuple(ChoiceSpec(gender, label) for gender, label in GENDER_LABELS.items())
     skip = ChoiceSpec("skip", t("common.skip"), "no")  # «không», «k»: not given
     return Prompt(t("reg.gender.prompt"), (*choices, skip), Expect.CHOICE)
 
 
-async def _gender(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _gender(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id in GENDER_LABELS:
         return Accept({"gender": answer.choice_id})
     if answer.choice_id == "skip":
@@ -451,11 +451,11 @@ async def _gender(ctx: FlowContext, answer: Answer) -> Outcome:
 # -- phone -----------------------------------------------------------------------------------
 
 
-def _phone_prompt(ctx: FlowContext) -> Prompt:
+def _phone_prompt(ctx: Ctx) -> Prompt:
     return Prompt(t("reg.phone.prompt"), expect=Expect.PHONE, phone_button=t("reg.phone.button"))
 
 
-async def _phone(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _phone(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.phone is not None and not answer.phone_is_own:
         return Retry(t("reg.phone.error.not_own"))
     raw = answer.phone if answer.phone is not None else answer.text
@@ -470,11 +470,11 @@ async def _phone(ctx: FlowContext, answer: Answer) -> Outcome:
 # -- ward ------------------------------------------------------------------------------------
 
 
-def _ward_prompt(ctx: FlowContext) -> Prompt:
+def _ward_prompt(ctx: Ctx) -> Prompt:
     return Prompt(t("reg.ward.prompt", province=services(ctx).wards.province_name))
 
 
-def _search_wards(ctx: FlowContext, query: str) -> Outcome:
+def _search_wards(ctx: Ctx, query: str) -> Outcome:
     if not query:
         return Retry(t("reg.ward.error.empty"))
     if len(query) > MAX_QUERY:
@@ -485,11 +485,11 @@ def _search_wards(ctx: FlowContext, query: str) -> Outcome:
     return Accept({"ward_candidates": [[w.code, w.name] for w in found]}, goto="ward_pick")
 
 
-async def _ward(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _ward(ctx: Ctx, answer: Answer) -> Outcome:
     return _search_wards(ctx, answer.text)
 
 
-def _ward_pick_prompt(ctx: FlowContext) -> Prompt:
+def _ward_pick_prompt(ctx: Ctx) -> Prompt:
     candidates = ctx.values.get("ward_candidates") or []
     choices = tuple(ChoiceSpec(f"w{code}", name) for code, name in candidates)
     return Prompt(
@@ -499,7 +499,7 @@ def _ward_pick_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _ward_pick(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _ward_pick(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "retype":
         return Accept({"ward_candidates": None}, goto="ward")
     if answer.choice_id and answer.choice_id.startswith("w"):
@@ -520,11 +520,11 @@ async def _ward_pick(ctx: FlowContext, answer: Answer) -> Outcome:
 # -- residential group, workplace ------------------------------------------------------------
 
 
-def _residential_prompt(ctx: FlowContext) -> Prompt:
+def _residential_prompt(ctx: Ctx) -> Prompt:
     return Prompt(t("reg.residential_group.prompt"))
 
 
-async def _residential(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _residential(ctx: Ctx, answer: Answer) -> Outcome:
     typed = answer.text
     if phrases().is_dont_know(typed) or phrases().is_none(typed) or phrases().intent(typed):
         return Retry(t("reg.residential_group.error.hint"))  # «k», «ok», «rồi»: not a place
@@ -534,16 +534,16 @@ async def _residential(ctx: FlowContext, answer: Answer) -> Outcome:
         return _error(exc)
 
 
-def _works(ctx: FlowContext) -> bool:
+def _works(ctx: Ctx) -> bool:
     return ctx.values.get("group") in (2, 3, 4)
 
 
-def _workplace_prompt(ctx: FlowContext) -> Prompt:
+def _workplace_prompt(ctx: Ctx) -> Prompt:
     skip = ChoiceSpec("skip", t("common.skip"), "no")  # «không», «k»: nothing to give
     return Prompt(t("reg.workplace.prompt"), (skip,), Expect.TEXT)
 
 
-async def _workplace(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _workplace(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "skip" or phrases().is_none(answer.text):
         return Accept({"workplace": None})  # "không có", "nghỉ hưu", «k»: nothing to give
     if phrases().is_dont_know(answer.text) or phrases().intent(answer.text) is not None:
@@ -573,7 +573,7 @@ def _details(values: dict[str, Any]) -> Text:
     )
 
 
-def _summary_prompt(ctx: FlowContext) -> Prompt:
+def _summary_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t("reg.summary.prompt", details=_details(ctx.values)),
         (
@@ -584,7 +584,7 @@ def _summary_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-def _new_citizen(ctx: FlowContext) -> NewCitizen:
+def _new_citizen(ctx: Ctx) -> NewCitizen:
     values = ctx.values
     group = int(values["group"])
     return NewCitizen(
@@ -604,7 +604,7 @@ def _new_citizen(ctx: FlowContext) -> NewCitizen:
     )
 
 
-async def _summary(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _summary(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "edit":
         return Accept(goto="edit_field")
     if answer.choice_id != "confirm":
@@ -630,7 +630,7 @@ async def _summary(ctx: FlowContext, answer: Answer) -> Outcome:
     return Finish((t("reg.done", name=citizen.full_name),))
 
 
-def _edit_field_prompt(ctx: FlowContext) -> Prompt:
+def _edit_field_prompt(ctx: Ctx) -> Prompt:
     choices = tuple(
         ChoiceSpec(field, label)
         for field, label in FIELD_LABELS.items()
@@ -643,7 +643,7 @@ def _edit_field_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _edit_field(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _edit_field(ctx: Ctx, answer: Answer) -> Outcome:
     hub = str(ctx.values.get("_hub", "summary"))
     if answer.choice_id == "back":
         return Accept(goto=hub)
@@ -652,9 +652,9 @@ async def _edit_field(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
-def _year_unknown(ctx: FlowContext) -> bool:
+def _year_unknown(ctx: Ctx) -> bool:
     """The year of birth is asked unless it was typed at the age question."""
-    return not isinstance(ctx.values.get("birth_year"), int) or ctx.citizen is not None
+    return not isinstance(ctx.values.get("birth_year"), int) or ctx.subject is not None
 
 
 FIELD_STEPS = (
@@ -692,12 +692,19 @@ def registration_flow() -> Flow:
     )
 
 
+async def greet_citizen(ctx: Ctx) -> Text:
+    """What a registered citizen with no conversation going is told (the engine's ``greet``)."""
+    citizen = ctx.subject
+    assert citizen is not None
+    return t("home.registered", name=citizen.full_name)
+
+
 # -- profile ---------------------------------------------------------------------------------
 
 
-async def _profile_init(ctx: FlowContext) -> dict[str, Any]:
+async def _profile_init(ctx: Ctx) -> dict[str, Any]:
     """The citizen's fields as the flow's values: the same names the field steps fill."""
-    citizen = ctx.citizen
+    citizen = ctx.subject
     assert citizen is not None
     values = {
         field.name: getattr(citizen, field.name)
@@ -707,10 +714,10 @@ async def _profile_init(ctx: FlowContext) -> dict[str, Any]:
     return {"_hub": "profile", **values}
 
 
-async def _profile_save(ctx: FlowContext) -> None:
+async def _profile_save(ctx: Ctx) -> None:
     """Store the edited profile, and record each corrected field (what changed, when, by which
     account) for ``/mydata``."""
-    citizen = ctx.citizen
+    citizen = ctx.subject
     assert citizen is not None
     changes = replace(_new_citizen(ctx), channel=citizen.channel)
     corrected = [
@@ -721,7 +728,7 @@ async def _profile_save(ctx: FlowContext) -> None:
     ]
     if not corrected:
         return
-    ctx.citizen = await ctx.uow.citizens.update(citizen.id, changes, ctx.now)
+    ctx.subject = await ctx.uow.citizens.update(citizen.id, changes, ctx.now)
     account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
     await ctx.uow.citizens.record_changes(citizen.id, corrected, account, ctx.now)
 
@@ -730,7 +737,7 @@ def _shown(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _profile_prompt(ctx: FlowContext) -> Prompt:
+def _profile_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t("profile.prompt", details=_details(ctx.values)),
         (
@@ -744,11 +751,11 @@ def _profile_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _profile(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _profile(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "edit":
         return Accept(goto="edit_field")
     if answer.choice_id == "consents":
-        citizen = ctx.citizen
+        citizen = ctx.subject
         assert citizen is not None
         given = sorted(await active_purposes(ctx.uow, citizen.id))
         return Accept({"purposes": given}, goto="consents")
@@ -766,7 +773,7 @@ PURPOSE_LABELS = {
 }
 
 
-def _consents_prompt(ctx: FlowContext) -> Prompt:
+def _consents_prompt(ctx: Ctx) -> Prompt:
     """The consents given, each with its state, and each to withdraw or give on its own."""
     given = set(ctx.values.get("purposes") or ())
     lines = tuple(
@@ -795,8 +802,8 @@ def _consents_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _consents(ctx: FlowContext, answer: Answer) -> Outcome:
-    citizen = ctx.citizen
+async def _consents(ctx: Ctx, answer: Answer) -> Outcome:
+    citizen = ctx.subject
     assert citizen is not None
     choice = answer.choice_id or ""
     if choice == "back":
@@ -819,9 +826,9 @@ async def _consents(ctx: FlowContext, answer: Answer) -> Outcome:
     return Accept({"purposes": sorted(given)}, goto="consents", notice=notice)
 
 
-async def _withdrawn(ctx: FlowContext, purpose: str) -> Text:
+async def _withdrawn(ctx: Ctx, purpose: str) -> Text:
     """Withdrawing the sharing takes a declaration waiting for review back from the coordinators."""
-    citizen = ctx.citizen
+    citizen = ctx.subject
     assert citizen is not None
     if purpose == SHARING:
         year = services(ctx).year(ctx.now)
@@ -850,7 +857,7 @@ async def _withdrawn(ctx: FlowContext, purpose: str) -> Text:
     return t("profile.consent.withdrawn", purpose=PURPOSE_LABELS[purpose])
 
 
-def _delete_prompt(ctx: FlowContext) -> Prompt:
+def _delete_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t("profile.delete.prompt"),
         (
@@ -861,13 +868,13 @@ def _delete_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _delete_confirm(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _delete_confirm(ctx: Ctx, answer: Answer) -> Outcome:
     """Withdrawing consent erases everything about the citizen (``erase_citizen``)."""
     if answer.choice_id == "keep":
         return Accept(goto="profile")
     if answer.choice_id != "delete":
         return choose()
-    citizen = ctx.citizen
+    citizen = ctx.subject
     assert citizen is not None
     blobs = await erase_citizen(ctx.uow, citizen, ctx.now)
     bundle = services(ctx)

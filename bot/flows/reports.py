@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from bot.engine import Answered, FlowContext, Joined, Text, t
-from bot.engine.ports import Citizen, UnitOfWork
-from bot.flows.common import VN_TIME, local_date, services
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen
+from bot.engine import Answered, Joined, Text, t
+from bot.flows.common import VN_TIME, Ctx, local_date, services
 from bot.flows.decisions import verified_total
 from bot.flows.staff import _role, _scope
 from bot.services.evidence import delivered_once
@@ -69,14 +70,12 @@ SHOWN_IN_CHAT = 10  # names listed in the message; the file has them all
 DEFAULT_WAITING_DAYS = 7
 
 
-async def _staff(ctx: FlowContext) -> Role | None:
+async def _staff(ctx: Ctx) -> Role | None:
     role = await _role(ctx)
     return role if role.is_staff else None
 
 
-async def _attach(
-    ctx: FlowContext, data: bytes, name: str, caption: Text, mime: str = XLSX
-) -> bool:
+async def _attach(ctx: Ctx, data: bytes, name: str, caption: Text, mime: str = XLSX) -> bool:
     """Queue ``data`` as a document to this chat, sent by the outbox after the reply; False
     when this server keeps no files. The file is about many people (an export, a list): it
     goes once delivered, and with any citizen's erasure if it is still kept then."""
@@ -91,17 +90,17 @@ async def _attach(
     return True
 
 
-def _say(ctx: FlowContext) -> Callable[..., str]:
+def _say(ctx: Ctx) -> Callable[..., str]:
     translate = services(ctx).translate
     assert translate is not None, "the service bundle has no translator"
     return translate
 
 
-def _stamp(ctx: FlowContext) -> str:
+def _stamp(ctx: Ctx) -> str:
     return f"{ctx.now.astimezone(VN_TIME):%Y%m%d-%H%M}"
 
 
-def _year(ctx: FlowContext) -> int:
+def _year(ctx: Ctx) -> int:
     args = str(ctx.values.get("args") or "").split()
     for word in args:
         if word.isdigit() and len(word) == 4:
@@ -109,7 +108,7 @@ def _year(ctx: FlowContext) -> int:
     return services(ctx).year(ctx.now)
 
 
-async def _report(ctx: FlowContext, role: Role) -> Report:
+async def _report(ctx: Ctx, role: Role) -> Report:
     bundle = services(ctx)
     wards, _ = _scope(ctx, role)
     return await build_report(
@@ -122,7 +121,7 @@ async def _report(ctx: FlowContext, role: Role) -> Report:
     )
 
 
-async def report_command(ctx: FlowContext) -> Answered:
+async def report_command(ctx: Ctx) -> Answered:
     """``/report [YEAR]``: the year's figures for the account's wards (the province for an
     admin) as a short message, with the Excel report attached."""
     role = await _staff(ctx)
@@ -177,7 +176,7 @@ async def report_command(ctx: FlowContext) -> Answered:
     )
 
 
-async def export_command(ctx: FlowContext) -> Answered:
+async def export_command(ctx: Ctx) -> Answered:
     """``/export`` (Excel) or ``/export csv``: one row per citizen of the account's wards (the
     province for an admin), sent into this chat; cells are never live formulas."""
     bundle = services(ctx)
@@ -390,7 +389,7 @@ def write_list(
     )
 
 
-async def _list_command(ctx: FlowContext, name: str) -> Answered:
+async def _list_command(ctx: Ctx, name: str) -> Answered:
     role = await _staff(ctx)
     if role is None:
         return t("rev.error.not_staff")
@@ -439,16 +438,16 @@ def _line(name: str, row: Sequence[object]) -> str:
     return f"{row[0]}. {row[1]}, {row[2]}: {when} (#{row[6]})"
 
 
-async def proposed_command(ctx: FlowContext) -> Answered:
+async def proposed_command(ctx: Ctx) -> Answered:
     """``/proposed [YEAR]``: citizens approved this year, the list the ward sends up."""
     return await _list_command(ctx, "proposed")
 
 
-async def not_started_command(ctx: FlowContext) -> Answered:
+async def not_started_command(ctx: Ctx) -> Answered:
     """``/notstarted [YEAR]``: registered, no declaration this year."""
     return await _list_command(ctx, "not_started")
 
 
-async def waiting_command(ctx: FlowContext) -> Answered:
+async def waiting_command(ctx: Ctx) -> Answered:
     """``/waiting [DAYS]``: submitted and waiting for review longer than DAYS (default 7)."""
     return await _list_command(ctx, "waiting")

@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.domain.records import Declaration
 from bot.engine import (
     Accept,
     Answer,
@@ -22,7 +23,6 @@ from bot.engine import (
     Expect,
     Finish,
     Flow,
-    FlowContext,
     Joined,
     Outcome,
     Prompt,
@@ -32,8 +32,7 @@ from bot.engine import (
     TextCommand,
     t,
 )
-from bot.engine.ports import Declaration
-from bot.flows.common import choose, local_date, national_phone, services, typed_score
+from bot.flows.common import Ctx, choose, local_date, national_phone, services, typed_score
 from bot.flows.decisions import (
     UNDO_WINDOW,
     Decider,
@@ -71,31 +70,31 @@ QUICK_VALUES = {
 }
 
 
-def _criteria(ctx: FlowContext) -> CriteriaSet:
+def _criteria(ctx: Ctx) -> CriteriaSet:
     return services(ctx).criteria[str(ctx.values["criteria_set"])]
 
 
-def _ints(ctx: FlowContext, key: str) -> dict[int, Any]:
+def _ints(ctx: Ctx, key: str) -> dict[int, Any]:
     return {int(k): v for k, v in dict(ctx.values.get(key) or {}).items()}
 
 
-def _verified(ctx: FlowContext) -> dict[int, int | None]:
+def _verified(ctx: Ctx) -> dict[int, int | None]:
     scores: dict[int, int | None] = dict(_ints(ctx, "scores"))
     scores.update(_ints(ctx, "verified"))
     return scores
 
 
-def _account(ctx: FlowContext) -> str:
+def _account(ctx: Ctx) -> str:
     return f"{ctx.identity.channel}:{ctx.identity.external_id}"
 
 
-async def _role(ctx: FlowContext) -> Role:
+async def _role(ctx: Ctx) -> Role:
     return await role_of(
         ctx.uow, ctx.identity.channel, ctx.identity.external_id, services(ctx).admins
     )
 
 
-async def is_staff(ctx: FlowContext) -> bool:
+async def is_staff(ctx: Ctx) -> bool:
     """Typed decisions are commands only from staff accounts."""
     return (await _role(ctx)).is_staff
 
@@ -119,17 +118,17 @@ def _split_return(rest: str, ids: set[int]) -> tuple[list[int], str]:
     return sorted(n for n in numbers if n in ids), match.group(2).strip()
 
 
-async def _check(ctx: FlowContext, declaration_id: int) -> tuple[Declaration | None, Text | None]:
+async def _check(ctx: Ctx, declaration_id: int) -> tuple[Declaration | None, Text | None]:
     """The declaration if this account may review it now; else why not."""
     return await check(ctx.uow, await _role(ctx), declaration_id)
 
 
-async def _staff_id(ctx: FlowContext) -> int:
+async def _staff_id(ctx: Ctx) -> int:
     """The acting account's staff record; only called once the account is known to be staff."""
     return await acting_staff_id(ctx.uow, await _role(ctx), ctx.now)
 
 
-def _quick_parts(ctx: FlowContext) -> tuple[str, str] | None:
+def _quick_parts(ctx: Ctx) -> tuple[str, str] | None:
     """The declaration number and the rest of a command's arguments ("12", "3 ghi chú")."""
     raw = str(ctx.values.get("args", "")).strip()
     number, _, rest = raw.partition(" ")
@@ -139,7 +138,7 @@ def _quick_parts(ctx: FlowContext) -> tuple[str, str] | None:
     return number, rest.strip()
 
 
-async def _guard(ctx: FlowContext) -> Text | None:
+async def _guard(ctx: Ctx) -> Text | None:
     parts = _quick_parts(ctx)
     quick = ctx.values.get("quick")
     if parts is None:
@@ -152,7 +151,7 @@ async def _guard(ctx: FlowContext) -> Text | None:
     return await _claim(ctx, declaration.id)
 
 
-async def _claim(ctx: FlowContext, declaration_id: int) -> Text | None:
+async def _claim(ctx: Ctx, declaration_id: int) -> Text | None:
     """Take the review for this account; who holds it when someone else does."""
     me = await _staff_id(ctx)
     holder = await ctx.uow.declarations.claim(
@@ -164,7 +163,7 @@ async def _claim(ctx: FlowContext, declaration_id: int) -> Text | None:
     return t("rev.error.held", id=declaration_id, holder=other.shown_as if other else "?")
 
 
-async def _init(ctx: FlowContext) -> dict[str, Any]:
+async def _init(ctx: Ctx) -> dict[str, Any]:
     parts = _quick_parts(ctx)
     assert parts is not None
     values = await _load(ctx, int(parts[0]))
@@ -178,11 +177,11 @@ async def _init(ctx: FlowContext) -> dict[str, Any]:
     return values
 
 
-def _criteria_of(ctx: FlowContext, values: dict[str, Any]) -> CriteriaSet:
+def _criteria_of(ctx: Ctx, values: dict[str, Any]) -> CriteriaSet:
     return services(ctx).criteria[str(values["criteria_set"])]
 
 
-def _entry(ctx: FlowContext) -> str:
+def _entry(ctx: Ctx) -> str:
     quick = ctx.values.get("quick")
     if quick == "approve":
         return "confirm_approve"
@@ -196,7 +195,7 @@ def _entry(ctx: FlowContext) -> str:
     return "overview"
 
 
-async def _load(ctx: FlowContext, declaration_id: int) -> dict[str, Any]:
+async def _load(ctx: Ctx, declaration_id: int) -> dict[str, Any]:
     declaration = await ctx.uow.declarations.get(declaration_id)
     assert declaration is not None
     citizen = await ctx.uow.citizens.get(declaration.citizen_id)
@@ -229,7 +228,7 @@ async def _load(ctx: FlowContext, declaration_id: int) -> dict[str, Any]:
     }
 
 
-async def _release(ctx: FlowContext) -> None:
+async def _release(ctx: Ctx) -> None:
     """Give the review back (Later, /cancel): whatever the account's role is now, this only
     clears its own claim and never creates or changes a staff record."""
     member = await ctx.uow.staff.by_account(ctx.identity.channel, ctx.identity.external_id)
@@ -237,7 +236,7 @@ async def _release(ctx: FlowContext) -> None:
         await ctx.uow.declarations.release(int(ctx.values["declaration_id"]), member.id)
 
 
-def _header(ctx: FlowContext) -> Text:
+def _header(ctx: Ctx) -> Text:
     criteria = _criteria(ctx)
     evaluation = criteria.evaluate(_verified(ctx))
     return t(
@@ -256,7 +255,7 @@ def _header(ctx: FlowContext) -> Text:
     )
 
 
-def _approve_choice(ctx: FlowContext) -> ChoiceSpec:
+def _approve_choice(ctx: Ctx) -> ChoiceSpec:
     """The approve action names the result it records: «Xác nhận kết quả: Chưa đạt (76/100)»."""
     criteria = _criteria(ctx)
     evaluation = criteria.evaluate(_verified(ctx))
@@ -268,7 +267,7 @@ def _approve_choice(ctx: FlowContext) -> ChoiceSpec:
     )
 
 
-def _summary(ctx: FlowContext) -> Text:
+def _summary(ctx: Ctx) -> Text:
     """One line naming the declaration: "#12 · Nguyễn Thị A · Phường Lê Chân · 86/100 · Đạt"."""
     criteria = _criteria(ctx)
     evaluation = criteria.evaluate(_verified(ctx))
@@ -286,7 +285,7 @@ def _summary(ctx: FlowContext) -> Text:
 # -- overview --------------------------------------------------------------------------------
 
 
-def _overview_prompt(ctx: FlowContext) -> Prompt:
+def _overview_prompt(ctx: Ctx) -> Prompt:
     criteria = _criteria(ctx)
     scores, notes, files = _ints(ctx, "scores"), _ints(ctx, "notes"), _ints(ctx, "files")
     verified = _ints(ctx, "verified")
@@ -315,7 +314,7 @@ def _overview_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _send_files(ctx: FlowContext, indicator: int) -> None:
+async def _send_files(ctx: Ctx, indicator: int) -> None:
     """The citizen's files for one indicator, re-sent to this reviewer's chat (any channel)."""
     found = _ints(ctx, "files").get(indicator, [])
     for number, (sha256, kind, mime, name) in enumerate(found, 1):
@@ -342,7 +341,7 @@ async def _send_files(ctx: FlowContext, indicator: int) -> None:
         )
 
 
-async def _overview(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _overview(ctx: Ctx, answer: Answer) -> Outcome:
     choice = answer.choice_id
     if choice == "walk":
         first = _criteria(ctx).indicators[0].id
@@ -360,7 +359,7 @@ async def _overview(ctx: FlowContext, answer: Answer) -> Outcome:
 
 
 def _item_steps(indicator_id: int, following: int | None) -> tuple[Step, ...]:
-    def item_prompt(ctx: FlowContext) -> Prompt:
+    def item_prompt(ctx: Ctx) -> Prompt:
         criteria = _criteria(ctx)
         indicator = criteria.indicator(indicator_id)
         scores, verified = _ints(ctx, "scores"), _ints(ctx, "verified")
@@ -398,7 +397,7 @@ def _item_steps(indicator_id: int, following: int | None) -> tuple[Step, ...]:
             Expect.CHOICE,
         )
 
-    async def item(ctx: FlowContext, answer: Answer) -> Outcome:
+    async def item(ctx: Ctx, answer: Answer) -> Outcome:
         choice = answer.choice_id
         if choice == "next" and following is not None:
             await _send_files(ctx, following)
@@ -414,7 +413,7 @@ def _item_steps(indicator_id: int, following: int | None) -> tuple[Step, ...]:
             return Accept({"marked": sorted(marked)}, goto=f"item_{indicator_id}")
         return choose()
 
-    def adjust_prompt(ctx: FlowContext) -> Prompt:
+    def adjust_prompt(ctx: Ctx) -> Prompt:
         maximum = _criteria(ctx).indicator(indicator_id).max
         choices = [ChoiceSpec(f"s{n}", str(n)) for n in range(maximum + 1)]
         return Prompt(
@@ -424,7 +423,7 @@ def _item_steps(indicator_id: int, following: int | None) -> tuple[Step, ...]:
             numeric=True,
         )
 
-    async def adjust(ctx: FlowContext, answer: Answer) -> Outcome:
+    async def adjust(ctx: Ctx, answer: Answer) -> Outcome:
         maximum = _criteria(ctx).indicator(indicator_id).max
         choice = answer.choice_id or ""
         if choice == "keep":
@@ -445,7 +444,7 @@ def _item_steps(indicator_id: int, following: int | None) -> tuple[Step, ...]:
     )
 
 
-def _without(ctx: FlowContext, indicator: int) -> dict[str, Any]:
+def _without(ctx: Ctx, indicator: int) -> dict[str, Any]:
     return {
         key: {k: v for k, v in dict(ctx.values.get(key) or {}).items() if k != str(indicator)}
         for key in ("verified", "reasons")
@@ -453,7 +452,7 @@ def _without(ctx: FlowContext, indicator: int) -> dict[str, Any]:
 
 
 async def _record_adjustment(
-    ctx: FlowContext, indicator: int, score: int | None, reason: str | None
+    ctx: Ctx, indicator: int, score: int | None, reason: str | None
 ) -> None:
     declaration = await ctx.uow.declarations.get(int(ctx.values["declaration_id"]))
     assert declaration is not None
@@ -463,7 +462,7 @@ async def _record_adjustment(
     )
 
 
-async def _decider(ctx: FlowContext) -> Decider:
+async def _decider(ctx: Ctx) -> Decider:
     return Decider(
         _account(ctx),
         await _staff_id(ctx),
@@ -471,12 +470,12 @@ async def _decider(ctx: FlowContext) -> Decider:
     )
 
 
-def _reason_prompt(ctx: FlowContext) -> Prompt:
+def _reason_prompt(ctx: Ctx) -> Prompt:
     indicator, score = ctx.values["adjusting"]
     return Prompt(t("rev.adjust.reason", n=indicator, score=score))
 
 
-async def _adjust_reason(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _adjust_reason(ctx: Ctx, answer: Answer) -> Outcome:
     reason = visible_text(answer.text)
     if not 3 <= len(reason) <= 500:
         return Retry(t("rev.error.reason"))
@@ -494,7 +493,7 @@ async def _adjust_reason(ctx: FlowContext, answer: Answer) -> Outcome:
 # -- the decision ----------------------------------------------------------------------------
 
 
-def _decide_prompt(ctx: FlowContext) -> Prompt:
+def _decide_prompt(ctx: Ctx) -> Prompt:
     marked = ctx.values.get("marked") or []
     return Prompt(
         t(
@@ -512,7 +511,7 @@ def _decide_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _decide_step(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _decide_step(ctx: Ctx, answer: Answer) -> Outcome:
     choice = answer.choice_id
     if choice == "overview":
         return Accept(goto="overview")
@@ -521,7 +520,7 @@ async def _decide_step(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
-def _decide(ctx: FlowContext, choice: str) -> Outcome:
+def _decide(ctx: Ctx, choice: str) -> Outcome:
     if choice == "reject":
         return Accept(goto="reject_reason")
     if choice == "return":
@@ -533,7 +532,7 @@ def _back_choices(yes: Text) -> tuple[ChoiceSpec, ...]:
     return (ChoiceSpec("confirm", yes, "yes"), ChoiceSpec("overview", t("rev.open"), "no"))
 
 
-def _confirm_approve_prompt(ctx: FlowContext) -> Prompt:
+def _confirm_approve_prompt(ctx: Ctx) -> Prompt:
     """Says what approving records; a failing result is warned about before it is recorded."""
     criteria = _criteria(ctx)
     evaluation = criteria.evaluate(_verified(ctx))
@@ -563,7 +562,7 @@ def _confirm_approve_prompt(ctx: FlowContext) -> Prompt:
     return Prompt(text, _back_choices(yes), Expect.CHOICE)
 
 
-async def _confirm_approve(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _confirm_approve(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "confirm":
         return await _approve(ctx)
     if answer.choice_id in ("return", "reject"):
@@ -573,7 +572,7 @@ async def _confirm_approve(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
-async def _authorized(ctx: FlowContext) -> tuple[Declaration | None, Outcome | None]:
+async def _authorized(ctx: Ctx) -> tuple[Declaration | None, Outcome | None]:
     """Re-check, at the moment of deciding, the account, the ward, the status and the claim."""
     declaration, problem = await _check(ctx, int(ctx.values["declaration_id"]))
     if declaration is None:
@@ -587,7 +586,7 @@ def _undo_button(declaration_id: int) -> tuple[ChoiceSpec, ...]:
     return (ChoiceSpec(f"/undo {declaration_id}", t("rev.undo.button")),)
 
 
-async def _approve(ctx: FlowContext) -> Outcome:
+async def _approve(ctx: Ctx) -> Outcome:
     declaration, refused = await _authorized(ctx)
     if declaration is None:
         return refused or choose()
@@ -610,23 +609,23 @@ async def _approve(ctx: FlowContext) -> Outcome:
     return Finish((done,), _undo_button(declaration.id))
 
 
-def _reject_prompt(ctx: FlowContext) -> Prompt:
+def _reject_prompt(ctx: Ctx) -> Prompt:
     return Prompt(t("rev.reject.prompt", name=ctx.values["name"]))
 
 
-async def _reject_reason(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _reject_reason(ctx: Ctx, answer: Answer) -> Outcome:
     reason = visible_text(answer.text)
     if not 3 <= len(reason) <= 1000:
         return Retry(t("rev.error.reason"))
     return Accept({"reason": reason}, goto="confirm_reject")
 
 
-def _confirm_reject_prompt(ctx: FlowContext) -> Prompt:
+def _confirm_reject_prompt(ctx: Ctx) -> Prompt:
     text = t("rev.confirm.reject", summary=_summary(ctx), reason=str(ctx.values.get("reason")))
     return _rewritable(text, t("rev.confirm.reject.yes"))
 
 
-async def _confirm_reject(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _confirm_reject(ctx: Ctx, answer: Answer) -> Outcome:
     return await _confirmed(
         ctx, answer, lambda: _reject(ctx, str(ctx.values["reason"])), "reject_reason"
     )
@@ -646,7 +645,7 @@ def _rewritable(text: Text, yes: Text) -> Prompt:
 
 
 async def _confirmed(
-    ctx: FlowContext, answer: Answer, act: Callable[[], Awaitable[Outcome]], rewrite: str
+    ctx: Ctx, answer: Answer, act: Callable[[], Awaitable[Outcome]], rewrite: str
 ) -> Outcome:
     if answer.choice_id == "confirm":
         return await act()
@@ -657,7 +656,7 @@ async def _confirmed(
     return choose()
 
 
-async def _reject(ctx: FlowContext, reason: str) -> Outcome:
+async def _reject(ctx: Ctx, reason: str) -> Outcome:
     declaration, refused = await _authorized(ctx)
     if declaration is None:
         return refused or choose()
@@ -669,7 +668,7 @@ async def _reject(ctx: FlowContext, reason: str) -> Outcome:
     )
 
 
-def _pick_prompt(ctx: FlowContext) -> Prompt:
+def _pick_prompt(ctx: Ctx) -> Prompt:
     marked = ctx.values.get("marked") or []
     choices = tuple(
         ChoiceSpec(
@@ -681,7 +680,7 @@ def _pick_prompt(ctx: FlowContext) -> Prompt:
     return Prompt(t("rev.pick"), (*choices, done), Expect.CHOICE)
 
 
-async def _return_pick(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _return_pick(ctx: Ctx, answer: Answer) -> Outcome:
     choice = answer.choice_id or ""
     marked = list(ctx.values.get("marked") or [])
     if choice == "done":
@@ -695,19 +694,19 @@ async def _return_pick(ctx: FlowContext, answer: Answer) -> Outcome:
     return choose()
 
 
-def _note_prompt(ctx: FlowContext) -> Prompt:
+def _note_prompt(ctx: Ctx) -> Prompt:
     indicators = ", ".join(map(str, ctx.values.get("marked") or []))
     return Prompt(t("rev.return.prompt", indicators=indicators))
 
 
-async def _return_note(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _return_note(ctx: Ctx, answer: Answer) -> Outcome:
     note = visible_text(answer.text)
     if not 3 <= len(note) <= 1000:
         return Retry(t("rev.error.reason"))
     return Accept({"note": note}, goto="confirm_return")
 
 
-def _confirm_return_prompt(ctx: FlowContext) -> Prompt:
+def _confirm_return_prompt(ctx: Ctx) -> Prompt:
     text = t(
         "rev.confirm.return",
         summary=_summary(ctx),
@@ -717,13 +716,13 @@ def _confirm_return_prompt(ctx: FlowContext) -> Prompt:
     return _rewritable(text, t("rev.confirm.return.yes"))
 
 
-async def _confirm_return(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _confirm_return(ctx: Ctx, answer: Answer) -> Outcome:
     return await _confirmed(
         ctx, answer, lambda: _return(ctx, str(ctx.values["note"])), "return_note"
     )
 
 
-async def _return(ctx: FlowContext, note: str) -> Outcome:
+async def _return(ctx: Ctx, note: str) -> Outcome:
     declaration, refused = await _authorized(ctx)
     if declaration is None:
         return refused or choose()
@@ -742,7 +741,7 @@ async def _return(ctx: FlowContext, note: str) -> Outcome:
 # -- undo ------------------------------------------------------------------------------------
 
 
-async def undo_command(ctx: FlowContext) -> Answered:
+async def undo_command(ctx: Ctx) -> Answered:
     """``/undo 12``: the coordinator who decided (or returned) a declaration takes it back within
     ``UNDO_WINDOW``; it waits for review again, held by them, and the citizen is told."""
     raw = str(ctx.values.get("args") or "").strip().lstrip("#")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.engine import Answered, FlowContext, Joined, Text, t
-from bot.flows.common import local_date, services
+from bot.engine import Answered, Joined, Text, t
+from bot.flows.common import Ctx, local_date, services
 from bot.flows.registration import (
     GROUP_LABELS,
     PURPOSE_LABELS,
@@ -63,9 +63,9 @@ def _purpose(purpose: str, consent: dict[str, Any]) -> Text:
     )
 
 
-async def mydata_command(ctx: FlowContext) -> Answered:
+async def mydata_command(ctx: Ctx) -> Answered:
     """``/mydata``: what is stored about the citizen, in short, and all of it in a JSON file."""
-    citizen = ctx.citizen
+    citizen = ctx.subject
     if citizen is None:
         return t("mydata.none")
     data = await citizen_data(ctx.uow, citizen)
@@ -126,11 +126,11 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-async def link_command(ctx: FlowContext) -> Answered:
+async def link_command(ctx: Ctx) -> Answered:
     """``/link``: on the registered account, a one-time code; ``/link CODE`` on the other
     account binds it to the same registration, and both accounts are told."""
     code = str(ctx.values.get("args") or "").strip()
-    citizen = ctx.citizen
+    citizen = ctx.subject
     account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
     if not code:
         if citizen is None:
@@ -155,7 +155,7 @@ async def link_command(ctx: FlowContext) -> Answered:
         ),
         ctx.now,
     )
-    ctx.citizen = linked.citizen
+    ctx.subject = linked.citizen
     return t(
         "link.done",
         name=linked.citizen.full_name,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.domain.ports import UnitOfWork
 from bot.engine import (
     Accept,
     Answer,
@@ -15,7 +16,6 @@ from bot.engine import (
     Expect,
     Finish,
     Flow,
-    FlowContext,
     Joined,
     Outcome,
     Prompt,
@@ -25,8 +25,7 @@ from bot.engine import (
     t,
 )
 from bot.engine.phrases import phrases
-from bot.engine.ports import UnitOfWork
-from bot.flows.common import local_date, services
+from bot.flows.common import Ctx, local_date, services
 from bot.services.console import SIGN_IN_VALID, issue_sign_in
 from bot.services.outbox import text_message
 from bot.services.staff import Role, create_invitation, redeem, role_of
@@ -51,7 +50,7 @@ QUEUE_BUTTONS = 8
 STAFF_FLOW = "staff"
 
 
-async def _redeem_guard(ctx: FlowContext) -> Text | None:
+async def _redeem_guard(ctx: Ctx) -> Text | None:
     """``/coordinator CODE``: the code is redeemed before the flow starts (a refused code
     starts nothing); then the new staff member says how citizens should see them."""
     code = str(ctx.values.get("args") or "")
@@ -69,17 +68,17 @@ async def _redeem_guard(ctx: FlowContext) -> Text | None:
     return None
 
 
-def _bound(ctx: FlowContext) -> Text:
+def _bound(ctx: Ctx) -> Text:
     if ctx.values.get("role") == "admin":
         return t("staff.bound.admin")
     return t("staff.bound", wards=_ward_names(ctx, frozenset(ctx.values.get("wards") or ())))
 
 
-def _name_prompt(ctx: FlowContext) -> Prompt:
+def _name_prompt(ctx: Ctx) -> Prompt:
     return Prompt(t("staff.name.prompt", bound=_bound(ctx)))
 
 
-async def _display_name(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _display_name(ctx: Ctx, answer: Answer) -> Outcome:
     """The name citizens read under a decision and the letter prints: words before it («dạ em
     là») are dropped; a yes, a no or a question is not a name."""
     try:
@@ -95,7 +94,7 @@ async def _display_name(ctx: FlowContext, answer: Answer) -> Outcome:
     return Accept({"display_name": name})
 
 
-def _phone_prompt(ctx: FlowContext) -> Prompt:
+def _phone_prompt(ctx: Ctx) -> Prompt:
     return Prompt(
         t("staff.phone.prompt", name=str(ctx.values.get("display_name"))),
         (ChoiceSpec("skip", t("common.skip"), "no"),),
@@ -103,7 +102,7 @@ def _phone_prompt(ctx: FlowContext) -> Prompt:
     )
 
 
-async def _contact_phone(ctx: FlowContext, answer: Answer) -> Outcome:
+async def _contact_phone(ctx: Ctx, answer: Answer) -> Outcome:
     phone = None
     if answer.choice_id != "skip" and not phrases().is_none(answer.text):
         try:
@@ -128,7 +127,7 @@ def staff_flow() -> Flow:
     )
 
 
-async def staff_home(ctx: FlowContext) -> Text | None:
+async def staff_home(ctx: Ctx) -> Text | None:
     """What staff who are not citizens see instead of a registration: their commands."""
     role = await _role(ctx)
     if not role.is_staff:
@@ -136,7 +135,7 @@ async def staff_home(ctx: FlowContext) -> Text | None:
     return t("staff.home.admin") if role.admin else t("staff.home")
 
 
-async def queue_command(ctx: FlowContext) -> Answered:
+async def queue_command(ctx: Ctx) -> Answered:
     """``/queue``: the coordinator's pending declarations, oldest first."""
     role = await role_of(
         ctx.uow, ctx.identity.channel, ctx.identity.external_id, services(ctx).admins
@@ -177,7 +176,7 @@ async def queue_command(ctx: FlowContext) -> Answered:
     )
 
 
-async def stop_command(ctx: FlowContext) -> Answered:
+async def stop_command(ctx: Ctx) -> Answered:
     """``/stop`` (or "dừng"): asks first, then no more broadcasts or reminders; answers to
     one's own actions and decisions on one's declaration still come."""
     if str(ctx.values.get("args") or "").strip() != "!":
@@ -192,12 +191,12 @@ async def stop_command(ctx: FlowContext) -> Answered:
     return t("optout.done")
 
 
-async def subscribe_command(ctx: FlowContext) -> Answered:
+async def subscribe_command(ctx: Ctx) -> Answered:
     await ctx.uow.identities.set_opt_out(ctx.identity.id, None)
     return t("optout.back")
 
 
-async def invite_command(ctx: FlowContext) -> Answered:
+async def invite_command(ctx: Ctx) -> Answered:
     """``/invite WARD`` (a name or a code) for a coordinator, ``/invite admin`` for an admin."""
     bundle = services(ctx)
     role = await role_of(ctx.uow, ctx.identity.channel, ctx.identity.external_id, bundle.admins)
@@ -226,13 +225,13 @@ async def invite_command(ctx: FlowContext) -> Answered:
     return t("staff.invite.code", code=code, ward=ward.name, days=days)
 
 
-async def _role(ctx: FlowContext) -> Role:
+async def _role(ctx: Ctx) -> Role:
     return await role_of(
         ctx.uow, ctx.identity.channel, ctx.identity.external_id, services(ctx).admins
     )
 
 
-def _ward_names(ctx: FlowContext, codes: frozenset[str]) -> str:
+def _ward_names(ctx: Ctx, codes: frozenset[str]) -> str:
     wards = services(ctx).wards
     return ", ".join(w.name for code in sorted(codes) if (w := wards.get(code)) is not None)
 
@@ -254,7 +253,7 @@ def person(account: str, name: str | None) -> Text:
     return t("web.person.unnamed", channel=words)
 
 
-async def staff_command(ctx: FlowContext) -> Answered:
+async def staff_command(ctx: Ctx) -> Answered:
     """``/staff`` (admins): the staff accounts with their ids, roles, state and wards."""
     bundle = services(ctx)
     if not (await _role(ctx)).admin:
@@ -285,7 +284,7 @@ async def staff_command(ctx: FlowContext) -> Answered:
     return t("staff.list", lines=Joined(tuple(lines), "\n"))
 
 
-async def revoke_command(ctx: FlowContext) -> Answered:
+async def revoke_command(ctx: Ctx) -> Answered:
     """``/revoke ID`` (admins): take a coordinator's or an invited admin's role away; the
     reviews the account holds are released and it is told."""
     role = await _role(ctx)
@@ -320,13 +319,13 @@ async def revoke_member(
     return t("staff.revoke.done", id=member.id, person=person(member.account, member.display_name))
 
 
-def _scope(ctx: FlowContext, role: Role) -> tuple[frozenset[str] | None, Text]:
+def _scope(ctx: Ctx, role: Role) -> tuple[frozenset[str] | None, Text]:
     if role.admin:
         return None, t("report.scope.city")
     return role.wards, t("report.scope.wards", wards=_ward_names(ctx, role.wards))
 
 
-async def web_command(ctx: FlowContext) -> Answered:
+async def web_command(ctx: Ctx) -> Answered:
     """``/web``: a one-time link to the web console (10 minutes, single use), for staff."""
     role = await _role(ctx)
     if not role.is_staff:

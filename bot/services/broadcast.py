@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.engine.ports import Broadcast, UnitOfWork
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Broadcast
 from bot.engine.types import Text, text_to_json
 
 __all__ = [

@@ -3,7 +3,7 @@ withdrawn on its own."""
 
 from __future__ import annotations
 
-from bot.engine.ports import UnitOfWork
+from bot.domain.ports import UnitOfWork
 
 __all__ = ["GUARDIAN", "PURPOSES", "REGISTRATION", "SHARING", "STATISTICS", "active_purposes"]
 

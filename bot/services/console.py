@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from bot.engine.ports import UnitOfWork
+from bot.domain.ports import UnitOfWork
 
 __all__ = ["SIGN_IN_VALID", "issue_sign_in", "secret_hash"]
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.engine.ports import Citizen, UnitOfWork
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen
 from bot.engine.types import t
 from bot.services.outbox import text_message
 

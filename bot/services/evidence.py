@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from bot.engine.ports import OutboxMessage, Store
+from bot.domain.ports import Store
+from bot.engine.ports import OutboxMessage
 from bot.engine.types import FileRef
 from bot.services.validation import visible_text
 

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.engine.ports import Citizen, Consent, Declaration, IndicatorAnswer, Store, UnitOfWork
+from bot.domain.ports import Store, UnitOfWork
+from bot.domain.records import Citizen, Consent, Declaration, IndicatorAnswer
 from bot.services.criteria import CriteriaSet
 from bot.services.staff import staff_names
 

@@ -32,7 +32,8 @@ from pathlib import Path
 import segno
 from fpdf import FPDF
 
-from bot.engine.ports import Citizen, Declaration, UnitOfWork
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen, Declaration
 
 __all__ = [
     "FRAME",

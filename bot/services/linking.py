@@ -16,7 +16,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.engine.ports import Citizen, Identity, UnitOfWork
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen
+from bot.engine.ports import Identity
 from bot.services.staff import MAX_FAILURES, lock_for
 
 __all__ = ["LINK_VALID", "Linked", "issue_link_code", "use_link_code"]
@@ -52,7 +54,7 @@ async def use_link_code(uow: UnitOfWork, identity: Identity, code: str, now: dat
     if locked_until is not None and locked_until > now:
         # whole minutes, rounded up: a lock of one minute is «1 phút», not 2
         return Linked(problem="locked", wait_minutes=math.ceil((locked_until - now) / MINUTE))
-    if identity.citizen_id is not None:
+    if identity.subject_id is not None:
         return Linked(problem="own_record")
     account = f"{identity.channel}:{identity.external_id}"
     citizen_id = await uow.identities.use_link_code(_hash(code), account, now)

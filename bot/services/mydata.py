@@ -10,7 +10,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from bot.engine.ports import Citizen, UnitOfWork
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen
 from bot.services.staff import staff_names
 
 __all__ = ["citizen_data", "render_json"]

@@ -17,7 +17,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.engine.ports import Broadcast, Lease, OutboxMessage, OutboxRow, Store, UnitOfWork
+from bot.domain.ports import Store, UnitOfWork
+from bot.domain.records import Broadcast
+from bot.engine.ports import Lease, OutboxMessage, OutboxRow
 from bot.engine.runner import GLOBAL_TOKEN
 from bot.engine.types import (
     Choice,
@@ -116,7 +118,7 @@ def text_message(
         "choices": [[choice_id, text_to_json(label)] for choice_id, label in choices],
     }
     return OutboxMessage(
-        channel, external_id, payload, kind, priority, dedupe_key, citizen_id=citizen_id
+        channel, external_id, payload, kind, priority, dedupe_key, subject_id=citizen_id
     )
 
 
@@ -134,7 +136,7 @@ def file_message(
         "file": {"sha256": sha256, "kind": kind, "mime_type": mime_type, "name": name},
         "text": text_to_json(caption),
     }
-    return OutboxMessage(channel, external_id, payload, citizen_id=citizen_id)
+    return OutboxMessage(channel, external_id, payload, subject_id=citizen_id)
 
 
 async def notify_accounts(

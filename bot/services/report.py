@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.engine.ports import UnitOfWork
+from bot.domain.ports import UnitOfWork
 from bot.engine.types import t
 from bot.services.collation import collation_key
 from bot.services.consents import STATISTICS

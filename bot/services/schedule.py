@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.engine.ports import Store, UnitOfWork
+from bot.domain.ports import Store, UnitOfWork
 from bot.engine.types import Text, t
 from bot.services.broadcast import REMINDER_PRIORITY, release_due
 from bot.services.outbox import text_message

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.engine.ports import Staff, UnitOfWork
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Staff
 
 __all__ = [
     "CODE_ALPHABET",

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.engine.ports import Citizen, Declaration, DeclarationEvent, UnitOfWork
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen, Declaration, DeclarationEvent
 from bot.engine.types import Text
 from bot.services.outbox import notify_accounts, text_message
 

@@ -10,18 +10,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 
-from bot.engine.ports import (
+from bot.domain.records import (
     Broadcast,
     Citizen,
     Consent,
     Declaration,
-    Identity,
     Invitation,
     NewCitizen,
-    OutboxMessage,
-    OutboxRow,
     Staff,
 )
+from bot.engine.ports import Identity, OutboxMessage, OutboxRow
 from storage.models import citizens, declarations, identities
 
 

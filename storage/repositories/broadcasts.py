@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, and_, case, func, insert, literal, or_, select, update
 
-from bot.engine.ports import Broadcast, Received
+from bot.domain.records import Broadcast, Received
 from storage.models import broadcasts, outbox
 from storage.repositories._base import _Repo
 from storage.repositories._rows import _audience_query, _aware, _broadcast

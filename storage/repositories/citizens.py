@@ -22,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 
-from bot.engine.ports import Citizen, CitizenChange, Consent, NewCitizen
+from bot.domain.records import Citizen, CitizenChange, Consent, NewCitizen
 from bot.services.consents import STATISTICS
 from storage.models import citizen_changes, citizens, consents, declarations, link_codes, outbox
 from storage.repositories._base import Prepared, _Repo

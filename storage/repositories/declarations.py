@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
-from bot.engine.ports import Citizen, Declaration, DeclarationEvent, EvidenceFile, IndicatorAnswer
+from bot.domain.records import Citizen, Declaration, DeclarationEvent, EvidenceFile, IndicatorAnswer
 from bot.services.consents import STATISTICS
 from storage.models import (
     citizens,

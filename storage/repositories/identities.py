@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from bot.engine.ports import Citizen, Conversation, Identity
+from bot.domain.records import Citizen
+from bot.engine.ports import Conversation, Identity
 from storage.models import citizens, conversations, identities, link_codes
 from storage.repositories._base import Prepared, _Repo, upsert
 from storage.repositories._rows import _citizen, _identity

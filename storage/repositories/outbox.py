@@ -37,7 +37,7 @@ class SqlOutboxRepository(_Repo):
             "dedupe_key": message.dedupe_key,
             "not_before": message.not_before or now,
             "created_at": now,
-            "citizen_id": message.citizen_id,
+            "citizen_id": message.subject_id,
         }
 
     async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from bot.engine.ports import Invitation, Staff
+from bot.domain.records import Invitation, Staff
 from storage.models import (
     code_attempts,
     declarations,

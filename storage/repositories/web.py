@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select, update
 
-from bot.engine.ports import WebSession
+from bot.domain.records import WebSession
 from storage.models import web_sessions, web_sign_ins
 from storage.repositories._base import _Repo
 from storage.repositories._rows import _aware

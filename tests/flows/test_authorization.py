@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import App
-from bot.engine.ports import NewCitizen
+from bot.domain.records import NewCitizen
 from bot.services.consents import PURPOSES
 from bot.services.staff import create_invitation, redeem
 from tests.chat import Chat

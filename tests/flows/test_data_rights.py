@@ -210,7 +210,7 @@ async def test_wrong_link_codes_lock_the_account(app: App) -> None:
     guesser.expect("phút")  # locked: even the right code waits
     async with app.store.transaction() as uow:
         identity = await uow.identities.get("zalo", "guess")
-    assert identity is not None and identity.citizen_id is None
+    assert identity is not None and identity.subject_id is None
 
 
 async def test_the_data_rights_commands_have_vietnamese_words(app: App) -> None:

@@ -109,8 +109,8 @@ async def test_a_complete_declaration_with_evidence(any_app: App) -> None:
     async with any_app.store.transaction() as uow:
         identity = await uow.identities.get("test", chat.user)
         assert identity is not None
-        assert identity.citizen_id is not None
-        declaration = await uow.declarations.latest(identity.citizen_id)
+        assert identity.subject_id is not None
+        declaration = await uow.declarations.latest(identity.subject_id)
         assert declaration is not None
         evidence = await uow.declarations.evidence(declaration.id)
     assert declaration.status == "submitted"

@@ -65,7 +65,7 @@ async def test_complete_registration_in_vietnamese(any_app: App) -> None:
     assert citizen.ward_name == "Phường Hải An"
     assert citizen.ward_data_version.startswith("vietnam-provinces:")
     assert citizen.workplace == "Cảng Hải Phòng"
-    assert identity is not None and identity.citizen_id == citizen.id
+    assert identity is not None and identity.subject_id == citizen.id
     assert conversation is None
     # one record per purpose given, each with the notice version and its time
     assert [c.purposes for c in consents] == [

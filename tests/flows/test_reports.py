@@ -14,7 +14,8 @@ from typing import Any
 import openpyxl
 
 from bot.app import App
-from bot.engine.ports import Citizen, NewCitizen, UnitOfWork
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen, NewCitizen
 from bot.flows.reports import list_rows
 from bot.services.consents import PURPOSES, REGISTRATION, SHARING, STATISTICS
 from bot.services.export import collect_records

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.app import App
-from bot.engine.ports import NewCitizen
+from bot.domain.records import NewCitizen
 from bot.services.broadcast import audience, create_broadcast, release_due
 from bot.services.outbox import OutboxSender, Pace, RateLimited, RateLimiter, Unreachable
 from bot.services.schedule import Reminders, Scheduler

@@ -18,7 +18,8 @@ import openpyxl
 import pytest
 
 from bot.app import App
-from bot.engine.ports import Citizen, Declaration, EvidenceFile, NewCitizen, UnitOfWork
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen, Declaration, EvidenceFile, NewCitizen
 from bot.flows.decisions import Decider, adjust, approve, reject, return_for_more, signature_of
 from bot.flows.decisions import verified_scores as decision_scores
 from bot.i18n import Translator

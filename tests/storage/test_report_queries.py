@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.app import App
 from bot.engine import t
-from bot.engine.ports import DeclarationEvent, EvidenceFile, NewCitizen
+from bot.domain.records import DeclarationEvent, EvidenceFile, NewCitizen
 from bot.services.broadcast import audience, create_broadcast
 from bot.services.consents import PURPOSES, REGISTRATION, SHARING, STATISTICS
 from bot.services.outbox import text_message

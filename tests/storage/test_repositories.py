@@ -13,7 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot.engine.ports import Conversation, NewCitizen, StorageUnavailable
+from bot.domain.records import NewCitizen
+from bot.engine.ports import Conversation, StorageUnavailable
 from storage import SqlStore, create_engine, current_revision, head_revision, upgrade
 from storage.models import metadata
 
@@ -67,7 +68,7 @@ async def test_identities_are_unique_per_channel(store: SqlStore) -> None:
         await uow.identities.set_locale(zalo.id, "en")
     async with store.transaction() as uow:
         found = await uow.identities.get("zalo", "42")
-        assert found is not None and found.locale == "en" and found.citizen_id is None
+        assert found is not None and found.locale == "en" and found.subject_id is None
         assert await uow.identities.get("telegram", "43") is None
     with pytest.raises(IntegrityError):
         async with store.transaction() as uow:

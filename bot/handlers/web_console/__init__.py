@@ -29,8 +29,9 @@ import jinja2
 import segno
 from aiohttp import web
 
+from bot.domain.ports import UnitOfWork
+from bot.domain.records import Citizen, Declaration, DeclarationEvent, Staff
 from bot.engine import Text, t
-from bot.engine.ports import Citizen, Declaration, DeclarationEvent, Staff, UnitOfWork
 from bot.flows.broadcast import MAX_TEXT
 from bot.flows.common import VN_TIME
 from bot.flows.decisions import (

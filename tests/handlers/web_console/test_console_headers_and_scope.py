@@ -21,7 +21,7 @@ import pytest
 from aiohttp import ClientResponse, web
 
 from bot.app import App
-from bot.engine.ports import EvidenceFile, NewCitizen
+from bot.domain.records import EvidenceFile, NewCitizen
 from bot.services.broadcast import audience, create_broadcast
 from bot.services.links import LinkSigner, load_or_create_secret
 from tests.chat import Chat, register
