@@ -17,27 +17,27 @@ import stat
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.domain.calendar import VN_TIME, campaign_year
 from bot.engine.ports import Lease, StorageUnavailable
 
 if TYPE_CHECKING:
     from bot.app import App
     from bot.domain.ports import UnitOfWork
+    from bot.domain.wards import WardDirectory
     from bot.engine import Text
     from bot.handlers import Channel
     from bot.handlers.web import WebServer
     from bot.i18n import Translator
-    from bot.services.wards import WardDirectory
 
 __all__ = ["CliError", "main"]
 
 log = logging.getLogger("cdht")
 
-VN_OFFSET = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh has no daylight saving time
 FIRST_YEAR, LAST_YEAR = 2020, 2100  # the range CDHT_CAMPAIGN_YEAR accepts
 
 
@@ -87,7 +87,7 @@ def _at(text: str) -> datetime:
             f"{text!r} is not a date and time; write e.g. 2026-12-01T08:00 "
             "(without a zone: Asia/Ho_Chi_Minh)"
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VN_OFFSET)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VN_TIME)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -410,7 +410,7 @@ def _wards(settings: Settings, query: str) -> int:
     from bot.app import load_wards
 
     directory = load_wards(settings)
-    from bot.services.collation import collation_key
+    from bot.domain.collation import collation_key
 
     found = (
         directory.search(query, limit=20)
@@ -606,7 +606,7 @@ async def _export_xlsx(settings: Settings, args: argparse.Namespace, output: _Ou
 def _this_year(settings: Settings) -> int:
     from datetime import UTC
 
-    return settings.campaign_year or (datetime.now(UTC) + timedelta(hours=7)).year
+    return campaign_year(datetime.now(UTC), settings.campaign_year)
 
 
 async def _report(settings: Settings, args: argparse.Namespace, output: _Output | None) -> int:
@@ -810,10 +810,10 @@ async def _revoke(
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC
 
+    from bot.domain.validation import visible_text
     from bot.engine import t
     from bot.flows.broadcast import MAX_TEXT
     from bot.services.broadcast import audience, create_broadcast
-    from bot.services.validation import visible_text
     from storage import SqlStore, create_engine, upgrade
 
     text = ""
@@ -834,7 +834,7 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
         await upgrade(store.engine)
         async with store.transaction() as uow:
             if args.broadcast_command == "send":
-                year = settings.campaign_year or (now + timedelta(hours=7)).year
+                year = campaign_year(now, settings.campaign_year)
                 filters = audience(
                     wards=args.ward, group=args.group, status=args.status,
                     channel=args.channel, locale=args.locale, year=year,
@@ -886,7 +886,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     from bot.app import configure_logging
-    from bot.services.criteria import CriteriaError
+    from bot.domain.criteria import CriteriaError
     from storage.db import UnsupportedDatabase, async_url
 
     command = args.command or "run"

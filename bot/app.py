@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.config import ConfigError, Settings
+from bot.domain.criteria import DEFAULT_SET, CriteriaSet, load_criteria
+from bot.domain.wards import WardDirectory
 from bot.engine import Engine, FloodGuard, FlowCommand, ReplyCommand, t
 from bot.flows import (
     BROADCAST_FLOW,
@@ -51,14 +53,12 @@ from bot.flows import (
     web_command,
 )
 from bot.i18n import Translator
-from bot.services.criteria import DEFAULT_SET, CriteriaSet, load_criteria
 from bot.services.evidence import EvidenceLimits, EvidenceStore
 from bot.services.letters import LetterSigner
 from bot.services.links import load_or_create_secret
 from bot.services.outbox import Deliverer, OutboxSender, Pace
 from bot.services.report import Population, Targets
 from bot.services.schedule import Reminders, Scheduler
-from bot.services.wards import WardDirectory
 from storage import SqlStore, create_engine, upgrade
 
 if TYPE_CHECKING:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.validation import visible_text
 from bot.engine import (
     Accept,
     Answer,
@@ -22,7 +23,6 @@ from bot.engine import (
 from bot.flows.common import Ctx, choose, services
 from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
 from bot.services.staff import Role, role_of
-from bot.services.validation import visible_text
 
 __all__ = ["BROADCAST_FLOW", "broadcast_flow"]
 

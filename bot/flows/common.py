@@ -5,18 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from bot.domain.calendar import VN_TIME, campaign_year, local_date
+from bot.domain.criteria import CriteriaSet, Indicator
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen
+from bot.domain.validation import national_phone
+from bot.domain.wards import WardDirectory
 from bot.engine import ChoiceSpec, Expect, FlowContext, Joined, Prompt, Retry, Text, t
 from bot.engine.phrases import phrases
-from bot.services.criteria import CriteriaSet, Indicator
 from bot.services.evidence import BlobSink, EvidenceLimits
 from bot.services.letters import LetterSigner
 from bot.services.report import Population, Targets
-from bot.services.validation import national_phone
-from bot.services.wards import WardDirectory
 
 __all__ = [
     "VN_TIME",
@@ -30,7 +31,6 @@ __all__ = [
     "typed_score",
 ]
 
-VN_TIME = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving in Viet Nam
 
 # What a step of the campaign's flows sees: the domain's unit of work, the account's citizen.
 Ctx = FlowContext[UnitOfWork, Citizen]
@@ -67,17 +67,13 @@ class Services:
     public_base_url: str | None = None  # where the web console and letters are reached
 
     def year(self, now: datetime) -> int:
-        return self.campaign_year or now.astimezone(VN_TIME).year
+        return campaign_year(now, self.campaign_year)
 
 
 def services(ctx: Ctx) -> Services:
     bundle = ctx.services
     assert isinstance(bundle, Services)
     return bundle
-
-
-def local_date(moment: datetime) -> str:
-    return moment.astimezone(VN_TIME).strftime("%d/%m/%Y")
 
 
 def choose() -> Retry:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.criteria import CriteriaSet, Evaluation
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Declaration, DeclarationEvent, IndicatorAnswer
+from bot.domain.validation import national_phone
 from bot.engine import Text, t
 from bot.flows.declaration import adjustments_text, result_text
-from bot.services.criteria import CriteriaSet, Evaluation
 from bot.services.staff import Role
-from bot.services.validation import national_phone
 from bot.services.verification import change_status, notify_citizen
 
 __all__ = [

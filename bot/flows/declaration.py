@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.domain.consents import SHARING, active_purposes
+from bot.domain.criteria import CriteriaSet, Evaluation
 from bot.domain.records import Declaration, EvidenceFile, IndicatorAnswer, Staff
+from bot.domain.validation import visible_text
 from bot.engine import (
     Accept,
     Answer,
@@ -39,10 +42,7 @@ from bot.flows.common import (
     typed_score,
 )
 from bot.flows.registration import GROUP_LABELS
-from bot.services.consents import SHARING, active_purposes
-from bot.services.criteria import CriteriaSet, Evaluation
 from bot.services.outbox import notify_accounts, text_message
-from bot.services.validation import visible_text
 from bot.services.verification import change_status, reviewers_for
 
 __all__ = [

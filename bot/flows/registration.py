@@ -10,7 +10,27 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
+from bot.domain.consents import (
+    GUARDIAN,
+    PURPOSES,
+    REGISTRATION,
+    SHARING,
+    STATISTICS,
+    active_purposes,
+)
+from bot.domain.groups import group_for
 from bot.domain.records import NewCitizen
+from bot.domain.validation import (
+    GUARDIAN_AGE,
+    ValidationError,
+    is_minor,
+    normalize_free_text,
+    validate_birth_year,
+    validate_full_name,
+    validate_phone,
+    without_diacritics,
+)
+from bot.domain.wards import MAX_QUERY
 from bot.engine import (
     Abort,
     Accept,
@@ -30,29 +50,9 @@ from bot.engine import (
 from bot.engine.matching import fold
 from bot.engine.phrases import phrases
 from bot.flows.common import Ctx, agree_or_later, choose, national_phone, services
-from bot.services.consents import (
-    GUARDIAN,
-    PURPOSES,
-    REGISTRATION,
-    SHARING,
-    STATISTICS,
-    active_purposes,
-)
 from bot.services.erasure import erase_citizen
-from bot.services.groups import group_for
 from bot.services.outbox import notify_accounts, text_message
-from bot.services.validation import (
-    GUARDIAN_AGE,
-    ValidationError,
-    is_minor,
-    normalize_free_text,
-    validate_birth_year,
-    validate_full_name,
-    validate_phone,
-    without_diacritics,
-)
 from bot.services.verification import change_status, reviewers_for
-from bot.services.wards import MAX_QUERY
 
 __all__ = [
     "GROUP_LABELS",

@@ -18,6 +18,8 @@ from typing import IO, Any, Protocol
 
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen
+from bot.domain.validation import national_phone
+from bot.domain.wards import WardDirectory
 from bot.engine import Answered, Joined, Text, t
 from bot.flows.common import VN_TIME, Ctx, local_date, services
 from bot.flows.decisions import verified_total
@@ -42,8 +44,6 @@ from bot.services.spreadsheet import (
     unit_label,
 )
 from bot.services.staff import Role, staff_names
-from bot.services.validation import national_phone
-from bot.services.wards import WardDirectory
 
 __all__ = [
     "LISTS",

@@ -14,7 +14,9 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.domain.criteria import CriteriaSet
 from bot.domain.records import Declaration
+from bot.domain.validation import visible_text
 from bot.engine import (
     Accept,
     Answer,
@@ -47,10 +49,8 @@ from bot.flows.decisions import (
 )
 from bot.flows.declaration import reasons_text, result_text
 from bot.flows.registration import GROUP_LABELS
-from bot.services.criteria import CriteriaSet
 from bot.services.outbox import file_message
 from bot.services.staff import Role, acting_staff_id, role_of
-from bot.services.validation import visible_text
 
 __all__ = [
     "DECISION_COMMANDS",

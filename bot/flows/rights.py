@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.domain.consents import GUARDIAN
 from bot.engine import Answered, Joined, Text, t
 from bot.flows.common import Ctx, local_date, services
 from bot.flows.registration import (
@@ -16,7 +17,6 @@ from bot.flows.registration import (
     _profile_init,
 )
 from bot.flows.staff import CHANNEL_WORDS
-from bot.services.consents import GUARDIAN
 from bot.services.evidence import delivered_once
 from bot.services.linking import LINK_VALID, issue_link_code, use_link_code
 from bot.services.mydata import citizen_data, render_json

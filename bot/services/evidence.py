@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.domain.ports import Store
+from bot.domain.validation import visible_text
 from bot.engine.ports import OutboxMessage
 from bot.engine.types import FileRef
-from bot.services.validation import visible_text
 
 __all__ = [
     "ACCEPTED_TYPES",

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.domain.criteria import CriteriaSet
 from bot.domain.ports import Store, UnitOfWork
 from bot.domain.records import Citizen, Consent, Declaration, IndicatorAnswer
-from bot.services.criteria import CriteriaSet
 from bot.services.staff import staff_names
 
 __all__ = [

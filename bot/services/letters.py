@@ -26,12 +26,13 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import segno
 from fpdf import FPDF
 
+from bot.domain.calendar import local_date
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen, Declaration
 
@@ -47,7 +48,6 @@ __all__ = [
 
 FONTS = Path(__file__).resolve().parent / "data" / "fonts"
 _TOKEN = re.compile(r"([0-9]{1,12})\.([0-9a-f]{24})", re.ASCII)
-_VN_TIME = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving in Viet Nam
 
 # The level words of a unit's name, written in lower case inside a Vietnamese sentence
 # ("Hội Khuyến học phường Lê Chân": Nghị định 30/2020/NĐ-CP, appendix II, on capitals).
@@ -102,7 +102,7 @@ class Verified:
     @property
     def decided_on(self) -> str:
         """The decision's date in Viet Nam, dd/mm/yyyy."""
-        return self.decided_at.astimezone(_VN_TIME).strftime("%d/%m/%Y") if self.decided_at else ""
+        return local_date(self.decided_at) if self.decided_at else ""
 
 
 class LetterSigner:

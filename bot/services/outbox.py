@@ -12,11 +12,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.domain.calendar import local_time
 from bot.domain.ports import Store, UnitOfWork
 from bot.domain.records import Broadcast
 from bot.engine.ports import Lease, OutboxMessage, OutboxRow
@@ -272,7 +273,7 @@ def in_quiet_hours(moment: datetime, quiet: tuple[int, int] | None) -> bool:
     """Whether ``moment`` falls in the quiet hours (minutes of the day, Asia/Ho_Chi_Minh)."""
     if quiet is None:
         return False
-    local = moment.astimezone(timezone(timedelta(hours=7)))
+    local = local_time(moment)
     minute = local.hour * 60 + local.minute
     start, end = quiet
     return start <= minute < end if start < end else minute >= start or minute < end

@@ -3,7 +3,7 @@
 Everything comes from a fixed handful of grouped queries (citizens by unit and target group;
 declarations by unit, group and status; recognised holders of the digital indicator by unit),
 whatever the number of citizens. They count only citizens who agreed to the optional
-"statistics" purpose and have not withdrawn it (``bot.services.consents.STATISTICS``; the
+"statistics" purpose and have not withdrawn it (``bot.domain.consents.STATISTICS``; the
 storage's statistical counts filter on it): the named lists and the per-citizen export, which
 serve verification, still hold everyone. Targets are data (``data/targets.json``: QĐ
 677/QĐ-TTg), the population they are measured against an operator's CSV
@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.domain.collation import collation_key
+from bot.domain.consents import STATISTICS
 from bot.domain.ports import UnitOfWork
+from bot.domain.wards import WardDirectory
 from bot.engine.types import t
-from bot.services.collation import collation_key
-from bot.services.consents import STATISTICS
-from bot.services.wards import WardDirectory
 
 __all__ = [
     "COUNT_COLUMNS",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.domain.calendar import local_time
 from bot.domain.ports import Store, UnitOfWork
 from bot.engine.types import Text, t
 from bot.services.broadcast import REMINDER_PRIORITY, release_due
@@ -18,7 +19,6 @@ __all__ = ["Reminders", "Scheduler", "greeting"]
 
 log = logging.getLogger(__name__)
 
-VN_TIME = timedelta(hours=7)
 REMINDER_EVERY = timedelta(hours=1)
 START_KEY = "remind:start:"
 
@@ -75,7 +75,7 @@ class Scheduler:
     async def tick(self) -> int:
         """Enqueue what is due now; the number of messages enqueued."""
         now = self._clock()
-        local = now + VN_TIME
+        local = local_time(now)
         enqueued = 0
         async with self._store.transaction() as uow:
             if local.hour >= self._digest_hour:
@@ -140,7 +140,7 @@ class Scheduler:
         dedupe key names the declaration, its last activity and its number."""
         rules = self._reminders
         enqueued = 0
-        year = (now + VN_TIME).year
+        year = local_time(now).year
         if rules.max:
             # only drafts still inside the reminder window: idle for 1 to ``max`` periods (+1)
             oldest = now - rules.idle * (rules.max + 1)

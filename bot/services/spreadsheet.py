@@ -21,16 +21,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import xlsxwriter
 
+from bot.domain.calendar import local_time as vn_time
+from bot.domain.validation import national_phone
+from bot.domain.wards import WardDirectory
 from bot.engine import Text, t
 from bot.services.report import COUNT_COLUMNS, DECIMAL, Report, collation_key, target_share
-from bot.services.validation import national_phone
-from bot.services.wards import WardDirectory
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -45,7 +46,6 @@ __all__ = [
 
 Say = Callable[..., str]  # translate(locale, key, **params)
 Target = str | Path | IO[bytes]
-_VN = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving in Viet Nam
 DATE_FORMAT = "dd/mm/yyyy hh:mm"
 
 
@@ -174,7 +174,7 @@ def local_time(value: object) -> datetime | None:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     if moment.tzinfo is not None:
-        moment = moment.astimezone(_VN).replace(tzinfo=None)
+        moment = vn_time(moment).replace(tzinfo=None)
     return moment.replace(second=0, microsecond=0)
 
 
@@ -325,7 +325,7 @@ def _workbook(target: Target) -> tuple[Any, dict[str, Any]]:
 
 
 def _made(say: Say, locale: str, made_at: datetime | None) -> str:
-    moment = (made_at or datetime.now(UTC)).astimezone(_VN)
+    moment = vn_time(made_at or datetime.now(UTC))
     return say(locale, "xlsx.made", date=f"{moment:%d/%m/%Y}")
 
 

@@ -22,8 +22,8 @@ from sqlalchemy import (
     update,
 )
 
+from bot.domain.consents import STATISTICS
 from bot.domain.records import Citizen, CitizenChange, Consent, NewCitizen
-from bot.services.consents import STATISTICS
 from storage.models import citizen_changes, citizens, consents, declarations, link_codes, outbox
 from storage.repositories._base import Prepared, _Repo
 from storage.repositories._rows import _aware, _citizen, _citizen_values, _consent
@@ -33,7 +33,7 @@ _BY_ID = Prepared(lambda _: select(citizens).where(citizens.c.id == bindparam("c
 
 def _consent_to(purpose: str) -> Any:
     """Consent records naming ``purpose`` and not withdrawn (what
-    ``bot.services.consents.active_purposes`` reads). ``purposes`` is a JSON list of fixed ASCII
+    ``bot.domain.consents.active_purposes`` reads). ``purposes`` is a JSON list of fixed ASCII
     ids: its text holds ``"<purpose>"`` on SQLite and PostgreSQL alike."""
     listed = cast(consents.c.purposes, String).contains(json.dumps(purpose), autoescape=True)
     return (consents.c.withdrawn_at.is_(None), listed)

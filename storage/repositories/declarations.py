@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
+from bot.domain.consents import STATISTICS
 from bot.domain.records import Citizen, Declaration, DeclarationEvent, EvidenceFile, IndicatorAnswer
-from bot.services.consents import STATISTICS
 from storage.models import (
     citizens,
     declaration_answers,

@@ -12,8 +12,8 @@ import pytest
 
 from bot.app import App
 from bot.config import Settings
+from bot.domain.wards import WardDirectory
 from bot.engine.ports import StorageUnavailable
-from bot.services.wards import WardDirectory
 from tests.chat import Chat, agree, answer_until
 from tests.conftest import started_app
 

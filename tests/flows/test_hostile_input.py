@@ -8,7 +8,7 @@ import difflib
 import pytest
 
 from bot.app import App
-from bot.services.wards import MAX_QUERY, WardDirectory
+from bot.domain.wards import MAX_QUERY, WardDirectory
 from tests.chat import Chat, answer_until
 
 
@@ -86,7 +86,7 @@ async def test_a_thousand_character_ward_query_is_refused_before_any_matching(
         lengths.append(len(a))
         return real(isjunk, a, b)
 
-    monkeypatch.setattr("bot.services.wards.SequenceMatcher", counting)
+    monkeypatch.setattr("bot.domain.wards.SequenceMatcher", counting)
     chat = Chat(app.engine)
     await answer_until(chat, "ward")
     await chat.send("phường lê chân " * 60)  # 900 characters, under the engine's 1,000

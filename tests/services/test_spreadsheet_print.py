@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import openpyxl
 
+from bot.domain.wards import WardDirectory
 from bot.flows.reports import write_list
 from bot.i18n import Translator
 from bot.services.spreadsheet import list_workbook
-from bot.services.wards import WardDirectory
 from tests.flows.test_reports import assert_printable, table, title_rows
 
 MADE = datetime(2026, 12, 31, 18, 30, tzinfo=UTC)  # already 1 January 2027 in Hải Phòng

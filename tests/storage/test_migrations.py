@@ -66,7 +66,7 @@ async def test_0005_takes_away_admin_roles_no_admin_invitation_granted(store: Sq
 
 
 async def test_0008_moves_five_outdated_ward_codes_to_the_official_ones(store: SqlStore) -> None:
-    from bot.services.wards import CORRECTED_CODES, WardDirectory
+    from bot.domain.wards import CORRECTED_CODES, WardDirectory
 
     await upgrade(store.engine, "0007")
     async with store.engine.begin() as conn:

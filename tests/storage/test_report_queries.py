@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.app import App
-from bot.engine import t
+from bot.domain.consents import PURPOSES, REGISTRATION, SHARING, STATISTICS
 from bot.domain.records import DeclarationEvent, EvidenceFile, NewCitizen
+from bot.engine import t
 from bot.services.broadcast import audience, create_broadcast
-from bot.services.consents import PURPOSES, REGISTRATION, SHARING, STATISTICS
 from bot.services.outbox import text_message
 from bot.services.schedule import START_KEY
 

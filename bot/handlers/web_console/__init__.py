@@ -29,11 +29,13 @@ import jinja2
 import segno
 from aiohttp import web
 
+from bot.domain.calendar import VN_TIME
+from bot.domain.collation import collation_key
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen, Declaration, DeclarationEvent, Staff
+from bot.domain.validation import national_phone, visible_text
 from bot.engine import Text, t
 from bot.flows.broadcast import MAX_TEXT
-from bot.flows.common import VN_TIME
 from bot.flows.decisions import (
     UNDO_WINDOW,
     Decider,
@@ -52,7 +54,6 @@ from bot.flows.registration import PURPOSE_LABELS
 from bot.flows.reports import LISTS, list_rows, write_list
 from bot.flows.staff import revoke_member
 from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
-from bot.services.collation import collation_key
 from bot.services.console import secret_hash
 from bot.services.evidence import sniff
 from bot.services.export import record_pages
@@ -68,7 +69,6 @@ from bot.services.report import (
 )
 from bot.services.spreadsheet import export_workbook, report_workbook
 from bot.services.staff import Role, acting_staff_id, create_invitation, role_of, staff_names
-from bot.services.validation import national_phone, visible_text
 
 if TYPE_CHECKING:
     from bot.app import App

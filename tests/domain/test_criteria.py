@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.services.criteria import CRITERIA_DIR, CriteriaError, load_criteria
+from bot.domain.criteria import CRITERIA_DIR, CriteriaError, load_criteria
 
 
 def original() -> dict[str, Any]:

@@ -21,7 +21,7 @@ __all__ = [
     "load_criteria",
 ]
 
-CRITERIA_DIR = Path(__file__).resolve().parent.parent / "flows" / "criteria"
+CRITERIA_DIR = Path(__file__).resolve().parent / "criteria"
 DEFAULT_SET = "qd324-2023"
 LOCALES = ("vi", "en")
 

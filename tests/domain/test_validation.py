@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from bot.services.validation import national_phone
+from bot.domain.validation import national_phone
 
 
 def library(e164: str) -> str:
