@@ -32,8 +32,8 @@ from pydantic import SecretStr
 
 from bot.app import App, build_app
 from bot.config import Settings
+from bot.domain.usecases.broadcasts import create_broadcast
 from bot.handlers import configured_channels
-from bot.services.broadcast import create_broadcast
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 NOW = datetime.now(UTC)

@@ -649,10 +649,10 @@ async def _list(settings: Settings, args: argparse.Namespace, output: _Output | 
     from datetime import UTC
 
     from bot.app import load_wards
+    from bot.domain.usecases.roles import staff_names
     from bot.flows.reports import LISTS, list_rows, write_list
     from bot.i18n import Translator
     from bot.services.spreadsheet import text_rows
-    from bot.services.staff import staff_names
     from storage import SqlStore, create_engine, upgrade
 
     wards = load_wards(settings)
@@ -715,7 +715,7 @@ async def _coordinator(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC
 
     from bot.app import load_wards
-    from bot.services.staff import create_invitation
+    from bot.domain.usecases.roles import create_invitation
     from storage import SqlStore, create_engine, upgrade
 
     wards = load_wards(settings)
@@ -785,10 +785,10 @@ async def _revoke(
     """``/revoke`` from the command line: the chat's own use case, with its refusals (an
     account from CDHT_ADMINS, one already revoked) and the account told through the outbox;
     its answer in words, as the chat gives it."""
+    from bot.domain.usecases.roles import Role
     from bot.engine import t
     from bot.flows.staff import revoke_member
     from bot.i18n import Translator
-    from bot.services.staff import Role
 
     # The operator at this machine acts as a configured admin (CDHT_ADMINS is set here too);
     # "cli" is no chat account, so it is never the account revoked ("not yourself" cannot
@@ -810,10 +810,10 @@ async def _revoke(
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC
 
+    from bot.domain.usecases.broadcasts import audience, create_broadcast
     from bot.domain.validation import visible_text
     from bot.engine import t
     from bot.flows.broadcast import MAX_TEXT
-    from bot.services.broadcast import audience, create_broadcast
     from storage import SqlStore, create_engine, upgrade
 
     text = ""

@@ -260,7 +260,8 @@ class App:
         return Pace(1000, 0, concurrency)  # the console, tests
 
     def outbox_sender(self, deliverer: Deliverer) -> OutboxSender:
-        """A sender for one channel at its pace, woken whenever an update commits."""
+        """A sender for one channel at its pace, woken by the store whenever a commit wrote
+        something it may send now."""
         sender = OutboxSender(
             self.store,
             deliverer,
@@ -270,7 +271,7 @@ class App:
             pace=self.pace(deliverer.name),
             quiet_hours=self.settings.quiet_hours,
         )
-        self.engine.add_commit_listener(sender.wake)
+        self.store.add_commit_listener(sender.wake)
         return sender
 
     def scheduler(self) -> Scheduler:
@@ -287,12 +288,6 @@ class App:
         )
 
     async def close(self) -> None:
-        try:
-            await self.engine.flush_delivered()
-        except Exception as exc:  # replies delivered but not deleted go out once more
-            logging.getLogger(__name__).warning(
-                "acknowledging replies at close: %s", type(exc).__name__
-            )
         await self.store.close()
 
 

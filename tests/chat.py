@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Sequence
 
 from bot.engine import Engine, FileRef, Inbound, InboundKind, Reply, Result
+from bot.handlers.mailbox import Mailbox
 
 _update_ids = itertools.count(1)
 
@@ -15,6 +16,7 @@ class Chat:
         self, engine: Engine, user: str = "1001", channel: str = "test", language: str = "vi"
     ) -> None:
         self.engine = engine
+        self.mailbox = Mailbox(engine.store)
         self.user = user
         self.channel = channel
         self.language = language
@@ -28,8 +30,8 @@ class Chat:
                 self.prompt = reply
         # as a channel does once it sent them (and deleted at once, not ACK_DELAY later, so that
         # tests read the outbox without the replies)
-        await self.engine.delivered(self.result.reply_ids, self.result.after_delivery)
-        await self.engine.flush_delivered()
+        await self.mailbox.delivered(self.result.reply_ids, self.result.after_delivery)
+        await self.mailbox.flush()
         return self.result
 
     def _inbound(self, kind: InboundKind, **fields: object) -> Inbound:

@@ -22,7 +22,7 @@ import pytest
 from bot.__main__ import main
 from bot.app import App
 from bot.domain.records import NewCitizen
-from bot.services.broadcast import audience, create_broadcast
+from bot.domain.usecases.broadcasts import audience, create_broadcast
 from tests.chat import Chat
 from tests.conftest import make_settings, started_app
 from tests.handlers.web_console.http_helpers import page_text, served, sign_in

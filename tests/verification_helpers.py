@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.app import App
+from bot.domain.usecases.roles import create_invitation
 from bot.engine import Reply
 from bot.services.outbox import DeliveryError, OutboxSender, OutgoingFile
-from bot.services.staff import create_invitation
 from tests.chat import Chat, register
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import traceback
@@ -29,7 +28,6 @@ from bot.engine.phrases import phrases
 from bot.engine.ports import (
     Conversation,
     Identity,
-    InboxItem,
     OutboxMessage,
     StorageUnavailable,
     Store,
@@ -217,10 +215,6 @@ class _Turn:
     after_delivery: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
-# how long delivered replies' acknowledgements are gathered before one transaction deletes them
-ACK_DELAY = 0.05  # seconds
-
-
 class Engine:
     """Runs declarative flows for any channel.
 
@@ -262,9 +256,6 @@ class Engine:
         self._greet = greet
         self._files = files
         self._clock = clock
-        self._acks: list[int] = []  # delivered replies not deleted yet
-        self._ack_task: asyncio.Future[None] | None = None
-        self._listeners: list[Callable[[], None]] = []
         self.commands: dict[str, Text] = {
             **COMMANDS,
             **{name: c.description for name, c in flow_commands.items() if c.listed},
@@ -356,8 +347,6 @@ class Engine:
                 await hook()
             except Exception as exc:
                 log.warning("after-commit step failed: %s", type(exc).__name__)
-        for listener in self._listeners:
-            listener()
         return Result(
             replies,
             turn.pressed_label,
@@ -420,91 +409,14 @@ class Engine:
             ids.append(await uow.outbox.add(message, now))
         return tuple(ids)
 
-    # -- the inbox and the replies' delivery, for the channels ---------------------------
-
-    async def accept(self, channel: str, items: Sequence[InboxItem]) -> list[str]:
-        """Store received updates durably before they are acknowledged to the platform; the
-        ids of those not seen before. Raises ``StorageUnavailable``: acknowledge nothing."""
-        async with self._store.transaction() as uow:
-            return await uow.updates.receive(channel, items, self._clock())
-
     @property
-    def shared(self) -> bool:
-        """Whether other processes may handle updates of the same users (PostgreSQL)."""
-        return self._store.shared
-
-    async def earlier(self, channel: str, user_id: str, update_id: str) -> list[InboxItem]:
-        """The user's updates stored before this one and not handled yet (by any process)."""
-        async with self._store.transaction() as uow:
-            return list(await uow.updates.earlier(channel, user_id, update_id))
-
-    async def backlog(self, channel: str) -> list[InboxItem]:
-        """Updates acknowledged but not handled when the process stopped, in received order."""
-        async with self._store.transaction() as uow:
-            return list(await uow.updates.backlog(channel))
-
-    async def delivered(
-        self, reply_ids: Sequence[int], after: Sequence[Callable[[], Awaitable[None]]] = ()
-    ) -> None:
-        """Acknowledge delivered replies (they are not kept), then run what waited for them.
-
-        Acknowledgements are gathered for ``ACK_DELAY`` and deleted in one transaction (one
-        commit for many replies instead of one each): a crash in that window makes at most those
-        replies go out once more after the restart, never lost. What waits for a delivery (the
-        compaction after an erasure) has them deleted at once."""
-        self._acks.extend(reply_ids)
-        if after:
-            await self.flush_delivered()
-        elif self._acks and self._ack_task is None:
-            self._ack_task = asyncio.ensure_future(self._flush_later())
-        for hook in after:
-            try:
-                await hook()
-            except Exception as exc:
-                log.warning("after-delivery step failed: %s", type(exc).__name__)
-
-    async def _flush_later(self) -> None:
-        try:
-            await asyncio.sleep(ACK_DELAY)
-            await self.flush_delivered()
-        except Exception as exc:  # kept for the next flush; at worst sent once more
-            log.warning("acknowledging replies failed: %s", type(exc).__name__)
-        finally:
-            self._ack_task = None
-            if self._acks:
-                self._ack_task = asyncio.ensure_future(self._flush_later())
-
-    async def flush_delivered(self) -> None:
-        """Delete the replies acknowledged so far (also when a channel stops)."""
-        while self._acks:
-            ids, self._acks = self._acks, []
-            try:
-                async with self._store.transaction() as uow:
-                    await uow.outbox.delete(ids)
-            except BaseException:
-                self._acks[:0] = ids
-                raise
-
-    async def redeliver(self, reply_ids: Sequence[int], delay: float) -> None:
-        """Hand replies that could not be sent over to the outbox's sender (in their order)."""
-        if reply_ids:
-            async with self._store.transaction() as uow:
-                await uow.outbox.reschedule(reply_ids, self._clock() + timedelta(seconds=delay))
-            for listener in self._listeners:
-                listener()
+    def store(self) -> Store:
+        """The store updates are handled in (a channel's mailbox works in it too)."""
+        return self._store
 
     def notice(self, locale: str, text: Text) -> Reply:
         """A plain message outside any update's transaction (the database may be down)."""
         return Reply(self.text(locale, text), locale)
-
-    def add_commit_listener(self, listener: Callable[[], None]) -> None:
-        """Called after every committed update (outbox senders wake up on it)."""
-        self._listeners.append(listener)
-
-    def notify_committed(self) -> None:
-        """Something other than an update (the web console) committed outbox messages."""
-        for listener in self._listeners:
-            listener()
 
     def text(self, locale: str, text: Text | Joined | str, *, typed: bool = False) -> str:
         """A text in a locale. ``typed``: for a channel without buttons, where a message id has

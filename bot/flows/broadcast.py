@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.usecases.broadcasts import AUDIENCE_STATUSES, audience, create_broadcast
+from bot.domain.usecases.roles import Role, role_of
 from bot.domain.validation import visible_text
 from bot.engine import (
     Accept,
@@ -21,8 +23,6 @@ from bot.engine import (
     t,
 )
 from bot.flows.common import Ctx, choose, services
-from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
-from bot.services.staff import Role, role_of
 
 __all__ = ["BROADCAST_FLOW", "broadcast_flow"]
 

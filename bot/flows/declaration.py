@@ -14,6 +14,7 @@ from typing import Any
 from bot.domain.consents import SHARING, active_purposes
 from bot.domain.criteria import CriteriaSet, Evaluation
 from bot.domain.records import Declaration, EvidenceFile, IndicatorAnswer, Staff
+from bot.domain.usecases.notices import change_status, notify_accounts, reviewers_for, text_message
 from bot.domain.validation import visible_text
 from bot.engine import (
     Accept,
@@ -42,8 +43,6 @@ from bot.flows.common import (
     typed_score,
 )
 from bot.flows.registration import GROUP_LABELS
-from bot.services.outbox import notify_accounts, text_message
-from bot.services.verification import change_status, reviewers_for
 
 __all__ = [
     "DECLARATION_FLOW",

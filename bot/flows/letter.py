@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.domain.records import Citizen, Declaration
+from bot.domain.usecases.decisions import verified_scores, verified_total
+from bot.domain.usecases.notices import file_message
 from bot.engine import Answered, t
 from bot.flows.common import Ctx, Services, local_date, services
-from bot.flows.decisions import verified_scores, verified_total
 from bot.services.evidence import delivered_once
 from bot.services.letters import Letter, render_pdf, verified_by_ward, ward_in_sentence
-from bot.services.outbox import file_message
 
 __all__ = ["LETTER_TEXTS", "letter_command", "letter_texts", "proposed_declaration"]
 

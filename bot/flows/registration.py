@@ -20,6 +20,8 @@ from bot.domain.consents import (
 )
 from bot.domain.groups import group_for
 from bot.domain.records import NewCitizen
+from bot.domain.usecases.erasure import erase_citizen
+from bot.domain.usecases.notices import change_status, notify_accounts, reviewers_for, text_message
 from bot.domain.validation import (
     GUARDIAN_AGE,
     ValidationError,
@@ -50,9 +52,6 @@ from bot.engine import (
 from bot.engine.matching import fold
 from bot.engine.phrases import phrases
 from bot.flows.common import Ctx, agree_or_later, choose, national_phone, services
-from bot.services.erasure import erase_citizen
-from bot.services.outbox import notify_accounts, text_message
-from bot.services.verification import change_status, reviewers_for
 
 __all__ = [
     "GROUP_LABELS",

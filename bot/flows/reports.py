@@ -18,15 +18,16 @@ from typing import IO, Any, Protocol
 
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen
+from bot.domain.usecases.decisions import verified_total
+from bot.domain.usecases.notices import file_message
+from bot.domain.usecases.roles import Role, staff_names
 from bot.domain.validation import national_phone
 from bot.domain.wards import WardDirectory
 from bot.engine import Answered, Joined, Text, t
 from bot.flows.common import VN_TIME, Ctx, local_date, services
-from bot.flows.decisions import verified_total
 from bot.flows.staff import _role, _scope
 from bot.services.evidence import delivered_once
 from bot.services.export import collect_records, render_csv
-from bot.services.outbox import file_message
 from bot.services.report import (
     DECIMAL,
     Report,
@@ -43,7 +44,6 @@ from bot.services.spreadsheet import (
     report_workbook,
     unit_label,
 )
-from bot.services.staff import Role, staff_names
 
 __all__ = [
     "LISTS",

@@ -15,7 +15,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.domain.criteria import CriteriaSet
+from bot.domain.permissions import Action, allowed
 from bot.domain.records import Declaration
+from bot.domain.usecases.decisions import (
+    UNDO_WINDOW,
+    Decider,
+    adjust,
+    approve,
+    check,
+    reject,
+    return_for_more,
+    signature_of,
+    undo,
+    undoable,
+)
+from bot.domain.usecases.notices import file_message
+from bot.domain.usecases.roles import Role, acting_staff_id, role_of
 from bot.domain.validation import visible_text
 from bot.engine import (
     Accept,
@@ -35,22 +50,8 @@ from bot.engine import (
     t,
 )
 from bot.flows.common import Ctx, choose, local_date, national_phone, services, typed_score
-from bot.flows.decisions import (
-    UNDO_WINDOW,
-    Decider,
-    adjust,
-    approve,
-    check,
-    reject,
-    return_for_more,
-    signature_of,
-    undo,
-    undoable,
-)
 from bot.flows.declaration import reasons_text, result_text
 from bot.flows.registration import GROUP_LABELS
-from bot.services.outbox import file_message
-from bot.services.staff import Role, acting_staff_id, role_of
 
 __all__ = [
     "DECISION_COMMANDS",
@@ -752,7 +753,7 @@ async def undo_command(ctx: Ctx) -> Answered:
     citizen = await ctx.uow.citizens.get(declaration.citizen_id) if declaration else None
     if not role.is_staff or declaration is None or citizen is None:
         return t("rev.undo.unknown", id=raw)
-    if not role.may_review(citizen.ward_code):  # as if there were none (see ``check``)
+    if not allowed(role, Action.REVIEW, citizen.ward_code):  # as if there were none (see ``check``)
         return t("rev.undo.unknown", id=raw)
     problem = await undoable(ctx.uow, declaration, _account(ctx), ctx.now)
     if problem == "nothing":

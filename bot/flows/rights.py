@@ -7,6 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.consents import GUARDIAN
+from bot.domain.usecases.notices import (
+    citizen_accounts,
+    file_message,
+    notify_accounts,
+    text_message,
+)
 from bot.engine import Answered, Joined, Text, t
 from bot.flows.common import Ctx, local_date, services
 from bot.flows.registration import (
@@ -20,8 +26,6 @@ from bot.flows.staff import CHANNEL_WORDS
 from bot.services.evidence import delivered_once
 from bot.services.linking import LINK_VALID, issue_link_code, use_link_code
 from bot.services.mydata import citizen_data, render_json
-from bot.services.outbox import file_message, notify_accounts, text_message
-from bot.services.verification import citizen_accounts
 
 __all__ = ["link_command", "mydata_command"]
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.ports import UnitOfWork
+from bot.domain.usecases.notices import text_message
+from bot.domain.usecases.roles import Role, create_invitation, redeem, role_of
 from bot.domain.validation import ValidationError, normalize_free_text, validate_phone
 from bot.domain.wards import MAX_QUERY
 from bot.engine import (
@@ -29,8 +31,6 @@ from bot.engine import (
 from bot.engine.phrases import phrases
 from bot.flows.common import Ctx, local_date, services
 from bot.services.console import SIGN_IN_VALID, issue_sign_in
-from bot.services.outbox import text_message
-from bot.services.staff import Role, create_invitation, redeem, role_of
 
 __all__ = [
     "STAFF_FLOW",

@@ -1,13 +1,14 @@
 """What every channel does with what it receives.
 
-1. **Durable before acknowledged**: an update is stored in the inbox (``Engine.accept``) before
+1. **Durable before acknowledged**: an update is stored in the inbox (``Mailbox.accept``) before
    the channel acknowledges it to the platform (the next ``getUpdates`` offset, a webhook's
    200). A restart handles what the inbox still holds (``replay``), in each user's order.
 2. **In order per user**, users in parallel (``KeyedSerializer``); a flooding account's excess
    is dropped before it costs a database write (``FloodGuard``), with one polite notice.
 3. **Replies sent at once, never lost**: the engine stored them in the outbox with the update;
    they are sent here and acknowledged (deleted) once delivered. A reply that fails is handed
-   to the outbox's sender, which retries it with the channel's back-off, in order.
+   to the outbox's sender, which retries it with the channel's back-off, in order. The inbox
+   and the acknowledgements are the receiver's ``Mailbox`` (``mailbox.py``).
 4. **An unavailable database** (locked, gone, a full disk) leaves the update in the inbox and
    tries again with back-off (1, 2, 4 … 30 s); the user hears once that the answer is coming.
 """
@@ -34,6 +35,7 @@ from bot.engine import (
     t,
 )
 from bot.engine.ports import InboxItem
+from bot.handlers.mailbox import Mailbox
 from bot.services.outbox import RateLimited
 
 __all__ = ["Incoming", "Receiver", "SendReply"]
@@ -54,12 +56,16 @@ class Incoming(Generic[U]):
 
 
 class Receiver(Generic[U]):
+    """A channel's receiving half: ``engine`` handles each update; ``mailbox`` (by default one
+    over the engine's store) holds the inbox and acknowledges the replies delivered."""
+
     def __init__(
         self,
         name: str,
         engine: Engine,
         send: SendReply,
         *,
+        mailbox: Mailbox | None = None,
         max_concurrency: int = 16,
         flood: FloodGuard | None = None,
         before: Callable[[Incoming[U]], Awaitable[None]] | None = None,
@@ -68,6 +74,7 @@ class Receiver(Generic[U]):
     ) -> None:
         self.name = name
         self._engine = engine
+        self._mailbox = mailbox
         self._send = send
         self._flood = flood
         self._before = before
@@ -78,6 +85,14 @@ class Receiver(Generic[U]):
         self.dropped = 0  # updates of flooding accounts, dropped unhandled
         self._rebuild: Callable[[InboxItem], Incoming[U] | None] | None = None
 
+    @property
+    def mailbox(self) -> Mailbox:
+        """The inbox and the replies' acknowledgements (made when first used, so that a channel
+        built only to deliver needs no engine)."""
+        if self._mailbox is None:
+            self._mailbox = Mailbox(self._engine.store)
+        return self._mailbox
+
     # -- receiving -----------------------------------------------------------------------
 
     async def take(self, batch: Sequence[Incoming[U]]) -> None:
@@ -86,7 +101,7 @@ class Receiver(Generic[U]):
         admitted = [incoming for incoming in batch if self._admit(incoming)]
         keyed = [incoming for incoming in admitted if incoming.inbound.update_id is not None]
         items = [InboxItem(str(i.inbound.update_id), i.inbound.user_id, i.payload) for i in keyed]
-        stored = set(await self._engine.accept(self.name, items)) if items else set()
+        stored = set(await self.mailbox.accept(self.name, items)) if items else set()
         for incoming in admitted:
             update_id = incoming.inbound.update_id
             if update_id is None:
@@ -113,7 +128,7 @@ class Receiver(Generic[U]):
     async def replay(self, rebuild: Callable[[InboxItem], Incoming[U] | None]) -> int:
         """Queue what the inbox holds from before a restart, in the order it was received."""
         self._rebuild = rebuild
-        items = await self._engine.backlog(self.name)
+        items = await self.mailbox.backlog(self.name)
         for item in items:
             incoming = rebuild(item)
             if incoming is None:  # stored by a release that read it differently: consume it
@@ -129,18 +144,18 @@ class Receiver(Generic[U]):
 
     async def drain(self) -> None:
         await self._serializer.join()
-        await _quietly(self._engine.flush_delivered(), f"{self.name}: acknowledging replies")
+        await _quietly(self.mailbox.flush(), f"{self.name}: acknowledging replies")
 
     # -- handling ------------------------------------------------------------------------
 
     async def _process(self, incoming: Incoming[U]) -> None:
         inbound = incoming.inbound
-        if self._engine.shared and inbound.update_id is not None and self._rebuild is not None:
+        if self.mailbox.shared and inbound.update_id is not None and self._rebuild is not None:
             # Several processes: this user's earlier updates may have been stored by another
             # one (the proxy sent them there) and not handled yet: handle them first, here;
             # the user's lock and the handled ids make sure each is handled once.
             try:
-                earlier = await self._engine.earlier(self.name, inbound.user_id, inbound.update_id)
+                earlier = await self.mailbox.earlier(self.name, inbound.user_id, inbound.update_id)
             except Exception as exc:
                 log.warning("%s: earlier updates: %s", self.name, type(exc).__name__)
                 earlier = []
@@ -192,11 +207,11 @@ class Receiver(Generic[U]):
                 delay = exc.retry_after if isinstance(exc, RateLimited) else 1.0
                 log.warning("%s: reply not sent (%s); the outbox retries it", self.name,
                             type(exc).__name__)  # fmt: skip
-                await _quietly(self._engine.redeliver(ids[index:], delay), "redeliver")
+                await _quietly(self.mailbox.redeliver(ids[index:], delay), "redeliver")
                 break
             sent = index + 1
         await _quietly(
-            self._engine.delivered(ids[:sent], result.after_delivery),
+            self.mailbox.delivered(ids[:sent], result.after_delivery),
             f"{self.name}: acknowledging replies",
         )
 

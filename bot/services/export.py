@@ -12,7 +12,7 @@ from typing import Any
 from bot.domain.criteria import CriteriaSet
 from bot.domain.ports import Store, UnitOfWork
 from bot.domain.records import Citizen, Consent, Declaration, IndicatorAnswer
-from bot.services.staff import staff_names
+from bot.domain.usecases.roles import staff_names
 
 __all__ = [
     "EXPORT_FIELDS",

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen
+from bot.domain.usecases.roles import MAX_FAILURES, lock_for
 from bot.engine.ports import Identity
-from bot.services.staff import MAX_FAILURES, lock_for
 
 __all__ = ["LINK_VALID", "Linked", "issue_link_code", "use_link_code"]
 

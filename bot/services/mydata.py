@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen
-from bot.services.staff import staff_names
+from bot.domain.usecases.roles import staff_names
 
 __all__ = ["citizen_data", "render_json"]
 

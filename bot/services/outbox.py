@@ -10,7 +10,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from bot.domain.calendar import local_time
 from bot.domain.ports import Store, UnitOfWork
 from bot.domain.records import Broadcast
-from bot.engine.ports import Lease, OutboxMessage, OutboxRow
+from bot.engine.ports import Lease, OutboxRow
 from bot.engine.runner import GLOBAL_TOKEN
 from bot.engine.types import (
     Choice,
@@ -30,7 +30,6 @@ from bot.engine.types import (
     Text,
     reply_from_json,
     text_from_json,
-    text_to_json,
 )
 
 __all__ = [
@@ -45,10 +44,7 @@ __all__ = [
     "Send",
     "Transient",
     "Unreachable",
-    "file_message",
     "in_quiet_hours",
-    "notify_accounts",
-    "text_message",
 ]
 
 log = logging.getLogger(__name__)
@@ -99,60 +95,6 @@ class Deliverer(Protocol):
         self, external_id: str, reply: Reply | None, file: OutgoingFile | None
     ) -> None:
         """Send one message; raise a DeliveryError on failure."""
-
-
-def text_message(
-    channel: str,
-    external_id: str,
-    text: Text,
-    choices: Sequence[tuple[str, Text | str]] = (),
-    *,
-    dedupe_key: str | None = None,
-    kind: str = "notification",
-    priority: int = 0,
-    citizen_id: int | None = None,
-) -> OutboxMessage:
-    """A text with buttons; each button id is a command ("/review 12") that works any time.
-    ``citizen_id`` names the citizen the message is about, so that erasing them erases it."""
-    payload = {
-        "text": text_to_json(text),
-        "choices": [[choice_id, text_to_json(label)] for choice_id, label in choices],
-    }
-    return OutboxMessage(
-        channel, external_id, payload, kind, priority, dedupe_key, subject_id=citizen_id
-    )
-
-
-def file_message(
-    channel: str,
-    external_id: str,
-    sha256: str,
-    kind: str,
-    mime_type: str,
-    name: str,
-    caption: Text,
-    citizen_id: int | None = None,
-) -> OutboxMessage:
-    payload = {
-        "file": {"sha256": sha256, "kind": kind, "mime_type": mime_type, "name": name},
-        "text": text_to_json(caption),
-    }
-    return OutboxMessage(channel, external_id, payload, subject_id=citizen_id)
-
-
-async def notify_accounts(
-    uow: UnitOfWork,
-    accounts: Sequence[str],
-    build: Callable[[str, str], OutboxMessage],
-    now: datetime,
-) -> int:
-    """Enqueue one message per ``channel:id`` account; the count enqueued."""
-    count = 0
-    for account in dict.fromkeys(accounts):
-        channel, _, external_id = account.partition(":")
-        if await uow.outbox.enqueue(build(channel, external_id), now):
-            count += 1
-    return count
 
 
 class Render(Protocol):

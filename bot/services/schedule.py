@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.calendar import local_time
 from bot.domain.ports import Store, UnitOfWork
+from bot.domain.usecases.broadcasts import REMINDER_PRIORITY, release_due
+from bot.domain.usecases.notices import text_message
 from bot.engine.types import Text, t
-from bot.services.broadcast import REMINDER_PRIORITY, release_due
-from bot.services.outbox import text_message
 
 __all__ = ["Reminders", "Scheduler", "greeting"]
 

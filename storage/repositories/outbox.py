@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, false, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.engine.ports import OutboxMessage, OutboxRow
 from storage.models import citizens, identities, outbox
@@ -20,8 +21,22 @@ _DELETE = Prepared(
 
 
 class SqlOutboxRepository(_Repo):
+    """``woke``: this transaction wrote rows the sender may send now (a message due at once,
+    rows rescheduled or released); the store then wakes the senders after the commit. A reply
+    stored with its update is not due before its lease ends (the channel sends it itself), so
+    it wakes no one."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn)
+        self.woke = False
+
+    def _wrote(self, message: OutboxMessage, now: datetime) -> None:
+        if message.not_before is None or message.not_before <= now:
+            self.woke = True
+
     async def add(self, message: OutboxMessage, now: datetime) -> int:
         result = await self._conn.execute(_ADD.of(self._conn), self._values(message, now))
+        self._wrote(message, now)
         return int(result.scalar_one())
 
     @staticmethod
@@ -44,8 +59,11 @@ class SqlOutboxRepository(_Repo):
         values = self._values(message, now)
         if message.dedupe_key is None:
             await self._conn.execute(insert(outbox).values(**values))
+            self._wrote(message, now)
             return True
         result = await self._conn.execute(_insert_or_ignore(self._conn, outbox).values(**values))
+        if result.rowcount:
+            self._wrote(message, now)
         return bool(result.rowcount)
 
     async def due(
@@ -91,6 +109,7 @@ class SqlOutboxRepository(_Repo):
                 .where(outbox.c.id.in_(list(row_ids)), outbox.c.status == "pending")
                 .values(not_before=not_before)
             )
+            self.woke = True  # handed over to the sender (a reply the channel could not send)
 
     async def release(self, kind: str, now: datetime) -> int:
         result = await self._bulk.execute(
@@ -98,7 +117,9 @@ class SqlOutboxRepository(_Repo):
             .where(outbox.c.kind == kind, outbox.c.status == "pending", outbox.c.not_before > now)
             .values(not_before=now)
         )
-        return int(result.rowcount or 0)
+        released = int(result.rowcount or 0)
+        self.woke = self.woke or released > 0
+        return released
 
     async def prune(self, kind: str, older_than: datetime) -> int:
         result = await self._bulk.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
@@ -125,26 +125,39 @@ class SqlStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._listeners: list[Callable[[], None]] = []
         self._writer: SqliteWriter | None = None
         if engine.dialect.name == "sqlite":
             busy = BUSY_TIMEOUT_MS.get(engine.sync_engine, 10_000)
             self._writer = SqliteWriter(str(engine.url), sqlite_pragmas(busy), busy)
 
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Called after each commit that wrote outbox rows the sender may send now (a message
+        due at once, replies handed over, rows released): the senders wake on it, whoever
+        committed (an update, the web console, a command)."""
+        self._listeners.append(listener)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlUnitOfWork]:
+        uow: SqlUnitOfWork | None = None
         try:
             if self._writer is not None:
                 async with self._writer.transaction() as loop_conn:
-                    yield SqlUnitOfWork(loop_conn)  # type: ignore[arg-type]
+                    uow = SqlUnitOfWork(loop_conn)  # type: ignore[arg-type]
+                    yield uow
             else:
                 async with self.engine.begin() as conn:
-                    yield SqlUnitOfWork(conn)
+                    uow = SqlUnitOfWork(conn)
+                    yield uow
         except StorageUnavailable:
             raise
         except Exception as exc:
             if unavailable(exc):
                 raise StorageUnavailable(type(exc).__name__) from exc
             raise
+        if uow is not None and uow.outbox.woke:
+            for listener in self._listeners:
+                listener()
 
     @property
     def shared(self) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from bot.app import App
 from bot.domain.consents import PURPOSES
 from bot.domain.records import NewCitizen
-from bot.services.staff import create_invitation, redeem
+from bot.domain.usecases.roles import create_invitation, redeem
 from tests.chat import Chat
 from tests.conftest import make_settings, started_app
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.app import App
+from bot.domain.usecases.broadcasts import audience, create_broadcast
 from bot.engine import FileRef
-from bot.services.broadcast import audience, create_broadcast
 from storage.models import metadata
 from tests.chat import Chat, answer_until
 from tests.verification_helpers import RecordingDeliverer, coordinator, sender

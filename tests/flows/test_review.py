@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import App
+from bot.domain.usecases.roles import create_invitation
 from bot.engine import FileRef
 from bot.services.export import export_records
 from bot.services.outbox import RateLimited, Transient, Unreachable
-from bot.services.staff import create_invitation
 from tests.chat import Chat, register
 from tests.conftest import make_settings, started_app
 from tests.verification_helpers import (

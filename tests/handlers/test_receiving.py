@@ -15,7 +15,7 @@ from bot.services.outbox import Transient
 
 @dataclass
 class StubEngine:
-    """The engine's side of the contract: results scripted, calls recorded."""
+    """The engine's and the mailbox's side of the contract: results scripted, calls recorded."""
 
     results: list[Result] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
@@ -40,7 +40,7 @@ class StubEngine:
     async def delivered(self, ids: Sequence[int], after: Sequence[object] = ()) -> None:
         self.delivered_ids.extend(ids)
 
-    async def flush_delivered(self) -> None:
+    async def flush(self) -> None:
         pass
 
     async def redeliver(self, ids: Sequence[int], delay: float) -> None:
@@ -66,7 +66,7 @@ async def test_an_unavailable_database_is_waited_out_and_the_user_told_once() ->
     async def send(chat: str, reply: Reply) -> None:
         sent.append(reply.text)
 
-    receiver: Receiver[None] = Receiver("test", engine, send, max_backoff=0.01)  # type: ignore[arg-type]
+    receiver: Receiver[None] = Receiver("test", engine, send, mailbox=engine, max_backoff=0.01)  # type: ignore[arg-type]
     await receiver.take([incoming("1")])
     await receiver.drain()
     assert sent == ["[engine.busy]", "đây là câu trả lời"]
@@ -83,7 +83,7 @@ async def test_a_reply_that_fails_hands_itself_and_the_rest_to_the_outbox() -> N
             raise Transient("ClientDecodeError")
         sent.append(reply.text)
 
-    receiver: Receiver[None] = Receiver("test", engine, send)  # type: ignore[arg-type]
+    receiver: Receiver[None] = Receiver("test", engine, send, mailbox=engine)  # type: ignore[arg-type]
     await receiver.take([incoming("1")])
     await receiver.drain()
     assert sent == ["một"]  # "ba" is not sent before "hai"
@@ -93,7 +93,12 @@ async def test_a_reply_that_fails_hands_itself_and_the_rest_to_the_outbox() -> N
 
 async def test_a_second_delivery_of_an_update_is_not_queued_again() -> None:
     engine = StubEngine([Result(reply_ids=())])
-    receiver: Receiver[None] = Receiver("test", engine, lambda c, r: asyncio.sleep(0))  # type: ignore[arg-type]
+    receiver: Receiver[None] = Receiver(
+        "test",
+        engine,  # type: ignore[arg-type]
+        lambda c, r: asyncio.sleep(0),
+        mailbox=engine,  # type: ignore[arg-type]
+    )
     await receiver.take([incoming("1"), incoming("1")])
     await receiver.take([incoming("1")])
     await receiver.drain()
@@ -110,7 +115,7 @@ async def test_a_flooding_account_gets_one_notice_and_others_are_unaffected() ->
     async def send(chat: str, reply: Reply) -> None:
         sent.append((chat, reply.text))
 
-    receiver: Receiver[None] = Receiver("test", engine, send, flood=flood)  # type: ignore[arg-type]
+    receiver: Receiver[None] = Receiver("test", engine, send, mailbox=engine, flood=flood)  # type: ignore[arg-type]
     flooding = [incoming(f"f{n}", "flooder") for n in range(500)]
     calm = [incoming(f"c{n}", "calm") for n in range(3)]
     await receiver.take(flooding[:250] + calm + flooding[250:])

@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import App
 from bot.domain.records import NewCitizen
-from bot.services.broadcast import audience, create_broadcast, release_due
+from bot.domain.usecases.broadcasts import audience, create_broadcast, release_due
 from bot.services.outbox import OutboxSender, Pace, RateLimited, RateLimiter, Unreachable
 from bot.services.schedule import Reminders, Scheduler
 from tests.chat import Chat, register
@@ -99,8 +99,8 @@ async def test_quiet_hours_hold_broadcasts_but_not_notifications(tmp_path: Path)
         await people(app)
         async with app.store.transaction() as uow:
             await create_broadcast(uow, "Tin tối", {"channel": "test"}, "cli", NIGHT)
+            from bot.domain.usecases.notices import text_message
             from bot.engine import t
-            from bot.services.outbox import text_message
 
             await uow.outbox.enqueue(text_message("test", "a", t("optout.back")), NIGHT)
         deliverer = RecordingDeliverer()

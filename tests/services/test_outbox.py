@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from bot.app import App
+from bot.domain.usecases.notices import text_message
 from bot.engine import Reply, reply_to_json, t
 from bot.engine.ports import OutboxMessage, StorageUnavailable
-from bot.services.outbox import OutgoingFile, RateLimited, text_message
+from bot.services.outbox import OutgoingFile, RateLimited
 from tests.verification_helpers import RecordingDeliverer, sender
 
 

@@ -21,14 +21,21 @@ from bot.app import App
 from bot.domain.consents import PURPOSES
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen, Declaration, EvidenceFile, NewCitizen
+from bot.domain.usecases.decisions import (
+    Decider,
+    adjust,
+    approve,
+    reject,
+    return_for_more,
+    signature_of,
+)
+from bot.domain.usecases.decisions import verified_scores as decision_scores
+from bot.domain.usecases.notices import change_status
 from bot.domain.wards import WardDirectory
-from bot.flows.decisions import Decider, adjust, approve, reject, return_for_more, signature_of
-from bot.flows.decisions import verified_scores as decision_scores
 from bot.i18n import Translator
 from bot.services.export import export_records, record_pages, render_json
 from bot.services.report import Targets, build_report
 from bot.services.spreadsheet import decision_word, export_workbook
-from bot.services.verification import change_status
 
 LE_CHAN, NGO_QUYEN = "11383", "11329"
 NOW = datetime(2026, 6, 1, 3, 7, 42, tzinfo=UTC)

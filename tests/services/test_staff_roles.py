@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import App
+from bot.domain.usecases.roles import role_of
 from bot.engine import Inbound, InboundKind
-from bot.services.staff import role_of
 from tests.chat import Chat
 from tests.conftest import make_settings, started_app
 from tests.verification_helpers import declaration_id, invite, submitted

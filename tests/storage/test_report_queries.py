@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from bot.app import App
 from bot.domain.consents import PURPOSES, REGISTRATION, SHARING, STATISTICS
 from bot.domain.records import DeclarationEvent, EvidenceFile, NewCitizen
+from bot.domain.usecases.broadcasts import audience, create_broadcast
+from bot.domain.usecases.notices import text_message
 from bot.engine import t
-from bot.services.broadcast import audience, create_broadcast
-from bot.services.outbox import text_message
 from bot.services.schedule import START_KEY
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from bot.engine import Engine, FileRef, Inbound, InboundKind, Reply, Translate, t
+from bot.handlers.mailbox import Mailbox
 from bot.handlers.text_menu import render_menu
 from bot.services.evidence import FetchFailed, NotFound, TooLarge
 from bot.services.outbox import OutgoingFile
@@ -15,6 +17,8 @@ from bot.services.outbox import OutgoingFile
 __all__ = ["CHANNEL", "ConsoleChannel", "parse_line"]
 
 CHANNEL = "console"
+
+log = logging.getLogger(__name__)
 
 
 def parse_line(line: str, user_id: str) -> Inbound:
@@ -55,6 +59,7 @@ class ConsoleChannel:
         stdout: TextIO | None = None,
     ) -> None:
         self._engine = engine
+        self._mailbox = Mailbox(engine.store)  # the replies shown, acknowledged
         self._tr = translate
         self._locale = default_locale
         self._user_id = user_id
@@ -100,7 +105,7 @@ class ConsoleChannel:
             self._locale = reply.locale
             self._print("\n" + render_menu(reply, self._tr))
         try:
-            await self._engine.delivered(result.reply_ids, result.after_delivery)
+            await self._mailbox.delivered(result.reply_ids, result.after_delivery)
         except Exception:  # shown already; at worst the sender shows them once more
             self._print("")
 
@@ -111,14 +116,20 @@ class ConsoleChannel:
         if waiting is not None:
             self._locale = waiting.locale
             self._print("\n" + render_menu(waiting, self._tr))
-        while stop is None or not stop.is_set():
-            self._out.write("> ")
-            self._out.flush()
-            line = await asyncio.to_thread(self._in.readline)
-            if not line:
-                self._print("")
-                break
-            if line.strip().lower() in ("/quit", "/exit"):
-                break
-            if line.strip():
-                await self._send(parse_line(line, self._user_id))
+        try:
+            while stop is None or not stop.is_set():
+                self._out.write("> ")
+                self._out.flush()
+                line = await asyncio.to_thread(self._in.readline)
+                if not line:
+                    self._print("")
+                    break
+                if line.strip().lower() in ("/quit", "/exit"):
+                    break
+                if line.strip():
+                    await self._send(parse_line(line, self._user_id))
+        finally:
+            try:
+                await self._mailbox.flush()
+            except Exception as exc:  # replies shown but not deleted are shown once more
+                log.warning("acknowledging replies at the end: %s", type(exc).__name__)

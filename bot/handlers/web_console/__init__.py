@@ -31,12 +31,11 @@ from aiohttp import web
 
 from bot.domain.calendar import VN_TIME
 from bot.domain.collation import collation_key
+from bot.domain.permissions import Action, allowed
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen, Declaration, DeclarationEvent, Staff
-from bot.domain.validation import national_phone, visible_text
-from bot.engine import Text, t
-from bot.flows.broadcast import MAX_TEXT
-from bot.flows.decisions import (
+from bot.domain.usecases.broadcasts import AUDIENCE_STATUSES, audience, create_broadcast
+from bot.domain.usecases.decisions import (
     UNDO_WINDOW,
     Decider,
     adjust,
@@ -49,11 +48,14 @@ from bot.flows.decisions import (
     undoable,
     verified_scores,
 )
+from bot.domain.usecases.roles import Role, acting_staff_id, create_invitation, role_of, staff_names
+from bot.domain.validation import national_phone, visible_text
+from bot.engine import Text, t
+from bot.flows.broadcast import MAX_TEXT
 from bot.flows.declaration import result_text
 from bot.flows.registration import PURPOSE_LABELS
 from bot.flows.reports import LISTS, list_rows, write_list
 from bot.flows.staff import revoke_member
-from bot.services.broadcast import AUDIENCE_STATUSES, audience, create_broadcast
 from bot.services.console import secret_hash
 from bot.services.evidence import sniff
 from bot.services.export import record_pages
@@ -68,7 +70,6 @@ from bot.services.report import (
     target_share,
 )
 from bot.services.spreadsheet import export_workbook, report_workbook
-from bot.services.staff import Role, acting_staff_id, create_invitation, role_of, staff_names
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -406,7 +407,11 @@ class WebConsole:
         ``not_found``, the same for an unknown number as for another ward's declaration."""
         declaration = await uow.declarations.get(number)
         citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
-        if declaration is None or citizen is None or not visit.role.may_review(citizen.ward_code):
+        if (
+            declaration is None
+            or citizen is None
+            or not allowed(visit.role, Action.REVIEW, citizen.ward_code)
+        ):
             return None, None, self.not_found(visit.locale)
         return declaration, citizen, None
 
@@ -617,7 +622,6 @@ class WebConsole:
                 )  # the citizen hears the adjusted scores, as from the chat
             else:
                 return self.refusal(visit.locale, "web.review.bad_input", 400)
-        self.app.engine.notify_committed()
         raise web.HTTPSeeOther(f"/console/d/{number}?done={action}")
 
     async def undo(self, request: web.Request, visit: Visit) -> web.StreamResponse:
@@ -631,7 +635,6 @@ class WebConsole:
             if problem is not None:
                 return self.refusal(visit.locale, f"web.undo.{problem}", 409)
             await undo(uow, declaration, await self._decider(uow, visit, now), now)
-        self.app.engine.notify_committed()
         raise web.HTTPSeeOther(f"/console/d/{number}?done=undo")
 
     async def file(self, request: web.Request, visit: Visit) -> web.StreamResponse:
@@ -876,7 +879,6 @@ class WebConsole:
             created = await create_broadcast(
                 uow, text, filters, visit.account, now, at=at, choices=buttons
             )
-        self.app.engine.notify_committed()
         raise web.HTTPSeeOther(f"/console/broadcasts/{created.id}")
 
     async def _own_broadcast(self, uow: UnitOfWork, visit: Visit, number: int) -> Any:
@@ -984,7 +986,6 @@ class WebConsole:
             note = await revoke_member(
                 uow, visit.role, number, self.app.services.admins, datetime.now(UTC)
             )
-        self.app.engine.notify_committed()
         # the chat's outcome, in the console's words: the person by name, no account id
         web_key = _REVOKE_NOTES.get(note.key)
         said = self.say(locale, web_key, name=name) if web_key else self.say(locale, note)
@@ -996,7 +997,7 @@ class WebConsole:
         number = self._number(request)
         async with self.app.store.transaction() as uow:
             person = await uow.citizens.get(number)
-            if person is None or not visit.role.may_review(person.ward_code):
+            if person is None or not allowed(visit.role, Action.CITIZENS, person.ward_code):
                 return self.not_found(visit.locale)
             data = await citizen_data(uow, person)
             members, own = await self._people(uow, person.id)

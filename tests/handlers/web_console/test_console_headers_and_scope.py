@@ -22,7 +22,7 @@ from aiohttp import ClientResponse, web
 
 from bot.app import App
 from bot.domain.records import EvidenceFile, NewCitizen
-from bot.services.broadcast import audience, create_broadcast
+from bot.domain.usecases.broadcasts import audience, create_broadcast
 from bot.services.links import LinkSigner, load_or_create_secret
 from tests.chat import Chat, register
 from tests.handlers.web_console.http_helpers import (

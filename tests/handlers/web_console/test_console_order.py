@@ -4,9 +4,9 @@ before «Phường Việt Hòa», «Phường Chí Linh» before «Phường Chu
 from __future__ import annotations
 
 from bot.app import App
+from bot.domain.usecases.roles import Role
 from bot.handlers.web import WebServer
 from bot.handlers.web_console import WebConsole
-from bot.services.staff import Role
 
 
 def test_the_ward_choices_are_in_vietnamese_order(app: App) -> None:

@@ -22,8 +22,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from bot.config import Settings
+from bot.domain.usecases.roles import role_of
 from bot.services.console import issue_sign_in
-from bot.services.staff import role_of
 from tests.bots import Running, start_bot
 from tests.fakes.telegram_api import FakeTelegram
 from tests.handlers.web_console.conftest import free_port

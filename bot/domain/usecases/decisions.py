@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.criteria import CriteriaSet, Evaluation
+from bot.domain.permissions import Action, allowed
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Declaration, DeclarationEvent, IndicatorAnswer
+from bot.domain.usecases.notices import change_status, notify_citizen
+from bot.domain.usecases.roles import Role
+from bot.domain.usecases.texts import adjustments_text, result_text
 from bot.domain.validation import national_phone
 from bot.engine import Text, t
-from bot.flows.declaration import adjustments_text, result_text
-from bot.services.staff import Role
-from bot.services.verification import change_status, notify_citizen
 
 __all__ = [
     "UNDO_WINDOW",
@@ -75,7 +76,11 @@ async def check(
         return None, t("rev.error.not_staff")
     declaration = await uow.declarations.get(declaration_id)
     citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
-    if declaration is None or citizen is None or not role.may_review(citizen.ward_code):
+    if (
+        declaration is None
+        or citizen is None
+        or not allowed(role, Action.DECIDE, citizen.ward_code)
+    ):
         # another ward's declaration reads as one that does not exist: staff cannot tell which
         # numbers exist elsewhere (as on the web console)
         return None, t("rev.error.unknown", id=declaration_id)

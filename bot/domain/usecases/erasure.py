@@ -20,8 +20,8 @@ from datetime import datetime
 
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen
+from bot.domain.usecases.notices import text_message
 from bot.engine.types import t
-from bot.services.outbox import text_message
 
 __all__ = ["erase_citizen"]
 
