@@ -650,8 +650,8 @@ async def _list(settings: Settings, args: argparse.Namespace, output: _Output | 
 
     from bot.app import load_wards
     from bot.domain.usecases.roles import staff_names
-    from bot.flows.reports import LISTS, list_rows, write_list
     from bot.i18n import Translator
+    from bot.services.lists import LISTS, list_rows, write_list
     from bot.services.spreadsheet import text_rows
     from storage import SqlStore, create_engine, upgrade
 
@@ -810,10 +810,9 @@ async def _revoke(
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC
 
-    from bot.domain.usecases.broadcasts import audience, create_broadcast
+    from bot.domain.usecases.broadcasts import MAX_TEXT, audience, create_broadcast
     from bot.domain.validation import visible_text
     from bot.engine import t
-    from bot.flows.broadcast import MAX_TEXT
     from storage import SqlStore, create_engine, upgrade
 
     text = ""

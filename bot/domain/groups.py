@@ -7,8 +7,17 @@ from functools import cache
 from pathlib import Path
 
 from bot.engine.matching import fold
+from bot.engine.types import t
 
-__all__ = ["group_for"]
+__all__ = ["GROUP_LABELS", "group_for"]
+
+# The target groups as citizens and officials read them (registration, notices, reports).
+GROUP_LABELS = {
+    1: t("group.1"),
+    2: t("group.2"),
+    3: t("group.3"),
+    4: t("group.4"),
+}
 
 DATA = Path(__file__).resolve().parent / "data" / "target-groups.json"
 

@@ -6,7 +6,6 @@ from bot.flows.common import Services
 from bot.flows.declaration import DECLARATION_FLOW, declaration_flow, status_text
 from bot.flows.letter import letter_command
 from bot.flows.registration import (
-    GROUP_LABELS,
     PROFILE_FLOW,
     REGISTRATION_FLOW,
     greet_citizen,
@@ -56,7 +55,6 @@ __all__ = [
     "BUTTON_COMMANDS",
     "DECISION_COMMANDS",
     "DECLARATION_FLOW",
-    "GROUP_LABELS",
     "PROFILE_FLOW",
     "QUICK_VALUES",
     "REGISTRATION_FLOW",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.usecases.broadcasts import AUDIENCE_STATUSES, audience, create_broadcast
+from bot.domain.usecases.broadcasts import AUDIENCE_STATUSES, MAX_TEXT, audience, create_broadcast
 from bot.domain.usecases.roles import Role, role_of
 from bot.domain.validation import visible_text
 from bot.engine import (
@@ -27,7 +27,6 @@ from bot.flows.common import Ctx, choose, services
 __all__ = ["BROADCAST_FLOW", "broadcast_flow"]
 
 BROADCAST_FLOW = "broadcast"
-MAX_TEXT = 4000
 AUDIENCE_LABELS = {
     "all": t("bc.audience.all"),
     "not_started": t("bc.audience.not_started"),

@@ -7,14 +7,15 @@ declaration as they are given, so leaving at any point (or a restart) loses noth
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from bot.domain.consents import SHARING, active_purposes
-from bot.domain.criteria import CriteriaSet, Evaluation
-from bot.domain.records import Declaration, EvidenceFile, IndicatorAnswer, Staff
+from bot.domain.criteria import CriteriaSet
+from bot.domain.groups import GROUP_LABELS
+from bot.domain.records import Declaration, EvidenceFile, Staff
 from bot.domain.usecases.notices import change_status, notify_accounts, reviewers_for, text_message
+from bot.domain.usecases.texts import adjustments_text, reasons_text, result_text
 from bot.domain.validation import visible_text
 from bot.engine import (
     Accept,
@@ -42,7 +43,6 @@ from bot.flows.common import (
     services,
     typed_score,
 )
-from bot.flows.registration import GROUP_LABELS
 
 __all__ = [
     "DECLARATION_FLOW",
@@ -597,30 +597,6 @@ async def _check(ctx: Ctx, indicator_id: int, answer: Answer) -> Outcome:
 # -- review and submit --------------------------------------------------------------------
 
 
-def reasons_text(criteria: CriteriaSet, evaluation: Evaluation) -> Joined:
-    """Why scores do not pass the rule: «tổng điểm 76 dưới 80; chỉ số 2 dưới 5 điểm»."""
-    reasons: list[Text | str] = []
-    if evaluation.below_total:
-        reasons.append(t("decl.reason.total", total=evaluation.total, min=criteria.min_total))
-    reasons.extend(t("decl.reason.low", n=n, min=minimum) for n, minimum in evaluation.low)
-    return Joined(tuple(reasons))
-
-
-def result_text(criteria: CriteriaSet, evaluation: Evaluation, *, final: bool = False) -> Text:
-    """The result by the rule: provisional while the citizen declares and the coordinator
-    reviews, ``final`` once it is decided (no "tạm tính" then)."""
-    if not evaluation.complete:
-        return t("decl.result.incomplete", answered=evaluation.answered, size=criteria.size)
-    if evaluation.recognised:
-        return t("decl.result.pass.final") if final else t("decl.result.pass")
-    joined = reasons_text(criteria, evaluation)
-    return (
-        t("decl.result.fail.final", reasons=joined)
-        if final
-        else t("decl.result.fail", reasons=joined)
-    )
-
-
 def _review_prompt(ctx: Ctx) -> Prompt:
     criteria = _criteria(ctx)
     scores, counts = _scores(ctx), _counts(ctx)
@@ -854,34 +830,6 @@ def declaration_flow(criteria: CriteriaSet) -> Flow:
         guard=_guard,
         entry=_entry,
         cancel_text=t("decl.cancelled"),
-    )
-
-
-def adjustments_text(answers: Mapping[int, IndicatorAnswer], criteria: CriteriaSet) -> Text | str:
-    """The coordinator's adjustments as the citizen reads them, with the total they make: empty
-    when nothing was adjusted."""
-    changed = sorted(
-        (number, answer.score, answer.verified_score)
-        for number, answer in answers.items()
-        if answer.verified_score is not None and answer.verified_score != answer.score
-    )
-    if not changed:
-        return ""
-    scores = {
-        number: answer.verified_score if answer.verified_score is not None else answer.score
-        for number, answer in answers.items()
-    }
-    evaluation = criteria.evaluate(scores)
-    lines = tuple(
-        t("adjusted.line", n=number, own="—" if own is None else own, score=verified)
-        for number, own, verified in changed
-    )
-    return t(
-        "adjusted.summary",
-        lines=Joined(lines),
-        total=evaluation.total,
-        max_total=criteria.max_total,
-        result=result_text(criteria, evaluation),
     )
 
 

@@ -12,13 +12,14 @@ from typing import Any
 
 from bot.domain.consents import (
     GUARDIAN,
+    PURPOSE_LABELS,
     PURPOSES,
     REGISTRATION,
     SHARING,
     STATISTICS,
     active_purposes,
 )
-from bot.domain.groups import group_for
+from bot.domain.groups import GROUP_LABELS, group_for
 from bot.domain.records import NewCitizen
 from bot.domain.usecases.erasure import erase_citizen
 from bot.domain.usecases.notices import change_status, notify_accounts, reviewers_for, text_message
@@ -54,7 +55,6 @@ from bot.engine.phrases import phrases
 from bot.flows.common import Ctx, agree_or_later, choose, national_phone, services
 
 __all__ = [
-    "GROUP_LABELS",
     "PROFILE_FLOW",
     "PURPOSES",
     "REGISTRATION_FLOW",
@@ -65,12 +65,6 @@ __all__ = [
 
 REGISTRATION_FLOW = "registration"
 PROFILE_FLOW = "profile"
-GROUP_LABELS = {
-    1: t("group.1"),
-    2: t("group.2"),
-    3: t("group.3"),
-    4: t("group.4"),
-}
 GENDER_LABELS = {
     "male": t("gender.male"),
     "female": t("gender.female"),
@@ -763,13 +757,6 @@ async def _profile(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "done":
         return Finish((t("profile.closed"),))
     return choose()
-
-
-PURPOSE_LABELS = {
-    REGISTRATION: t("purpose.registration"),
-    SHARING: t("purpose.sharing"),
-    STATISTICS: t("purpose.statistics"),
-}
 
 
 def _consents_prompt(ctx: Ctx) -> Prompt:

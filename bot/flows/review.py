@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.domain.criteria import CriteriaSet
+from bot.domain.groups import GROUP_LABELS
 from bot.domain.permissions import Action, allowed
 from bot.domain.records import Declaration
 from bot.domain.usecases.decisions import (
@@ -31,6 +32,7 @@ from bot.domain.usecases.decisions import (
 )
 from bot.domain.usecases.notices import file_message
 from bot.domain.usecases.roles import Role, acting_staff_id, role_of
+from bot.domain.usecases.texts import reasons_text, result_text
 from bot.domain.validation import visible_text
 from bot.engine import (
     Accept,
@@ -50,8 +52,6 @@ from bot.engine import (
     t,
 )
 from bot.flows.common import Ctx, choose, local_date, national_phone, services, typed_score
-from bot.flows.declaration import reasons_text, result_text
-from bot.flows.registration import GROUP_LABELS
 
 __all__ = [
     "DECISION_COMMANDS",

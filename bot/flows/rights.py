@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.domain.consents import GUARDIAN
+from bot.domain.consents import GUARDIAN, PURPOSE_LABELS
+from bot.domain.groups import GROUP_LABELS
 from bot.domain.usecases.notices import (
     citizen_accounts,
     file_message,
@@ -16,8 +17,6 @@ from bot.domain.usecases.notices import (
 from bot.engine import Answered, Joined, Text, t
 from bot.flows.common import Ctx, local_date, services
 from bot.flows.registration import (
-    GROUP_LABELS,
-    PURPOSE_LABELS,
     RELATIONS,
     _details,
     _profile_init,

@@ -13,7 +13,7 @@ import pytest
 import pyuca
 
 from bot.app import App
-from bot.flows.reports import list_rows
+from bot.services.lists import list_rows
 from bot.services.report import collation_key
 from tests.flows.test_reports import agreed, person
 

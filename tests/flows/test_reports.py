@@ -17,8 +17,8 @@ from bot.app import App
 from bot.domain.consents import PURPOSES, REGISTRATION, SHARING, STATISTICS
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen, NewCitizen
-from bot.flows.reports import list_rows
 from bot.services.export import collect_records
+from bot.services.lists import list_rows
 from bot.services.report import Population, Targets, as_dict, build_report, render_table
 from tests.chat import Chat, answer_until, register
 from tests.conftest import make_settings, started_app

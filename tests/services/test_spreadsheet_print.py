@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import openpyxl
 
 from bot.domain.wards import WardDirectory
-from bot.flows.reports import write_list
 from bot.i18n import Translator
+from bot.services.lists import write_list
 from bot.services.spreadsheet import list_workbook
 from tests.flows.test_reports import assert_printable, table, title_rows
 

@@ -12,10 +12,9 @@ from typing import Any
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen, Declaration, DeclarationEvent
 from bot.engine.ports import OutboxMessage
-from bot.engine.types import Text, t, text_to_json
+from bot.engine.types import Text, text_to_json
 
 __all__ = [
-    "GROUP_LABELS",
     "change_status",
     "citizen_accounts",
     "file_message",
@@ -24,14 +23,6 @@ __all__ = [
     "reviewers_for",
     "text_message",
 ]
-
-# The target groups as citizens and officials read them (registration, notices, reports).
-GROUP_LABELS = {
-    1: t("group.1"),
-    2: t("group.2"),
-    3: t("group.3"),
-    4: t("group.4"),
-}
 
 
 def text_message(

@@ -31,10 +31,11 @@ from aiohttp import web
 
 from bot.domain.calendar import VN_TIME
 from bot.domain.collation import collation_key
+from bot.domain.consents import PURPOSE_LABELS
 from bot.domain.permissions import Action, allowed
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen, Declaration, DeclarationEvent, Staff
-from bot.domain.usecases.broadcasts import AUDIENCE_STATUSES, audience, create_broadcast
+from bot.domain.usecases.broadcasts import AUDIENCE_STATUSES, MAX_TEXT, audience, create_broadcast
 from bot.domain.usecases.decisions import (
     UNDO_WINDOW,
     Decider,
@@ -49,17 +50,15 @@ from bot.domain.usecases.decisions import (
     verified_scores,
 )
 from bot.domain.usecases.roles import Role, acting_staff_id, create_invitation, role_of, staff_names
+from bot.domain.usecases.texts import result_text
 from bot.domain.validation import national_phone, visible_text
 from bot.engine import Text, t
-from bot.flows.broadcast import MAX_TEXT
-from bot.flows.declaration import result_text
-from bot.flows.registration import PURPOSE_LABELS
-from bot.flows.reports import LISTS, list_rows, write_list
 from bot.flows.staff import revoke_member
 from bot.services.console import secret_hash
 from bot.services.evidence import sniff
 from bot.services.export import record_pages
 from bot.services.letters import ward_in_sentence
+from bot.services.lists import LISTS, list_rows, write_list
 from bot.services.mydata import citizen_data
 from bot.services.report import (
     COUNT_COLUMNS,
