@@ -34,7 +34,8 @@ install-dev: $(VENV)/.installed-dev
 catalogs: $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -d locales -D messages
 
-# After changing texts in the code: refresh the template and merge new ids into vi/ and en/.
+# After changing texts in the code or the web console's templates (locales/babel.cfg maps both):
+# refresh the template and merge new ids into vi/ and en/.
 messages: install-dev
 	$(BIN)/pybabel extract -F locales/babel.cfg --no-location --omit-header --sort-output \
 		-k t -k _tr:2 -k translate:2 -k ValidationError -k PhoneError -o locales/messages.pot bot
@@ -81,7 +82,15 @@ deploy-tools: install-dev
 pytest: install-dev catalogs browser deploy-tools
 	$(BIN)/pytest
 
-test: lint typecheck imports pytest
+# mypy checks the tree beside pytest (two cores: a fresh clone's first type check then costs no
+# waiting); its report follows pytest's, and either failing fails `make test`.
+test: lint imports install-dev catalogs browser deploy-tools
+	@report=$$(mktemp); \
+	$(BIN)/mypy >"$$report" 2>&1 & typecheck=$$!; \
+	$(BIN)/pytest; tests=$$?; \
+	wait $$typecheck; types=$$?; \
+	echo "== mypy (ran beside pytest)"; cat "$$report"; rm -f "$$report"; \
+	test $$tests -eq 0 && test $$types -eq 0
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -8,13 +8,15 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.config import ConfigError, Settings
 from bot.domain.criteria import DEFAULT_SET, CriteriaSet, load_criteria
 from bot.domain.wards import WardDirectory
-from bot.engine import Engine, FloodGuard, FlowCommand, ReplyCommand, t
+from bot.engine import Engine, FloodGuard, FlowCommand, ReplyCommand, Text, t
 from bot.flows import (
     BROADCAST_FLOW,
     BUTTON_COMMANDS,
@@ -29,6 +31,7 @@ from bot.flows import (
     broadcast_flow,
     declaration_flow,
     export_command,
+    forget_citizen,
     greet_citizen,
     invite_command,
     letter_command,
@@ -52,6 +55,7 @@ from bot.flows import (
     waiting_command,
     web_command,
 )
+from bot.handlers.registry import CHANNELS, describe
 from bot.i18n import Translator
 from bot.services.evidence import EvidenceLimits, EvidenceStore
 from bot.services.letters import LetterSigner
@@ -251,13 +255,15 @@ class App:
         return FloodGuard(self.settings.flood_burst, self.settings.flood_rate)
 
     def pace(self, channel: str) -> Pace:
-        settings = self.settings
-        concurrency = settings.sender_concurrency
-        if channel == "telegram":
-            return Pace(settings.telegram_rate, settings.telegram_chat_interval, concurrency)
-        if channel == "zalo":
-            return Pace(settings.zalo_rate, settings.zalo_chat_interval, concurrency)
-        return Pace(1000, 0, concurrency)  # the console, tests
+        """The sender's pace on a channel, from the settings its description names; a channel
+        without (the console, a test's) as fast as it goes."""
+        described = describe(channel)
+        pacing = described.pace if described is not None else None
+        rate = getattr(self.settings, pacing.rate) if pacing and pacing.rate else 1000
+        interval = (
+            getattr(self.settings, pacing.chat_interval) if pacing and pacing.chat_interval else 0
+        )
+        return Pace(float(rate), float(interval), self.settings.sender_concurrency)
 
     def outbox_sender(self, deliverer: Deliverer) -> OutboxSender:
         """A sender for one channel at its pace, woken by the store whenever a commit wrote
@@ -289,6 +295,23 @@ class App:
 
     async def close(self) -> None:
         await self.store.close()
+
+
+async def _preview_notes(
+    settings: Settings, uow: Any, audience: dict[str, Any], now: datetime
+) -> list[Text]:
+    """What each channel adds to a broadcast's preview about its part of the audience (its
+    description's ``preview``): a Zalo OA, how many only its paid template reaches."""
+    notes = []
+    for channel in CHANNELS:
+        if channel.preview is None:
+            continue
+        accounts = await uow.broadcasts.audience_accounts(audience, channel.name)
+        if accounts:
+            note = await import_module(channel.preview).preview(settings, uow, accounts, now)
+            if note is not None:
+                notes.append(note)
+    return notes
 
 
 def _link_secret(settings: Settings) -> bytes:
@@ -344,14 +367,15 @@ def build_app(settings: Settings, web_base_url: str | None = None) -> App:
         admins=tuple(str(admin) for admin in settings.admins),
         invite_valid=timedelta(days=settings.invite_valid_days),
         review_hold=timedelta(hours=settings.review_hold_hours),
-        photo_only_channels=frozenset({"zalo"}),  # Zalo users can send photos, not documents
-        buttonless_channels=frozenset({"zalo", "console"}),
+        # where users can send photos, not documents
+        photo_only_channels=frozenset(c.name for c in CHANNELS if "document" not in c.receives),
         quiet_hours=settings.quiet_hours,
         files=evidence,
         erased=erased,
         compact=store.compact,  # no erased row left in SQLite's file or write-ahead log
         translate=translator,
         public_base_url=settings.public_base_url or web_base_url,
+        preview_notes=partial(_preview_notes, settings),
         letters=LetterSigner(
             _link_secret(settings),
             settings.public_base_url,
@@ -422,6 +446,7 @@ def build_app(settings: Settings, web_base_url: str | None = None) -> App:
         text_commands=DECISION_COMMANDS,
         button_commands=BUTTON_COMMANDS,
         greet=greet_citizen,
+        forget=forget_citizen,
         home=staff_home,
         files=evidence,
     )

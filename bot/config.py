@@ -1,8 +1,9 @@
-"""Settings from the environment or a `.env` file, prefix ``CDHT_``."""
+"""Settings from the environment or a `.env` file, prefix ``CDHT_``: the bot's own, and every
+registered channel's (``bot.handlers.registry.ChannelSettings``, each declared in the channel's
+folder)."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
@@ -10,11 +11,11 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.handlers.description import OptionalUrl
+from bot.handlers.registry import CHANNEL_NAMES, CHANNELS, ChannelSettings
+
 __all__ = ["AdminRef", "ConfigError", "Settings", "load_settings"]
 
-OFFICIAL_TELEGRAM_API = "https://api.telegram.org"
-OFFICIAL_ZALO_API = "https://bot-api.zaloplatforms.com"
-CHANNEL_NAMES = ("telegram", "zalo", "console")
 LETTER_MAX_LINES = 4  # the letter's issuer lines, and the lines above its title
 LETTER_MAX_LINE = 90  # characters in one of them
 
@@ -39,31 +40,19 @@ class AdminRef(tuple[str, str]):
         return f"{self[0]}:{self[1]}"
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ChannelSettings):
     model_config = SettingsConfigDict(
         env_prefix="CDHT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
     data_dir: Path = Path("var")
     database_url: str | None = None
-    telegram_token: SecretStr | None = None
-    telegram_api_url: str = OFFICIAL_TELEGRAM_API
-    # the client library under the Telegram channel; both behave the same (tests run on both)
-    telegram_backend: Literal["aiogram", "ptb"] = "ptb"
-    telegram_webhook_url: str | None = None
-    telegram_webhook_secret: SecretStr | None = None
-    zalo_token: SecretStr | None = None
-    zalo_api_url: str = OFFICIAL_ZALO_API
-    zalo_webhook_url: str | None = None
-    zalo_webhook_secret: SecretStr | None = None
-    public_base_url: str | None = None  # where Zalo can fetch signed evidence links
+    # where the web console, the letters' verification page and signed evidence links (how
+    # a channel that cannot upload a file sends it) are reached
+    public_base_url: OptionalUrl = None
     # evidence files: a directory every process reads (several processes: a shared one)
     evidence_dir: Path | None = None
     link_valid_hours: int = Field(default=24, ge=1, le=24 * 30)
-    telegram_rate: float = Field(default=25, gt=0, le=1000)  # messages per second
-    telegram_chat_interval: float = Field(default=1.0, ge=0, le=60)  # seconds, one chat
-    zalo_rate: float = Field(default=10, gt=0, le=1000)
-    zalo_chat_interval: float = Field(default=1.0, ge=0, le=60)
     sender_concurrency: int = Field(default=8, ge=1, le=100)
     quiet_hours: Annotated[tuple[int, int] | None, NoDecode] = (21 * 60, 7 * 60)
     reminder_idle_days: int = Field(default=3, ge=1, le=60)
@@ -151,64 +140,6 @@ class Settings(BaseSettings):
             return tuple(AdminRef.parse(part) for part in value.split(",") if part.strip())
         return value
 
-    @field_validator(
-        "telegram_api_url",
-        "telegram_webhook_url",
-        "zalo_api_url",
-        "zalo_webhook_url",
-        "public_base_url",
-    )
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
-
-    @field_validator(
-        "telegram_token",
-        "telegram_webhook_secret",
-        "zalo_token",
-        "zalo_webhook_secret",
-        "zalo_webhook_url",
-        "public_base_url",
-        "telegram_webhook_url",
-        mode="before",
-    )
-    @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("telegram_token")
-    @classmethod
-    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            bot_id, sep, secret = value.get_secret_value().partition(":")
-            if not sep or not bot_id.isdigit() or not secret:
-                raise ValueError("does not look like a bot token (digits:secret)")
-        return value
-
-    @field_validator("telegram_webhook_secret")
-    @classmethod
-    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        # https://core.telegram.org/bots/api#setwebhook: secret_token, "1-256 characters. Only
-        # characters A-Z, a-z, 0-9, _ and - are allowed."
-        if value is not None and not re.fullmatch(
-            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
-        ):
-            raise ValueError("1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
-        return value
-
-    @field_validator("zalo_webhook_secret")
-    @classmethod
-    def _zalo_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        # The Zalo Bot Platform's setWebhook takes a secret_token of 8 to 256 characters.
-        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
-            raise ValueError("8 to 256 characters (the Zalo Bot Platform's rule)")
-        return value
-
     @field_validator("province_code")
     @classmethod
     def _known_province(cls, value: int) -> int:
@@ -222,10 +153,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _webhook_pair(self) -> Settings:
-        if self.telegram_webhook_url and self.telegram_webhook_secret is None:
-            raise ValueError("CDHT_TELEGRAM_WEBHOOK_SECRET is required with a webhook URL")
-        if self.zalo_webhook_url and self.zalo_webhook_secret is None:
-            raise ValueError("CDHT_ZALO_WEBHOOK_SECRET is required with a webhook URL")
+        """A channel's webhook URL needs its secret (the platform sends it with each update)."""
+        for hook in (channel.webhook for channel in CHANNELS if channel.webhook is not None):
+            secret = hook.secret_setting
+            if hook.url_setting is None or secret is None:
+                continue  # the platform signs each event (set by hand in its console)
+            if getattr(self, hook.url_setting) and getattr(self, secret) is None:
+                raise ValueError(f"CDHT_{secret.upper()} is required with a webhook URL")
         return self
 
     @property
@@ -236,17 +170,8 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Secret values that must never reach a log line."""
-        found = [
-            s.get_secret_value()
-            for s in (
-                self.telegram_token,
-                self.telegram_webhook_secret,
-                self.zalo_token,
-                self.zalo_webhook_secret,
-            )
-            if s
-        ]
-        return [value for value in found if value]
+        found = [getattr(self, name) for channel in CHANNELS for name in channel.secrets]
+        return [s.get_secret_value() for s in found if isinstance(s, SecretStr) and s]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -60,6 +60,11 @@ def _load(locales_dir: Path, locale: str) -> NullTranslations:
     return Translations.load(str(locales_dir), [locale], DOMAIN)
 
 
+# keys built from data whose family has an «other» entry: ``channel.<name>`` (each channel's
+# description declares its own; bot/handlers/registry.py)
+FALLBACK_FAMILIES = ("channel.",)
+
+
 class Translator:
     """Looks up message ids; message ids are symbolic keys, both catalogs are complete."""
 
@@ -82,7 +87,15 @@ class Translator:
         return self._catalogs[self.resolve(locale)].gettext(key) != key
 
     def __call__(self, locale: str, key: str, /, **params: object) -> str:
+        text = self._text(locale, key)
+        if text == key and key.startswith(FALLBACK_FAMILIES):
+            # a name built from data that no catalog entry has (a test's channel «test»):
+            # its family's «other» («kênh khác»), never the bare key
+            text = self._text(locale, key.rpartition(".")[0] + ".other")
+        return text.format(**params) if params else text
+
+    def _text(self, locale: str, key: str) -> str:
         text = self._catalogs[self.resolve(locale)].gettext(key)
         if text == key and locale != "vi":
             text = self._catalogs["vi"].gettext(key)
-        return text.format(**params) if params else text
+        return text

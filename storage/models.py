@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 __all__ = [
     "broadcasts",
+    "channel_state",
     "citizen_changes",
     "citizens",
     "code_attempts",
@@ -309,6 +310,7 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Column("last_error", String(200)),
+    Column("sent_via", String(16)),  # how a channel with two ways sent it (a Zalo OA: template)
     Column("broadcast_id", Id),
     Column("citizen_id", Id),  # the citizen a message is about, so that erasure finds it
     Index("ix_outbox_due", "status", "channel", "priority", "id"),
@@ -366,4 +368,16 @@ web_sessions = Table(  # the web console's sessions (hash of the cookie's secret
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True)),
+)
+
+
+# what a channel keeps for itself (a Zalo OA's tokens, when a user last wrote to it)
+channel_state = Table(
+    "channel_state",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("version", Integer, nullable=False),  # compare-and-set: bumped by every write
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from bot.__main__ import _serve
 from bot.app import App
+from bot.cli.supervision import serve
 from bot.config import Settings
 from bot.handlers import Channel, configured_channels
 from bot.handlers.web import WebServer
@@ -54,7 +54,7 @@ async def start_bot(
     web_server = WebServer(configured.webhook_host, configured.webhook_port)
     channels = {channel.name: channel for channel in configured_channels(app, web_server)}
     stop = asyncio.Event()
-    task = asyncio.create_task(_serve(app, list(channels.values()), stop, web_server=web_server))
+    task = asyncio.create_task(serve(app, list(channels.values()), stop, web_server=web_server))
     if web_server.needed:
         await asyncio.wait_for(web_server.started.wait(), 10)
     return Running(app, channels, stop, task)

@@ -56,10 +56,10 @@ async def test_export_json_and_csv(
     await register(Chat(app.engine, user="2"), name="Lưu Thị Ngọc", group="g4")
     await app.close()
 
-    from bot.__main__ import _export_text  # the same code path as `cdht export`, in this loop
+    from bot.cli.reports import export_text  # the same code path as `cdht export`, in this loop
     from bot.config import load_settings
 
-    text, count = await _export_text(load_settings(), "json", None)
+    text, count = await export_text(load_settings(), "json", None)
     records = json.loads(text)
     assert count == 2
     first = records[0]
@@ -82,10 +82,10 @@ async def test_export_json_and_csv(
     assert first["ward_name"] == "Phường Lê Chân"
     assert records[1]["full_name"] == "Lưu Thị Ngọc" and records[1]["group"] == 4
 
-    text, _ = await _export_text(load_settings(), "csv", first["ward_code"])
+    text, _ = await export_text(load_settings(), "csv", first["ward_code"])
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 2 and rows[0]["gender"] == "female"
-    text, count = await _export_text(load_settings(), "csv", "00000")
+    text, count = await export_text(load_settings(), "csv", "00000")
     assert count == 0
 
 
@@ -146,12 +146,14 @@ async def test_broadcast_send_schedule_report_and_cancel(
     monkeypatch.setenv("CDHT_DATABASE_URL", app.settings.effective_database_url)
     await register(Chat(app.engine, user="1"))
     await app.close()
-    from bot.__main__ import CliError, _broadcast, _parser
+    from bot.cli.broadcasts import broadcast
+    from bot.cli.parser import parser
+    from bot.cli.shared import CliError
     from bot.config import load_settings
 
     async def cli(*words: str) -> int:  # what main() does, in this test's event loop
         try:
-            return await _broadcast(load_settings(), _parser().parse_args(["broadcast", *words]))
+            return await broadcast(load_settings(), parser().parse_args(["broadcast", *words]))
         except CliError as exc:
             print(exc, file=sys.stderr)
             return exc.code
@@ -271,10 +273,10 @@ def test_an_outdated_unit_code_is_mapped_and_former_names_are_found(
 def test_a_second_cdht_run_on_one_sqlite_file_is_refused(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.__main__ import _only_process
+    from bot.cli.supervision import only_process
     from bot.config import load_settings
 
-    first = _only_process(load_settings())  # as a running `cdht run` holds it
+    first = only_process(load_settings())  # as a running `cdht run` holds it
     assert first is not None
     assert main(["run"]) == 2
     assert "use PostgreSQL (CDHT_DATABASE_URL)" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import bot.__main__ as cli
+import bot.cli.supervision as cli
 from bot.engine.ports import Lease
 
 
@@ -70,7 +70,7 @@ async def test_the_first_job_to_find_the_lease_lost_stops_every_job(
 
         return [sender(), scheduler()]
 
-    await asyncio.wait_for(cli._while_leading(app, stop, jobs), 30)  # a safety net
+    await asyncio.wait_for(cli.while_leading(app, stop, jobs), 30)  # a safety net
     assert events == [
         "sender stopped after 2",  # the lease held for two messages, lost before the third
         "scheduler stopped",  # stopped by the sender's finding, not by a periodic check

@@ -67,9 +67,6 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     await server.stop()
 
 
-BACKENDS = pytest.mark.parametrize("telegram_backend", ["aiogram", "ptb"])
-
-
 def bot_for(fake: FakeTelegram, tmp_path: Path, database_url: str, telegram_backend: str) -> Bot:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDHT_")}
     env.update(
@@ -155,7 +152,6 @@ async def processed_ids(database_url: str) -> set[int]:
         await store.close()
 
 
-@BACKENDS
 async def test_kill_9_during_sixty_registrations_loses_no_update(
     fake: FakeTelegram,
     tmp_path: Path,
@@ -203,7 +199,6 @@ async def test_kill_9_during_sixty_registrations_loses_no_update(
     print(summary)
 
 
-@BACKENDS
 async def test_kill_9_during_an_evidence_download_fetches_it_again(
     fake: FakeTelegram, tmp_path: Path, database_url: str, telegram_backend: str
 ) -> None:

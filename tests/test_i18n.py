@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES, LOCALES_DIR, Translator
@@ -15,13 +16,20 @@ ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-# The keywords of `make messages`: t("id"), translate(locale, "id"), ValidationError("id")
-KEYWORDS = {"t": None, "_tr": (2,), "translate": (2,), "ValidationError": None, "PhoneError": None}
+# The keywords of `make messages`: Babel's defaults (the web console's templates say _("id")),
+# t("id"), translate(locale, "id"), ValidationError("id")
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "t": None, "_tr": (2,), "translate": (2,), "ValidationError": None, "PhoneError": None,
+}  # fmt: skip
 
 
 def code_message_ids() -> set[str]:
-    """What ``make messages`` (pybabel extract) finds in bot/."""
-    found = extract_from_dir(str(ROOT / "bot"), method_map=[("**.py", "python")], keywords=KEYWORDS)
+    """What ``make messages`` (pybabel extract, mapped by locales/babel.cfg) finds in bot/: the
+    code and the web console's templates."""
+    with (LOCALES_DIR / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
+    found = extract_from_dir(str(ROOT / "bot"), method_map, options_map, keywords=KEYWORDS)
     return {message for _, _, message, _, _ in found if isinstance(message, str)}
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "Scope",
     "allowed",
     "home_text",
+    "invitable",
     "role_label",
     "role_name",
     "scope_kind",
@@ -56,6 +57,7 @@ class Action(StrEnum):
     LIST_STAFF = "list_staff"  # /staff, the console's staff page
     INVITE = "invite"  # /invite, the console's invitation form, `cdht coordinator invite`
     REVOKE = "revoke"  # /revoke, the console's revoke button, `cdht coordinator revoke`
+    CHANNELS = "channels"  # connect a ward's own account on a channel (its Zalo OA's page)
 
 
 class Scope(Enum):
@@ -93,7 +95,7 @@ N, W, C = Scope.NONE, Scope.WARDS, Scope.CITY
 COLUMNS = (
     Action.WEB_CONSOLE, Action.QUEUE, Action.REVIEW, Action.DECIDE, Action.CITIZENS,
     Action.REPORT, Action.EXPORT, Action.LISTS, Action.BROADCAST, Action.OTHERS_BROADCASTS,
-    Action.LIST_STAFF, Action.INVITE, Action.REVOKE,
+    Action.LIST_STAFF, Action.INVITE, Action.REVOKE, Action.CHANNELS,
 )  # fmt: skip
 
 
@@ -103,12 +105,12 @@ def _row(scopes: tuple[Scope, ...], label: Text | None, home: Text | None) -> Ro
 
 
 ROLES: Mapping[str, RoleRow] = {
-    #                  web que rev dec cit rep exp lis bro oth sta inv rvk
-    NONE: _row(        (N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N),
+    #                  web que rev dec cit rep exp lis bro oth sta inv rvk cha
+    NONE: _row(        (N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N),
                        None, None),
-    COORDINATOR: _row( (W,  W,  W,  W,  W,  W,  W,  W,  W,  N,  N,  N,  N),
+    COORDINATOR: _row( (W,  W,  W,  W,  W,  W,  W,  W,  W,  N,  N,  N,  N,  N),
                        t("staff.role.coordinator"), t("staff.home")),
-    ADMIN: _row(       (C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C),
+    ADMIN: _row(       (C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C),
                        t("staff.role.admin"), t("staff.home.admin")),
 }  # fmt: skip
 
@@ -145,6 +147,12 @@ def scope_of(account: Account, action: Action) -> frozenset[str] | None:
     if kind is Scope.CITY:
         return None
     return _wards(account) if kind is Scope.WARDS else frozenset()
+
+
+def invitable() -> tuple[str, ...]:
+    """The roles an invitation can grant: every row of the table but ``none``, in its order
+    (the chat's /invite, the web console's form and ``cdht coordinator invite`` offer these)."""
+    return tuple(name for name in ROLES if name != NONE)
 
 
 def role_label(name: str) -> Text | None:

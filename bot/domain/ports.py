@@ -333,6 +333,9 @@ class BroadcastRepository(Protocol):
 
     async def report(self, broadcast_id: int) -> dict[str, int]: ...
 
+    async def audience_accounts(self, audience: dict[str, Any], channel: str) -> list[str]:
+        """The external ids the audience reaches on ``channel``."""
+
     async def received(self, accounts: Sequence[tuple[str, str]]) -> Sequence[Received]:
         """Campaign messages (broadcasts, reminders) queued or sent to these accounts."""
 

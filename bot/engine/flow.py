@@ -114,6 +114,7 @@ class FlowContext(Generic[U, S]):
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Run once the channel has delivered this update's replies (they are stored until then).
     after_delivery: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    origin: str | None = None  # the update's ``Inbound.origin`` (where it was addressed)
 
 
 def _always(_: FlowContext[Any, Any]) -> bool:

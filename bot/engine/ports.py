@@ -169,7 +169,8 @@ class OutboxRepository(Protocol):
         """Pending rows, urgent ones first; ``bulk=False`` leaves broadcasts and reminders;
         ``external_id`` only that account's (a console shows its own user's messages)."""
 
-    async def mark_sent(self, row_id: int, now: datetime) -> None: ...
+    async def mark_sent(self, row_id: int, now: datetime, via: str | None = None) -> None:
+        """Sent; ``via``: how, for a channel with two ways (a Zalo OA's template)."""
 
     async def delete(self, row_ids: Sequence[int]) -> None:
         """Forget rows (a reply once it is delivered)."""

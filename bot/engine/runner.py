@@ -239,6 +239,7 @@ class Engine:
         button_commands: Sequence[tuple[str, Text]] = (),
         greet: Callable[[FlowContext[Any, Any]], Awaitable[Text]] | None = None,
         home: Callable[[FlowContext[Any, Any]], Awaitable[Text | None]] | None = None,
+        forget: Callable[[FlowContext[Any, Any]], Awaitable[None]] | None = None,
         files: FileIntake | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
@@ -254,6 +255,7 @@ class Engine:
         self._button_labels: dict[str, tuple[Choice, ...]] = {}  # locale: the labels
         self._home = home
         self._greet = greet
+        self._forget = forget
         self._files = files
         self._clock = clock
         self.commands: dict[str, Text] = {
@@ -461,6 +463,10 @@ class Engine:
 
     async def _dispatch(self, turn: _Turn) -> None:
         inbound = turn.inbound
+        if inbound.kind is InboundKind.FORGET:  # never typed: only a platform's own event
+            if turn.identity is not None and self._forget is not None:
+                await self._forget(self._context(turn, {}))
+            return
         if inbound.kind is InboundKind.MEMBER:  # blocked or unblocked: no reply to give
             if turn.identity is not None:
                 blocked = None if inbound.reachable else turn.now
@@ -708,6 +714,7 @@ class Engine:
             self._services,
             turn.after_commit,
             turn.after_delivery,
+            turn.inbound.origin,
         )
 
     async def _start_flow(

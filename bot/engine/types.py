@@ -35,6 +35,7 @@ class InboundKind(StrEnum):
     OTHER = "other"  # stickers, locations, ... anything we cannot use
     UNREADABLE = "unreadable"  # the platform withheld the content (Zalo, some accounts)
     MEMBER = "member"  # the user blocked (``reachable`` False) or unblocked the bot
+    FORGET = "forget"  # the platform says the user took back the app's access: forget them
 
 
 class Expect(StrEnum):
@@ -82,6 +83,9 @@ class Inbound:
     chat_id: str | None = None  # where replies go, when the platform names it apart from the user
     reachable: bool | None = None  # MEMBER updates: whether the bot may write to the user again
     buttons: bool = True  # the channel shows buttons (else numbered menus, typed answers)
+    # where the message was addressed, as the channel knows it: a ward's own page (a Zalo
+    # Official Account) gives its ward's code, which registration offers first
+    origin: str | None = None
 
     @property
     def reply_to(self) -> str:

@@ -8,6 +8,7 @@ from bot.flows.letter import letter_command
 from bot.flows.registration import (
     PROFILE_FLOW,
     REGISTRATION_FLOW,
+    forget_citizen,
     greet_citizen,
     profile_flow,
     registration_flow,
@@ -64,6 +65,7 @@ __all__ = [
     "broadcast_flow",
     "declaration_flow",
     "export_command",
+    "forget_citizen",
     "greet_citizen",
     "invite_command",
     "letter_command",

@@ -1,13 +1,23 @@
 """``/broadcast``: staff compose a campaign message (text → audience → preview → send);
-``/broadcast report ID`` and ``/broadcast cancel ID``. Coordinators reach their own wards only."""
+``/broadcast report ID`` and ``/broadcast cancel ID``. Coordinators reach their own wards only:
+sending is ``bot.domain.usecases.broadcasts.broadcast``, which checks the account, the audience's
+wards and the text again when it is sent."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.usecases.broadcasts import AUDIENCE_STATUSES, MAX_TEXT, audience, create_broadcast
+from bot.domain.permissions import Action, allowed, scope_of
+from bot.domain.usecases.broadcasts import (
+    AUDIENCE_STATUSES,
+    MAX_TEXT,
+    audience,
+    broadcast,
+    cancel_broadcast,
+    text_problem,
+    visible_broadcast,
+)
 from bot.domain.usecases.roles import Role, role_of
-from bot.domain.validation import visible_text
 from bot.engine import (
     Accept,
     Answer,
@@ -15,12 +25,15 @@ from bot.engine import (
     Expect,
     Finish,
     Flow,
+    Joined,
     Outcome,
     Prompt,
     Retry,
     Step,
     Text,
     t,
+    text_from_json,
+    text_to_json,
 )
 from bot.flows.common import Ctx, choose, services
 
@@ -48,22 +61,28 @@ async def _report_or_cancel(ctx: Ctx, role: Role, action: str, raw: str) -> Text
     # no broadcast has a number of more than 12 digits (20 would overflow either database)
     if not number.isdigit() or len(number) > 12:
         return t("bc.usage")
-    broadcast = await ctx.uow.broadcasts.get(int(number))
-    if broadcast is None or (not role.admin and broadcast.created_by != role.account):
-        return t("bc.unknown", id=number)
     if action == "cancel":
-        withdrawn = await ctx.uow.broadcasts.cancel(broadcast.id)
-        return t("bc.cancelled_id", id=broadcast.id, withdrawn=withdrawn)
-    counts = await ctx.uow.broadcasts.report(broadcast.id)
+        withdrawn = await cancel_broadcast(ctx.uow, role, int(number))
+        if withdrawn is None:
+            return t("bc.unknown", id=number)
+        return t("bc.cancelled_id", id=int(number), withdrawn=withdrawn)
+    found = await visible_broadcast(ctx.uow, role, int(number))
+    if found is None:
+        return t("bc.unknown", id=number)
+    counts = await ctx.uow.broadcasts.report(found.id)
     # the state in words («đang gửi»), as the web console's report page says it, not `queued`
-    state = t(f"web.bc.state.{broadcast.status}")
-    return t("bc.report", id=broadcast.id, status=state,
-             recipients=broadcast.recipients, **counts)  # fmt: skip
+    state = t(f"web.bc.state.{found.status}")
+    report = t("bc.report", id=found.id, status=state,
+               recipients=found.recipients, **counts)  # fmt: skip
+    if "template" in counts or "not_in_window" in counts:  # through wards' Zalo pages
+        return t("bc.report.window", report=report, template=counts.get("template", 0),
+                 not_in_window=counts.get("not_in_window", 0))  # fmt: skip
+    return report
 
 
 async def _guard(ctx: Ctx) -> Text | None:
     role = await _role(ctx)
-    if not role.is_staff:
+    if not allowed(role, Action.BROADCAST):
         return t("rev.error.not_staff")
     action, _, rest = str(ctx.values.get("args") or "").strip().partition(" ")
     if action.lower() in ("report", "cancel"):
@@ -73,7 +92,8 @@ async def _guard(ctx: Ctx) -> Text | None:
 
 async def _init(ctx: Ctx) -> dict[str, Any]:
     role = await _role(ctx)
-    return {"wards": [] if role.admin else sorted(role.wards), "account": role.account}
+    scope = scope_of(role, Action.BROADCAST)
+    return {"wards": [] if scope is None else sorted(scope), "account": role.account}
 
 
 def _text_prompt(ctx: Ctx) -> Prompt:
@@ -84,11 +104,19 @@ def _text_prompt(ctx: Ctx) -> Prompt:
 
 async def _text(ctx: Ctx, answer: Answer) -> Outcome:
     text = answer.text.strip()
-    if len(visible_text(text)) < 2:
-        return Retry(t("reg.text.error.empty"))
-    if len(text) > MAX_TEXT:
-        return Retry(t("reg.text.error.long", limit=MAX_TEXT))
+    problem = text_problem(text)
+    if problem is not None:
+        return Retry(_refusal(problem))
     return Accept({"text": text})
+
+
+def _refusal(problem: str) -> Text:
+    """Why ``broadcast`` (or ``text_problem``) refused, in the chat's words."""
+    return {
+        "not_allowed": t("rev.error.not_staff"),
+        "out_of_scope": t("bc.out_of_scope"),  # the account's wards changed since it began
+        "long": t("reg.text.error.long", limit=MAX_TEXT),
+    }.get(problem, t("reg.text.error.empty"))  # empty, or fewer than two visible characters
 
 
 def _audience_prompt(ctx: Ctx) -> Prompt:
@@ -113,7 +141,11 @@ async def _audience(ctx: Ctx, answer: Answer) -> Outcome:
         return choose()
     ctx.values["status"] = answer.choice_id
     count = await ctx.uow.broadcasts.count_audience(_filters(ctx))
-    return Accept({"status": answer.choice_id, "count": count})
+    preview_notes = services(ctx).preview_notes
+    notes = await preview_notes(ctx.uow, _filters(ctx), ctx.now) if preview_notes else []
+    return Accept(
+        {"status": answer.choice_id, "count": count, "notes": [text_to_json(n) for n in notes]}
+    )
 
 
 def _quiet(ctx: Ctx) -> Text:
@@ -125,14 +157,17 @@ def _quiet(ctx: Ctx) -> Text:
 
 
 def _preview_prompt(ctx: Ctx) -> Prompt:
+    preview = t(
+        "bc.preview",
+        quiet=_quiet(ctx),
+        count=ctx.values.get("count", 0),
+        audience=AUDIENCE_LABELS[str(ctx.values.get("status", "all"))],
+        text=ctx.values.get("text", ""),
+    )
+    # what channels add (a ward's Zalo page: how many only its paid template reaches)
+    notes = tuple(text_from_json(note) for note in ctx.values.get("notes") or ())
     return Prompt(
-        t(
-            "bc.preview",
-            quiet=_quiet(ctx),
-            count=ctx.values.get("count", 0),
-            audience=AUDIENCE_LABELS[str(ctx.values.get("status", "all"))],
-            text=ctx.values.get("text", ""),
-        ),
+        Joined((preview, *notes), "\n\n") if notes else preview,
         (ChoiceSpec("send", t("bc.send")), ChoiceSpec("cancel", t("bc.cancel"))),
         Expect.CHOICE,
     )
@@ -143,15 +178,16 @@ async def _preview(ctx: Ctx, answer: Answer) -> Outcome:
         return Finish((t("bc.discarded"),))
     if answer.choice_id != "send":
         return choose()
-    role = await _role(ctx)
-    if not role.is_staff:  # re-checked when it matters
-        return Finish((t("rev.error.not_staff"),))
     continues = ctx.values.get("status") in ("not_started", "in_progress")
     buttons = (("/declare", t("note.reminder.button")),) if continues else ()
-    created = await create_broadcast(
-        ctx.uow, str(ctx.values["text"]), _filters(ctx), role.account, ctx.now, choices=buttons
-    )
-    return Finish((t("bc.queued", id=created.id, count=created.recipients),))
+    # the account, the audience's wards and the text are re-checked when it matters
+    done = await broadcast(
+        ctx.uow, await _role(ctx), str(ctx.values["text"]), _filters(ctx), ctx.now,
+        choices=buttons,
+    )  # fmt: skip
+    if done.broadcast is None:
+        return Finish((_refusal(done.problem or "not_allowed"),))
+    return Finish((t("bc.queued", id=done.broadcast.id, count=done.broadcast.recipients),))
 
 
 def broadcast_flow() -> Flow:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.calendar import VN_TIME, campaign_year, local_date
 from bot.domain.criteria import CriteriaSet, Indicator
@@ -52,7 +53,6 @@ class Services:
     invite_valid: timedelta = timedelta(days=7)
     review_hold: timedelta = timedelta(hours=24)  # an open review is released after this
     photo_only_channels: frozenset[str] = frozenset()  # channels where no document can be sent
-    buttonless_channels: frozenset[str] = frozenset()  # channels that show numbered menus
     quiet_hours: tuple[int, int] | None = (21 * 60, 7 * 60)  # minutes of the day, local time
     files: BlobSink | None = None  # where files the bot makes (exports) are kept for sending
     # after an erasure has committed: remove its evidence files (unless still used elsewhere)
@@ -65,6 +65,9 @@ class Services:
     population: Population | None = None  # per unit, from CDHT_POPULATION_CSV
     letters: LetterSigner | None = None  # recognition letters and their verification links
     public_base_url: str | None = None  # where the web console and letters are reached
+    # what a broadcast's preview adds about its audience, channel by channel (a Zalo OA: how
+    # many only its paid template reaches): (uow, audience, now) -> sentences
+    preview_notes: Callable[[Any, dict[str, Any], datetime], Awaitable[list[Text]]] | None = None
 
     def year(self, now: datetime) -> int:
         return campaign_year(now, self.campaign_year)

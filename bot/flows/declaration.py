@@ -12,9 +12,17 @@ from typing import Any
 
 from bot.domain.consents import SHARING, active_purposes
 from bot.domain.criteria import CriteriaSet
-from bot.domain.groups import GROUP_LABELS
 from bot.domain.records import Declaration, EvidenceFile, Staff
-from bot.domain.usecases.notices import change_status, notify_accounts, reviewers_for, text_message
+from bot.domain.usecases.consents import give
+from bot.domain.usecases.declarations import (
+    EDITABLE_STATUSES,
+    Sharing,
+    attach_evidence,
+    save_note,
+    save_score,
+    start,
+    submit,
+)
 from bot.domain.usecases.texts import adjustments_text, reasons_text, result_text
 from bot.domain.validation import visible_text
 from bot.engine import (
@@ -54,7 +62,6 @@ __all__ = [
 ]
 
 DECLARATION_FLOW = "declaration"
-EDITABLE_STATUSES = ("draft", "returned")
 
 
 # -- state kept in the conversation: a snapshot of the declaration for the prompts -------------
@@ -166,11 +173,7 @@ async def _init(ctx: Ctx) -> dict[str, Any]:
     assert citizen is not None
     bundle = services(ctx)
     year = bundle.year(ctx.now)
-    declaration = await ctx.uow.declarations.for_year(citizen.id, year)
-    if declaration is None:
-        declaration = await ctx.uow.declarations.create(
-            citizen.id, year, bundle.criteria_set, ctx.now
-        )
+    declaration = await start(ctx.uow, citizen.id, year, bundle.criteria_set, ctx.now)
     answers = await ctx.uow.declarations.answers(declaration.id)
     returned = declaration.status == "returned"
     return {
@@ -397,12 +400,18 @@ async def _set_score(ctx: Ctx, indicator_id: int, value: int, notice: Text | Non
     """Store one indicator's score and go to its evidence question."""
     criteria = _criteria(ctx)
     current = _scores(ctx).get(indicator_id)
-    declaration_id = int(ctx.values["declaration_id"])
-    await ctx.uow.declarations.set_score(declaration_id, indicator_id, value, ctx.now)
+    # a coordinator's adjustment applies to the score it adjusted, not to a new one
+    replaced = value != current and (bool(_reopened(ctx)) or indicator_id in _adjusted(ctx))
+    await save_score(
+        ctx.uow,
+        int(ctx.values["declaration_id"]),
+        indicator_id,
+        value,
+        ctx.now,
+        drop_adjustment=replaced,
+    )
     values = _with(ctx, "scores", indicator_id, value)
-    if value != current and (_reopened(ctx) or indicator_id in _adjusted(ctx)):
-        # a coordinator's adjustment applies to the score it adjusted, not to a new one
-        await ctx.uow.declarations.set_verified(declaration_id, indicator_id, None, None)
+    if replaced:
         adjusted = dict(ctx.values.get("adjusted") or {})
         adjusted.pop(str(indicator_id), None)
         values["adjusted"] = adjusted
@@ -435,7 +444,8 @@ async def _attach(ctx: Ctx, indicator_id: int, answer: Answer) -> Outcome:
     count = _counts(ctx).get(indicator_id, 0)
     if count >= limits.max_files:
         return Retry(t("decl.evidence.error.too_many", max_files=limits.max_files))
-    added = await ctx.uow.declarations.add_evidence(
+    added = await attach_evidence(
+        ctx.uow,
         EvidenceFile(
             int(ctx.values["declaration_id"]),
             indicator_id,
@@ -512,9 +522,7 @@ async def _describe(ctx: Ctx, indicator_id: int, text: str) -> Outcome:
         if before:
             return Retry(t("decl.evidence.error.note_full", limit=limit, room=limit - len(before)))
         return Retry(t("decl.evidence.error.note_long", limit=limit))
-    await ctx.uow.declarations.set_note(
-        int(ctx.values["declaration_id"]), indicator_id, note, ctx.now
-    )
+    await save_note(ctx.uow, int(ctx.values["declaration_id"]), indicator_id, note, ctx.now)
     saved = (
         t("decl.evidence.note_added", n=indicator_id, text=text, note=note)
         if before
@@ -661,17 +669,21 @@ async def _review(ctx: Ctx, answer: Answer) -> Outcome:
     return choose()
 
 
-async def _towards_submit(ctx: Ctx) -> Outcome:
-    """Submitting needs the consent to share with the ward's coordinator, and a second word
-    when the scores would not be recognised."""
+async def _towards_submit(ctx: Ctx, sharing: Sharing | None = None) -> Outcome:
+    """Submitting needs the consent to share with the ward's coordinator (``sharing``: given
+    just now), and a second word when the scores would not be recognised."""
     criteria = _criteria(ctx)
     citizen = ctx.subject
     assert citizen is not None
-    if SHARING not in await active_purposes(ctx.uow, citizen.id):
+    if sharing is None and SHARING not in await active_purposes(ctx.uow, citizen.id):
         return Accept(goto="consent_share")
     if not criteria.evaluate(_scores(ctx)).recognised and not ctx.values.get("low_confirmed"):
+        if sharing is not None:  # the consent is kept; the scores are asked about first
+            await give(
+                ctx.uow, citizen.id, SHARING, sharing.notice_version, sharing.channel, ctx.now
+            )
         return Accept(goto="confirm_submit")  # say what the scores mean before sending
-    return await _submit(ctx, criteria)
+    return await _submit(ctx, criteria, sharing)
 
 
 def _share_prompt(ctx: Ctx) -> Prompt:
@@ -679,13 +691,10 @@ def _share_prompt(ctx: Ctx) -> Prompt:
 
 
 async def _share(ctx: Ctx, answer: Answer) -> Outcome:
-    citizen = ctx.subject
-    assert citizen is not None
     if answer.choice_id == "agree":
-        await ctx.uow.consents.record(
-            citizen.id, services(ctx).notice_version, [SHARING], ctx.now, ctx.identity.channel
+        return await _towards_submit(
+            ctx, Sharing(services(ctx).notice_version, ctx.identity.channel)
         )
-        return await _towards_submit(ctx)
     if answer.choice_id == "later":
         return _leave(ctx)
     return choose()
@@ -716,58 +725,29 @@ async def _confirm_submit(ctx: Ctx, answer: Answer) -> Outcome:
     return choose()
 
 
-async def _submit(ctx: Ctx, criteria: CriteriaSet) -> Outcome:
-    """Submit (or resubmit after a return), record it, and tell the reviewers at once."""
+async def _submit(ctx: Ctx, criteria: CriteriaSet, sharing: Sharing | None = None) -> Outcome:
+    """Submit (or resubmit after a return), with the sharing consent given just now if any;
+    the reviewers are told at once (``submit``), the citizen here."""
     citizen = ctx.subject
-    declaration = await ctx.uow.declarations.get(int(ctx.values["declaration_id"]))
     assert citizen is not None
-    assert declaration is not None
-    if declaration.status not in EDITABLE_STATUSES:
-        return Finish((_locked_text(declaration),))
-    resubmitted = declaration.status == "returned"
-    review_round = declaration.review_round + 1 if resubmitted else declaration.review_round
-    await change_status(
-        ctx.uow,
-        declaration,
-        "citizen",
-        "submitted",
-        ctx.now,
-        submitted_at=ctx.now,
-        review_round=review_round,
-        reopened=None,
-    )
-    evaluation = criteria.evaluate(_scores(ctx))
     bundle = services(ctx)
-    reviewer = await ctx.uow.staff.get(declaration.reviewer) if declaration.reviewer else None
-    if resubmitted and reviewer is not None and reviewer.revoked_at is None:
-        accounts, to_admins = [reviewer.account], False
-    else:
-        accounts, to_admins = await reviewers_for(ctx.uow, citizen, bundle.admins)
-    notice = t(
-        "note.submitted",
-        id=declaration.id,
-        name=citizen.full_name,
-        group=GROUP_LABELS.get(citizen.group, GROUP_LABELS[1]),
-        ward=citizen.ward_name,
-        total=evaluation.total,
-        max_total=criteria.max_total,
-        result=result_text(criteria, evaluation),
-        # after a return the total counts the coordinator's adjustments: say so
-        total_label=t("note.submitted.total.adjusted")
-        if _adjusted(ctx)
-        else t("note.submitted.total"),
-        round=review_round,
-        no_coordinator=t("note.submitted.no_coordinator") if to_admins else "",
-    )
-    button = ((f"/review {declaration.id}", t("note.review.button")),)
-    await notify_accounts(
+    submitted = await submit(
         ctx.uow,
-        accounts,
-        lambda channel, external_id: text_message(
-            channel, external_id, notice, button, citizen_id=citizen.id
-        ),
+        citizen,
+        int(ctx.values["declaration_id"]),
+        criteria,
+        _scores(ctx),
         ctx.now,
+        adjusted=bool(_adjusted(ctx)),
+        admins=bundle.admins,
+        sharing=sharing,
     )
+    if submitted.problem == "locked":
+        return Finish((_locked_text(submitted.declaration),))
+    if submitted.problem == "no_sharing":
+        return Accept(goto="consent_share")
+    evaluation = submitted.evaluation
+    assert evaluation is not None
     messages = [
         t(
             "decl.submitted",
@@ -777,9 +757,10 @@ async def _submit(ctx: Ctx, criteria: CriteriaSet) -> Outcome:
             result=result_text(criteria, evaluation),
         )
     ]
-    if not accounts:  # no coordinator and no admin: say so, do not pretend it was passed on
+    # no coordinator and no admin: say so, do not pretend it was passed on
+    if not submitted.accounts:
         messages.append(t("decl.submitted.no_one"))
-    elif to_admins:
+    elif submitted.to_admins:
         messages.append(t("decl.submitted.waiting"))
     return Finish(tuple(messages))
 

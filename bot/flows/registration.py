@@ -6,12 +6,11 @@ Diagram: ``registration.mmd`` beside this file. Steps are named after what they 
 from __future__ import annotations
 
 import re
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from bot.domain.consents import (
-    GUARDIAN,
     PURPOSE_LABELS,
     PURPOSES,
     REGISTRATION,
@@ -20,9 +19,10 @@ from bot.domain.consents import (
     active_purposes,
 )
 from bot.domain.groups import GROUP_LABELS, group_for
-from bot.domain.records import NewCitizen
+from bot.domain.records import Citizen, NewCitizen
+from bot.domain.usecases.citizens import Agreement, correct_profile, register
+from bot.domain.usecases.consents import give, withdraw
 from bot.domain.usecases.erasure import erase_citizen
-from bot.domain.usecases.notices import change_status, notify_accounts, reviewers_for, text_message
 from bot.domain.validation import (
     GUARDIAN_AGE,
     ValidationError,
@@ -58,6 +58,7 @@ __all__ = [
     "PROFILE_FLOW",
     "PURPOSES",
     "REGISTRATION_FLOW",
+    "forget_citizen",
     "greet_citizen",
     "profile_flow",
     "registration_flow",
@@ -464,7 +465,16 @@ async def _phone(ctx: Ctx, answer: Answer) -> Outcome:
 
 
 def _ward_prompt(ctx: Ctx) -> Prompt:
-    return Prompt(t("reg.ward.prompt", province=services(ctx).wards.province_name))
+    province = services(ctx).wards.province_name
+    here = services(ctx).wards.get(ctx.origin) if ctx.origin else None
+    if here is None:
+        return Prompt(t("reg.ward.prompt", province=province))
+    # written to a ward's own page: that ward first, any other typed as usual
+    return Prompt(
+        t("reg.ward.prompt_here", ward=here.name, province=province),
+        (ChoiceSpec(f"w{here.code}", here.name),),
+        Expect.CHOICE,
+    )
 
 
 def _search_wards(ctx: Ctx, query: str) -> Outcome:
@@ -479,7 +489,14 @@ def _search_wards(ctx: Ctx, query: str) -> Outcome:
 
 
 async def _ward(ctx: Ctx, answer: Answer) -> Outcome:
+    if answer.choice_id is not None and answer.choice_id.startswith("w"):
+        return await _ward_pick(ctx, answer)  # the ward of the page written to
     return _search_wards(ctx, answer.text)
+
+
+def _picking(ctx: Ctx) -> bool:
+    """Names were found to choose from (the ward of the page written to is chosen at once)."""
+    return bool(ctx.values.get("ward_candidates"))
 
 
 def _ward_pick_prompt(ctx: Ctx) -> Prompt:
@@ -602,25 +619,21 @@ async def _summary(ctx: Ctx, answer: Answer) -> Outcome:
         return Accept(goto="edit_field")
     if answer.choice_id != "confirm":
         return choose()
-    citizen = await ctx.uow.citizens.create(_new_citizen(ctx), ctx.now)
-    await ctx.uow.identities.bind(ctx.identity.id, citizen.id)
-    given_at = datetime.fromisoformat(str(ctx.values["consent_at"]))
-    version = str(ctx.values["consent_version"])
-    guardian: dict[str, str] = {}
-    if ctx.values.get("minor") and ctx.values.get("guardian_name"):  # who agreed, for a child
-        guardian = {
-            "guardian_name": str(ctx.values["guardian_name"]),
-            "guardian_relation": str(ctx.values.get("guardian_relation") or ""),
-        }
-    for purpose in ctx.values["consent_purposes"]:  # one record per purpose, as given
-        await ctx.uow.consents.record(
-            citizen.id, version, [purpose], given_at, ctx.identity.channel, **guardian
-        )
-    if guardian:  # the guardian's own agreement to the child's registration, naming them
-        await ctx.uow.consents.record(
-            citizen.id, version, [GUARDIAN], given_at, ctx.identity.channel, **guardian
-        )
+    citizen = await register(ctx.uow, ctx.identity.id, _new_citizen(ctx), _agreement(ctx), ctx.now)
     return Finish((t("reg.done", name=citizen.full_name),))
+
+
+def _agreement(ctx: Ctx) -> Agreement:
+    """What was agreed on the way, one purpose at a time; for a child, by whom."""
+    values = ctx.values
+    guardian = bool(values.get("minor") and values.get("guardian_name"))
+    return Agreement(
+        notice_version=str(values["consent_version"]),
+        given_at=datetime.fromisoformat(str(values["consent_at"])),
+        purposes=tuple(values["consent_purposes"]),
+        guardian_name=str(values["guardian_name"]) if guardian else None,
+        guardian_relation=str(values.get("guardian_relation") or "") if guardian else None,
+    )
 
 
 def _edit_field_prompt(ctx: Ctx) -> Prompt:
@@ -658,7 +671,7 @@ FIELD_STEPS = (
     Step("gender", _gender_prompt, _gender),
     Step("phone", _phone_prompt, _phone),
     Step("ward", _ward_prompt, _ward),
-    Step("ward_pick", _ward_pick_prompt, _ward_pick, part_of="ward"),
+    Step("ward_pick", _ward_pick_prompt, _ward_pick, applies=_picking, part_of="ward"),
     Step("residential_group", _residential_prompt, _residential),
     Step("workplace", _workplace_prompt, _workplace, applies=_works),
 )
@@ -712,22 +725,8 @@ async def _profile_save(ctx: Ctx) -> None:
     account) for ``/mydata``."""
     citizen = ctx.subject
     assert citizen is not None
-    changes = replace(_new_citizen(ctx), channel=citizen.channel)
-    corrected = [
-        (name, _shown(getattr(citizen, name)), _shown(getattr(changes, name)))
-        for name in (field.name for field in fields(NewCitizen))
-        if name not in ("channel", "locale", "ward_data_version")
-        and getattr(citizen, name) != getattr(changes, name)
-    ]
-    if not corrected:
-        return
-    ctx.subject = await ctx.uow.citizens.update(citizen.id, changes, ctx.now)
     account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
-    await ctx.uow.citizens.record_changes(citizen.id, corrected, account, ctx.now)
-
-
-def _shown(value: object) -> str | None:
-    return None if value is None else str(value)
+    ctx.subject = await correct_profile(ctx.uow, citizen, _new_citizen(ctx), account, ctx.now)
 
 
 def _profile_prompt(ctx: Ctx) -> Prompt:
@@ -800,47 +799,26 @@ async def _consents(ctx: Ctx, answer: Answer) -> Outcome:
     if purpose not in (SHARING, STATISTICS):
         return choose()
     given = set(await active_purposes(ctx.uow, citizen.id))
+    bundle = services(ctx)
     if purpose in given:
-        await ctx.uow.consents.withdraw(citizen.id, purpose, ctx.now)
+        # withdrawing the sharing takes a declaration waiting for review back from the
+        # coordinators, who are told it is gone
+        returned = await withdraw(
+            ctx.uow, citizen, purpose, ctx.now, year=bundle.year(ctx.now), admins=bundle.admins
+        )
         given.discard(purpose)
-        notice = await _withdrawn(ctx, purpose)
+        notice = (
+            t("profile.consent.withdrawn", purpose=PURPOSE_LABELS[purpose])
+            if returned is None
+            else t("profile.consent.withdrawn.submitted")
+        )
     else:
-        version = services(ctx).notice_version
-        await ctx.uow.consents.record(citizen.id, version, [purpose], ctx.now, ctx.identity.channel)
+        await give(
+            ctx.uow, citizen.id, purpose, bundle.notice_version, ctx.identity.channel, ctx.now
+        )
         given.add(purpose)
         notice = t("profile.consent.recorded", purpose=PURPOSE_LABELS[purpose])
     return Accept({"purposes": sorted(given)}, goto="consents", notice=notice)
-
-
-async def _withdrawn(ctx: Ctx, purpose: str) -> Text:
-    """Withdrawing the sharing takes a declaration waiting for review back from the coordinators."""
-    citizen = ctx.subject
-    assert citizen is not None
-    if purpose == SHARING:
-        year = services(ctx).year(ctx.now)
-        declaration = await ctx.uow.declarations.for_year(citizen.id, year)
-        if declaration is not None and declaration.status == "submitted":
-            await change_status(
-                ctx.uow, declaration, "citizen", "draft", ctx.now,
-                reason="consent withdrawn", claimed_by=None, claimed_at=None,
-            )  # fmt: skip
-            # the coordinators who were told of the submission are told it is gone (by number:
-            # the citizen has just withdrawn the sharing of their name)
-            accounts, _ = await reviewers_for(ctx.uow, citizen, services(ctx).admins)
-            holder = (
-                await ctx.uow.staff.get(declaration.claimed_by) if declaration.claimed_by else None
-            )
-            if holder is not None:
-                accounts.append(holder.account)
-            notice = t("note.sharing_withdrawn", id=declaration.id)
-            await notify_accounts(
-                ctx.uow,
-                accounts,
-                lambda channel, external_id: text_message(channel, external_id, notice),
-                ctx.now,
-            )
-            return t("profile.consent.withdrawn.submitted")
-    return t("profile.consent.withdrawn", purpose=PURPOSE_LABELS[purpose])
 
 
 def _delete_prompt(ctx: Ctx) -> Prompt:
@@ -862,6 +840,11 @@ async def _delete_confirm(ctx: Ctx, answer: Answer) -> Outcome:
         return choose()
     citizen = ctx.subject
     assert citizen is not None
+    await _erase(ctx, citizen)
+    return Finish((t("profile.deleted"),))
+
+
+async def _erase(ctx: Ctx, citizen: Citizen) -> None:
     blobs = await erase_citizen(ctx.uow, citizen, ctx.now)
     bundle = services(ctx)
     erased, compact = bundle.erased, bundle.compact
@@ -869,7 +852,13 @@ async def _delete_confirm(ctx: Ctx, answer: Answer) -> Outcome:
         ctx.after_commit.append(lambda: erased(blobs))  # the files, once the rows are gone
     if compact is not None:  # the confirmation itself names the account until it is sent
         ctx.after_delivery.append(compact)
-    return Finish((t("profile.deleted"),))
+
+
+async def forget_citizen(ctx: Ctx) -> None:
+    """The platform says the user took back the app's access (a Zalo OA's ``user_withdraw``):
+    the same erasure as «Xoá dữ liệu của tôi», without asking (they can no longer answer)."""
+    if ctx.subject is not None:
+        await _erase(ctx, ctx.subject)
 
 
 def profile_flow() -> Flow:

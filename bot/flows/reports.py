@@ -1,6 +1,7 @@
 """Staff's figures and files in the chat: /report, /export and the ward office's lists
-(/proposed, /notstarted, /waiting). Each checks the account's role and wards when it runs;
-a coordinator gets only their wards, a city admin the province, a citizen a refusal.
+(/proposed, /notstarted, /waiting). Each checks the account's role and wards when it runs, in
+the table of ``bot.domain.permissions``: a coordinator gets only their wards, a city admin the
+province, a citizen a refusal.
 
 The report counts only citizens who agreed to the statistics purpose (and says so); the lists
 and the export serve verification and hold everyone in scope. Lists go by unit in Vietnamese
@@ -14,11 +15,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.domain.permissions import Action, allowed, scope_of
 from bot.domain.usecases.notices import file_message
 from bot.domain.usecases.roles import Role, staff_names
 from bot.engine import Answered, Joined, Text, t
 from bot.flows.common import VN_TIME, Ctx, local_date, services
-from bot.flows.staff import _role, _scope
+from bot.flows.staff import _role, _ward_names
 from bot.services.evidence import delivered_once
 from bot.services.export import collect_records, render_csv
 from bot.services.lists import LISTS, list_rows, write_list
@@ -56,9 +58,18 @@ SHOWN_IN_CHAT = 10  # names listed in the message; the file has them all
 DEFAULT_WAITING_DAYS = 7
 
 
-async def _staff(ctx: Ctx) -> Role | None:
+async def _allowed(ctx: Ctx, action: Action) -> Role | None:
+    """The account's role if it may do ``action`` now; None for a refusal."""
     role = await _role(ctx)
-    return role if role.is_staff else None
+    return role if allowed(role, action) else None
+
+
+def _scope(ctx: Ctx, role: Role, action: Action) -> tuple[frozenset[str] | None, Text]:
+    """Where ``role`` may do ``action`` (None: the province), and that place in words."""
+    wards = scope_of(role, action)
+    if wards is None:
+        return None, t("report.scope.city")
+    return wards, t("report.scope.wards", wards=_ward_names(ctx, wards))
 
 
 async def _attach(ctx: Ctx, data: bytes, name: str, caption: Text, mime: str = XLSX) -> bool:
@@ -94,9 +105,9 @@ def _year(ctx: Ctx) -> int:
     return services(ctx).year(ctx.now)
 
 
-async def _report(ctx: Ctx, role: Role) -> Report:
+async def _report(ctx: Ctx, role: Role, action: Action) -> Report:
     bundle = services(ctx)
-    wards, _ = _scope(ctx, role)
+    wards, _ = _scope(ctx, role, action)
     return await build_report(
         ctx.uow,
         bundle.wards,
@@ -110,11 +121,11 @@ async def _report(ctx: Ctx, role: Role) -> Report:
 async def report_command(ctx: Ctx) -> Answered:
     """``/report [YEAR]``: the year's figures for the account's wards (the province for an
     admin) as a short message, with the Excel report attached."""
-    role = await _staff(ctx)
+    role = await _allowed(ctx, Action.REPORT)
     if role is None:
         return t("rev.error.not_staff")
-    _, scope = _scope(ctx, role)
-    report = await _report(ctx, role)
+    _, scope = _scope(ctx, role, Action.REPORT)
+    report = await _report(ctx, role, Action.REPORT)
     total = report.province
     decimal = _say(ctx)(ctx.locale, DECIMAL.key)  # «33,3%» in Vietnamese
     lines: list[Text | str] = []
@@ -166,12 +177,12 @@ async def export_command(ctx: Ctx) -> Answered:
     """``/export`` (Excel) or ``/export csv``: one row per citizen of the account's wards (the
     province for an admin), sent into this chat; cells are never live formulas."""
     bundle = services(ctx)
-    role = await _staff(ctx)
+    role = await _allowed(ctx, Action.EXPORT)
     if role is None:
         return t("rev.error.not_staff")
     if bundle.files is None:
         return t("export.unavailable")
-    wards, scope = _scope(ctx, role)
+    wards, scope = _scope(ctx, role, Action.EXPORT)
     records = await collect_records(ctx.uow, bundle.criteria, wards)
     indicators = sorted({i.id for c in bundle.criteria.values() for i in c.indicators})
     caption = t("export.caption", scope=scope, count=len(records))
@@ -179,7 +190,7 @@ async def export_command(ctx: Ctx) -> Answered:
         data = render_csv(records, indicators).encode("utf-8-sig")
         await _attach(ctx, data, f"cdht-{_stamp(ctx)}.csv", caption, "text/csv")
     else:
-        report = await _report(ctx, role)
+        report = await _report(ctx, role, Action.EXPORT)
         buffer = io.BytesIO()
 
         async def pages() -> AsyncIterator[list[dict[str, Any]]]:
@@ -194,10 +205,10 @@ async def export_command(ctx: Ctx) -> Answered:
 
 
 async def _list_command(ctx: Ctx, name: str) -> Answered:
-    role = await _staff(ctx)
+    role = await _allowed(ctx, Action.LISTS)
     if role is None:
         return t("rev.error.not_staff")
-    wards, scope = _scope(ctx, role)
+    wards, scope = _scope(ctx, role, Action.LISTS)
     year = _year(ctx)
     args = str(ctx.values.get("args") or "").split()
     days = next((int(a) for a in args if a.isdigit() and len(a) <= 3), DEFAULT_WAITING_DAYS)

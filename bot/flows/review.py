@@ -4,7 +4,9 @@ chosen indicators with a note, each after a one-line confirmation; the same coor
 undo a decision within ``UNDO_WINDOW``.
 
 Diagram: ``review.mmd`` beside this file. Every decision re-checks, on the server, that the
-acting account may decide for the declaration's ward and holds the review. Typed decisions
+acting account may decide for the declaration's ward and holds the review: claims, checks and
+decisions are the use cases of ``bot.domain.usecases.decisions``, which the web console calls
+too; who may decide is read from ``bot.domain.permissions``. Typed decisions
 ("DUYET 12", "TRA 12 3 ghi chú", "TỪ CHỐI 12 lý do") open the same flow at its confirmation.
 """
 
@@ -24,14 +26,16 @@ from bot.domain.usecases.decisions import (
     adjust,
     approve,
     check,
+    claim,
+    decider_of,
+    held,
     reject,
+    release,
     return_for_more,
-    signature_of,
-    undo,
-    undoable,
+    undo_decision,
 )
 from bot.domain.usecases.notices import file_message
-from bot.domain.usecases.roles import Role, acting_staff_id, role_of
+from bot.domain.usecases.roles import Role, role_of
 from bot.domain.usecases.texts import reasons_text, result_text
 from bot.domain.validation import visible_text
 from bot.engine import (
@@ -85,27 +89,23 @@ def _verified(ctx: Ctx) -> dict[int, int | None]:
     return scores
 
 
-def _account(ctx: Ctx) -> str:
-    return f"{ctx.identity.channel}:{ctx.identity.external_id}"
-
-
 async def _role(ctx: Ctx) -> Role:
     return await role_of(
         ctx.uow, ctx.identity.channel, ctx.identity.external_id, services(ctx).admins
     )
 
 
-async def is_staff(ctx: Ctx) -> bool:
-    """Typed decisions are commands only from staff accounts."""
-    return (await _role(ctx)).is_staff
+async def may_decide(ctx: Ctx) -> bool:
+    """Typed decisions are commands only from accounts that may decide somewhere."""
+    return allowed(await _role(ctx), Action.DECIDE)
 
 
 # "DUYET 12", "TRA 12 3 cần ảnh" (several indicators as "3,5" or "3 5"), "TỪ CHỐI 12 lý do":
 # exactly these shapes, matched against the folded message, with or without diacritics.
 DECISION_COMMANDS = (
-    TextCommand(re.compile(r"(?P<keyword>duyet) \d+"), "duyet", is_staff),
-    TextCommand(re.compile(r"(?P<keyword>tra) \d+( \d+)+ \S.*"), "tra", is_staff),
-    TextCommand(re.compile(r"(?P<keyword>tu ?choi) \d+ \S.*"), "tuchoi", is_staff),
+    TextCommand(re.compile(r"(?P<keyword>duyet) \d+"), "duyet", may_decide),
+    TextCommand(re.compile(r"(?P<keyword>tra) \d+( \d+)+ \S.*"), "tra", may_decide),
+    TextCommand(re.compile(r"(?P<keyword>tu ?choi) \d+ \S.*"), "tuchoi", may_decide),
 )
 _INDICATORS_THEN_NOTE = re.compile(r"((?:[0-9]+\s*[,;]?\s*)*[0-9]+)\s+(\S.*)", re.DOTALL)
 
@@ -117,16 +117,6 @@ def _split_return(rest: str, ids: set[int]) -> tuple[list[int], str]:
         return [], ""
     numbers = {int(n) for n in re.findall(r"[0-9]+", match.group(1))}
     return sorted(n for n in numbers if n in ids), match.group(2).strip()
-
-
-async def _check(ctx: Ctx, declaration_id: int) -> tuple[Declaration | None, Text | None]:
-    """The declaration if this account may review it now; else why not."""
-    return await check(ctx.uow, await _role(ctx), declaration_id)
-
-
-async def _staff_id(ctx: Ctx) -> int:
-    """The acting account's staff record; only called once the account is known to be staff."""
-    return await acting_staff_id(ctx.uow, await _role(ctx), ctx.now)
 
 
 def _quick_parts(ctx: Ctx) -> tuple[str, str] | None:
@@ -146,22 +136,16 @@ async def _guard(ctx: Ctx) -> Text | None:
         return t("rev.quick.usage") if quick else t("rev.error.usage")
     if quick == "reject" and len(visible_text(parts[1])) < 3:
         return t("rev.quick.usage")
-    declaration, problem = await _check(ctx, int(parts[0]))
+    role = await _role(ctx)
+    declaration, problem = await check(ctx.uow, role, int(parts[0]))
     if declaration is None:
         return problem
-    return await _claim(ctx, declaration.id)
-
-
-async def _claim(ctx: Ctx, declaration_id: int) -> Text | None:
-    """Take the review for this account; who holds it when someone else does."""
-    me = await _staff_id(ctx)
-    holder = await ctx.uow.declarations.claim(
-        declaration_id, me, ctx.now, ctx.now - services(ctx).review_hold
-    )
-    if holder == me:
+    # take the review for this account; who holds it when someone else does
+    held_by = await claim(ctx.uow, role, declaration.id, ctx.now, services(ctx).review_hold)
+    if held_by.mine:
         return None
-    other = await ctx.uow.staff.get(holder) if holder is not None else None
-    return t("rev.error.held", id=declaration_id, holder=other.shown_as if other else "?")
+    other = held_by.holder
+    return t("rev.error.held", id=declaration.id, holder=other.shown_as if other else "?")
 
 
 async def _init(ctx: Ctx) -> dict[str, Any]:
@@ -232,9 +216,9 @@ async def _load(ctx: Ctx, declaration_id: int) -> dict[str, Any]:
 async def _release(ctx: Ctx) -> None:
     """Give the review back (Later, /cancel): whatever the account's role is now, this only
     clears its own claim and never creates or changes a staff record."""
-    member = await ctx.uow.staff.by_account(ctx.identity.channel, ctx.identity.external_id)
-    if member is not None:
-        await ctx.uow.declarations.release(int(ctx.values["declaration_id"]), member.id)
+    await release(
+        ctx.uow, ctx.identity.channel, ctx.identity.external_id, int(ctx.values["declaration_id"])
+    )
 
 
 def _header(ctx: Ctx) -> Text:
@@ -464,11 +448,7 @@ async def _record_adjustment(
 
 
 async def _decider(ctx: Ctx) -> Decider:
-    return Decider(
-        _account(ctx),
-        await _staff_id(ctx),
-        await signature_of(ctx.uow, ctx.identity.channel, ctx.identity.external_id),
-    )
+    return await decider_of(ctx.uow, await _role(ctx), ctx.now)
 
 
 def _reason_prompt(ctx: Ctx) -> Prompt:
@@ -575,11 +555,11 @@ async def _confirm_approve(ctx: Ctx, answer: Answer) -> Outcome:
 
 async def _authorized(ctx: Ctx) -> tuple[Declaration | None, Outcome | None]:
     """Re-check, at the moment of deciding, the account, the ward, the status and the claim."""
-    declaration, problem = await _check(ctx, int(ctx.values["declaration_id"]))
+    declaration, problem = await held(
+        ctx.uow, await _role(ctx), int(ctx.values["declaration_id"]), ctx.now
+    )
     if declaration is None:
         return None, Finish((problem or t("rev.error.not_staff"),))
-    if declaration.claimed_by != await _staff_id(ctx):
-        return None, Finish((t("rev.error.claim_lost", id=declaration.id),))
     return declaration, None
 
 
@@ -748,24 +728,17 @@ async def undo_command(ctx: Ctx) -> Answered:
     raw = str(ctx.values.get("args") or "").strip().lstrip("#")
     if not raw.isdigit() or len(raw) > 12:
         return t("rev.undo.usage")
-    role = await _role(ctx)
-    declaration = await ctx.uow.declarations.get(int(raw))
-    citizen = await ctx.uow.citizens.get(declaration.citizen_id) if declaration else None
-    if not role.is_staff or declaration is None or citizen is None:
+    number = int(raw)
+    problem = await undo_decision(ctx.uow, await _role(ctx), number, ctx.now)
+    if problem == "unknown":  # as if there were none (see ``check``)
         return t("rev.undo.unknown", id=raw)
-    if not allowed(role, Action.REVIEW, citizen.ward_code):  # as if there were none (see ``check``)
-        return t("rev.undo.unknown", id=raw)
-    problem = await undoable(ctx.uow, declaration, _account(ctx), ctx.now)
     if problem == "nothing":
-        return t("rev.undo.nothing", id=declaration.id)
+        return t("rev.undo.nothing", id=number)
     if problem == "late":
-        return t("rev.undo.late", id=declaration.id, minutes=int(UNDO_WINDOW.total_seconds() // 60))
-    me = await acting_staff_id(ctx.uow, role, ctx.now)
-    signature = await signature_of(ctx.uow, ctx.identity.channel, ctx.identity.external_id)
-    await undo(ctx.uow, declaration, Decider(_account(ctx), me, signature), ctx.now)
+        return t("rev.undo.late", id=number, minutes=int(UNDO_WINDOW.total_seconds() // 60))
     return (
-        t("rev.undo.done", id=declaration.id),
-        (ChoiceSpec(f"/review {declaration.id}", t("note.review.button")),),
+        t("rev.undo.done", id=number),
+        (ChoiceSpec(f"/review {number}", t("note.review.button")),),
     )
 
 

@@ -8,12 +8,9 @@ from typing import Any
 
 from bot.domain.consents import GUARDIAN, PURPOSE_LABELS
 from bot.domain.groups import GROUP_LABELS
-from bot.domain.usecases.notices import (
-    citizen_accounts,
-    file_message,
-    notify_accounts,
-    text_message,
-)
+from bot.domain.usecases.linking import LINK_VALID, issue_link_code, use_link_code
+from bot.domain.usecases.notices import file_message
+from bot.domain.usecases.texts import channel_text
 from bot.engine import Answered, Joined, Text, t
 from bot.flows.common import Ctx, local_date, services
 from bot.flows.registration import (
@@ -21,9 +18,7 @@ from bot.flows.registration import (
     _details,
     _profile_init,
 )
-from bot.flows.staff import CHANNEL_WORDS
 from bot.services.evidence import delivered_once
-from bot.services.linking import LINK_VALID, issue_link_code, use_link_code
 from bot.services.mydata import citizen_data, render_json
 
 __all__ = ["link_command", "mydata_command"]
@@ -31,7 +26,7 @@ __all__ = ["link_command", "mydata_command"]
 
 def _channel(channel: str) -> Text:
     """A chat channel in words («Telegram», «kênh chạy thử trên máy»), never its code name."""
-    return CHANNEL_WORDS.get(channel, t("web.channel.other"))
+    return channel_text(channel)
 
 
 STATUS_WORDS = {
@@ -131,7 +126,8 @@ def _parse(value: str) -> datetime:
 
 async def link_command(ctx: Ctx) -> Answered:
     """``/link``: on the registered account, a one-time code; ``/link CODE`` on the other
-    account binds it to the same registration, and both accounts are told."""
+    account binds it to the same registration, and both accounts are told (the other ones by
+    ``use_link_code``)."""
     code = str(ctx.values.get("args") or "").strip()
     citizen = ctx.subject
     account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
@@ -148,16 +144,6 @@ async def link_command(ctx: Ctx) -> Answered:
         return t("staff.code.locked", minutes=linked.wait_minutes)
     if linked.citizen is None:
         return t("link.wrong_code")
-    others = [a for a in await citizen_accounts(ctx.uow, linked.citizen.id) if a != account]
-    notice = t("link.notice", channel=_channel(ctx.identity.channel))
-    await notify_accounts(
-        ctx.uow,
-        others,
-        lambda channel, external_id: text_message(
-            channel, external_id, notice, citizen_id=linked.citizen.id if linked.citizen else None
-        ),
-        ctx.now,
-    )
     ctx.subject = linked.citizen
     return t(
         "link.done",

@@ -1,15 +1,24 @@
 """Commands for staff: /coordinator CODE, /queue; admins' /invite, /staff and /revoke (figures
 and files are in reports.py). Each checks the account's role and wards on the server when it
-runs."""
+runs, in the table of ``bot.domain.permissions``; inviting, redeeming and revoking are the use
+cases of ``bot.domain.usecases.roles``, which the web console and the command line call too.
+``/invite`` offers every role of the table (a new row is invitable with no edit here)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-
-from bot.domain.ports import UnitOfWork
-from bot.domain.usecases.notices import text_message
-from bot.domain.usecases.roles import Role, create_invitation, redeem, role_of
+from bot.domain.permissions import (
+    ADMIN,
+    COORDINATOR,
+    Action,
+    allowed,
+    home_text,
+    invitable,
+    role_label,
+    scope_of,
+    ward_bound,
+)
+from bot.domain.usecases.roles import Role, invite, redeem, revoke, role_of
+from bot.domain.usecases.texts import person
 from bot.domain.validation import ValidationError, normalize_free_text, validate_phone
 from bot.domain.wards import MAX_QUERY
 from bot.engine import (
@@ -26,6 +35,7 @@ from bot.engine import (
     Retry,
     Step,
     Text,
+    fold,
     t,
 )
 from bot.engine.phrases import phrases
@@ -37,7 +47,6 @@ __all__ = [
     "invite_command",
     "queue_command",
     "revoke_command",
-    "revoke_member",
     "staff_command",
     "staff_flow",
     "staff_home",
@@ -69,9 +78,17 @@ async def _redeem_guard(ctx: Ctx) -> Text | None:
 
 
 def _bound(ctx: Ctx) -> Text:
-    if ctx.values.get("role") == "admin":
+    """The role just redeemed, in the words of its row (a coordinator's and an admin's own)."""
+    role = str(ctx.values.get("role") or "")
+    if role == ADMIN:
         return t("staff.bound.admin")
-    return t("staff.bound", wards=_ward_names(ctx, frozenset(ctx.values.get("wards") or ())))
+    wards = _ward_names(ctx, frozenset(ctx.values.get("wards") or ()))
+    label = role_label(role)
+    if role == COORDINATOR or label is None:
+        return t("staff.bound", wards=wards)
+    if ward_bound(role):
+        return t("staff.bound.role", role=label, wards=wards)
+    return t("staff.bound.role.city", role=label)
 
 
 def _name_prompt(ctx: Ctx) -> Prompt:
@@ -129,20 +146,15 @@ def staff_flow() -> Flow:
 
 async def staff_home(ctx: Ctx) -> Text | None:
     """What staff who are not citizens see instead of a registration: their commands."""
-    role = await _role(ctx)
-    if not role.is_staff:
-        return None
-    return t("staff.home.admin") if role.admin else t("staff.home")
+    return home_text(await _role(ctx))
 
 
 async def queue_command(ctx: Ctx) -> Answered:
     """``/queue``: the coordinator's pending declarations, oldest first."""
-    role = await role_of(
-        ctx.uow, ctx.identity.channel, ctx.identity.external_id, services(ctx).admins
-    )
-    if not role.is_staff:
+    role = await _role(ctx)
+    if not allowed(role, Action.QUEUE):
         return t("rev.error.not_staff")
-    pending = await ctx.uow.declarations.pending(None if role.admin else role.wards)
+    pending = await ctx.uow.declarations.pending(scope_of(role, Action.QUEUE))
     if not pending:
         return t("staff.queue.empty")
     hold = services(ctx).review_hold
@@ -197,32 +209,79 @@ async def subscribe_command(ctx: Ctx) -> Answered:
 
 
 async def invite_command(ctx: Ctx) -> Answered:
-    """``/invite WARD`` (a name or a code) for a coordinator, ``/invite admin`` for an admin."""
+    """``/invite WARD`` (a name or a code) for a coordinator, ``/invite admin`` for an admin,
+    ``/invite ROLE WARD`` (or ``/invite ROLE`` for a role held for the city) for any other row
+    of the permissions table. The chat names one ward, resolved here to its code;
+    ``roles.invite`` makes the code."""
     bundle = services(ctx)
-    role = await role_of(ctx.uow, ctx.identity.channel, ctx.identity.external_id, bundle.admins)
-    if not role.admin:
+    role = await _role(ctx)
+    if not allowed(role, Action.INVITE):  # refused before the ward is looked up
         return t("staff.invite.not_admin")
     query = str(ctx.values.get("args") or "").strip()
     if not query or len(query) > MAX_QUERY:
-        return t("staff.invite.usage")
-    account = f"{ctx.identity.channel}:{ctx.identity.external_id}"
-    days = bundle.invite_valid.days
-    if query.lower() == "admin":
-        code = await create_invitation(ctx.uow, "admin", (), account, ctx.now, bundle.invite_valid)
-        return t("staff.invite.admin_code", code=code, days=days)
+        return _usage()
+    kind, query = _invited_role(query)
+    if not ward_bound(kind):
+        done = await invite(ctx.uow, role, kind, (), ctx.now, bundle.invite_valid)
+        if done.code is None:
+            return t("staff.invite.not_admin")
+        if kind == ADMIN:
+            return t("staff.invite.admin_code", code=done.code, days=bundle.invite_valid.days)
+        return t(
+            "staff.invite.role_code.city",
+            role=_label(kind),
+            code=done.code,
+            days=bundle.invite_valid.days,
+        )
     ward = bundle.wards.get(query) or bundle.wards.exact(query)
     if ward is None:
         found = bundle.wards.search(query)
         if not found:
             return t("reg.ward.error.none", query=query[:60])
         if len(found) > 1:
-            buttons = tuple(ChoiceSpec(f"/invite {w.code}", w.name) for w in found)
+            command = "/invite" if kind == COORDINATOR else f"/invite {kind}"
+            buttons = tuple(ChoiceSpec(f"{command} {w.code}", w.name) for w in found)
             return (t("staff.invite.pick"), buttons)
         ward = found[0]
-    code = await create_invitation(
-        ctx.uow, "coordinator", (ward.code,), account, ctx.now, bundle.invite_valid
+    done = await invite(ctx.uow, role, kind, (ward.code,), ctx.now, bundle.invite_valid)
+    if done.code is None:
+        return t("staff.invite.not_admin")
+    days = bundle.invite_valid.days
+    if kind == COORDINATOR:
+        return t("staff.invite.code", code=done.code, ward=ward.name, days=days)
+    return t("staff.invite.role_code", role=_label(kind), code=done.code, ward=ward.name, days=days)
+
+
+def _invited_role(query: str) -> tuple[str, str]:
+    """The role ``/invite``'s words name and the ward query left. The first word names a role
+    when it is a row of the table (typed with or without diacritics, in any case) and what
+    follows fits it: a ward for a role held for wards, nothing for one held for the city. Else
+    the whole query is a coordinator's ward (``/invite Lê Chân``)."""
+    word, _, rest = query.partition(" ")
+    rest = rest.strip()
+    for name in invitable():
+        if fold(word) == fold(name) and bool(rest) == ward_bound(name):
+            return name, rest
+    return COORDINATOR, query
+
+
+def _usage() -> Text:
+    """How to use ``/invite``; the table's roles beyond a coordinator and an admin are listed
+    after the usual words."""
+    extra = [name for name in invitable() if name not in (COORDINATOR, ADMIN)]
+    if not extra:
+        return t("staff.invite.usage")
+    lines = tuple(
+        t("staff.invite.usage.role", name=name, role=_label(name))
+        if ward_bound(name)
+        else t("staff.invite.usage.role.city", name=name, role=_label(name))
+        for name in extra
     )
-    return t("staff.invite.code", code=code, ward=ward.name, days=days)
+    return t("staff.invite.usage.more", usage=t("staff.invite.usage"), roles=Joined(lines, "\n"))
+
+
+def _label(name: str) -> Text | str:
+    return role_label(name) or name
 
 
 async def _role(ctx: Ctx) -> Role:
@@ -236,27 +295,10 @@ def _ward_names(ctx: Ctx, codes: frozenset[str]) -> str:
     return ", ".join(w.name for code in sorted(codes) if (w := wards.get(code)) is not None)
 
 
-CHANNEL_WORDS = {
-    "telegram": t("web.channel.telegram"),
-    "zalo": t("web.channel.zalo"),
-    "console": t("web.channel.console"),
-}
-
-
-def person(account: str, name: str | None) -> Text:
-    """How officials read a staff account: the name it gave and its channel in words, never
-    the account id."""
-    channel = account.partition(":")[0]
-    words = CHANNEL_WORDS.get(channel, t("web.channel.other"))
-    if name:
-        return t("staff.person", name=name, channel=words)
-    return t("web.person.unnamed", channel=words)
-
-
 async def staff_command(ctx: Ctx) -> Answered:
     """``/staff`` (admins): the staff accounts with their ids, roles, state and wards."""
     bundle = services(ctx)
-    if not (await _role(ctx)).admin:
+    if not allowed(await _role(ctx), Action.LIST_STAFF):
         return t("staff.admin_only")
     members = await ctx.uow.staff.all()
     names = {member.account: member.display_name for member in members}
@@ -265,16 +307,15 @@ async def staff_command(ctx: Ctx) -> Answered:
         for account in bundle.admins
     ]
     for member in members:
-        if member.role == "none" or member.account in bundle.admins:
+        label = role_label(member.role)
+        if label is None or member.account in bundle.admins:
             continue  # records that grant nothing; configured admins are listed above
         lines.append(
             t(
                 "staff.list.line",
                 id=member.id,
                 person=person(member.account, member.display_name),
-                role=t("staff.role.admin")
-                if member.role == "admin"
-                else t("staff.role.coordinator"),
+                role=label,
                 wards=_ward_names(ctx, member.wards) or "—",
                 state=t("staff.state.revoked") if member.revoked_at else t("staff.state.active"),
             )
@@ -286,49 +327,20 @@ async def staff_command(ctx: Ctx) -> Answered:
 
 async def revoke_command(ctx: Ctx) -> Answered:
     """``/revoke ID`` (admins): take a coordinator's or an invited admin's role away; the
-    reviews the account holds are released and it is told."""
+    reviews the account holds are released and it is told (``roles.revoke``)."""
     role = await _role(ctx)
-    if not role.admin:
+    if not allowed(role, Action.REVOKE):  # refused before the number is read
         return t("staff.admin_only")
     raw = str(ctx.values.get("args") or "").strip().lstrip("#")
     if not raw.isdigit() or len(raw) > 12:
         return t("staff.revoke.usage")
-    return await revoke_member(ctx.uow, role, int(raw), services(ctx).admins, ctx.now)
-
-
-async def revoke_member(
-    uow: UnitOfWork, role: Role, staff_id: int, admins: Sequence[str], now: datetime
-) -> Text:
-    """The chat's and the web console's revocation: by an admin, never of themselves nor of
-    an account configured in CDHT_ADMINS; the account is told. What happened, as a text
-    that names the person as officials read them (their name and channel, not the account)."""
-    if not role.admin:
-        return t("staff.admin_only")
-    member = await uow.staff.get(staff_id)
-    if member is None or member.role == "none":
-        return t("staff.revoke.unknown", id=staff_id)
-    if member.account == role.account:
-        return t("staff.revoke.self")
-    if member.account in admins:
-        return t("staff.revoke.configured", person=person(member.account, member.display_name))
-    if not await uow.staff.revoke(member.id, now):
-        return t("staff.revoke.already", id=member.id)
-    await uow.outbox.enqueue(
-        text_message(member.channel, member.external_id, t("note.revoked")), now
-    )
-    return t("staff.revoke.done", id=member.id, person=person(member.account, member.display_name))
-
-
-def _scope(ctx: Ctx, role: Role) -> tuple[frozenset[str] | None, Text]:
-    if role.admin:
-        return None, t("report.scope.city")
-    return role.wards, t("report.scope.wards", wards=_ward_names(ctx, role.wards))
+    return await revoke(ctx.uow, role, int(raw), services(ctx).admins, ctx.now)
 
 
 async def web_command(ctx: Ctx) -> Answered:
     """``/web``: a one-time link to the web console (10 minutes, single use), for staff."""
     role = await _role(ctx)
-    if not role.is_staff:
+    if not allowed(role, Action.WEB_CONSOLE):
         return t("rev.error.not_staff")
     base = services(ctx).public_base_url
     if not base:

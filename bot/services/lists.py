@@ -20,7 +20,7 @@ from bot.services.report import (
     collation_key,
 )
 from bot.services.spreadsheet import (
-    WORDS,
+    channel_word,
     list_workbook,
     local_time,
     unit_label,
@@ -98,18 +98,17 @@ async def list_rows(
     def gender(person: Citizen) -> str | None:
         return words(f"gender.{person.gender}") if person.gender else None
 
-    def channel_word(name: str) -> str:
-        return words(f"xlsx.channel.{name}") if name in WORDS["channel"] else name
-
     def channel(person: Citizen) -> str:
-        return channel_word(person.channel)
+        return channel_word(person.channel, words)
 
     def decided_by(account: str | None) -> str | None:
         """The name the coordinator gave; else «Chưa ghi tên (Telegram)», not the account."""
         shown = staff_names.get(account or "", account)
         if shown != account or account is None:
             return shown
-        return words("xlsx.staff.unnamed").format(account=channel_word(account.partition(":")[0]))
+        return words("xlsx.staff.unnamed").format(
+            account=channel_word(account.partition(":")[0], words)
+        )
 
     def by_name(person: Citizen) -> tuple[Any, ...]:
         given = person.full_name.split()[-1:] or [""]

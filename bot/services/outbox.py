@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.domain.calendar import local_time
 from bot.domain.ports import Store, UnitOfWork
 from bot.domain.records import Broadcast
-from bot.engine.ports import Lease, OutboxRow
+from bot.engine.ports import Lease, OutboxMessage, OutboxRow
 from bot.engine.runner import GLOBAL_TOKEN
 from bot.engine.types import (
     Choice,
@@ -42,6 +42,7 @@ __all__ = [
     "RateLimiter",
     "Rejected",
     "Send",
+    "SendsByKind",
     "Transient",
     "Unreachable",
     "in_quiet_hours",
@@ -87,7 +88,8 @@ class Deliverer(Protocol):
     their typed variants), ``recipient`` (only that account's messages: a console) and
     ``uploads = True`` (a file's bytes go to the platform, so a file made for one delivery is
     removed once delivered; a channel that sends a link or a path to it keeps it until the
-    clean-up)."""
+    clean-up); a channel takes ``name``, ``buttons`` and ``uploads`` from its description
+    (``bot/handlers/<name>/description.py``), and its pace comes from there too."""
 
     name: str  # the channel
 
@@ -95,6 +97,18 @@ class Deliverer(Protocol):
         self, external_id: str, reply: Reply | None, file: OutgoingFile | None
     ) -> None:
         """Send one message; raise a DeliveryError on failure."""
+
+
+@runtime_checkable
+class SendsByKind(Protocol):
+    """A channel that sends some kinds of message another way when the usual one is closed (a
+    Zalo OA: a reminder or a broadcast to someone outside the 7-day window goes as the
+    approved template). Returns the way taken (recorded as the row's ``sent_via``), None for
+    the usual one."""
+
+    async def deliver_as(
+        self, external_id: str, reply: Reply | None, file: OutgoingFile | None, kind: str
+    ) -> str | None: ...
 
 
 class Render(Protocol):
@@ -314,6 +328,9 @@ class OutboxSender:
 
     async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            # cleared before looking, never after: a commit that rings while this looks (its
+            # rows not read yet) leaves the event set, and the wait below returns at once
+            self._wake.clear()
             try:
                 # the next batch is fetched while the last sends of this one are in flight
                 sent = await self.flush(wait=False)
@@ -324,7 +341,6 @@ class OutboxSender:
                 sent = 0
             if sent:
                 continue
-            self._wake.clear()
             waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
             _, pending = await asyncio.wait(
                 waiters, timeout=self._idle, return_when=asyncio.FIRST_COMPLETED
@@ -432,13 +448,13 @@ class OutboxSender:
                     self._render(locale, text_from_json(message.payload["text"])),
                     locale,
                 )
-                await self._deliverer.deliver(message.external_id, None, outgoing)
+                via = await self._send(message, None, outgoing)
             else:
                 reply = self._reply(message.payload, locale)
                 if reply is None:  # its broadcast was cancelled meanwhile
                     await self._settle(row, error="cancelled", final=True)
                     return
-                await self._deliverer.deliver(message.external_id, reply, None)
+                via = await self._send(message, reply, None)
         except RateLimited as exc:
             self._limiter.throttled(message.external_id, exc.retry_after)
             await self._settle(row, postpone=exc.retry_after, error=str(exc))
@@ -453,7 +469,7 @@ class OutboxSender:
                 row, postpone=2.0**row.attempts, error=type(exc).__name__, final=final
             )
         else:
-            recorded = await self._record(row, partial(self._delivered, row))
+            recorded = await self._record(row, partial(self._delivered, row, via))
             file = message.payload.get("file")
             # not recorded (stopped while the database was away): the row is sent once more
             # after the restart, so its file stays until then (the clean-up takes it later)
@@ -466,11 +482,21 @@ class OutboxSender:
                 except OSError as exc:  # the clean-up removes it later
                     log.warning("outbox: delivered file not removed (%s)", type(exc).__name__)
 
-    async def _delivered(self, row: OutboxRow, uow: UnitOfWork) -> None:
+    async def _send(
+        self, message: OutboxMessage, reply: Reply | None, file: OutgoingFile | None
+    ) -> str | None:
+        """Deliver; a channel with two ways of sending (``SendsByKind``) is told the
+        message's kind and says which way it took."""
+        if isinstance(self._deliverer, SendsByKind):
+            return await self._deliverer.deliver_as(message.external_id, reply, file, message.kind)
+        await self._deliverer.deliver(message.external_id, reply, file)
+        return None
+
+    async def _delivered(self, row: OutboxRow, via: str | None, uow: UnitOfWork) -> None:
         if row.message.kind == "reply":
             await uow.outbox.delete([row.id])  # a delivered reply is not kept
         else:
-            await uow.outbox.mark_sent(row.id, self._clock())
+            await uow.outbox.mark_sent(row.id, self._clock(), via)
 
     async def _record(
         self, row: OutboxRow, change: Callable[[UnitOfWork], Awaitable[None]]

@@ -22,12 +22,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 import xlsxwriter
 
 from bot.domain.calendar import local_time as vn_time
+from bot.domain.usecases.texts import OTHER_CHANNEL
 from bot.domain.validation import national_phone
 from bot.domain.wards import WardDirectory
 from bot.engine import Text, t
@@ -36,6 +38,7 @@ from bot.services.report import COUNT_COLUMNS, DECIMAL, Report, collation_key, t
 __all__ = [
     "EXPORT_COLUMNS",
     "Column",
+    "channel_word",
     "decision_word",
     "export_workbook",
     "list_workbook",
@@ -109,11 +112,6 @@ WORDS: Mapping[str, Mapping[str, Text]] = {
         "rejected": t("xlsx.decision.rejected"),
         "returned": t("xlsx.decision.returned"),
     },
-    "channel": {
-        "telegram": t("xlsx.channel.telegram"),
-        "zalo": t("xlsx.channel.zalo"),
-        "console": t("xlsx.channel.console"),
-    },
 }
 # the rest of the report's and the files' texts (used through ``say``), for `make messages`
 REPORT_TEXTS = (
@@ -136,6 +134,17 @@ COUNT_HEADERS = {
     "recognised": t("report.col.recognised"),
     "not_recognised": t("report.col.not_recognised"),
 }
+
+
+def channel_word(name: str, words: Callable[[str], str]) -> str:
+    """A channel as a list shows it: its name in words (the catalog's ``channel.<name>``,
+    which the channel's description declares), capitalised as a cell begins («Kênh chạy thử
+    trên máy»); a name no channel has (the catalog gives the key back), as it is.
+    ``words(key)`` translates a catalog key in the list's language."""
+    word = words(f"channel.{name}")
+    if not word or word == words(OTHER_CHANNEL.key):  # no channel has it: «other» for it
+        return name
+    return word[:1].upper() + word[1:]
 
 
 def decision_word(decision: object, status: object) -> str | None:
@@ -363,7 +372,11 @@ async def export_workbook(
         [c.width for c in columns],
         freeze_columns=2,
     )
-    words = {kind: {k: say(locale, v.key) for k, v in m.items()} for kind, m in WORDS.items()}
+    words = {
+        kind: {k: say(locale, v.key) for k, v in m.items()}
+        for kind, m in WORDS.items()
+        if kind != "channel"
+    }
     count = 0
     async for page in records:
         for record in page:
@@ -393,10 +406,12 @@ def _value(
         word = decision_word(record.get("decision"), record.get("declaration_status"))
         return None if word is None else words["decision"][word]
     if column.kind == "staff":
-        return _staff(record, words["channel"], say, locale)
+        return _staff(record, say, locale)
     value = record.get(column.field)
     if value is None or value == "":
         return None
+    if column.kind == "channel":
+        return channel_word(str(value), partial(say, locale))
     if column.kind == "time":
         return local_time(value)
     if column.kind == "phone":
@@ -408,9 +423,7 @@ def _value(
     return value
 
 
-def _staff(
-    record: Mapping[str, Any], channels: Mapping[str, str], say: Say, locale: str
-) -> str | None:
+def _staff(record: Mapping[str, Any], say: Say, locale: str) -> str | None:
     """The deciding coordinator by the name they gave; one who gave none by their channel in
     words («Chưa ghi tên (Telegram)»), never the ``telegram:123`` token nor the account id."""
     account = record.get("decided_by")
@@ -419,8 +432,8 @@ def _staff(
         return str(name)
     if not account:
         return None
-    channel = str(account).partition(":")[0]
-    return say(locale, "xlsx.staff.unnamed", account=channels.get(channel, channel))
+    channel = channel_word(str(account).partition(":")[0], partial(say, locale))
+    return say(locale, "xlsx.staff.unnamed", account=channel)
 
 
 def _report_heading(report: Report, say: Say, locale: str, made: str) -> list[str]:

@@ -13,6 +13,9 @@ from storage.models import broadcasts, outbox
 from storage.repositories._base import _Repo
 from storage.repositories._rows import _audience_query, _aware, _broadcast
 
+# how the sender records a message a channel could not send outside its window
+NOT_IN_WINDOW = "Rejected: not in window"
+
 
 class SqlBroadcastRepository(_Repo):
     async def create(
@@ -64,6 +67,15 @@ class SqlBroadcastRepository(_Repo):
         counted = select(func.count()).select_from(_audience_query(audience).subquery())
         return int(await self._bulk.scalar(counted) or 0)
 
+    async def audience_accounts(self, audience: dict[str, Any], channel: str) -> list[str]:
+        """The external ids the audience reaches on one channel (a preview's per-channel
+        notes: how many a Zalo OA would reach only by its paid template)."""
+        people = _audience_query(audience).subquery()
+        rows = await self._bulk.execute(
+            select(people.c.external_id).where(people.c.channel == channel)
+        )
+        return [str(external_id) for (external_id,) in rows]
+
     async def enqueue(self, broadcast: Broadcast, priority: int, now: datetime) -> int:
         people = _audience_query(broadcast.audience).subquery()
         rows = select(
@@ -113,9 +125,15 @@ class SqlBroadcastRepository(_Repo):
         failed = o.status == "failed"
         blocked = failed & (func.substr(o.last_error, 1, 11) == "Unreachable")
         withdrawn = failed & (o.last_error == "cancelled")
+        # a Zalo OA's two kinds: sent as the paid template (outside the 7-day window), and not
+        # sent because no template is configured (``bot/handlers/zalo_oa/channel.py``)
+        template = (o.status == "sent") & (o.sent_via == "template")
+        away = failed & (func.substr(o.last_error, 1, len(NOT_IN_WINDOW)) == NOT_IN_WINDOW)
         outcome = case(
-            (blocked, literal("blocked")), (withdrawn, literal("cancelled")), else_=o.status
-        )
+            (blocked, literal("blocked")), (withdrawn, literal("cancelled")),
+            (template, literal("template")), (away, literal("not_in_window")),
+            else_=o.status,
+        )  # fmt: skip
         outcomes = select(outcome.label("outcome")).where(o.broadcast_id == broadcast_id).subquery()
         # grouped by the subquery's column, not by an expression repeated with bound values:
         # PostgreSQL matches GROUP BY expressions by their text, and each repetition gets
@@ -123,6 +141,7 @@ class SqlBroadcastRepository(_Repo):
         rows = await self._bulk.execute(
             select(outcomes.c.outcome, func.count()).group_by(outcomes.c.outcome)
         )
+        # the kinds every channel has, always; a channel's own (template, not_in_window) when any
         counts = {"sent": 0, "failed": 0, "blocked": 0, "pending": 0, "cancelled": 0}
         for outcome, count in rows:
             counts[str(outcome)] = counts.get(str(outcome), 0) + int(count)

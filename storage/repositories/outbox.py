@@ -91,11 +91,11 @@ class SqlOutboxRepository(_Repo):
         rows = (await self._conn.execute(query)).mappings()
         return [_outbox_row(row) for row in rows]
 
-    async def mark_sent(self, row_id: int, now: datetime) -> None:
+    async def mark_sent(self, row_id: int, now: datetime, via: str | None = None) -> None:
         await self._conn.execute(
             update(outbox)
             .where(outbox.c.id == row_id)
-            .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1)
+            .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1, sent_via=via)
         )
 
     async def delete(self, row_ids: Sequence[int]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.engine.ports import Lease, StorageUnavailable
 from storage.db import BUSY_TIMEOUT_MS, sqlite_pragmas
 from storage.repositories.broadcasts import SqlBroadcastRepository
+from storage.repositories.channel_state import SqlChannelStateRepository
 from storage.repositories.citizens import SqlCitizenRepository, SqlConsentRepository
 from storage.repositories.declarations import SqlDeclarationRepository
 from storage.repositories.identities import SqlConversationRepository, SqlIdentityRepository
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(conn)
         self.broadcasts = SqlBroadcastRepository(conn)
         self.web = SqlWebRepository(conn)
+        self.channel_state = SqlChannelStateRepository(conn)
 
 
 def unavailable(exc: BaseException) -> bool:

@@ -11,7 +11,9 @@ from tests.verification_helpers import coordinator
 
 
 async def test_an_admin_composes_previews_and_sends(tmp_path: Path) -> None:
-    app = await started_app(make_settings(tmp_path, admins="console:boss"))
+    app = await started_app(
+        make_settings(tmp_path, admins="console:boss", quiet_hours="21:00-07:00")
+    )
     try:
         await register(Chat(app.engine, user="c1"))
         await register(Chat(app.engine, user="c2"))

@@ -320,15 +320,15 @@ async def test_a_declaration_survives_in_the_json_export(citizen: Chat, app: App
     await citizen.press("submit")
     await citizen.send("vẫn nộp")  # the label of the confirmation, typed
     citizen.expect("Đã nộp")
-    from bot.__main__ import _export_text
+    from bot.cli.reports import export_text
 
-    text, count = await _export_text(app.settings, "json", None)
+    text, count = await export_text(app.settings, "json", None)
     (row,) = json.loads(text)
     assert count == 1
     assert row["total"] == 85
     assert row["provisional_result"] == "not_recognised"
     assert row["criteria_set"] == "qd324-2023"
-    text, _ = await _export_text(app.settings, "csv", None)
+    text, _ = await export_text(app.settings, "csv", None)
     header, line = text.splitlines()
     assert "score_1" in header.split(",")
     assert ",4,9,9," in line

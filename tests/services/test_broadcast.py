@@ -94,7 +94,7 @@ async def test_schedule_cancel_and_report(app: App) -> None:
 
 
 async def test_quiet_hours_hold_broadcasts_but_not_notifications(tmp_path: Path) -> None:
-    app = await started_app(make_settings(tmp_path))
+    app = await started_app(make_settings(tmp_path, quiet_hours="21:00-07:00"))
     try:
         await people(app)
         async with app.store.transaction() as uow:

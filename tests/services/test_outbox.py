@@ -197,3 +197,38 @@ async def test_a_sender_that_loses_its_lease_stops_before_the_next_message(app: 
     await asyncio.wait_for(outbox.run(stop, Lease(3)), 30)
     assert [d.external_id for d in deliverer.sent] == ["u0", "u1", "u2"]
     assert sorted(await rows(app)) == [("pending", 0)] * 7 + [("sent", 1)] * 3
+
+
+async def test_a_message_committed_while_the_sender_looks_is_sent_without_waiting(
+    app: App,
+) -> None:
+    """A commit rings the sender while it is reading the due rows (too early for it to read
+    the new one): the ring is kept, and the sender looks again at once instead of sleeping
+    for its idle time (an hour here). Before, the ring was cleared after the look and lost."""
+    deliverer = RecordingDeliverer()
+    outbox = app.outbox_sender(deliverer)
+    outbox._idle = 3600
+    looks = 0
+    original = outbox.flush
+
+    async def flush(wait: bool = True) -> int:
+        nonlocal looks
+        looks += 1
+        found = await original(wait)
+        if looks == 1:  # a commit lands just after the first look read nothing
+            async with app.store.transaction() as uow:
+                message = text_message("test", "u1", t("note.revoked"))
+                await uow.outbox.add(message, datetime.now(UTC))
+        return found
+
+    outbox.flush = flush  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(outbox.run(stop))
+    for _ in range(200):
+        if deliverer.sent:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await task
+    assert looks >= 2
+    assert [delivered.external_id for delivered in deliverer.sent] == ["u1"]

@@ -1,6 +1,9 @@
 """A coordinator's decisions on a declaration, shared by the chat's review flow and the web
-console: the same checks, the same status changes and audit records, the same messages to the
-citizen. Callers have checked the role, the ward, the status and the claim (``check``)."""
+console: the same checks, the same claims on a review, the same status changes and audit
+records, the same messages to the citizen. Who may decide, and where, is read from the table in
+``bot.domain.permissions`` (``Action.DECIDE``). ``approve``, ``reject``, ``return_for_more``,
+``adjust`` and ``undo`` record what their caller has checked (``held``, ``undoable``);
+``undo_decision`` checks and records in one call."""
 
 from __future__ import annotations
 
@@ -10,25 +13,31 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.criteria import CriteriaSet, Evaluation
-from bot.domain.permissions import Action, allowed
+from bot.domain.permissions import ROLES, Action, allowed, ward_bound
 from bot.domain.ports import UnitOfWork
-from bot.domain.records import Declaration, DeclarationEvent, IndicatorAnswer
+from bot.domain.records import Declaration, DeclarationEvent, IndicatorAnswer, Staff
 from bot.domain.usecases.notices import change_status, notify_citizen
-from bot.domain.usecases.roles import Role
+from bot.domain.usecases.roles import Role, acting_staff_id
 from bot.domain.usecases.texts import adjustments_text, result_text
 from bot.domain.validation import national_phone
 from bot.engine import Text, t
 
 __all__ = [
     "UNDO_WINDOW",
+    "Claimed",
     "Decider",
     "adjust",
     "approve",
     "check",
+    "claim",
+    "decider_of",
+    "held",
     "reject",
+    "release",
     "return_for_more",
     "signature_of",
     "undo",
+    "undo_decision",
     "undoable",
     "verified_scores",
     "verified_total",
@@ -60,7 +69,7 @@ async def signature_of(uow: UnitOfWork, channel: str, external_id: str) -> Text:
     «cán bộ phụ trách phường/xã»."""
     member = await uow.staff.by_account(channel, external_id)
     name = member.display_name if member is not None and member.display_name else None
-    ward_level = member is not None and member.role == "coordinator"
+    ward_level = member is not None and member.role in ROLES and ward_bound(member.role)
     if name is None:
         return t("note.by.unnamed") if ward_level else t("note.by.city")
     if member is not None and member.phone:
@@ -71,8 +80,8 @@ async def signature_of(uow: UnitOfWork, channel: str, external_id: str) -> Text:
 async def check(
     uow: UnitOfWork, role: Role, declaration_id: int
 ) -> tuple[Declaration | None, Text | None]:
-    """The declaration if this role may review it now; else why not."""
-    if not role.is_staff:
+    """The declaration if this role may decide on it now; else why not."""
+    if not allowed(role, Action.DECIDE):
         return None, t("rev.error.not_staff")
     declaration = await uow.declarations.get(declaration_id)
     citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
@@ -86,6 +95,60 @@ async def check(
         return None, t("rev.error.unknown", id=declaration_id)
     if declaration.status != "submitted":
         return None, t("rev.error.not_pending", id=declaration_id)
+    return declaration, None
+
+
+async def decider_of(uow: UnitOfWork, role: Role, now: datetime, via: str | None = None) -> Decider:
+    """The decider an authorised ``role`` acts as: its staff record (a configured admin without
+    one gets one that grants nothing) and the signature the citizen reads."""
+    channel, _, external_id = role.account.partition(":")
+    return Decider(
+        role.account,
+        await acting_staff_id(uow, role, now),
+        await signature_of(uow, channel, external_id),
+        via,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """Who holds a review after ``claim``: this account (``mine``), else ``holder`` (None when
+    the holder's record is gone)."""
+
+    mine: bool
+    holder: Staff | None = None
+
+
+async def claim(
+    uow: UnitOfWork, role: Role, declaration_id: int, now: datetime, hold: timedelta
+) -> Claimed:
+    """Take the review of a declaration ``check`` allowed, unless another account has held it
+    for less than ``hold``."""
+    me = await acting_staff_id(uow, role, now)
+    holder = await uow.declarations.claim(declaration_id, me, now, now - hold)
+    if holder == me:
+        return Claimed(mine=True)
+    return Claimed(mine=False, holder=await uow.staff.get(holder) if holder is not None else None)
+
+
+async def release(uow: UnitOfWork, channel: str, external_id: str, declaration_id: int) -> None:
+    """Give a review back (Later, /cancel): whatever the account's role is now, only its own
+    claim is cleared; no staff record is created or changed."""
+    member = await uow.staff.by_account(channel, external_id)
+    if member is not None:
+        await uow.declarations.release(declaration_id, member.id)
+
+
+async def held(
+    uow: UnitOfWork, role: Role, declaration_id: int, now: datetime
+) -> tuple[Declaration | None, Text | None]:
+    """What every decision re-checks at the moment it is made: ``check`` (the account, the
+    ward, the status), and the review still held by this account."""
+    declaration, problem = await check(uow, role, declaration_id)
+    if declaration is None:
+        return None, problem
+    if declaration.claimed_by != await acting_staff_id(uow, role, now):
+        return None, t("rev.error.claim_lost", id=declaration.id)
     return declaration, None
 
 
@@ -263,6 +326,26 @@ async def undoable(
     ):
         return "nothing"
     return "late" if now - last.created_at > UNDO_WINDOW else None
+
+
+async def undo_decision(
+    uow: UnitOfWork, role: Role, declaration_id: int, now: datetime, via: str | None = None
+) -> str | None:
+    """``/undo``: the account that decided (or returned) a declaration takes it back within
+    ``UNDO_WINDOW`` (``undo``). None when done; else why not: "unknown" (no such declaration,
+    or one outside the account's wards: as if there were none, see ``check``), "nothing" or
+    "late" (``undoable``)."""
+    declaration = await uow.declarations.get(declaration_id)
+    citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
+    if declaration is None or citizen is None:
+        return "unknown"
+    if not allowed(role, Action.DECIDE, citizen.ward_code):
+        return "unknown"
+    problem = await undoable(uow, declaration, role.account, now)
+    if problem is not None:
+        return problem
+    await undo(uow, declaration, await decider_of(uow, role, now, via), now)
+    return None
 
 
 async def undo(uow: UnitOfWork, declaration: Declaration, decider: Decider, now: datetime) -> None:

@@ -89,7 +89,7 @@ async def acting_staff_id(uow: UnitOfWork, role: Role, now: datetime) -> int:
     admin without a record gets one that grants nothing (role ``none``)."""
     if role.staff is not None:
         return role.staff.id
-    if not role.admin:
+    if not role.admin:  # identity, not permission: only a configured admin acts without a record
         raise PermissionError("not staff")
     channel, _, external_id = role.account.partition(":")
     return await uow.staff.record(channel, external_id, now)

@@ -11,8 +11,9 @@ from bot.domain.records import IndicatorAnswer
 from bot.engine.types import Joined, Text, t
 
 __all__ = [
-    "CHANNEL_WORDS",
+    "OTHER_CHANNEL",
     "adjustments_text",
+    "channel_text",
     "person",
     "reasons_text",
     "result_text",
@@ -71,18 +72,22 @@ def adjustments_text(answers: Mapping[int, IndicatorAnswer], criteria: CriteriaS
     )
 
 
-CHANNEL_WORDS = {
-    "telegram": t("web.channel.telegram"),
-    "zalo": t("web.channel.zalo"),
-    "console": t("web.channel.console"),
-}
+# what a channel no catalog entry names reads (``bot.i18n``'s fallback for ``channel.<name>``)
+OTHER_CHANNEL = t("channel.other")
+
+
+def channel_text(channel: str) -> Text:
+    """A chat channel in words («Telegram», «kênh chạy thử trên máy»), never its code name:
+    the catalog's ``channel.<name>``, which the channel's description declares (the domain
+    names no channel); one no channel has reads «kênh khác» (``bot.i18n``'s fallback)."""
+    return t(f"channel.{channel}")
 
 
 def person(account: str, name: str | None) -> Text:
     """How officials read a staff account: the name it gave and its channel in words, never
     the account id."""
     channel = account.partition(":")[0]
-    words = CHANNEL_WORDS.get(channel, t("web.channel.other"))
+    words = channel_text(channel)
     if name:
         return t("staff.person", name=name, channel=words)
     return t("web.person.unnamed", channel=words)

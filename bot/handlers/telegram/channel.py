@@ -20,6 +20,7 @@ from bot.engine.ports import InboxItem
 from bot.handlers.polling import poll_until_stopped, until_done
 from bot.handlers.receiving import Incoming, Receiver
 from bot.handlers.telegram.api import TelegramApi
+from bot.handlers.telegram.description import TELEGRAM
 from bot.handlers.telegram.parse import CHANNEL, callback_query, parse_update
 from bot.handlers.telegram.render import TEXT_LIMIT, markup_for
 from bot.handlers.text_menu import split_text
@@ -41,8 +42,8 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 
 class TelegramChannel:
     name = CHANNEL
-    buttons = True
-    uploads = True  # a file's bytes go to Telegram: one made for this delivery can go
+    buttons = TELEGRAM.buttons  # inline keyboards
+    uploads = TELEGRAM.uploads  # a file's bytes go to Telegram: one made for this delivery can go
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine import FileRef, Inbound, InboundKind
+from bot.handlers.telegram.description import TELEGRAM
 from bot.services.evidence import clean_file_name
 
 __all__ = [
@@ -19,7 +20,7 @@ __all__ = [
     "unpack_callback",
 ]
 
-CHANNEL = "telegram"
+CHANNEL = TELEGRAM.name
 
 
 def pack_callback(token: str | None, choice_id: str) -> str:

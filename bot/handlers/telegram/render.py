@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine import Reply
+from bot.handlers.telegram.description import TEXT_LIMIT
 from bot.handlers.telegram.parse import pack_callback
 
 __all__ = ["TEXT_LIMIT", "markup_for"]
-
-TEXT_LIMIT = 4096
 
 
 def _per_row(label: str) -> int:

@@ -20,6 +20,7 @@ from bot.handlers.receiving import Incoming, Receiver
 from bot.handlers.text_menu import render_menu, split_text
 from bot.handlers.web import WebServer
 from bot.handlers.zalo.client import ZaloAuthError, ZaloClient
+from bot.handlers.zalo.description import TEXT_LIMIT, ZALO
 from bot.handlers.zalo.parse import CHANNEL, parse_update, unwrap
 from bot.services.evidence import FetchFailed, TooLarge, read_limited
 from bot.services.links import LinkSigner
@@ -29,7 +30,6 @@ __all__ = ["TEXT_LIMIT", "ZaloChannel", "split_reply"]
 
 log = logging.getLogger(__name__)
 
-TEXT_LIMIT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 PHOTO_URL_TYPES = ("image/jpeg", "image/png")
 
@@ -51,7 +51,7 @@ def split_reply(reply: Reply, translate: Translate, limit: int = TEXT_LIMIT) -> 
 
 class ZaloChannel:
     name = CHANNEL
-    buttons = False  # numbered menus
+    buttons = ZALO.buttons  # numbered menus
 
     def __init__(
         self,

@@ -7,13 +7,12 @@ from typing import Any
 
 import aiohttp
 
+from bot.handlers.zalo.description import OFFICIAL_ZALO_API
 from bot.services.outbox import RateLimited, Rejected, Transient
 
 __all__ = ["OFFICIAL_ZALO_API", "ZaloAuthError", "ZaloClient"]
 
 log = logging.getLogger(__name__)
-
-OFFICIAL_ZALO_API = "https://bot-api.zaloplatforms.com"
 
 
 class ZaloAuthError(Exception):

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine import FileRef, Inbound, InboundKind
+from bot.handlers.zalo.description import ZALO
 
 __all__ = ["CHANNEL", "parse_update", "unwrap"]
 
-CHANNEL = "zalo"
+CHANNEL = ZALO.name
 
 
 def unwrap(body: Any) -> dict[str, Any] | None:
@@ -33,7 +34,7 @@ def parse_update(update: dict[str, Any]) -> Inbound | None:
     user, update_id = str(sender["id"]), message.get("message_id")
     base: dict[str, Any] = {
         "update_id": str(update_id) if update_id is not None else None,
-        "buttons": False,  # Zalo shows no buttons: every choice is a numbered menu
+        "buttons": ZALO.buttons,  # Zalo shows no buttons: every choice is a numbered menu
     }
     # Replies go to chat.id, as the platform documents and its SDK does (python-zalo-bot,
     # zalo_bot/_message.py: Message.reply_text sends to self.chat.id).

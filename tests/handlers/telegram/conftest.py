@@ -10,14 +10,10 @@ from tests.bots import start_bot as start_running
 from tests.fakes.telegram_api import FakeTelegram
 
 
-@pytest.fixture(params=["aiogram", "ptb"])
-def telegram_backend(request: pytest.FixtureRequest) -> str:
-    """Every Telegram test runs on both client libraries (CDHT_TELEGRAM_BACKEND)."""
-    return str(request.param)
-
-
 @pytest.fixture
 def settings(settings: Settings, telegram_backend: str) -> Settings:
+    """Every Telegram test runs on the default client library, and on both where
+    CDHT_TEST_TELEGRAM_BACKENDS says so (``telegram_backend``: tests/conftest.py)."""
     return settings.model_copy(update={"telegram_backend": telegram_backend})
 
 

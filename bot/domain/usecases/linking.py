@@ -6,7 +6,8 @@ phone number alone links nothing, and a code is single-use, valid ten minutes, s
 and wrong codes lock the account that typed them like wrong staff codes do (they share the
 per-account counter: 5 wrong in a row, then 1, 2, 4 … minutes). The counter outlives the
 erasure of the account's data, under a keyed hash of the account (storage/repositories/staff.py):
-deleting one's data and registering again does not start a fresh count."""
+deleting one's data and registering again does not start a fresh count. Once linked, the
+citizen's other accounts are told, in the same transaction."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from datetime import datetime, timedelta
 
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen
+from bot.domain.usecases.notices import citizen_accounts, notify_accounts, text_message
 from bot.domain.usecases.roles import MAX_FAILURES, lock_for
+from bot.domain.usecases.texts import channel_text
 from bot.engine.ports import Identity
+from bot.engine.types import t
 
 __all__ = ["LINK_VALID", "Linked", "issue_link_code", "use_link_code"]
 
@@ -47,9 +51,10 @@ class Linked:
 
 
 async def use_link_code(uow: UnitOfWork, identity: Identity, code: str, now: datetime) -> Linked:
-    """Bind ``identity`` to the citizen the code was issued for. An account that has its own
-    record is refused (two records never merge silently); a refused code changes nothing but the
-    account's count of wrong codes."""
+    """Bind ``identity`` to the citizen the code was issued for, and tell the citizen's other
+    accounts on which channel it was linked. An account that has its own record is refused (two
+    records never merge silently); a refused code changes nothing but the account's count of
+    wrong codes."""
     failures, locked_until = await uow.staff.failures(identity.channel, identity.external_id)
     if locked_until is not None and locked_until > now:
         # whole minutes, rounded up: a lock of one minute is «1 phút», not 2
@@ -66,4 +71,14 @@ async def use_link_code(uow: UnitOfWork, identity: Identity, code: str, now: dat
         return Linked(problem="unknown")
     await uow.identities.bind(identity.id, citizen.id)
     await uow.staff.set_failures(identity.channel, identity.external_id, 0, None, now)
+    others = [a for a in await citizen_accounts(uow, citizen.id) if a != account]
+    notice = t("link.notice", channel=channel_text(identity.channel))
+    await notify_accounts(
+        uow,
+        others,
+        lambda channel, external_id: text_message(
+            channel, external_id, notice, citizen_id=citizen.id
+        ),
+        now,
+    )
     return Linked(citizen=citizen)

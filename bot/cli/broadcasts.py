@@ -1,0 +1,101 @@
+"""``cdht broadcast send|cancel|report``: campaign messages from the server, through the
+chat's and the web console's use cases (``bot.domain.usecases.broadcasts``), sent as the
+operator at this machine (``OPERATOR``, a configured admin)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.cli.shared import CliError, unit_codes
+from bot.cli.store import open_store
+from bot.config import Settings
+from bot.domain.calendar import campaign_year
+
+__all__ = ["broadcast", "message"]
+
+# what the CLI says of a text the use case would refuse, before the database is opened
+_TEXT_PROBLEMS = {"empty": "empty", "short": "too short"}
+
+
+async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.domain.usecases.broadcasts import MAX_TEXT, text_problem
+
+    text = ""
+    if args.broadcast_command == "send":
+        text = message(args).strip()
+        problem = text_problem(text)  # the chat's rule, said before anything is opened
+        if problem in _TEXT_PROBLEMS:
+            raise CliError(
+                f"the message is {_TEXT_PROBLEMS[problem]}: give the words to send with "
+                "--text or --file"
+            )
+        if problem == "long":
+            raise CliError(f"the message is {len(text)} characters; at most {MAX_TEXT}")
+        if args.ward:
+            from bot.app import load_wards
+
+            args.ward = unit_codes(load_wards(settings), args.ward)
+    if args.broadcast_command == "send":
+        return await _send(settings, args, text)
+    return await _one(settings, args)
+
+
+async def _send(settings: Settings, args: argparse.Namespace, text: str) -> int:
+    from bot.domain.usecases.broadcasts import audience
+    from bot.domain.usecases.broadcasts import broadcast as send
+    from bot.domain.usecases.roles import OPERATOR
+    from bot.engine import t
+
+    now = datetime.now(UTC)
+    async with open_store(settings) as store, store.transaction() as uow:
+        year = campaign_year(now, settings.campaign_year)
+        filters = audience(
+            wards=args.ward, group=args.group, status=args.status,
+            channel=args.channel, locale=args.locale, year=year,
+        )  # fmt: skip
+        buttons = (("/declare", t("note.reminder.button")),) if args.continue_button else ()
+        sent = await send(uow, OPERATOR, text, filters, now, args.at, buttons)
+        if sent.broadcast is None:  # the operator may broadcast anywhere: a text refused
+            raise CliError(f"the broadcast was refused ({sent.problem})", 1)
+        created = sent.broadcast
+    when = "queued now" if created.status == "queued" else f"scheduled for {args.at}"
+    print(f"broadcast {created.id}: {created.recipients} recipients, {when}")
+    return 0
+
+
+async def _one(settings: Settings, args: argparse.Namespace) -> int:
+    """``cancel`` or ``report`` one broadcast."""
+    from bot.domain.usecases.broadcasts import cancel_broadcast, visible_broadcast
+    from bot.domain.usecases.roles import OPERATOR
+
+    async with open_store(settings) as store, store.transaction() as uow:
+        found = await visible_broadcast(uow, OPERATOR, args.id)
+        if found is None:
+            raise CliError(f"no broadcast {args.id} (see the numbers `broadcast send` gave)", 1)
+        if args.broadcast_command == "cancel":
+            if found.status == "cancelled":
+                raise CliError(f"broadcast {args.id} was already cancelled", 1)
+            withdrawn = await cancel_broadcast(uow, OPERATOR, args.id)
+            print(f"broadcast {args.id} cancelled; {withdrawn} messages withdrawn")
+            return 0
+        counts = await uow.broadcasts.report(args.id)
+        print(f"broadcast {found.id} ({found.status}), recipients {found.recipients}: "
+              + ", ".join(f"{k} {v}" for k, v in counts.items()))  # fmt: skip
+    return 0
+
+
+def message(args: argparse.Namespace) -> str:
+    """The text of ``--text``, or of the UTF-8 file ``--file`` names."""
+    if args.text is not None:
+        return str(args.text)
+    path: Path = args.file
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"--file {path}: not UTF-8 text") from None
+    except IsADirectoryError:
+        raise CliError(f"--file {path} is a folder; give the file holding the message") from None
+    except OSError as exc:
+        raise CliError(f"--file {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,170 @@
+"""The command line's words: every command and option, with the types that check a year, a
+number of days and a time. Its errors are one line (its usage block is what ``--help`` is
+for)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from bot.domain.calendar import VN_TIME
+from bot.domain.permissions import invitable
+from bot.handlers.registry import CHANNEL_NAMES, CHANNELS
+
+if TYPE_CHECKING:
+    Commands = argparse._SubParsersAction["_Parser"]
+
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "at", "days", "parser", "year"]
+
+FIRST_YEAR, LAST_YEAR = 2020, 2100  # the range CDHT_CAMPAIGN_YEAR accepts
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (its usage block is what ``--help`` is for)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def year(text: str) -> int:
+    try:
+        found = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a year; write e.g. 2026") from None
+    if not FIRST_YEAR <= found <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{found} is not a campaign year ({FIRST_YEAR} to {LAST_YEAR})"
+        )
+    return found
+
+
+def days(text: str) -> int:
+    try:
+        found = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 0 <= found <= 3650:
+        raise argparse.ArgumentTypeError(f"{found}: give a number of days from 0 to 3650")
+    return found
+
+
+def at(text: str) -> datetime:
+    """An ISO date and time; without a zone, Asia/Ho_Chi_Minh."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date and time; write e.g. 2026-12-01T08:00 "
+            "(without a zone: Asia/Ho_Chi_Minh)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VN_TIME)
+
+
+def parser() -> argparse.ArgumentParser:
+    """``cdht``'s commands, in the order ``--help`` lists them."""
+    found = _Parser(prog="cdht", description="Công dân học tập bot")
+    commands = found.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="start every configured channel (the console if none)")
+    console = commands.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument("--user", default="local", help="who you are in the console chat")
+    db = commands.add_parser("db", help="database")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="upgrade")
+    db_commands.add_parser("upgrade", help="apply the Alembic migrations")
+    wards = commands.add_parser("wards", help="list or search the province's units")
+    wards.add_argument("query", nargs="*", help="part of a name, with or without diacritics")
+    _staff(commands)
+    _broadcast(commands)
+    _files(commands)
+    for module in channel_commands():
+        module.add_commands(commands)
+    return found
+
+
+def channel_commands() -> list[Any]:
+    """The modules of the channels' own commands (``ChannelDescription.commands``)."""
+    return [import_module(channel.commands) for channel in CHANNELS if channel.commands]
+
+
+def _staff(commands: Commands) -> None:
+    staff = commands.add_parser("coordinator", help="ward coordinators and admins")
+    staff_commands = staff.add_subparsers(
+        dest="staff_command", required=True, metavar="{invite,list,revoke}"
+    )
+    invite = staff_commands.add_parser("invite", help="print a one-time invitation code")
+    invite.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    role = invite.add_mutually_exclusive_group()
+    role.add_argument("--admin", action="store_true", help="invite a city admin instead")
+    role.add_argument(
+        "--role",
+        choices=invitable(),  # the permissions table's rows
+        help="the role to invite (default: coordinator; --role admin is --admin)",
+    )
+    listing = staff_commands.add_parser("list", help="coordinators and admins with their wards")
+    listing.add_argument(
+        "--uncovered",
+        action="store_true",
+        help="instead: units with declarations waiting and no coordinator",
+    )
+    revoke = staff_commands.add_parser(
+        "revoke", help="take an account's role away (as /revoke in the chat; the account is told)"
+    )
+    revoke.add_argument("id", type=int, help="the number `cdht coordinator list` shows")
+    revoke.add_argument("--locale", choices=("vi", "en"), help="the language of the answer")
+
+
+def _broadcast(commands: Commands) -> None:
+    bc = commands.add_parser("broadcast", help="campaign messages to registered citizens")
+    bc_commands = bc.add_subparsers(
+        dest="broadcast_command", required=True, metavar="{send,cancel,report}"
+    )
+    send = bc_commands.add_parser("send", help="queue a broadcast (now or --at a time)")
+    body = send.add_mutually_exclusive_group(required=True)
+    body.add_argument("--text", help="the message")
+    body.add_argument("--file", type=Path, help="a UTF-8 file holding the message")
+    send.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    send.add_argument("--group", type=int, choices=(1, 2, 3, 4))
+    send.add_argument(
+        "--status", choices=("not_started", "in_progress", "submitted", "returned", "recognised")
+    )
+    send.add_argument("--channel", choices=CHANNEL_NAMES)
+    send.add_argument("--locale", choices=("vi", "en"))
+    send.add_argument("--at", type=at, help="ISO time; without a zone, Asia/Ho_Chi_Minh")
+    send.add_argument(
+        "--continue-button", action="store_true", help='add a "Continue my declaration" button'
+    )
+    for name in ("cancel", "report"):
+        one = bc_commands.add_parser(name, help=f"{name} a broadcast")
+        one.add_argument("id", type=int)
+
+
+def _files(commands: Commands) -> None:
+    """The commands that read the campaign out, to the terminal or a file."""
+    export = commands.add_parser("export", help="one record per citizen")
+    export.add_argument(
+        "--format", choices=("json", "csv", "xlsx"), help="default: from --output's name, or json"
+    )
+    export.add_argument("--ward", help="only this unit's code")
+    export.add_argument("--year", type=year, help="only declarations of this campaign year")
+    export.add_argument("--output", type=Path, help="write to this file (CSV gets a BOM for Excel)")
+    export.add_argument("--locale", choices=("vi", "en"), help="the Excel file's language")
+    report = commands.add_parser("report", help="the campaign's figures against the targets")
+    report.add_argument("--year", type=year, help="the campaign year (default: this one)")
+    report.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    report.add_argument(
+        "--format", choices=("text", "xlsx"), help="default: from --output's name, or text"
+    )
+    report.add_argument("--output", type=Path, help="write to this file (required for xlsx)")
+    report.add_argument("--locale", choices=("vi", "en"))
+    lists = commands.add_parser("list", help="a ward office's lists")
+    lists.add_argument("which", choices=("proposed", "not-started", "waiting"))
+    lists.add_argument("--year", type=year, help="the campaign year (default: this one)")
+    lists.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    lists.add_argument("--days", type=days, default=7, help="waiting: longer than this many days")
+    lists.add_argument(
+        "--format", choices=("text", "xlsx"), help="default: from --output's name, or text"
+    )
+    lists.add_argument("--output", type=Path, help="write to this file (required for xlsx)")
+    lists.add_argument("--locale", choices=("vi", "en"))

@@ -1,0 +1,133 @@
+"""``cdht coordinator invite|list|revoke``: the staff, managed from the server. Inviting and
+revoking are the chat's own use cases (``bot.domain.usecases.roles``), done as the operator at
+this machine (``OPERATOR``, a configured admin), with the chat's refusals and the chat's words
+for them. ``--role`` names any row of the permissions table (``--admin``: ``--role admin``;
+neither: a coordinator); a role held for wards needs ``--ward``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.cli.shared import CliError, say, unit_codes
+from bot.cli.store import open_store
+from bot.config import Settings
+from bot.domain.permissions import ADMIN, COORDINATOR, role_label, ward_bound
+
+if TYPE_CHECKING:
+    from bot.domain.ports import UnitOfWork
+    from bot.domain.wards import WardDirectory
+
+__all__ = ["coordinator"]
+
+
+async def coordinator(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import load_wards
+
+    wards = load_wards(settings)
+    if args.staff_command == "invite":
+        args.role = args.role or (ADMIN if args.admin else COORDINATOR)
+        if ward_bound(args.role) and not args.ward:
+            if args.role == COORDINATOR:
+                raise CliError("give --ward CODE (repeatable) or --admin")
+            raise CliError(f"--role {args.role} is held for units: give --ward CODE (repeatable)")
+        args.ward = unit_codes(wards, args.ward)
+    now = datetime.now(UTC)
+    async with open_store(settings) as store, store.transaction() as uow:
+        if args.staff_command == "invite":
+            return await _invite(settings, args, wards, uow, now)
+        if args.staff_command == "list" and args.uncovered:
+            return await _uncovered(wards, uow)
+        if args.staff_command == "list":
+            return await _listed(settings, wards, uow)
+        return await _revoke(settings, args, uow, now)
+
+
+async def _invite(
+    settings: Settings,
+    args: argparse.Namespace,
+    wards: WardDirectory,
+    uow: UnitOfWork,
+    now: datetime,
+) -> int:
+    """A one-time code on stdout; what it grants, for how long and how to use it on stderr."""
+    from bot.domain.usecases.roles import OPERATOR, invite
+
+    kind = str(args.role)
+    valid = timedelta(days=settings.invite_valid_days)
+    invited = await invite(uow, OPERATOR, kind, args.ward, now, valid)
+    if invited.code is None:  # the operator may invite, and a coordinator has wards here
+        raise CliError(f"the invitation was refused ({invited.problem})", 1)
+    names = ", ".join(w.name for c in invited.wards if (w := wards.get(c)) is not None)
+    print(invited.code)
+    print(
+        f"{kind} invitation for {names or 'the whole city'}, valid "
+        f"{settings.invite_valid_days} days: send /coordinator {invited.code} to the bot",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _uncovered(wards: WardDirectory, uow: UnitOfWork) -> int:
+    """The units with declarations waiting and no coordinator, with how many wait."""
+    waiting: dict[str, int] = {}
+    for _, citizen in await uow.declarations.pending(None):
+        waiting[citizen.ward_code] = waiting.get(citizen.ward_code, 0) + 1
+    uncovered = 0
+    for code, count in sorted(waiting.items()):
+        if not await uow.staff.for_ward(code):
+            ward = wards.get(code)
+            print(f"{code}\t{ward.name if ward else '?'}\t{count} waiting")
+            uncovered += 1
+    if not uncovered:
+        print("no unit has declarations waiting without a coordinator", file=sys.stderr)
+    return 0
+
+
+async def _listed(settings: Settings, wards: WardDirectory, uow: UnitOfWork) -> int:
+    """The admins of CDHT_ADMINS, then every record that grants or granted a role."""
+    configured = [str(admin) for admin in settings.admins]
+    for account in configured:
+        print(f"-\tadmin\tactive\t{account}\tCDHT_ADMINS")
+    listed = len(configured)
+    for member in await uow.staff.all():
+        if role_label(member.role) is None or member.account in configured:
+            continue  # records that grant nothing; configured admins listed above
+        state = "revoked" if member.revoked_at else "active"
+        names = ", ".join(w.name for c in sorted(member.wards) if (w := wards.get(c)) is not None)
+        print(f"{member.id}\t{member.role}\t{state}\t{member.account}\t{names}")
+        listed += 1
+    if not listed:
+        print(
+            "no coordinators or admins yet: invite one with "
+            "`cdht coordinator invite --ward CODE` (or --admin), or name admins "
+            "in CDHT_ADMINS",
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def _revoke(
+    settings: Settings, args: argparse.Namespace, uow: UnitOfWork, now: datetime
+) -> int:
+    """``/revoke`` from the command line: the chat's own use case, with its refusals (an
+    account from CDHT_ADMINS, an unknown number, one already revoked), the reviews the account
+    held released and the account told through the outbox; its answer in words, as the chat
+    gives it, in ``--locale`` (else the bot's language). A refusal exits 1."""
+    from bot.domain.usecases.roles import OPERATOR, revoke
+    from bot.engine import t
+    from bot.i18n import Translator
+
+    admins = [str(admin) for admin in settings.admins]
+    answer = await revoke(uow, OPERATOR, args.id, admins, now)
+    if answer.key == "staff.revoke.unknown":  # the chat's words point to /staff
+        answer = t("cli.revoke.unknown", id=args.id)
+    translator = Translator(settings.default_locale)
+    said = say(translator, args.locale or settings.default_locale, answer)
+    if answer.key == "staff.revoke.done":
+        print(said)
+        return 0
+    print(said, file=sys.stderr)
+    return 1

@@ -1,0 +1,118 @@
+"""The one table of roles and permissions, walked whole: every role × every action × (its own
+ward, another ward, no ward named), against the grants written out below. A changed row, a new
+role or a new action fails here until this list says what it grants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.permissions import (
+    ADMIN,
+    COLUMNS,
+    COORDINATOR,
+    NONE,
+    ROLES,
+    Action,
+    Scope,
+    allowed,
+    home_text,
+    role_label,
+    role_name,
+    scope_of,
+    ward_bound,
+)
+from bot.domain.records import Staff
+from bot.domain.usecases.roles import Role
+
+OWN, OTHER = "11383", "11311"  # Phường Lê Chân, Phường Hồng Bàng
+A = Action
+# (role, action, where) for every grant; "own": the account's ward, "other": another ward.
+# A role held for the city is granted both; a ward's role its own only; ``none`` nothing.
+GRANTED = {
+    (COORDINATOR, A.WEB_CONSOLE, "own"), (COORDINATOR, A.QUEUE, "own"),
+    (COORDINATOR, A.REVIEW, "own"), (COORDINATOR, A.DECIDE, "own"),
+    (COORDINATOR, A.CITIZENS, "own"), (COORDINATOR, A.REPORT, "own"),
+    (COORDINATOR, A.EXPORT, "own"), (COORDINATOR, A.LISTS, "own"),
+    (COORDINATOR, A.BROADCAST, "own"),
+    (ADMIN, A.WEB_CONSOLE, "own"), (ADMIN, A.WEB_CONSOLE, "other"),
+    (ADMIN, A.QUEUE, "own"), (ADMIN, A.QUEUE, "other"),
+    (ADMIN, A.REVIEW, "own"), (ADMIN, A.REVIEW, "other"),
+    (ADMIN, A.DECIDE, "own"), (ADMIN, A.DECIDE, "other"),
+    (ADMIN, A.CITIZENS, "own"), (ADMIN, A.CITIZENS, "other"),
+    (ADMIN, A.REPORT, "own"), (ADMIN, A.REPORT, "other"),
+    (ADMIN, A.EXPORT, "own"), (ADMIN, A.EXPORT, "other"),
+    (ADMIN, A.LISTS, "own"), (ADMIN, A.LISTS, "other"),
+    (ADMIN, A.BROADCAST, "own"), (ADMIN, A.BROADCAST, "other"),
+    (ADMIN, A.OTHERS_BROADCASTS, "own"), (ADMIN, A.OTHERS_BROADCASTS, "other"),
+    (ADMIN, A.LIST_STAFF, "own"), (ADMIN, A.LIST_STAFF, "other"),
+    (ADMIN, A.INVITE, "own"), (ADMIN, A.INVITE, "other"),
+    (ADMIN, A.REVOKE, "own"), (ADMIN, A.REVOKE, "other"),
+    (ADMIN, A.CHANNELS, "own"), (ADMIN, A.CHANNELS, "other"),
+}  # fmt: skip
+# Where each role may act with no ward named (``allowed(role, action)``, ``scope_of``).
+SCOPES: dict[str, dict[Action, frozenset[str] | None]] = {
+    NONE: {action: frozenset() for action in Action},
+    COORDINATOR: {
+        action: frozenset({OWN})
+        if action not in (A.OTHERS_BROADCASTS, A.LIST_STAFF, A.INVITE, A.REVOKE, A.CHANNELS)
+        else frozenset()
+        for action in Action
+    },
+    ADMIN: {action: None for action in Action},
+}
+LABELS = {NONE: None, COORDINATOR: "staff.role.coordinator", ADMIN: "staff.role.admin"}
+HOMES = {NONE: None, COORDINATOR: "staff.home", ADMIN: "staff.home.admin"}
+
+
+def holder(
+    name: str, wards: frozenset[str] = frozenset({OWN}), revoked_at: datetime | None = None
+) -> Role:
+    """An account whose record holds role ``name`` for ``wards`` (the ward ``OWN``)."""
+    record = Staff(1, "test", name, name, wards, revoked_at=revoked_at)
+    return Role(record.account, record, admin=False)
+
+
+def test_the_table_has_these_roles_and_these_actions() -> None:
+    assert set(ROLES) == {NONE, COORDINATOR, ADMIN}
+    assert tuple(Action) == COLUMNS  # one column per action, in the enum's order
+
+
+def test_every_role_action_and_ward_is_granted_as_written() -> None:
+    granted = {
+        (name, action, where)
+        for name in ROLES
+        for action in Action
+        for where, ward in (("own", OWN), ("other", OTHER))
+        if allowed(holder(name), action, ward)
+    }
+    assert granted == GRANTED
+
+
+@pytest.mark.parametrize("name", list(ROLES))
+def test_without_a_ward_each_role_acts_where_its_row_says(name: str) -> None:
+    account = holder(name)
+    assert role_name(account) == name
+    for action in Action:
+        expected = SCOPES[name][action]
+        assert scope_of(account, action) == expected, action
+        assert allowed(account, action) == (expected is None or bool(expected)), action
+    assert (label.key if (label := role_label(name)) else None) == LABELS[name]
+    assert (home.key if (home := home_text(account)) else None) == HOMES[name]
+    assert ward_bound(name) == (name == COORDINATOR)
+
+
+def test_what_an_account_holds_now_decides_its_row() -> None:
+    configured = Role("test:boss", None, admin=True)  # CDHT_ADMINS, no record
+    assert role_name(configured) == ADMIN and scope_of(configured, A.REVOKE) is None
+    revoked = holder(COORDINATOR, revoked_at=datetime.now(UTC))
+    no_ward = holder(COORDINATOR, wards=frozenset())
+    unknown = holder("district")  # a role no row names grants nothing
+    citizen = Role("test:citizen", None, admin=False)
+    for account in (revoked, no_ward, unknown, citizen):
+        assert role_name(account) == NONE
+        assert not any(allowed(account, action, OWN) for action in Action)
+        assert all(scope_of(account, action) == frozenset() for action in Action)
+        assert home_text(account) is None
+    assert ROLES[COORDINATOR].scope(A.INVITE) is Scope.NONE
