@@ -151,6 +151,10 @@ async def serve(
     finally:
         if web_server is not None:
             await web_server.stop()
+        for channel in channels:  # after the senders: nothing is in flight any more
+            close = getattr(channel, "close", None)
+            if close is not None:
+                await close()
 
 
 async def _serve_jobs(

@@ -207,12 +207,16 @@ class FakeZaloOA:
         return f"{self.url}/files/{name}"
 
     async def post_event(self, url: str, raw: bytes, headers: dict[str, str]) -> int:
-        """POST an event to the bot's webhook as the platform does; the HTTP status."""
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(url, data=raw, headers=headers) as response,
-        ):
-            return response.status
+        """POST an event to the bot's webhook as the platform does, again after a 503 (the
+        bot not ready, its database away: the platform retries what got no 200); the last
+        HTTP status."""
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                async with session.post(url, data=raw, headers=headers) as response:
+                    if response.status != 503:
+                        return response.status
+                await asyncio.sleep(0.05)
+        return 503
 
     # -- what the bot sent ---------------------------------------------------------------
 

@@ -82,6 +82,9 @@ class ZaloOaChannel:
         self._link_valid = link_valid_seconds
         self._clock = clock
         self._wards: dict[str, str] = {}  # OA id -> its ward's code (connected OAs)
+        # events are taken only once the inbox's backlog is queued: one arriving before would
+        # be handled before the same user's older ones (Zalo sends it again after a 503)
+        self._ready = False
         self.receiver: Receiver[dict[str, Any]] = Receiver(
             CHANNEL, engine, self._send_reply, max_concurrency=max_concurrency, flood=flood
         )
@@ -95,11 +98,17 @@ class ZaloOaChannel:
             await until_done(
                 CHANNEL, stop, "reading the inbox", lambda: self.receiver.replay(self._rebuild)
             )
+            self._ready = True
             await stop.wait()
         finally:
+            self._ready = False
             self.receiver.stopping.set()
             await self.receiver.drain()
-            await self.tokens.api.close()
+
+    async def close(self) -> None:
+        """Once the outbox's senders have stopped too (``serve``): the client is closed last,
+        so that no delivery in flight at a clean stop fails and goes out again."""
+        await self.tokens.api.close()
 
     async def _load_wards(self) -> int:
         self._wards.update({oa.oa_id: oa.ward_code for oa in await self.tokens.all()})
@@ -128,6 +137,8 @@ class ZaloOaChannel:
     async def _on_webhook(self, request: web.Request) -> web.Response:
         """Checked, stored, answered: Zalo wants an answer within 2 seconds, and the update
         is handled after (``Receiver``). A wrong or missing mac changes nothing."""
+        if not self._ready:
+            return web.json_response({"ok": False}, status=503)
         raw = await request.read()
         try:
             event = json.loads(raw)

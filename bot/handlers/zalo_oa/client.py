@@ -19,6 +19,7 @@ __all__ = [
     "API_URL",
     "BUSINESS_URL",
     "OAUTH_URL",
+    "Disconnected",
     "OaApi",
     "OaIdentity",
     "OutsideWindow",
@@ -46,6 +47,14 @@ class TokenInvalid(Exception):
 
 class TokenRefused(Exception):
     """The OAuth server refused a refresh token or a code: the OA must be connected again."""
+
+
+class Disconnected(RateLimited):
+    """The OA's refresh token was refused: nothing can be sent through it until an admin
+    connects it again. Messages wait (postponed, not counted as attempts) instead of failing."""
+
+    def __init__(self) -> None:
+        super().__init__(300.0)
 
 
 class OutsideWindow(Rejected):
@@ -86,6 +95,7 @@ class OaApi:
         self._business = business_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     @property
     def oauth_url(self) -> str:
@@ -93,11 +103,14 @@ class OaApi:
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        if self._closed:  # never reopened behind the back of whoever closed it
+            raise Transient("the Zalo OA client is closed")
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         return self._session
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 

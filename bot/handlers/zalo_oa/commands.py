@@ -59,6 +59,11 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
                         f"{oa.oa_id}\t{oa.ward_code}\t{unit.name if unit else oa.ward_code}\t"
                         f"{oa.name}\taccess until {_local(oa.expires_at)}\t"
                         f"refresh until {_local(oa.refresh_expires_at)}"
+                        + (
+                            f"\tREFUSED by Zalo at {_local(oa.refused_at)}: connect it again"
+                            if oa.refused_at
+                            else ""
+                        )
                     )
                 if not connected:
                     print("no Official Account connected (cdht zalo-oa connect)", file=sys.stderr)

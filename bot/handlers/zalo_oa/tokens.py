@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from bot.engine.ports import Lease
-from bot.handlers.zalo_oa.client import OaApi, TokenInvalid, TokenPair
+from bot.handlers.zalo_oa.client import Disconnected, OaApi, TokenInvalid, TokenPair, TokenRefused
 from bot.services.outbox import Transient
 
 __all__ = ["CHANNEL", "ConnectedOa", "OaTokens", "StateStore"]
@@ -71,6 +71,7 @@ class ConnectedOa:
     expires_at: datetime  # the access token's
     refresh_expires_at: datetime
     connected_at: datetime
+    refused_at: datetime | None = None  # Zalo refused its refresh token: connect it again
 
     @classmethod
     def of(cls, value: Mapping[str, Any]) -> ConnectedOa:
@@ -81,6 +82,7 @@ class ConnectedOa:
             datetime.fromisoformat(value["expires_at"]),
             datetime.fromisoformat(value["refresh_expires_at"]),
             datetime.fromisoformat(value["connected_at"]),
+            datetime.fromisoformat(value["refused_at"]) if value.get("refused_at") else None,
         )
 
 
@@ -162,6 +164,8 @@ class OaTokens:
         if found is None:
             raise Transient(f"zalo_oa: OA {oa_id} is not connected")
         value = found[0]
+        if value.get("refused_at"):  # never present the spent token again: wait for a connect
+            raise Disconnected
         token = str(value["access_token"])
         if datetime.fromisoformat(value["expires_at"]) - REFRESH_EARLY <= self._clock():
             token = await self.refresh(oa_id, token)
@@ -187,7 +191,13 @@ class OaTokens:
                 value, version = found
                 if value["access_token"] != failed:
                     return str(value["access_token"])  # refreshed by someone else already
-                pair = await self.api.refresh(str(value["refresh_token"]))
+                if value.get("refused_at"):
+                    raise Disconnected
+                try:
+                    pair = await self.api.refresh(str(value["refresh_token"]))
+                except TokenRefused:
+                    await self._refused(oa_id, value, version)
+                    raise Disconnected from None
                 now = self._clock()
                 new = self._value(value, pair, now)
                 async with self._store.transaction() as uow:
@@ -200,6 +210,19 @@ class OaTokens:
                 return pair.access_token
             finally:
                 await lease.release()
+
+    async def _refused(self, oa_id: str, value: dict[str, Any], version: int) -> None:
+        """Zalo refused the refresh token (spent, expired, or its answer lost on the way): the
+        OA is marked, its messages wait, and the operators are told once."""
+        now = self._clock()
+        async with self._store.transaction() as uow:
+            marked = {**value, "refused_at": now.isoformat()}
+            await uow.channel_state.replace(CHANNEL, _key(oa_id), marked, version, now)
+        log.error(
+            "zalo_oa: OA %s: Zalo refused its refresh token; its messages wait until it is "
+            "connected again (cdht zalo-oa connect, or the web console's page)",
+            oa_id,
+        )
 
     async def _lease(self, oa_id: str) -> Lease:
         """The OA's refresh lease (always granted on SQLite: one process)."""

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.handlers.zalo_oa.client import OaApi, TokenRefused
+from bot.handlers.zalo_oa.client import Disconnected, OaApi, TokenRefused
 from bot.handlers.zalo_oa.tokens import OaTokens
 from bot.services.outbox import Transient
 from storage.db import create_engine
@@ -108,4 +108,38 @@ async def test_an_html_error_page_is_a_transient_failure_and_spends_nothing(
         await tokens.call(OA, lambda token: api.send_text(token, "u1", "xin chào"))
     await tokens.call(OA, lambda token: api.send_text(token, "u1", "xin chào"))
     assert fake.sent("u1") == ["xin chào"] and fake.refreshes == 1
+    await api.close()
+
+
+async def test_a_refused_refresh_token_is_never_presented_again_and_messages_wait(
+    fake: FakeZaloOA, store: SqlStore
+) -> None:
+    """Zalo's answer to a refresh was lost (a kill -9, a timeout): the token is spent and the
+    new pair never stored. The OA is marked, no message fails for good (``Disconnected`` is a
+    postponement the sender does not count), the spent token is not presented again, and
+    connecting the OA again makes it work."""
+    api = api_of(fake)
+    tokens = OaTokens(api, store)
+    await tokens.connect(LE_CHAN, fake.grant(OA))
+    fake.oas[OA].last_interaction["u1"] = fake.clock()
+    fake.expire_access(OA)
+    for spent in fake.refresh.values():  # the refresh happened, its answer never arrived
+        spent.used = True
+
+    def send(token: str) -> Awaitable[str]:
+        return api.send_text(token, "u1", "xin chào")
+
+    with pytest.raises(Disconnected):
+        await tokens.call(OA, send)
+    assert fake.reused_refresh == 1
+    oa = await tokens.get(OA)
+    assert oa is not None and oa.refused_at is not None
+    with pytest.raises(Disconnected):  # a later message does not spend anything
+        await tokens.call(OA, send)
+    assert fake.reused_refresh == 1
+    await tokens.connect(LE_CHAN, fake.grant(OA))  # the admin connects it again
+    await tokens.call(OA, send)
+    assert fake.sent("u1") == ["xin chào"]
+    reconnected = await tokens.get(OA)
+    assert reconnected is not None and reconnected.refused_at is None
     await api.close()
