@@ -465,7 +465,7 @@ async def one_run(
         p50_ms=percentile(users.latencies, 0.5) * 1000,
         p99_ms=percentile(users.latencies, 0.99) * 1000,
         cpu_ms=cpu / per * 1000,
-        threads_ms=(cpu - main) / per * 1000,
+        threads_ms=max(0.0, cpu - main) / per * 1000,  # both counted in ticks: never below
         db_cpu_ms=db_cpu / per * 1000 if db_url else math.nan,
         bench_cpu_ms=bench_cpu / per * 1000,
         startup_s=running.serving_after,

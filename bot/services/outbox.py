@@ -45,6 +45,7 @@ __all__ = [
     "SendsByKind",
     "Transient",
     "Unreachable",
+    "Waiting",
     "in_quiet_hours",
 ]
 
@@ -58,6 +59,16 @@ class DeliveryError(Exception):
 class RateLimited(DeliveryError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited for {retry_after}s")
+        self.retry_after = retry_after
+
+
+class Waiting(DeliveryError):
+    """The channel cannot send for a reason of its own that an operator will lift (a ward's
+    Zalo OA to be connected again): the message waits ``retry_after`` seconds and is tried
+    again, never failed for it, and without slowing the channel's other chats."""
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(reason)
         self.retry_after = retry_after
 
 
@@ -455,6 +466,8 @@ class OutboxSender:
                     await self._settle(row, error="cancelled", final=True)
                     return
                 via = await self._send(message, reply, None)
+        except Waiting as exc:
+            await self._settle(row, postpone=exc.retry_after, error=str(exc))
         except RateLimited as exc:
             self._limiter.throttled(message.external_id, exc.retry_after)
             await self._settle(row, postpone=exc.retry_after, error=str(exc))

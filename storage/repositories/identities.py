@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 
 from bot.domain.records import Citizen
 from bot.engine.ports import Conversation, Identity
-from storage.models import citizens, conversations, identities, link_codes
+from storage.models import channel_state, citizens, conversations, identities, link_codes
 from storage.repositories._base import Prepared, _Repo, upsert
 from storage.repositories._rows import _citizen, _identity
 
@@ -149,6 +149,22 @@ class SqlIdentityRepository(_Repo):
         return [_identity(row) for row in rows]
 
     async def delete_for_citizen(self, citizen_id: int) -> None:
+        """The citizen's accounts, and what their channels kept about each (``channel_state``
+        keyed ``account:<external id>``: a Zalo OA's time of the user's last message)."""
+        accounts = (
+            await self._conn.execute(
+                select(identities.c.channel, identities.c.external_id).where(
+                    identities.c.citizen_id == citizen_id
+                )
+            )
+        ).all()
+        for channel, external_id in accounts:
+            await self._conn.execute(
+                delete(channel_state).where(
+                    channel_state.c.channel == channel,
+                    channel_state.c.key == f"account:{external_id}",
+                )
+            )
         await self._conn.execute(delete(identities).where(identities.c.citizen_id == citizen_id))
 
     async def add_link_code(

@@ -3,6 +3,11 @@
 Only ``telegram.Bot`` is used, with its ``base_url`` and ``base_file_url`` pointed at the
 configured server, never ``Application.run_polling``: the lifecycle (polling, acknowledgement
 after storing, per-user order) stays the channel's, the same as with aiogram.
+
+Its HTTP goes over aiohttp (``ptb_aiohttp.AiohttpRequest``), not the library's default httpx:
+one request object for the Bot API's methods, one for getUpdates (as ``telegram.Bot`` takes
+them), one for the files users send. httpx stays installed and imported because
+python-telegram-bot imports it (``telegram.request.HTTPXRequest``), but sends nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from typing import Any, TypeVar
 # telegram.error.html#telegram.error.RetryAfter); we read timedeltas.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-import httpx
 from telegram import Bot, BotCommand
 from telegram.error import (
     BadRequest,
@@ -25,15 +29,22 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.handlers.telegram.api import ALLOWED_UPDATES
+from bot.handlers.telegram.ptb_aiohttp import AiohttpRequest
 from bot.services.evidence import FetchFailed, TooLarge, read_limited
 from bot.services.outbox import RateLimited, Rejected, Transient, Unreachable
 
-__all__ = ["PtbApi"]
+__all__ = ["CONNECTIONS", "PtbApi"]
 
 T = TypeVar("T")
+
+# Connections to the Bot API at once, with the settings' defaults: each update being handled
+# makes one call at a time (CDHT_MAX_CONCURRENT_UPDATES, 16), the outbox has its sends in
+# flight (CDHT_SENDER_CONCURRENCY, 8), and the command menus are set in the background (1); one
+# spare. Polling has a connection of its own, downloads a pool of their own.
+CONNECTIONS = 16 + 8 + 2
 
 
 @asynccontextmanager
@@ -52,7 +63,7 @@ async def _neutral() -> AsyncIterator[None]:
         if "chat not found" in exc.message.lower():
             raise Unreachable(exc.message) from None
         raise Rejected(exc.message) from None
-    except (TelegramError, httpx.HTTPError, TimeoutError) as exc:
+    except (TelegramError, TimeoutError) as exc:
         # NetworkError, TimedOut, a 5xx, or an HTML page where JSON was expected
         raise Transient(type(exc).__name__) from None
 
@@ -66,15 +77,18 @@ class PtbApi:
         api_url: str,
         *,
         poll_timeout: int = 25,
+        connections: int = CONNECTIONS,
         request: BaseRequest | None = None,
     ) -> None:
-        """``request``: python-telegram-bot's HTTP layer, replaced by the benchmark's in-process
-        server (used for polling too)."""
+        """``connections``: the most calls to the Bot API at once (``CONNECTIONS`` says how to
+        count them); more wait for a free connection, up to the pool timeout (1 s, then
+        ``TimedOut``). ``request``: python-telegram-bot's HTTP layer, replaced by the
+        benchmark's in-process server (used for polling too)."""
         base = api_url.rstrip("/")
-        self._requests: BaseRequest = request or HTTPXRequest(
-            connection_pool_size=64, read_timeout=30.0
+        self._requests: BaseRequest = request or AiohttpRequest(
+            connection_pool_size=connections, read_timeout=30.0
         )
-        self._polling: BaseRequest = request or HTTPXRequest(
+        self._polling: BaseRequest = request or AiohttpRequest(
             connection_pool_size=1, read_timeout=poll_timeout + 10.0
         )
         self.bot = Bot(
@@ -84,7 +98,11 @@ class PtbApi:
             request=self._requests,
             get_updates_request=self._polling,
         )
-        self._downloads = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=10.0))
+        # a download reads for up to 120 s between two chunks (as the httpx client did)
+        self._downloads = AiohttpRequest(
+            connection_pool_size=connections, read_timeout=120.0, connect_timeout=10.0,
+            pool_timeout=120.0,
+        )  # fmt: skip
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
         async with _neutral():
@@ -162,14 +180,13 @@ class PtbApi:
                 raise TooLarge(f"{remote.file_size} bytes")
             if not remote.file_path:  # the whole download URL (base_file_url + path)
                 raise FetchFailed("no file path")
-            async with self._downloads.stream("GET", remote.file_path) as response:
-                response.raise_for_status()
-                return await read_limited(response.aiter_bytes(65536), max_bytes)
-        except (TelegramError, httpx.HTTPError, TimeoutError) as exc:
+            async with self._downloads.stream(remote.file_path) as chunks:
+                return await read_limited(chunks, max_bytes)
+        except (TelegramError, TimeoutError) as exc:
             raise FetchFailed(type(exc).__name__) from None
 
     async def close(self) -> None:
         await self._requests.shutdown()
         if self._polling is not self._requests:
             await self._polling.shutdown()
-        await self._downloads.aclose()
+        await self._downloads.shutdown()

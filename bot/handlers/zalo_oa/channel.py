@@ -26,7 +26,7 @@ from bot.handlers.receiving import Incoming, Receiver
 from bot.handlers.text_menu import render_menu, split_text
 from bot.handlers.web import WebServer
 from bot.handlers.zalo_oa.client import OutsideWindow
-from bot.handlers.zalo_oa.parse import CHANNEL, parse_event, split_account, valid_mac
+from bot.handlers.zalo_oa.parse import CHANNEL, account, parse_event, split_account, valid_mac
 from bot.handlers.zalo_oa.tokens import OaTokens, StateStore
 from bot.services.evidence import FetchFailed, TooLarge, read_limited
 from bot.services.links import LinkSigner
@@ -48,7 +48,9 @@ def _utcnow() -> datetime:
 
 
 def seen_key(oa_id: str, user_id: str) -> str:
-    return f"seen:{oa_id}:{user_id}"
+    """A channel's state about one account is keyed ``account:<external id>``, and erased
+    with the account (``storage``'s ``delete_for_citizen``)."""
+    return f"account:{account(oa_id, user_id)}"
 
 
 class ZaloOaChannel:

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.services.outbox import RateLimited, Rejected, Transient, Unreachable
+from bot.services.outbox import RateLimited, Rejected, Transient, Unreachable, Waiting
 
 __all__ = [
     "API_URL",
@@ -49,12 +49,13 @@ class TokenRefused(Exception):
     """The OAuth server refused a refresh token or a code: the OA must be connected again."""
 
 
-class Disconnected(RateLimited):
+class Disconnected(Waiting):
     """The OA's refresh token was refused: nothing can be sent through it until an admin
-    connects it again. Messages wait (postponed, not counted as attempts) instead of failing."""
+    connects it again. Its messages wait (tried again every 5 minutes) instead of failing,
+    and the other OAs' go on at their pace."""
 
     def __init__(self) -> None:
-        super().__init__(300.0)
+        super().__init__("the OA is to be connected again", 300.0)
 
 
 class OutsideWindow(Rejected):

@@ -64,7 +64,9 @@ def parse_event(event: dict[str, Any]) -> Inbound | None:
     message = _object(event.get("message"))
     msg_id = message.get("msg_id")
     # follows, unfollows and withdrawals carry no message id: the event and its time name it
-    update_id = str(msg_id) if msg_id else f"{name}:{user}:{event.get('timestamp', '')}"
+    # (hashed: processed_updates keeps ids a week, and an id must not name the user)
+    moment = str(event.get("timestamp", ""))
+    update_id = str(msg_id) if msg_id else f"{name}:{_digest(f'{user}:{moment}')}"
     base: dict[str, Any] = {"update_id": update_id, "buttons": False}  # numbered menus
     who = account(oa_id, str(user))
     if name == "follow":
@@ -102,3 +104,7 @@ def parse_event(event: dict[str, Any]) -> Inbound | None:
 
 def _object(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]

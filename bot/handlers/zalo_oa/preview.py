@@ -22,7 +22,7 @@ __all__ = ["preview"]
 async def preview(
     settings: Settings, uow: StateUnitOfWork, external_ids: Sequence[str], now: datetime
 ) -> Text | None:
-    seen = await uow.channel_state.all(CHANNEL, "seen:")
+    seen = await uow.channel_state.all(CHANNEL, "account:")
     away = 0
     for external_id in external_ids:
         found = seen.get(seen_key(*split_account(external_id)))

@@ -58,6 +58,7 @@ TOKEN_MAX = 2000  # characters of a pasted refresh token (Zalo's are a few hundr
 
 _ADMIN_ONLY = t("web.staff.admin_only")
 _NOT_CONFIGURED = t("zalo_oa.web.not_configured")
+_NO_PUBLIC_ADDRESS = t("zalo_oa.web.no_public_address")
 _NO_WARD = t("zalo_oa.web.no_ward")
 _NO_TOKEN = t("zalo_oa.web.token.empty")
 _TOKEN_REFUSED = t("zalo_oa.web.token.refused")
@@ -189,8 +190,10 @@ class OaPages:
         if not allowed(visit.role, Action.CHANNELS):
             return self.view.refusal(visit.locale, _ADMIN_ONLY)
         settings = self.app.settings
-        if not settings.zalo_oa_app_id or not settings.public_base_url:
+        if not settings.zalo_oa_app_id:
             return await self._render(visit, error=_NOT_CONFIGURED, status=400)
+        if not settings.public_base_url:  # Zalo must send the browser back to a public address
+            return await self._render(visit, error=_NO_PUBLIC_ADDRESS, status=400)
         ward = self._ward(visit, (await request.post()).get("ward"))
         if ward is None:
             return await self._render(visit, error=_NO_WARD, status=400)

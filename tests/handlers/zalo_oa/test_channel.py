@@ -320,6 +320,9 @@ async def test_a_withdrawal_erases_the_citizen_as_delete_my_data_does(
     await say(CITIZEN, "/", "/withdrawn")
     async with obot.app.store.transaction() as uow:
         assert len(await uow.citizens.list()) == 1
+    key = f"account:{OA}:{CITIZEN}"  # when the user last wrote (the 7-day window)
+    async with obot.app.store.transaction() as uow:
+        assert await uow.channel_state.get("zalo_oa", key) is not None
     raw, headers = fake.event(OA, CITIZEN, "user_withdraw")
     assert await fake.post_event(hook(obot), raw, headers) == 200
     for _ in range(100):
@@ -329,6 +332,7 @@ async def test_a_withdrawal_erases_the_citizen_as_delete_my_data_does(
         await asyncio.sleep(0.1)
     async with obot.app.store.transaction() as uow:
         assert await uow.citizens.list() == []
+        assert await uow.channel_state.get("zalo_oa", key) is None  # erased with the account
 
 
 async def test_a_broadcast_says_beforehand_how_many_go_as_templates_and_counts_them_after(
@@ -342,7 +346,7 @@ async def test_a_broadcast_says_beforehand_how_many_go_as_templates_and_counts_t
     away = (datetime.now(UTC) - timedelta(days=8)).isoformat()
     async with obot.app.store.transaction() as uow:  # as if the last message were 8 days old
         await uow.channel_state.put(
-            "zalo_oa", f"seen:{OA}:away-8-days", {"at": away}, datetime.now(UTC)
+            "zalo_oa", f"account:{OA}:away-8-days", {"at": away}, datetime.now(UTC)
         )
     fake.oas[OA].last_interaction["away-8-days"] = fake.clock() - 8 * 24 * 3600
     everyone = audience(wards=[LE_CHAN], year=2026)

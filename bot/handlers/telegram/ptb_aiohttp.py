@@ -1,0 +1,240 @@
+"""python-telegram-bot's HTTP layer over aiohttp: a ``telegram.request.BaseRequest`` on one
+``aiohttp.ClientSession``.
+
+python-telegram-bot lets a bot replace its networking backend: ``BaseRequest`` is the
+"abstract interface class that allows python-telegram-bot to make requests to the Bot API. Can
+be implemented via different asyncio HTTP libraries"; a subclass implements ``initialize``,
+``shutdown``, ``read_timeout`` and ``do_request``, and ``telegram.Bot`` takes one for the Bot
+API's methods (``request``) and one for getUpdates (``get_updates_request``)
+(https://docs.python-telegram-bot.org/en/stable/telegram.request.baserequest.html,
+https://docs.python-telegram-bot.org/en/stable/telegram.bot.html). Its default, ``HTTPXRequest``
+(httpx over httpcore), is what made a bare python-telegram-bot echo bot a quarter as fast as
+aiogram's on aiohttp end to end (issue 21; ``bench/ptb_request.py`` measures the two).
+
+What this keeps of ``HTTPXRequest`` (python-telegram-bot 22, ``telegram/request/
+_httpxrequest.py``), so that the Bot API sees the same requests:
+
+- the body: ``RequestData.json_parameters`` form-encoded; with files, ``multipart/form-data``:
+  those parameters as fields, then each of ``RequestData.multipart_data``'s parts under its
+  name with its file name and MIME type (file names in UTF-8, unquoted, as httpx and aiogram
+  send them);
+- the timeouts: the instance's unless a call passes its own; uploads use
+  ``media_write_timeout`` in place of ``write_timeout``. aiohttp has no per-write timeout, so
+  the write budget bounds the whole exchange with the others (``total``: pool + connect + write
+  + read), an upload's at least its size at ``SLOWEST_UPLOAD`` bytes a second; ``sock_read``
+  is the read timeout (aiohttp starts it once the body is sent), ``sock_connect`` the connect
+  timeout and ``connect`` the pool's wait plus it;
+- the errors: a timeout is ``telegram.error.TimedOut``, any other of aiohttp's
+  ``telegram.error.NetworkError`` (the class named in the message); what the server answers,
+  an HTML page included, goes back to ``BaseRequest`` as status and bytes, which makes it
+  ``BadRequest``, ``Forbidden``, ``RetryAfter``, a ``NetworkError`` or "Invalid server
+  response";
+- proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``…) as httpx reads them: "If you
+  use a different implementation of BaseRequest, you'll have to configure proxies yourself"
+  (https://github.com/python-telegram-bot/python-telegram-bot/wiki/Working-Behind-a-Proxy);
+- certificates checked against certifi's bundle, as httpx and aiogram check them.
+
+The session is made on first use when ``initialize`` was not called (``telegram.Bot`` only
+calls it from ``Bot.initialize``, which the channel does not use), inside the running loop as
+aiohttp wants; after ``shutdown`` a request is refused until ``initialize`` again.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+import certifi
+from telegram._utils.defaultvalue import DefaultValue  # what HTTPXRequest tests defaults with
+from telegram._utils.types import ODVInput, UploadFileDict
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+__all__ = ["SLOWEST_UPLOAD", "AiohttpRequest"]
+
+# An upload's write budget is at least its size at this rate (64 KiB/s, about 0.5 Mbit/s): a
+# ward office's 10 MB photo on a slow line is not cut off at ``media_write_timeout``.
+SLOWEST_UPLOAD = 64 * 1024
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _sum(*timeouts: float | None) -> float | None:
+    """The timeouts added up; ``None`` (no limit) if any is."""
+    total = 0.0
+    for timeout in timeouts:
+        if timeout is None:
+            return None
+        total += timeout
+    return total
+
+
+def _upload_size(files: UploadFileDict) -> int:
+    """The files' bytes (a file handle's unknown: counted as nothing)."""
+    return sum(len(content) for _, content, _ in files.values() if isinstance(content, bytes))
+
+
+def _multipart(fields: dict[str, str], files: UploadFileDict) -> aiohttp.FormData:
+    """The fields, then the files, as ``multipart/form-data`` (httpx's order)."""
+    form = aiohttp.FormData(quote_fields=False)
+    for name, value in fields.items():
+        form.add_field(name, value)
+    for name, (filename, content, mimetype) in files.items():
+        form.add_field(name, content, filename=filename, content_type=mimetype)
+    return form
+
+
+class AiohttpRequest(BaseRequest):
+    """One ``aiohttp.ClientSession`` with at most ``connection_pool_size`` connections; the
+    timeouts' defaults are ``HTTPXRequest``'s."""
+
+    __slots__ = (
+        "_closed",
+        "_connect_timeout",
+        "_media_write_timeout",
+        "_pool_size",
+        "_pool_timeout",
+        "_read_timeout",
+        "_session",
+        "_write_timeout",
+    )
+
+    def __init__(
+        self,
+        connection_pool_size: int = 16,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        media_write_timeout: float | None = 20.0,
+    ) -> None:
+        if connection_pool_size < 1:
+            raise ValueError("connection_pool_size must be at least 1")
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    @property
+    def read_timeout(self) -> float | None:
+        """See ``BaseRequest.read_timeout``: the default read timeout, in seconds."""
+        return self._read_timeout
+
+    @property
+    def connection_pool_size(self) -> int:
+        return self._pool_size
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("This AiohttpRequest is shut down: initialize it again")
+        if self._session is None or self._session.closed:
+            context = ssl.create_default_context(cafile=certifi.where())
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=context),
+                headers={"User-Agent": self.USER_AGENT},
+                trust_env=True,
+            )
+        return self._session
+
+    async def initialize(self) -> None:
+        """See ``BaseRequest.initialize``: opens the session (again, after ``shutdown``)."""
+        self._closed = False
+        self._client()
+
+    async def shutdown(self) -> None:
+        """See ``BaseRequest.shutdown``: closes the session and its connections."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    def _timeout(
+        self,
+        read: ODVInput[float],
+        write: ODVInput[float],
+        connect: ODVInput[float],
+        pool: ODVInput[float],
+        upload: int | None,
+    ) -> aiohttp.ClientTimeout:
+        """aiohttp's timeouts for one request; ``upload``: the files' bytes, if it sends any."""
+        read_s = self._read_timeout if isinstance(read, DefaultValue) else read
+        connect_s = self._connect_timeout if isinstance(connect, DefaultValue) else connect
+        pool_s = self._pool_timeout if isinstance(pool, DefaultValue) else pool
+        if isinstance(write, DefaultValue):
+            write_s = self._write_timeout if upload is None else self._media_write_timeout
+        else:
+            write_s = write
+        if upload is not None and write_s is not None:
+            write_s = max(write_s, upload / SLOWEST_UPLOAD)
+        return aiohttp.ClientTimeout(
+            total=_sum(pool_s, connect_s, write_s, read_s),
+            connect=_sum(pool_s, connect_s),
+            sock_connect=connect_s,
+            sock_read=read_s,
+        )
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """See ``BaseRequest.do_request``: the status and the body, whatever the status."""
+        session = self._client()
+        body: aiohttp.FormData | bytes | None = None
+        headers: dict[str, str] | None = None
+        upload: int | None = None
+        if request_data is not None:
+            files = request_data.multipart_data if request_data.contains_files else None
+            if files:
+                upload = _upload_size(files)
+                body = _multipart(request_data.json_parameters, files)
+            else:
+                body = request_data.url_encoded_parameters().encode("ascii")
+                headers = _FORM
+        timeout = self._timeout(read_timeout, write_timeout, connect_timeout, pool_timeout, upload)
+        try:
+            async with session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:  # aiohttp's ServerTimeoutError is one
+            raise TimedOut(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+    @asynccontextmanager
+    async def stream(
+        self, url: str, *, chunk_size: int = 65536, read_timeout: float | None = None
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """A GET's body as it arrives, for a caller that stops reading at a limit (the bytes a
+        user sent: ``Bot.get_file`` then this, where ``File.download_*`` would read it all).
+        A status other than 2xx is ``NetworkError``; timeouts and aiohttp's errors, while
+        connecting or reading in the ``async with`` body, are raised as ``do_request``'s."""
+        session = self._client()
+        read_s = self._read_timeout if read_timeout is None else read_timeout
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=_sum(self._pool_timeout, self._connect_timeout),
+            sock_connect=self._connect_timeout,
+            sock_read=read_s,
+        )
+        try:
+            async with session.get(url, timeout=timeout) as response:
+                if not 200 <= response.status <= 299:
+                    raise NetworkError(f"HTTP {response.status} for a download")
+                yield response.content.iter_chunked(chunk_size)
+        except TimeoutError as exc:
+            raise TimedOut(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
