@@ -41,12 +41,14 @@ aiohttp wants; after ``shutdown`` a request is refused until ``initialize`` agai
 
 from __future__ import annotations
 
+import io
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
 import certifi
+from aiohttp.payload import TOO_LARGE_BYTES_BODY
 from telegram._utils.defaultvalue import DefaultValue  # what HTTPXRequest tests defaults with
 from telegram._utils.types import ODVInput, UploadFileDict
 from telegram.error import NetworkError, TimedOut
@@ -82,6 +84,10 @@ def _multipart(fields: dict[str, str], files: UploadFileDict) -> aiohttp.FormDat
     for name, value in fields.items():
         form.add_field(name, value)
     for name, (filename, content, mimetype) in files.items():
+        if isinstance(content, bytes) and len(content) > TOO_LARGE_BYTES_BODY:
+            # aiohttp sends a large ``bytes`` part in one write and warns that it "might lock
+            # the event loop. You should probably pass an io.BytesIO object instead"
+            content = io.BytesIO(content)
         form.add_field(name, content, filename=filename, content_type=mimetype)
     return form
 
