@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 
 from bot.engine import Engine, FileRef, FloodGuard, Reply, Translate
 from bot.engine.ports import InboxItem
+from bot.handlers.downloads import download
 from bot.handlers.polling import poll_until_stopped, until_done
 from bot.handlers.receiving import Incoming, Receiver
 from bot.handlers.text_menu import render_menu, split_text
@@ -22,7 +22,6 @@ from bot.handlers.web import WebServer
 from bot.handlers.zalo.client import ZaloAuthError, ZaloClient
 from bot.handlers.zalo.description import TEXT_LIMIT, ZALO
 from bot.handlers.zalo.parse import CHANNEL, parse_update, unwrap
-from bot.services.evidence import FetchFailed, TooLarge, read_limited
 from bot.services.links import LinkSigner
 from bot.services.outbox import OutgoingFile, Transient
 
@@ -192,12 +191,4 @@ class ZaloChannel:
 
     async def fetch_file(self, file: FileRef, max_bytes: int) -> bytes:
         """Zalo hands images over as URLs: download one, stopping past ``max_bytes``."""
-        try:
-            async with self.client.session.get(file.file_id) as response:
-                if response.status != 200:
-                    raise FetchFailed(f"HTTP {response.status}")
-                if (response.content_length or 0) > max_bytes:
-                    raise TooLarge(f"{response.content_length} bytes")
-                return await read_limited(response.content.iter_chunked(65536), max_bytes)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise FetchFailed(type(exc).__name__) from None
+        return await download(self.client.session, file.file_id, max_bytes)

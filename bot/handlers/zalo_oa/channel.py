@@ -16,11 +16,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from bot.engine import Engine, FileRef, FloodGuard, Reply, Translate
 from bot.engine.ports import InboxItem
+from bot.handlers.downloads import download
 from bot.handlers.polling import until_done
 from bot.handlers.receiving import Incoming, Receiver
 from bot.handlers.text_menu import render_menu, split_text
@@ -28,7 +28,6 @@ from bot.handlers.web import WebServer
 from bot.handlers.zalo_oa.client import OutsideWindow
 from bot.handlers.zalo_oa.parse import CHANNEL, account, parse_event, split_account, valid_mac
 from bot.handlers.zalo_oa.tokens import OaTokens, StateStore
-from bot.services.evidence import FetchFailed, TooLarge, read_limited
 from bot.services.links import LinkSigner
 from bot.services.outbox import OutgoingFile, Rejected
 
@@ -256,12 +255,4 @@ class ZaloOaChannel:
 
     async def fetch_file(self, file: FileRef, max_bytes: int) -> bytes:
         """An attachment's bytes from its URL, stopping past ``max_bytes``."""
-        try:
-            async with self.tokens.api.session.get(file.file_id) as response:
-                if response.status != 200:
-                    raise FetchFailed(f"HTTP {response.status}")
-                if (response.content_length or 0) > max_bytes:
-                    raise TooLarge(f"{response.content_length} bytes")
-                return await read_limited(response.content.iter_chunked(65536), max_bytes)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise FetchFailed(type(exc).__name__) from None
+        return await download(self.tokens.api.session, file.file_id, max_bytes)

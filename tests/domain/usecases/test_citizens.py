@@ -4,28 +4,17 @@ the first; on SQLite, and on PostgreSQL when CDHT_TEST_POSTGRES_URL is set."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.domain.consents import GUARDIAN, REGISTRATION, SHARING, STATISTICS
 from bot.domain.usecases.citizens import Agreement, correct_profile, register
 from bot.domain.usecases.linking import issue_link_code, use_link_code
-from storage import SqlStore, create_engine, upgrade
+from storage import SqlStore
 from tests.storage.test_repositories import new_citizen
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 AGREED = NOW - timedelta(minutes=5)  # the consents were given before the summary was confirmed
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(create_engine(database_url))
-    await upgrade(store.engine)
-    yield store
-    await store.close()
 
 
 async def test_register_keeps_the_citizen_the_account_and_each_consent_given(

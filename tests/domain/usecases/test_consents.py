@@ -4,15 +4,12 @@ withdrawn so; withdrawing the sharing takes a submitted declaration back from th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from bot.domain.consents import REGISTRATION, SHARING, STATISTICS, active_purposes
 from bot.domain.usecases.consents import give, withdraw
 from bot.domain.usecases.declarations import submit
-from storage import SqlStore, create_engine, upgrade
+from storage import SqlStore
 from tests.domain.usecases.test_declarations import (
     ALL_NINE,
     CRITERIA,
@@ -25,14 +22,6 @@ from tests.domain.usecases.test_declarations import (
 )
 
 LATER = NOW + timedelta(days=3)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(create_engine(database_url))
-    await upgrade(store.engine)
-    yield store
-    await store.close()
 
 
 async def test_give_records_one_purpose_under_the_notice_in_force(store: SqlStore) -> None:

@@ -5,10 +5,8 @@ when CDHT_TEST_POSTGRES_URL is set."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.domain.consents import REGISTRATION, SHARING, active_purposes
 from bot.domain.criteria import load_criteria
@@ -26,21 +24,13 @@ from bot.domain.usecases.declarations import (
 )
 from bot.engine import t
 from bot.engine.ports import OutboxMessage
-from storage import SqlStore, create_engine, upgrade
+from storage import SqlStore
 from tests.storage.test_repositories import new_citizen
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 AGREED = NOW - timedelta(days=1)
 CRITERIA = load_criteria()
 ALL_NINE = {indicator.id: 9 for indicator in CRITERIA.indicators}
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(create_engine(database_url))
-    await upgrade(store.engine)
-    yield store
-    await store.close()
 
 
 async def citizen_of(

@@ -6,11 +6,8 @@ set."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
-
-import pytest
 
 from bot.domain.records import EvidenceFile
 from bot.domain.usecases.citizens import correct_profile
@@ -19,7 +16,7 @@ from bot.domain.usecases.erasure import erase_citizen
 from bot.domain.usecases.notices import notify_citizen
 from bot.engine import t
 from bot.engine.ports import Conversation
-from storage import SqlStore, create_engine, upgrade
+from storage import SqlStore
 from tests.domain.usecases.test_declarations import (
     ALL_NINE,
     CRITERIA,
@@ -32,14 +29,6 @@ from tests.domain.usecases.test_declarations import (
 )
 
 LATER = NOW + timedelta(days=3)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(create_engine(database_url))
-    await upgrade(store.engine)
-    yield store
-    await store.close()
 
 
 def photo(declaration_id: int, sha256: str) -> EvidenceFile:
