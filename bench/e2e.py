@@ -33,7 +33,13 @@ Variants are interleaved (A, B, A, B …) over ``--rounds``; printed: min and me
 variant's rate against the bare aiogram echo's of the same round (median of the per-round
 ratios), and PostgreSQL's against SQLite's. No assertion: figures and ratios (README
 "Performance"). ``--profile DIR``: instead of timing, one closed loop per `cdht run` variant and
-database under cProfile (``bench/profiled.py``, the load only), the top functions printed.
+database under cProfile (``bench/profiled.py``, the load only): the CPU per layer, then the top 25
+functions by cumulative and by own time (a coroutine's calls count each of its resumptions).
+
+The processes import the bot the way this script does: to measure one revision while the
+checkout changes, extract it (``git archive REV | tar -x -C DIR``, then its catalogs compiled:
+``bot.i18n.compile_catalogs``) and run ``DIR/bench/e2e.py`` with ``PYTHONPATH=DIR``; the first
+line names the folder the bot came from.
 """
 
 from __future__ import annotations
@@ -93,9 +99,9 @@ def typed(user: int, step: int) -> str:
 
 
 def default_library() -> str:
-    from bot.handlers.telegram.description import TelegramSettings
+    from bot.config import Settings
 
-    return str(TelegramSettings.model_fields["telegram_backend"].default)
+    return str(Settings.model_fields["telegram_backend"].default)
 
 
 @dataclass(frozen=True)
@@ -320,6 +326,7 @@ class Users:
         self.latencies: list[float] = []
         self.last = 0.0
         self.other = 0  # replies that were not the awaited one (for cdht: another prompt)
+        self.other_texts: list[str] = []  # the first few of them, shown
         fake.on_message = self.heard
 
     def send(self, user: int, step: int, done: asyncio.Future[None] | None = None) -> None:
@@ -331,6 +338,8 @@ class Users:
         queue = self.awaited.get(chat)
         if not queue or (queue[0].expected is not None and queue[0].expected not in text):
             self.other += 1
+            if len(self.other_texts) < 3:
+                self.other_texts.append(text[:80])
             return
         head = queue.popleft()
         self.last = time.perf_counter()
@@ -359,13 +368,14 @@ class Figures:
     p50_ms: float
     p99_ms: float
     cpu_ms: float  # the bot's CPU an update
-    threads_ms: float  # of it, the threads other than the event loop's (aiosqlite's)
+    threads_ms: float  # of it, the threads other than the event loop's (executors, aiosqlite)
     db_cpu_ms: float  # PostgreSQL's server processes' CPU an update (nan: SQLite)
     bench_cpu_ms: float  # this process's (the fake server and the users) an update
     startup_s: float
     load: float  # the machine's load average (1 min) at the end of the run
     missing: int = 0  # updates never answered (a stalled run)
     other: int = 0
+    other_texts: tuple[str, ...] = ()
 
 
 async def closed_loop(users: Users, count: int) -> int:
@@ -472,6 +482,7 @@ async def one_run(
         load=os.getloadavg()[0],
         missing=sent - answered,
         other=users.other,
+        other_texts=tuple(users.other_texts),
     )
 
 
@@ -482,7 +493,7 @@ def show(figures: Figures, label: str) -> None:
     where = f"{figures.users} users" if figures.users else "open loop"
     stalled = f"  ** {figures.missing} unanswered **" if figures.missing else ""
     if figures.other:
-        stalled += f"  ({figures.other} replies not the step's prompt)"
+        stalled += f"  ({figures.other} replies not the step's prompt: {figures.other_texts})"
     db = f", PostgreSQL {figures.db_cpu_ms:.2f}" if not math.isnan(figures.db_cpu_ms) else ""
     print(
         f"  {label:<46} {figures.database:<10} {where:>10}: {figures.updates:6d} updates "
@@ -514,8 +525,8 @@ def closed_table(
 ) -> None:
     print(
         "\n| variant | database | users | updates/s min | median | ratio to bare aiogram echo "
-        "| PostgreSQL / SQLite | p50 ms | p99 ms | CPU ms/update | PostgreSQL CPU ms/update "
-        "| start-up s min / median |"
+        "| PostgreSQL / SQLite | p50 ms (median) | p99 ms (median) | CPU ms/update (median) "
+        "| PostgreSQL CPU ms/update | start-up s min / median |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (name, database, users), runs in results.items():
@@ -566,6 +577,8 @@ LAYERS = (
     ("telegram library", "/telegram/"),
     ("telegram library", "/aiogram/"),
     ("pydantic", "/pydantic"),
+    ("pydantic", "pydantic_core"),
+    ("database driver", "asyncpg."),
     ("http client", "/httpx/"),
     ("http client", "/httpcore/"),
     ("http client", "/aiohttp/"),
@@ -584,7 +597,30 @@ LAYERS = (
 )
 
 
-OTHER = "other (C functions: socket, re, str…)"
+OTHER = "other"
+
+
+def layers(table: dict[Any, Any]) -> dict[str, float]:
+    """Seconds of own time per layer. A Python function's by its file; a C function (a socket's
+    ``send``, ``re``, ``str.join``, ``posix.stat``…) by its name when that names a layer
+    (``sqlite3``, ``asyncpg``, ``pydantic_core``), else split over its callers' layers in the
+    shares each caller spent in it."""
+
+    def named(key: tuple[str, int, str]) -> str | None:
+        filename, _, function = key
+        where = function if filename == "~" else filename  # C: "<method 'x' of 'y' objects>"
+        return next((name for name, part in LAYERS if part in where), None)
+
+    shares: dict[str, float] = {}
+    for key, (_, _, own, _, callers) in table.items():
+        layer = named(key)
+        if layer is not None or key[0] != "~" or not callers:
+            shares[layer or OTHER] = shares.get(layer or OTHER, 0.0) + own
+            continue
+        for caller, (_, _, spent, _) in callers.items():
+            where = named(caller) if caller[0] != "~" else None
+            shares[where or OTHER] = shares.get(where or OTHER, 0.0) + spent
+    return shares
 
 
 def show_profile(path: Path, figures: Figures, label: str) -> None:
@@ -593,11 +629,7 @@ def show_profile(path: Path, figures: Figures, label: str) -> None:
     stats = pstats.Stats(str(path))
     table: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     total = sum(row[2] for row in table.values())
-    shares: dict[str, float] = {}
-    for (filename, _, function), row in table.items():
-        where = function if filename == "~" else filename  # C functions: "<method 'x' of 'y'>"
-        layer = next((name for name, part in LAYERS if part in where), OTHER)
-        shares[layer] = shares.get(layer, 0.0) + row[2]
+    shares = layers(table)
     per = max(figures.updates, 1)
     print(
         f"\n== profile: {label}, {figures.database}, {figures.users} users, "
@@ -644,6 +676,8 @@ async def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.users, args.rounds, args.rate, args.seconds = "3", 1, 20.0, 1.0
+    import bot  # the package `cdht run` runs too: a checkout, or the folder on PYTHONPATH
+
     args.users = [int(part) for part in args.users.split(",") if part.strip()]
     args.databases = [None, args.database_url] if args.database_url else [None]
     chosen = variants(args.variants)
@@ -651,7 +685,8 @@ async def main() -> None:
     print(
         f"bench/e2e.py: {', '.join(v.name for v in chosen)}; users {args.users}; "
         f"{len(STEPS)} updates a user; {args.rounds} round(s); {os.cpu_count()} CPUs; "
-        f"python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.2f}",
+        f"python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.2f}; "
+        f"the bot from {Path(bot.__file__).parent}",
         flush=True,
     )
     if args.profile is not None:

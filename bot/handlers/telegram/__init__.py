@@ -34,12 +34,17 @@ _HOMES = {
 }
 
 
-def telegram_api(backend: str, token: str, api_url: str) -> TelegramApi:
-    """The client library chosen by ``CDHT_TELEGRAM_BACKEND``; only that one is imported."""
+def telegram_api(
+    backend: str, token: str, api_url: str, connections: int | None = None
+) -> TelegramApi:
+    """The client library chosen by ``CDHT_TELEGRAM_BACKEND``; only that one is imported.
+    ``connections``: the most Bot API calls at once (python-telegram-bot's pool size)."""
     if backend == "ptb":
         from bot.handlers.telegram.ptb_api import PtbApi
 
-        return PtbApi(token, api_url)
+        if connections is None:
+            return PtbApi(token, api_url)
+        return PtbApi(token, api_url, connections=connections)
     from bot.handlers.telegram.aiogram_api import AiogramApi
 
     return AiogramApi(token, api_url)

@@ -16,8 +16,8 @@ _httpxrequest.py``), so that the Bot API sees the same requests:
 
 - the body: ``RequestData.json_parameters`` form-encoded; with files, ``multipart/form-data``:
   those parameters as fields, then each of ``RequestData.multipart_data``'s parts under its
-  name with its file name and MIME type (file names in UTF-8, unquoted, as httpx and aiogram
-  send them);
+  name with its file name and MIME type (file names in UTF-8, not percent-encoded but for a
+  quote and line breaks, as httpx sends them);
 - the timeouts: the instance's unless a call passes its own; uploads use
   ``media_write_timeout`` in place of ``write_timeout``. aiohttp has no per-write timeout, so
   the write budget bounds the whole exchange with the others (``total``: pool + connect + write
@@ -61,6 +61,9 @@ __all__ = ["SLOWEST_UPLOAD", "AiohttpRequest"]
 SLOWEST_UPLOAD = 64 * 1024
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# a file name's quote and line breaks percent-encoded, as httpx (and browsers: WHATWG's
+# multipart/form-data encoding) send them; aiohttp would escape the quote with a backslash
+_FILENAME = str.maketrans({'"': "%22", "\r": "%0D", "\n": "%0A"})
 
 
 def _sum(*timeouts: float | None) -> float | None:
@@ -88,7 +91,7 @@ def _multipart(fields: dict[str, str], files: UploadFileDict) -> aiohttp.FormDat
             # aiohttp sends a large ``bytes`` part in one write and warns that it "might lock
             # the event loop. You should probably pass an io.BytesIO object instead"
             content = io.BytesIO(content)
-        form.add_field(name, content, filename=filename, content_type=mimetype)
+        form.add_field(name, content, filename=filename.translate(_FILENAME), content_type=mimetype)
     return form
 
 

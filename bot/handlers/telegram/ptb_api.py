@@ -81,9 +81,9 @@ class PtbApi:
         request: BaseRequest | None = None,
     ) -> None:
         """``connections``: the most calls to the Bot API at once (``CONNECTIONS`` says how to
-        count them); more wait for a free connection, up to the pool timeout (1 s, then
-        ``TimedOut``). ``request``: python-telegram-bot's HTTP layer, replaced by the
-        benchmark's in-process server (used for polling too)."""
+        count them); more wait for a free connection, up to the pool and connect timeouts
+        (1 + 5 s, then ``TimedOut``). ``request``: python-telegram-bot's HTTP layer, replaced
+        by the benchmark's in-process server (used for polling too)."""
         base = api_url.rstrip("/")
         self._requests: BaseRequest = request or AiohttpRequest(
             connection_pool_size=connections, read_timeout=30.0
@@ -100,9 +100,8 @@ class PtbApi:
         )
         # a download reads for up to 120 s between two chunks (as the httpx client did)
         self._downloads = AiohttpRequest(
-            connection_pool_size=connections, read_timeout=120.0, connect_timeout=10.0,
-            pool_timeout=120.0,
-        )  # fmt: skip
+            connections, read_timeout=120.0, connect_timeout=10.0, pool_timeout=120.0
+        )
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
         async with _neutral():

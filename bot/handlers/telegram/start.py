@@ -26,6 +26,8 @@ def start(app: App, web_server: WebServer, links: LinkSigner | None) -> Channel 
         settings.telegram_backend,
         settings.telegram_token.get_secret_value(),
         settings.telegram_api_url,
+        # updates handled at once, outbox sends at once, getUpdates and one spare
+        settings.max_concurrent_updates + settings.sender_concurrency + 2,
     )
     channel = TelegramChannel(
         app.engine,
