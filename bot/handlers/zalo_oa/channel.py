@@ -46,6 +46,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def in_window(seen: dict[str, Any] | None, now: datetime) -> bool:
+    """Whether a user whose last message is recorded as ``seen`` (None: never) may still get
+    a consultation message (the Zalo platform answers −230 otherwise)."""
+    return seen is not None and now - datetime.fromisoformat(seen["at"]) < WINDOW
+
+
 def seen_key(oa_id: str, user_id: str) -> str:
     """A channel's state about one account is keyed ``account:<external id>``, and erased
     with the account (``storage``'s ``delete_for_citizen``)."""
@@ -179,13 +185,6 @@ class ZaloOaChannel:
         async with self._store.transaction() as uow:
             key, value = seen_key(oa_id, user_id), {"at": now.isoformat()}
             await uow.channel_state.put(CHANNEL, key, value, now)
-
-    async def in_window(self, oa_id: str, user_id: str) -> bool:
-        async with self._store.transaction() as uow:
-            found = await uow.channel_state.get(CHANNEL, seen_key(oa_id, user_id))
-        if found is None:
-            return False
-        return self._clock() - datetime.fromisoformat(found[0]["at"]) < WINDOW
 
     async def drain(self) -> None:
         await self.receiver.drain()

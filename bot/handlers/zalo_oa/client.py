@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.handlers.zalo_oa.parse import json_object
 from bot.services.outbox import RateLimited, Rejected, Transient, Unreachable, Waiting
 
 __all__ = [
@@ -151,7 +152,7 @@ class OaApi:
 
     async def get_oa(self, access_token: str) -> OaIdentity:
         data = await self._api_call("GET", f"{self._api}/v2.0/oa/getoa", "getoa", access_token)
-        info = _object(data.get("data"))
+        info = json_object(data.get("data"))
         oa_id, name = info.get("oa_id"), info.get("name")
         if oa_id is None:
             raise Transient("getoa: no oa_id")
@@ -162,7 +163,7 @@ class OaApi:
         body = {"recipient": {"user_id": user_id}, "message": {"text": text}}
         url = f"{self._api}/v3.0/oa/message/cs"
         data = await self._api_call("POST", url, "cs", access_token, json=body)
-        return str(_object(data.get("data")).get("message_id") or "")
+        return str(json_object(data.get("data")).get("message_id") or "")
 
     async def send_template(
         self,
@@ -187,7 +188,7 @@ class OaApi:
             body["phone"] = phone
         url = f"{self._business}/message/template"
         data = await self._api_call("POST", url, "template", access_token, json=body)
-        left = _object(_object(data.get("data")).get("quota")).get("remainingQuota")
+        left = json_object(json_object(data.get("data")).get("quota")).get("remainingQuota")
         try:
             return int(str(left))  # a string in the answer
         except ValueError:
@@ -260,8 +261,3 @@ class OaApi:
         if status >= 500:
             raise Transient(f"{name}: HTTP {status}")
         return data
-
-
-def _object(value: object) -> dict[str, Any]:
-    """A JSON object from an answer, or an empty one where it holds something else."""
-    return value if isinstance(value, dict) else {}

@@ -13,7 +13,15 @@ from typing import Any
 
 from bot.engine import FileRef, Inbound, InboundKind
 
-__all__ = ["CHANNEL", "account", "oa_of", "parse_event", "split_account", "valid_mac"]
+__all__ = [
+    "CHANNEL",
+    "account",
+    "json_object",
+    "oa_of",
+    "parse_event",
+    "split_account",
+    "valid_mac",
+]
 
 CHANNEL = "zalo_oa"
 USER_EVENTS = ("user_send_", "anonymous_send_")
@@ -43,7 +51,7 @@ def oa_of(event: dict[str, Any]) -> str | None:
     OA sent (delivery events)."""
     name = str(event.get("event_name") or "")
     side = "sender" if name.startswith(DELIVERY_EVENTS) else "recipient"
-    oa_id = _object(event.get(side)).get("id") or event.get("oa_id")
+    oa_id = json_object(event.get(side)).get("id") or event.get("oa_id")
     return str(oa_id) if oa_id is not None else None
 
 
@@ -55,13 +63,13 @@ def parse_event(event: dict[str, Any]) -> Inbound | None:
         return None
     oa_id = oa_of(event)
     user = (
-        _object(event.get("sender")).get("id")
-        or _object(event.get("follower")).get("id")
+        json_object(event.get("sender")).get("id")
+        or json_object(event.get("follower")).get("id")
         or event.get("user_id")
     )
     if oa_id is None or user is None or str(user) == oa_id:
         return None
-    message = _object(event.get("message"))
+    message = json_object(event.get("message"))
     msg_id = message.get("msg_id")
     # follows, unfollows and withdrawals carry no message id: the event and its time name it
     # (hashed: processed_updates keeps ids a week, and an id must not name the user)
@@ -88,8 +96,8 @@ def parse_event(event: dict[str, Any]) -> Inbound | None:
             )
         return Inbound(CHANNEL, who, InboundKind.TEXT, text=text, **base)
     attachments = message.get("attachments")
-    first = _object(attachments[0] if isinstance(attachments, list) and attachments else None)
-    payload = _object(first.get("payload"))
+    first = json_object(attachments[0] if isinstance(attachments, list) and attachments else None)
+    payload = json_object(first.get("payload"))
     url = payload.get("url")
     if name.endswith(("send_image", "send_file")) and isinstance(url, str) and url:
         kind = "photo" if name.endswith("send_image") else "document"
@@ -102,7 +110,8 @@ def parse_event(event: dict[str, Any]) -> Inbound | None:
     return Inbound(CHANNEL, who, InboundKind.OTHER, **base)  # stickers, links, locations …
 
 
-def _object(value: object) -> dict[str, Any]:
+def json_object(value: object) -> dict[str, Any]:
+    """A JSON object from Zalo, or an empty one where it sent something else."""
     return value if isinstance(value, dict) else {}
 
 

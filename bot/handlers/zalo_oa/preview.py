@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.engine.types import Text, t
-from bot.handlers.zalo_oa.channel import WINDOW, seen_key
+from bot.handlers.zalo_oa.channel import in_window, seen_key
 from bot.handlers.zalo_oa.parse import CHANNEL, split_account
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ async def preview(
     away = 0
     for external_id in external_ids:
         found = seen.get(seen_key(*split_account(external_id)))
-        if found is None or now - datetime.fromisoformat(found[0]["at"]) >= WINDOW:
+        if not in_window(found[0] if found is not None else None, now):
             away += 1
     if not away:
         return None
