@@ -24,8 +24,8 @@ Load (typed answers only, so that every update of `cdht run` is one that stores 
   last one arrived (for `cdht run`, the reply with that step's prompt: a wrong answer stalls the
   run and is reported). Updates per second until the last reply, reply latency p50/p99 (update
   queued → ``sendMessage`` received), the bot's CPU time per update (``/proc/<pid>/stat``
-  utime+stime, all its threads; on PostgreSQL also its server processes' CPU), and start-up to
-  the "serving" log line.
+  utime+stime, all its threads; on PostgreSQL also the server's, ended processes included), and
+  start-up to the "serving" log line.
 - Open loop: a fixed offered rate (``--rate`` updates/s for ``--seconds``), the users' steps
   spread so that one user sends about one update every 1.4 s whatever the replies: p50/p99.
 
@@ -187,21 +187,43 @@ async def reset_schema(url: str) -> None:
         await conn.close()
 
 
-async def database_cpu(url: str | None) -> dict[int, float]:
-    """CPU seconds of each PostgreSQL server process serving this database (the bot's)."""
+async def database_cpu(url: str | None) -> float:
+    """CPU seconds of the PostgreSQL server so far: its live processes' (every backend, the
+    WAL writer's …) and those of its processes that ended (a pool's overflow connection closed
+    during the run), which the postmaster's cutime/cstime hold (proc(5): "time that this
+    process's waited-for children have been scheduled"). The whole server's, not only this
+    database's: run on a machine where nothing else uses it."""
     if not url:
-        return {}
+        return 0.0
     import asyncpg
 
     conn = await asyncpg.connect(plain_url(url))
     try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
-        )
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
     finally:
         await conn.close()
-    return {row["pid"]: cpu_seconds(row["pid"]) for row in rows}
+    return await asyncio.to_thread(server_cpu, int(stat_fields(backend)[1] or 0))
+
+
+def server_cpu(postmaster: int) -> float:
+    """The postmaster's CPU, its live children's and its ended children's."""
+    children = [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and stat_fields(int(entry.name))[1] == str(postmaster)
+    ]
+    own = stat_fields(postmaster)
+    ended = (int(own[13] or 0) + int(own[14] or 0)) / TICK  # fields 16 and 17 of proc(5)
+    return cpu_seconds(postmaster) + ended + sum(cpu_seconds(child) for child in children)
+
+
+def stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command's name: field 3 of proc(5) first ("" when gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()
+    except OSError:
+        return [""] * 20
 
 
 @dataclass
@@ -465,7 +487,7 @@ async def one_run(
     per = max(answered, 1)
     cpu = cpu_after - cpu_before  # the process's: its threads', ended ones included
     main = main_after - main_before  # the event loop's thread (the main one)
-    db_cpu = sum(db_after.values()) - sum(db_before.get(p, 0.0) for p in db_after)
+    db_cpu = db_after - db_before
     return Figures(
         variant=variant.name,
         database=database,

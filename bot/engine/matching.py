@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -14,6 +15,9 @@ _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
 
 
+# One message is folded a score of times (each phrase set, each menu label): the latest folds
+# are kept. A bounded cache in memory, soon replaced under load; nothing is written anywhere.
+@functools.lru_cache(maxsize=1024)
 def fold(text: str) -> str:
     """Lower case, no diacritics, ``đ`` as ``d``, punctuation dropped, spaces collapsed."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d"))

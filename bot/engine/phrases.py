@@ -7,7 +7,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -24,6 +24,7 @@ _OUT_OF_TEN = re.compile(r"(?<=[0-9])\s*/\s*10\b")
 _NAME_TAILS = frozenset({"ạ", "nhé", "nhe", "nha", "nhá", "please", "pls"})
 
 
+@lru_cache(maxsize=1024)  # as ``fold``: one message, many phrase sets
 def _normal(text: str) -> str:
     """Lower case, NFC, single spaces, no punctuation at either end."""
     lowered = unicodedata.normalize("NFC", text).casefold()

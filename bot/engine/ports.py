@@ -102,16 +102,19 @@ class UpdateRepository(Protocol):
     async def backlog(self, channel: str, limit: int = 10_000) -> Sequence[InboxItem]:
         """The inbox of a channel, in the order the updates were received."""
 
-    async def lock_user(self, channel: str, user_id: str) -> None:
-        """Until this transaction ends, no other process handles this user's updates
-        (PostgreSQL: an advisory transaction lock; SQLite has one writer already)."""
-
     async def earlier(self, channel: str, user_id: str, update_id: str) -> Sequence[InboxItem]:
         """This user's updates stored in the inbox before this one and not handled yet."""
 
-    async def claim(self, channel: str, update_id: str) -> bool:
-        """Record an update as handled and take it out of the inbox; False when it already
-        was handled (a second delivery)."""
+    async def claim(
+        self, channel: str, user_id: str, update_id: str, *, inboxed: bool = True
+    ) -> bool:
+        """Record an update as handled and (``inboxed``) take it out of the inbox; False when
+        it already was handled (a second delivery). First, until this transaction ends, no
+        other process handles this user's updates (PostgreSQL: an advisory transaction lock,
+        taken by the same statement; SQLite has one writer already)."""
+
+    async def take_out(self, channel: str, update_ids: Sequence[str]) -> None:
+        """Take updates out of the inbox (handled ones that were stored while handled)."""
 
     async def prune(self, older_than: datetime) -> int: ...
 

@@ -330,8 +330,10 @@ class Engine:
             async with self._store.transaction() as uow:
                 if inbound.update_id is not None:
                     # one process at a time per user (several processes on PostgreSQL)
-                    await uow.updates.lock_user(inbound.channel, inbound.user_id)
-                    if not await uow.updates.claim(inbound.channel, inbound.update_id):
+                    claimed = await uow.updates.claim(
+                        inbound.channel, inbound.user_id, inbound.update_id, inboxed=inbound.inboxed
+                    )
+                    if not claimed:
                         return Result(duplicate=True)
                 turn = await self._begin(uow, inbound)
                 await self._dispatch(turn)
@@ -383,7 +385,9 @@ class Engine:
         try:
             async with self._store.transaction() as uow:
                 if inbound.update_id is not None:
-                    await uow.updates.claim(inbound.channel, inbound.update_id)
+                    await uow.updates.claim(
+                        inbound.channel, inbound.user_id, inbound.update_id, inboxed=inbound.inboxed
+                    )
                 ids = await self._store_replies(uow, inbound, (reply,), self._clock())
         except StorageUnavailable:
             return Result(retry=True)

@@ -86,6 +86,9 @@ class Inbound:
     # where the message was addressed, as the channel knows it: a ward's own page (a Zalo
     # Official Account) gives its ward's code, which registration offers first
     origin: str | None = None
+    # whether the update may be held in the receiver's inbox, whose row its claim then takes
+    # out; False for one handled before it was acknowledged (Telegram's polling offset)
+    inboxed: bool = True
 
     @property
     def reply_to(self) -> str:

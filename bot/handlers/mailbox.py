@@ -55,6 +55,11 @@ class Mailbox:
         async with self._store.transaction() as uow:
             return await uow.updates.receive(channel, items, self._clock())
 
+    async def take_out(self, channel: str, update_ids: Sequence[str]) -> None:
+        """Take handled updates out of the inbox (stored while they were being handled)."""
+        async with self._store.transaction() as uow:
+            await uow.updates.take_out(channel, update_ids)
+
     async def earlier(self, channel: str, user_id: str, update_id: str) -> list[InboxItem]:
         """The user's updates stored before this one and not handled yet (by any process)."""
         async with self._store.transaction() as uow:

@@ -1,8 +1,11 @@
 """What every channel does with what it receives.
 
 1. **Durable before acknowledged**: an update is stored in the inbox (``Mailbox.accept``) before
-   the channel acknowledges it to the platform (the next ``getUpdates`` offset, a webhook's
-   200). A restart handles what the inbox still holds (``replay``), in each user's order.
+   the channel acknowledges it to the platform (a webhook's 200). A restart handles what the
+   inbox still holds (``replay``), in each user's order. Where the platform delivers again
+   what was not acknowledged (Telegram's ``getUpdates`` offset), a batch is handled first and
+   acknowledged once each update is handled and committed (``take_handled``): one transaction
+   an update, and the inbox only for the few still being handled after ``HANDLE_BEFORE_ACK``.
 2. **In order per user**, users in parallel (``KeyedSerializer``); a flooding account's excess
    is dropped before it costs a database write (``FloodGuard``), with one polite notice.
 3. **Replies sent at once, never lost**: the engine stored them in the outbox with the update;
@@ -17,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from bot.engine import (
@@ -38,12 +42,15 @@ from bot.engine.ports import InboxItem
 from bot.handlers.mailbox import Mailbox
 from bot.services.outbox import RateLimited
 
-__all__ = ["Incoming", "Receiver", "SendReply"]
+__all__ = ["HANDLE_BEFORE_ACK", "Incoming", "Receiver", "SendReply"]
 
 log = logging.getLogger(__name__)
 
 U = TypeVar("U")
 SendReply = Callable[[str, Reply], Awaitable[None]]  # raises the outbox's DeliveryErrors
+# how long a batch polled with an offset may be handled before what is left of it is stored in
+# the inbox instead, so that one slow update (a file, a database away) never holds the others
+HANDLE_BEFORE_ACK = 1.0  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,9 @@ class Receiver(Generic[U]):
         self.stopping = asyncio.Event()
         self.dropped = 0  # updates of flooding accounts, dropped unhandled
         self._rebuild: Callable[[InboxItem], Incoming[U] | None] | None = None
+        # updates of the batch being taken by ``take_handled``, queued and maybe not handled
+        self._handling: dict[str, asyncio.Future[None]] = {}
+        self._tasks: set[asyncio.Future[None]] = set()
 
     @property
     def mailbox(self) -> Mailbox:
@@ -100,8 +110,7 @@ class Receiver(Generic[U]):
         ``StorageUnavailable`` when nothing could be stored: acknowledge nothing then."""
         admitted = [incoming for incoming in batch if self._admit(incoming)]
         keyed = [incoming for incoming in admitted if incoming.inbound.update_id is not None]
-        items = [InboxItem(str(i.inbound.update_id), i.inbound.user_id, i.payload) for i in keyed]
-        stored = set(await self.mailbox.accept(self.name, items)) if items else set()
+        stored = set(await self.mailbox.accept(self.name, _items(keyed))) if keyed else set()
         for incoming in admitted:
             update_id = incoming.inbound.update_id
             if update_id is None:
@@ -109,6 +118,60 @@ class Receiver(Generic[U]):
             elif update_id in stored:
                 stored.discard(update_id)  # a batch holding one update twice queues it once
                 self._submit(incoming)
+
+    async def take_handled(
+        self, batch: Sequence[Incoming[U]], wait: float = HANDLE_BEFORE_ACK
+    ) -> None:
+        """For a platform that delivers again what it was not told arrived (the next
+        ``getUpdates`` offset): handle the batch, and return once each update is handled and
+        committed (its claim is what makes it durable, and a second delivery a duplicate), so
+        that no inbox row is written and deleted for it. Those still not handled after
+        ``wait`` seconds are stored in the inbox as ``take`` stores them, and taken out again
+        once handled. Raises ``StorageUnavailable`` when they could not be stored:
+        acknowledge nothing then; the same batch taken again queues no update twice."""
+        admitted = [incoming for incoming in batch if self._admit(incoming)]
+        waiting: dict[str, asyncio.Future[None]] = {}
+        for incoming in admitted:
+            update_id = incoming.inbound.update_id
+            if update_id is None:
+                self._submit(incoming)
+                continue
+            done = self._handling.get(update_id)
+            if done is None:
+                done = self._handling[update_id] = asyncio.get_running_loop().create_future()
+                direct = Incoming(
+                    incoming.update, replace(incoming.inbound, inboxed=False), incoming.payload
+                )
+                self._serializer.submit(
+                    incoming.inbound.user_id, functools.partial(self._process_then, direct, done)
+                )
+            waiting[update_id] = done
+        if waiting:
+            await asyncio.wait(waiting.values(), timeout=wait)
+        late = {update_id: i for update_id, i in waiting.items() if not i.done()}
+        if late:
+            keyed = [i for i in admitted if i.inbound.update_id in late]
+            await self.mailbox.accept(self.name, _items(keyed))
+            log.info("%s: %d updates stored while still being handled", self.name, len(late))
+            cleanup = asyncio.ensure_future(self._take_out_when_handled(late))
+            self._tasks.add(cleanup)
+            cleanup.add_done_callback(self._tasks.discard)
+        for update_id in waiting:
+            self._handling.pop(update_id, None)
+
+    async def _process_then(self, incoming: Incoming[U], done: asyncio.Future[None]) -> None:
+        try:
+            await self._process(incoming)
+        finally:
+            if not done.done():
+                done.set_result(None)
+
+    async def _take_out_when_handled(self, late: dict[str, asyncio.Future[None]]) -> None:
+        """A late update's claim did not take out the inbox row stored while it was handled:
+        take it out once handled (were the process to stop first, the restart's ``replay``
+        finds it handled and consumes it)."""
+        await asyncio.gather(*late.values())
+        await _quietly(self.mailbox.take_out(self.name, list(late)), f"{self.name}: inbox")
 
     def _admit(self, incoming: Incoming[U]) -> bool:
         if self._flood is None:
@@ -144,13 +207,20 @@ class Receiver(Generic[U]):
 
     async def drain(self) -> None:
         await self._serializer.join()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         await _quietly(self.mailbox.flush(), f"{self.name}: acknowledging replies")
 
     # -- handling ------------------------------------------------------------------------
 
     async def _process(self, incoming: Incoming[U]) -> None:
         inbound = incoming.inbound
-        if self.mailbox.shared and inbound.update_id is not None and self._rebuild is not None:
+        if (
+            self.mailbox.shared
+            and inbound.inboxed
+            and inbound.update_id is not None
+            and self._rebuild is not None
+        ):
             # Several processes: this user's earlier updates may have been stored by another
             # one (the proxy sent them there) and not handled yet: handle them first, here;
             # the user's lock and the handled ids make sure each is handled once.
@@ -219,6 +289,10 @@ class Receiver(Generic[U]):
         """A plain notice, sent directly (it does not need the database)."""
         locale = await self._engine.locale_for(inbound)
         await _quietly(self._send(inbound.reply_to, self._engine.notice(locale, text)), "notice")
+
+
+def _items(keyed: Sequence[Incoming[Any]]) -> list[InboxItem]:
+    return [InboxItem(str(i.inbound.update_id), i.inbound.user_id, i.payload) for i in keyed]
 
 
 async def _quietly(call: Awaitable[object], what: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import DateTime, bindparam, delete, select, text
 
 from bot.engine.ports import InboxItem
 from storage.models import inbox, processed_updates
@@ -24,9 +24,16 @@ _TAKE_OUT = Prepared(
     )
 )
 _CLAIM = Prepared(lambda dialect: ignoring(dialect, processed_updates))
-# one user's updates, one process at a time, until the transaction ends (PostgreSQL)
-_LOCK_USER = Prepared(
-    lambda _: select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+# PostgreSQL: one user's updates, one process at a time, until the transaction ends; the lock
+# is taken before the row is inserted (the INSERT reads its one row from the CTE that locks),
+# so a second process waits for the first to commit, then finds the update handled. One round
+# trip instead of two on every update.
+_LOCK_AND_CLAIM = Prepared(
+    lambda _: text(
+        "WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))) "
+        "INSERT INTO processed_updates (channel, update_id, processed_at) "
+        "SELECT :channel, :update_id, :processed_at FROM locked ON CONFLICT DO NOTHING"
+    ).bindparams(bindparam("processed_at", type_=DateTime(timezone=True)))
 )
 
 
@@ -64,10 +71,6 @@ class SqlUpdateRepository(_Repo):
             InboxItem(update_id, user_id, dict(payload)) for update_id, user_id, payload in rows
         ]
 
-    async def lock_user(self, channel: str, user_id: str) -> None:
-        if self._conn.dialect.name == "postgresql":
-            await self._conn.execute(_LOCK_USER.of(self._conn), {"key": f"{channel}:{user_id}"})
-
     async def earlier(self, channel: str, user_id: str, update_id: str) -> Sequence[InboxItem]:
         own = (
             select(inbox.c.id)
@@ -81,13 +84,24 @@ class SqlUpdateRepository(_Repo):
         )
         return [InboxItem(u, who, dict(payload)) for u, who, payload in rows]
 
-    async def claim(self, channel: str, update_id: str) -> bool:
+    async def claim(
+        self, channel: str, user_id: str, update_id: str, *, inboxed: bool = True
+    ) -> bool:
         key = {"channel": channel, "update_id": update_id}
-        await self._conn.execute(_TAKE_OUT.of(self._conn), key)
-        result = await self._conn.execute(
-            _CLAIM.of(self._conn), {**key, "processed_at": datetime.now(UTC)}
-        )
+        row = {**key, "processed_at": datetime.now(UTC)}
+        if self._conn.dialect.name == "postgresql":
+            statement = _LOCK_AND_CLAIM.of(self._conn)
+            result = await self._conn.execute(statement, {**row, "key": f"{channel}:{user_id}"})
+        else:
+            result = await self._conn.execute(_CLAIM.of(self._conn), row)
+        if inboxed:
+            await self._conn.execute(_TAKE_OUT.of(self._conn), key)
         return bool(result.rowcount)
+
+    async def take_out(self, channel: str, update_ids: Sequence[str]) -> None:
+        params = [{"channel": channel, "update_id": update_id} for update_id in update_ids]
+        if params:
+            await self._conn.execute(_TAKE_OUT.of(self._conn), params)
 
     async def prune(self, older_than: datetime) -> int:
         result = await self._bulk.execute(

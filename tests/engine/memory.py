@@ -90,22 +90,29 @@ class _Updates:
     async def backlog(self, channel: str, limit: int = 10_000) -> Sequence[InboxItem]:
         return [item for c, item in self._t.inbox if c == channel][:limit]
 
-    async def lock_user(self, channel: str, user_id: str) -> None:
-        """One transaction at a time already (the store's lock)."""
-
     async def earlier(self, channel: str, user_id: str, update_id: str) -> Sequence[InboxItem]:
         mine = [item for c, item in self._t.inbox if c == channel and item.user_id == user_id]
         ids = [item.update_id for item in mine]
         return mine[: ids.index(update_id)] if update_id in ids else []
 
-    async def claim(self, channel: str, update_id: str) -> bool:
-        self._t.inbox = [
-            (c, item) for c, item in self._t.inbox if (c, item.update_id) != (channel, update_id)
-        ]
+    async def claim(
+        self, channel: str, user_id: str, update_id: str, *, inboxed: bool = True
+    ) -> bool:
+        """The lock: one transaction at a time already (the store's lock)."""
+        if inboxed:
+            self._t.inbox = [
+                (c, item)
+                for c, item in self._t.inbox
+                if (c, item.update_id) != (channel, update_id)
+            ]
         if (channel, update_id) in self._t.handled:
             return False
         self._t.handled[(channel, update_id)] = datetime.now().astimezone()
         return True
+
+    async def take_out(self, channel: str, update_ids: Sequence[str]) -> None:
+        gone = {(channel, update_id) for update_id in update_ids}
+        self._t.inbox = [(c, item) for c, item in self._t.inbox if (c, item.update_id) not in gone]
 
     async def prune(self, older_than: datetime) -> int:
         old = [key for key, when in self._t.handled.items() if when < older_than]

@@ -140,3 +140,82 @@ def test_the_flood_guard_forgets_a_flood_once_the_bucket_is_full_again() -> None
     assert flood.check("a") is Verdict.DROP  # no second notice
     now[0] = 10.0
     assert [flood.check("a") for _ in range(3)] == [Verdict.PASS, Verdict.PASS, Verdict.NOTICE]
+
+
+@dataclass
+class GatedEngine(StubEngine):
+    """Each update's handling waits for its gate (set at once unless the test holds it)."""
+
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)
+    handled: list[Inbound] = field(default_factory=list)
+    taken_out: list[str] = field(default_factory=list)
+    refuse_accepts: int = 0  # the next accepts fail as an unavailable database does
+
+    async def handle(self, inbound: Inbound) -> Result:
+        gate = self.gates.get(str(inbound.update_id))
+        if gate is not None:
+            await gate.wait()
+        self.handled.append(inbound)
+        return Result((Reply(f"re {inbound.update_id}", "vi"),), reply_ids=(0,))
+
+    async def accept(self, channel: str, items: Sequence[InboxItem]) -> list[str]:
+        if self.refuse_accepts:
+            self.refuse_accepts -= 1
+            raise OSError("disk full")
+        return await super().accept(channel, items)
+
+    async def take_out(self, channel: str, update_ids: Sequence[str]) -> None:
+        self.taken_out.extend(update_ids)
+
+
+def gated_receiver(engine: GatedEngine, sent: list[str]) -> Receiver[None]:
+    async def send(chat: str, reply: Reply) -> None:
+        sent.append(reply.text)
+
+    return Receiver("test", engine, send, mailbox=engine)  # type: ignore[arg-type]
+
+
+async def test_a_polled_batch_is_handled_before_it_is_acknowledged_with_no_inbox_row() -> None:
+    engine = GatedEngine()
+    sent: list[str] = []
+    receiver = gated_receiver(engine, sent)
+    await receiver.take_handled([incoming("1"), incoming("2", "u2"), incoming("3")])
+    # returned, so the channel may confirm the batch: every update was handled by then
+    assert sorted(str(i.update_id) for i in engine.handled) == ["1", "2", "3"]
+    assert sent.count("re 1") == 1 and sent.index("re 1") < sent.index("re 3")  # u1's order
+    assert engine.accepted == []  # nothing was written to the inbox
+    assert {i.inboxed for i in engine.handled} == {False}  # the claims delete no inbox row
+    await receiver.drain()
+
+
+async def test_a_slow_update_is_stored_and_the_rest_acknowledged_without_waiting_for_it() -> None:
+    engine = GatedEngine()
+    engine.gates["2"] = asyncio.Event()  # a file being downloaded, a database away ...
+    sent: list[str] = []
+    receiver = gated_receiver(engine, sent)
+    await receiver.take_handled([incoming("1"), incoming("2", "u2")], wait=0.05)
+    assert [str(i.update_id) for i in engine.handled] == ["1"]
+    assert engine.accepted == ["2"]  # durable before the batch is confirmed
+    assert engine.taken_out == []
+    engine.gates["2"].set()
+    await receiver.drain()
+    assert sent == ["re 1", "re 2"]
+    assert engine.taken_out == ["2"]  # its inbox row goes once it is handled
+
+
+async def test_a_batch_taken_again_after_a_failed_store_is_not_handled_twice() -> None:
+    engine = GatedEngine(refuse_accepts=1)
+    engine.gates["1"] = asyncio.Event()
+    receiver = gated_receiver(engine, [])
+    batch = [incoming("1"), incoming("2", "u2")]
+    try:
+        await receiver.take_handled(batch, wait=0.01)
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the failed store must not let the batch be confirmed")
+    await receiver.take_handled(batch, wait=0.01)  # the poll loop's retry, with the same batch
+    assert engine.accepted == ["1"]
+    engine.gates["1"].set()
+    await receiver.drain()
+    assert sorted(str(i.update_id) for i in engine.handled) == ["1", "2"]  # once each

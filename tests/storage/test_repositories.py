@@ -140,13 +140,13 @@ async def test_citizens_consents_and_export_filter(store: SqlStore) -> None:
 
 async def test_update_claims_and_pruning(store: SqlStore) -> None:
     async with store.transaction() as uow:
-        assert await uow.updates.claim("telegram", "1")
-        assert not await uow.updates.claim("telegram", "1")
-        assert await uow.updates.claim("zalo", "1")
+        assert await uow.updates.claim("telegram", "7", "1")
+        assert not await uow.updates.claim("telegram", "7", "1")
+        assert await uow.updates.claim("zalo", "7", "1")
     async with store.transaction() as uow:
-        assert not await uow.updates.claim("telegram", "1")
+        assert not await uow.updates.claim("telegram", "7", "1")
         assert await uow.updates.prune(datetime.now(UTC) + timedelta(seconds=1)) == 2
-        assert await uow.updates.claim("telegram", "1")
+        assert await uow.updates.claim("telegram", "7", "1")
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: object) -> None:

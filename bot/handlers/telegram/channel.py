@@ -124,8 +124,12 @@ class TelegramChannel:
             return await self.api.get_updates(self._offset, self._poll_timeout)
 
         async def take(updates: Sequence[Update]) -> None:
-            await self.receiver.take(self._incoming(updates))
-            if updates:  # acknowledged by the next getUpdates, now that they are stored
+            # "An update is considered confirmed as soon as getUpdates is called with an offset
+            # higher than its update_id" (https://core.telegram.org/bots/api#getupdates): until
+            # then Telegram delivers it again, so the batch is handled first and confirmed once
+            # each update of it is committed (or stored in the inbox, when slow)
+            await self.receiver.take_handled(self._incoming(updates))
+            if updates:
                 self._offset = int(updates[-1]["update_id"]) + 1
 
         await poll_until_stopped(CHANNEL, stop, fetch, take)
