@@ -198,11 +198,12 @@ async def database_cpu(url: str | None) -> float:
     import asyncpg
 
     conn = await asyncpg.connect(plain_url(url))
-    try:
+    try:  # the server: the parent of this connection's backend, read while it lives
         backend = await conn.fetchval("SELECT pg_backend_pid()")
+        postmaster = int(stat_fields(backend)[1])
     finally:
         await conn.close()
-    return await asyncio.to_thread(server_cpu, int(stat_fields(backend)[1] or 0))
+    return await asyncio.to_thread(server_cpu, postmaster)
 
 
 def server_cpu(postmaster: int) -> float:

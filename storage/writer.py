@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from bot.engine.ports import StorageUnavailable
+from storage.driver import DRIVER, Compiled, DriverResult, arguments, compiled_for, driver_error
 
 __all__ = ["BULK", "LoopConnection", "SqliteWriter"]
 
@@ -51,9 +53,28 @@ class LoopConnection:
         self.dialect = conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
-        if statement.get_execution_options().get(BULK):
+        options = statement.get_execution_options()
+        if options.get(BULK):
             return await asyncio.to_thread(self._buffered, statement, parameters)
+        if options.get(DRIVER) and isinstance(parameters, dict):
+            compiled = compiled_for(statement, self.dialect, list(parameters))
+            if compiled is not None:
+                return self._on_driver(compiled, parameters)  # type: ignore[return-value]
         return self._conn.execute(statement, parameters)
+
+    def _on_driver(self, compiled: Compiled, parameters: dict[str, Any]) -> DriverResult:
+        """A hot statement on the sqlite3 cursor (``storage/driver.py``), in this transaction
+        (the connection is in autocommit mode: ``BEGIN IMMEDIATE`` opened it)."""
+        cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(compiled.sql, arguments(compiled, parameters))
+            rows = cursor.fetchall() if compiled.returns_rows else []
+            keys = [column[0] for column in cursor.description or ()]
+            return DriverResult(compiled, keys, rows, cursor.rowcount)
+        except sqlite3.Error as exc:
+            raise driver_error(exc, sqlite3.Error) from exc
+        finally:
+            cursor.close()
 
     def _buffered(self, statement: Any, parameters: Any) -> Result[Any]:
         result = self._conn.execute(statement, parameters)

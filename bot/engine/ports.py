@@ -113,6 +113,9 @@ class UpdateRepository(Protocol):
         other process handles this user's updates (PostgreSQL: an advisory transaction lock,
         taken by the same statement; SQLite has one writer already)."""
 
+    async def handled(self, channel: str, update_id: str) -> bool:
+        """Whether this update was handled already (a second delivery)."""
+
     async def take_out(self, channel: str, update_ids: Sequence[str]) -> None:
         """Take updates out of the inbox (handled ones that were stored while handled)."""
 

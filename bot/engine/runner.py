@@ -315,6 +315,10 @@ class Engine:
         if self._files is None or inbound.kind is not InboundKind.FILE or inbound.file is None:
             return None
         async with self._store.transaction() as uow:
+            if inbound.update_id is not None and await uow.updates.handled(
+                inbound.channel, inbound.update_id
+            ):
+                return None  # delivered again after a restart: no second download
             turn = await self._begin(uow, inbound)
             conversation = turn.conversation
             if conversation is None:

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.driver import DRIVER
 from storage.writer import BULK
 
 
@@ -56,7 +57,9 @@ class Prepared:
         name = conn.dialect.name
         statement = self._built.get(name)
         if statement is None:
-            statement = self._built[name] = self._build(name)
+            # the driver may run it, compiled once (``storage/driver.py``)
+            built = self._build(name).execution_options(**{DRIVER: True})
+            statement = self._built[name] = built
         return statement
 
 

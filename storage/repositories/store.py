@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.engine.ports import Lease, StorageUnavailable
 from storage.db import BUSY_TIMEOUT_MS, sqlite_pragmas
+from storage.driver import PostgresConnection
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.channel_state import SqlChannelStateRepository
 from storage.repositories.citizens import SqlCitizenRepository, SqlConsentRepository
@@ -149,7 +150,7 @@ class SqlStore:
                     yield uow
             else:
                 async with self.engine.begin() as conn:
-                    uow = SqlUnitOfWork(conn)
+                    uow = SqlUnitOfWork(PostgresConnection(conn))  # type: ignore[arg-type]
                     yield uow
         except StorageUnavailable:
             raise

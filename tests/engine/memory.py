@@ -110,6 +110,9 @@ class _Updates:
         self._t.handled[(channel, update_id)] = datetime.now().astimezone()
         return True
 
+    async def handled(self, channel: str, update_id: str) -> bool:
+        return (channel, update_id) in self._t.handled
+
     async def take_out(self, channel: str, update_ids: Sequence[str]) -> None:
         gone = {(channel, update_id) for update_id in update_ids}
         self._t.inbox = [(c, item) for c, item in self._t.inbox if (c, item.update_id) not in gone]

@@ -1,0 +1,212 @@
+"""The hot statements run on the database driver itself, compiled once by SQLAlchemy.
+
+Every update runs the same handful of statements (the claim, the load of account, citizen and
+conversation, the conversation's upsert, the reply into the outbox). Through SQLAlchemy's
+execution layer each one pays its parameter processing, compiled-cache lookup, result set-up
+and events, and on PostgreSQL the async bridge (a greenlet per call): measured on this
+project's 2-core machine, 170–175 µs of CPU a PostgreSQL statement through
+``AsyncConnection.execute`` against 70–100 µs on asyncpg's own connection
+(``bench/e2e.py --profile`` shows it as the "sqlalchemy" layer). So a statement built once
+(``Prepared``) is compiled here once per dialect and set of parameter names, with SQLAlchemy's
+own compiler, and run on the DB-API cursor (SQLite) or the asyncpg connection (PostgreSQL),
+with the types' own bind and result processors (``TypeEngine.bind_processor`` and
+``result_processor``, the public hooks SQLAlchemy itself applies): the SQL, the values stored and
+the values read are what SQLAlchemy would have produced. ``tests/storage/test_driver.py``
+compares both paths statement by statement on both databases, so that a SQLAlchemy release that
+changes them fails there.
+
+What does not qualify runs through SQLAlchemy as before: a statement with an expanding ``IN``
+list, several rows of parameters at once, a column default computed in Python, and on
+PostgreSQL any statement before the transaction's first (SQLAlchemy's ``BEGIN`` goes with it:
+the driver is used only while ``Connection.is_in_transaction()`` says a transaction is open).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+
+from bot.engine.ports import StorageUnavailable
+
+__all__ = [
+    "DRIVER",
+    "Compiled",
+    "DriverResult",
+    "PostgresConnection",
+    "arguments",
+    "compiled_for",
+    "driver_error",
+]
+
+DRIVER = "cdht_driver"  # execution option: a statement built once, which may run on the driver
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    sql: str
+    names: tuple[str, ...]  # the parameters' names, in the order of the placeholders
+    binds: tuple[Processor, ...]  # each parameter's bind processor
+    results: tuple[Processor, ...]  # each result column's result processor
+    returns_rows: bool
+
+
+_UNSUITED = object()
+_cache: dict[tuple[int, str, tuple[str, ...]], tuple[Any, Any]] = {}
+
+
+def compiled_for(statement: Any, dialect: Dialect, keys: Sequence[str]) -> Compiled | None:
+    """The statement compiled for ``dialect`` with these parameter names, or None when it must
+    run through SQLAlchemy. Cached by the statement's identity: only statements built once
+    (``Prepared``, which keeps them alive) carry the ``DRIVER`` option."""
+    key = (id(statement), dialect.name, tuple(sorted(keys)))
+    found = _cache.get(key)
+    if found is None:
+        # the statement is kept with its compiled form: its id is never another's
+        found = _cache[key] = (statement, _compile(statement, dialect, key[2]) or _UNSUITED)
+    compiled = found[1]
+    return compiled if isinstance(compiled, Compiled) else None
+
+
+def _compile(statement: Any, dialect: Dialect, keys: tuple[str, ...]) -> Compiled | None:
+    if getattr(statement, "exported_columns", None) is None:
+        return None  # textual SQL: its columns are not known (the PostgreSQL claim, the first)
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    names = compiled.positiontup
+    if names is None or any(bind.expanding for bind in compiled.binds.values()):
+        return None
+    if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
+        return None  # a default computed in Python: SQLAlchemy computes it
+    if any(name not in keys for name in names):
+        return None  # a parameter with a value of its own (a literal bound at build time)
+    binds = tuple(
+        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    )
+    returning = compiled.effective_returning
+    columns = list(statement.exported_columns) if statement.is_select else list(returning or [])
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    )
+    return Compiled(compiled.string, tuple(names), binds, results, bool(columns))
+
+
+def arguments(compiled: Compiled, parameters: Mapping[str, Any]) -> list[Any]:
+    return [
+        value if process is None else process(value)
+        for value, process in zip(
+            (parameters[name] for name in compiled.names), compiled.binds, strict=True
+        )
+    ]
+
+
+def driver_error(exc: Exception, dbapi_base: type[Exception]) -> Exception:
+    """A DB-API error as SQLAlchemy raises it (``OperationalError``, ``IntegrityError`` …), so
+    that ``storage.repositories.store.unavailable`` reads it the same way; no parameters in
+    its text (they may be personal data)."""
+    from sqlalchemy.exc import DBAPIError
+
+    return DBAPIError.instance(None, None, exc, dbapi_base, hide_parameters=True)
+
+
+class DriverResult:
+    """The part of SQLAlchemy's ``Result`` the repositories use."""
+
+    def __init__(
+        self, compiled: Compiled, keys: Sequence[str], rows: Sequence[Sequence[Any]], count: int
+    ) -> None:
+        self._keys = tuple(keys)
+        self._rows = [
+            tuple(v if p is None else p(v) for v, p in zip(row, compiled.results, strict=True))
+            for row in rows
+        ]
+        self.rowcount = count
+        self.returns_rows = compiled.returns_rows
+
+    def mappings(self) -> _Mappings:
+        return _Mappings([dict(zip(self._keys, row, strict=True)) for row in self._rows])
+
+    def first(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0][0]
+
+    def scalars(self) -> Iterator[Any]:
+        return iter([row[0] for row in self._rows])
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._rows)
+
+
+class _Mappings:
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self._rows = rows
+
+    def first(self) -> dict[str, Any] | None:
+        return self._rows[0] if self._rows else None
+
+    def all(self) -> list[dict[str, Any]]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._rows)
+
+
+class PostgresConnection:
+    """The part of ``AsyncConnection`` the repositories use, over SQLAlchemy's connection: a
+    statement marked ``DRIVER`` runs on asyncpg's connection once the transaction is open."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self.dialect = conn.dialect
+        self._driver: Any = None
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if statement.get_execution_options().get(DRIVER) and isinstance(parameters, dict):
+            compiled = compiled_for(statement, self.dialect, list(parameters))
+            if compiled is not None:
+                driver = self._driver
+                if driver is None:
+                    driver = self._driver = (
+                        await self._conn.get_raw_connection()
+                    ).driver_connection
+                if driver.is_in_transaction():
+                    return await _on_asyncpg(driver, compiled, parameters)
+        return await self._conn.execute(statement, parameters)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return (await self.execute(statement, parameters)).scalar()
+
+
+async def _on_asyncpg(driver: Any, compiled: Compiled, parameters: Mapping[str, Any]) -> Any:
+    import asyncpg  # type: ignore[import-untyped]
+
+    values = arguments(compiled, parameters)
+    try:
+        if compiled.returns_rows:
+            records = await driver.fetch(compiled.sql, *values)
+            keys = list(records[0].keys()) if records else []
+            return DriverResult(compiled, keys, [tuple(r) for r in records], len(records))
+        status = await driver.execute(compiled.sql, *values)  # e.g. "INSERT 0 1"
+    except (
+        asyncpg.InterfaceError,  # the connection is closed
+        asyncpg.PostgresConnectionError,  # lost (ConnectionDoesNotExistError)
+        asyncpg.exceptions.OperatorInterventionError,  # terminated, shutting down
+        asyncpg.exceptions.InsufficientResourcesError,  # a full disk, too many connections
+    ) as exc:
+        # what SQLAlchemy's asyncpg dialect reports as a disconnect or an operational error:
+        # the database cannot be used now (``storage.repositories.store.unavailable``)
+        raise StorageUnavailable(type(exc).__name__) from exc
+    except asyncpg.PostgresError as exc:  # bad data, a constraint: fails the same way again
+        raise driver_error(exc, asyncpg.PostgresError) from exc
+    count = status.rpartition(" ")[2]
+    return DriverResult(compiled, [], [], int(count) if count.isdigit() else -1)

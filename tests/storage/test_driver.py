@@ -1,0 +1,147 @@
+"""The hot statements on the driver (``storage/driver.py``) give what SQLAlchemy gives: the same
+scenario of repository calls runs once on the driver and once with the driver turned off, on
+SQLite and on PostgreSQL, and every value returned and every row stored is compared. The test
+also counts the statements the driver ran, so that a SQLAlchemy release whose compiled form no
+longer suits it (its positional names, its processors) fails here instead of silently slowing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+import storage.driver
+from bot.engine.ports import Conversation, OutboxMessage, StorageUnavailable
+from storage import SqlStore, create_engine, upgrade
+from tests.storage.test_repositories import new_citizen
+
+NOW = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
+# columns the repositories fill from the clock, not from their arguments
+CLOCK_COLUMNS = {"conversations": ("updated_at",), "processed_updates": ("processed_at",)}
+
+
+@pytest.fixture
+def driver_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of each statement compiled for the driver."""
+    calls: list[str] = []
+    real = storage.driver.arguments
+
+    def counted(compiled: storage.driver.Compiled, parameters: Any) -> list[Any]:
+        calls.append(compiled.sql)
+        return real(compiled, parameters)
+
+    monkeypatch.setattr(storage.driver, "arguments", counted)
+    monkeypatch.setattr("storage.writer.arguments", counted)  # imported by name there
+    return calls
+
+
+async def scenario(store: SqlStore) -> dict[str, Any]:
+    """Repository calls an update makes, with values that test the types (JSON with Vietnamese
+    text and nesting, times with a zone, NULLs); what they returned and what was stored."""
+    seen: dict[str, Any] = {}
+    async with store.transaction() as uow:
+        seen["claimed"] = await uow.updates.claim("telegram", "42", "7", inboxed=True)
+        seen["again"] = await uow.updates.claim("telegram", "42", "7", inboxed=False)
+        identity = await uow.identities.create("telegram", "42", "vi")
+        citizen = await uow.citizens.create(new_citizen(), NOW)
+        await uow.identities.bind(identity.id, citizen.id)
+        values = {"name": "Nguyễn Thị Hoa", "scores": {"1": 7}, "note": None, "tags": ["ạ", 2]}
+        await uow.conversations.save(
+            Conversation(identity.id, "declaration", "score", values, ("start", "ward"), 3)
+        )
+        message = OutboxMessage(
+            "telegram", "42", {"text": {"key": "x", "params": {"tên": "Hoa"}}}, "reply",
+            subject_id=citizen.id, not_before=NOW + timedelta(seconds=30),
+        )  # fmt: skip
+        seen["outbox id"] = await uow.outbox.add(message, NOW) > 0
+        declaration = await uow.declarations.create(citizen.id, 2026, "2025", NOW)
+        await uow.declarations.set_score(declaration.id, 3, 8, NOW)
+        await uow.declarations.set_note(declaration.id, 3, "Đọc sách mỗi tối", NOW)
+        await uow.declarations.set_score(declaration.id, 4, None, NOW)
+    async with store.transaction() as uow:
+        await uow.updates.claim("telegram", "42", "8")
+        loaded = await uow.identities.load("telegram", "42")
+        seen["load"] = loaded
+        seen["conversation"] = await uow.conversations.get(identity.id)
+        seen["citizen"] = await uow.citizens.get(citizen.id)
+        seen["declaration"] = await uow.declarations.for_year(citizen.id, 2026)
+        seen["answers"] = await uow.declarations.answers(declaration.id)
+    async with store.engine.connect() as conn:
+        for table in ("outbox", "conversations", "declaration_answers", "processed_updates"):
+            rows = await conn.execute(text(f"SELECT * FROM {table} ORDER BY 1"))  # noqa: S608
+            seen[table] = [
+                {k: v for k, v in row.items() if k not in CLOCK_COLUMNS.get(table, ("id",))}
+                for row in rows.mappings()
+            ]
+    return seen
+
+
+async def run(url: str) -> dict[str, Any]:
+    store = SqlStore(create_engine(url))
+    try:
+        await upgrade(store.engine)
+        return await scenario(store)
+    finally:
+        await store.close()
+
+
+async def test_the_driver_stores_and_reads_what_sqlalchemy_does(
+    database_url: str, driver_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_driver = await run(database_url)
+    ran = list(driver_calls)
+    assert len(ran) >= 8, ran  # the claim (SQLite), load, upserts, the outbox's insert ...
+    assert any("INSERT INTO outbox" in sql for sql in ran)
+    assert any("conversations" in sql and "identities" in sql for sql in ran)  # the load
+
+    if database_url.startswith("postgresql"):
+        from tests.conftest import reset_postgres
+
+        await reset_postgres(database_url)
+        second = database_url
+    else:
+        second = database_url.replace("test.sqlite3", "second.sqlite3")
+    monkeypatch.setattr(storage.driver, "compiled_for", lambda *_: None)
+    monkeypatch.setattr("storage.writer.compiled_for", lambda *_: None)
+    driver_calls.clear()
+    through_sqlalchemy = await run(second)
+    assert driver_calls == []
+    assert on_driver == through_sqlalchemy
+    assert on_driver["claimed"] and not on_driver["again"]  # its rowcount, read from the driver
+    identity, citizen, conversation = on_driver["load"]
+    assert conversation.values["name"] == "Nguyễn Thị Hoa" and conversation.history == (
+        "start",
+        "ward",
+    )
+    assert citizen.full_name == "Nguyễn Văn Cừ" and identity.subject_id == citizen.id
+    assert on_driver["answers"][3].note == "Đọc sách mỗi tối"
+
+
+async def test_a_connection_lost_under_the_driver_means_unavailable_not_a_failure(
+    database_url: str,
+) -> None:
+    """PostgreSQL: the server ends the session between two statements of an update (a restart,
+    ``pg_terminate_backend``): the unit of work raises ``StorageUnavailable``, so that the
+    update waits in place and is tried again, as through SQLAlchemy, instead of being answered
+    with an apology and consumed."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no session to lose")
+    store = SqlStore(create_engine(database_url))
+    try:
+        await upgrade(store.engine)
+        with pytest.raises(StorageUnavailable):
+            async with store.transaction() as uow:
+                await uow.updates.claim("telegram", "42", "1")  # opens the transaction
+                async with store.engine.connect() as other:
+                    await other.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                            "AND state LIKE 'idle in transaction%'"
+                        )
+                    )
+                await uow.identities.load("telegram", "42")  # on the driver
+    finally:
+        await store.close()
