@@ -8,9 +8,11 @@ sends nothing."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import json
 import socket
+import urllib.request
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -323,3 +325,83 @@ async def test_a_shut_down_request_refuses_until_initialized_again(fake: FakeTel
         assert isinstance(me, dict) and me["is_bot"]
     finally:
         await request.shutdown()
+
+
+# -- proxies ---------------------------------------------------------------------------------
+
+
+async def test_the_environment_s_proxy_is_used_read_once_per_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTP_PROXY with credentials carries the request (in absolute form, authorised), and the
+    environment is read once per host, not on a worker thread for every request (aiohttp's
+    ``trust_env``); NO_PROXY sends a host's requests directly."""
+    seen: list[tuple[str, str | None]] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        seen.append((str(request.url), request.headers.get("Proxy-Authorization")))
+        return web.json_response({"ok": True, "result": MESSAGE})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://ward%20office:s%C3%AAcret@127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "direct.invalid")
+    lookups: list[object] = []
+    real = urllib.request.getproxies
+
+    def counted() -> dict[str, str]:
+        lookups.append(None)
+        return real()
+
+    monkeypatch.setattr(urllib.request, "getproxies", counted)
+    request = AiohttpRequest()
+    try:
+        for _ in range(3):
+            await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe", RequestData())
+        with pytest.raises(NetworkError):  # not through the proxy: the name does not resolve
+            await request.post(f"http://direct.invalid/bot{TOKEN}/getMe", RequestData())
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    expected = "Basic " + base64.b64encode("ward office:sêcret".encode()).decode()
+    assert seen == [(f"http://api.telegram.invalid/bot{TOKEN}/getMe", expected)] * 3
+    assert len(lookups) == 2  # one per host
+
+
+async def test_an_https_url_s_proxy_credentials_go_with_the_connect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Bot API is https: the tunnel is asked for with CONNECT, which carries the
+    credentials; the proxy refusing it is a network error."""
+    heads: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://ward:pass@127.0.0.1:{port}")
+    request = AiohttpRequest()
+    try:
+        with pytest.raises(NetworkError):
+            await request.post(f"https://api.telegram.invalid/bot{TOKEN}/getMe", RequestData())
+    finally:
+        await request.shutdown()
+        server.close()
+        await server.wait_closed()
+    assert len(heads) == 1
+    assert heads[0].startswith(b"CONNECT api.telegram.invalid:443 ")
+    expected = "Proxy-Authorization: Basic " + base64.b64encode(b"ward:pass").decode()
+    assert expected.encode() in heads[0]
