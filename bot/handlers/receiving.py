@@ -129,7 +129,12 @@ class Receiver(Generic[U]):
         ``wait`` seconds are stored in the inbox as ``take`` stores them, and taken out again
         once handled. Raises ``StorageUnavailable`` when they could not be stored:
         acknowledge nothing then; the same batch taken again queues no update twice."""
-        admitted = [incoming for incoming in batch if self._admit(incoming)]
+        # a batch taken again (its store failed) is not counted twice by the flood guard
+        admitted = [
+            incoming
+            for incoming in batch
+            if incoming.inbound.update_id in self._handling or self._admit(incoming)
+        ]
         waiting: dict[str, asyncio.Future[None]] = {}
         for incoming in admitted:
             update_id = incoming.inbound.update_id

@@ -4,6 +4,7 @@ handled, replies that fail half-way, a flooding account."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -219,3 +220,27 @@ async def test_a_batch_taken_again_after_a_failed_store_is_not_handled_twice() -
     engine.gates["1"].set()
     await receiver.drain()
     assert sorted(str(i.update_id) for i in engine.handled) == ["1", "2"]  # once each
+
+
+async def test_a_batch_taken_again_is_not_counted_twice_by_the_flood_guard() -> None:
+    """Counted twice, a retried batch would be dropped as a flood while its updates are still
+    being handled, and confirmed without being committed or stored."""
+    now = [0.0]
+    engine = GatedEngine(refuse_accepts=1)
+    engine.gates["1"] = asyncio.Event()
+    sent: list[str] = []
+
+    async def send(chat: str, reply: Reply) -> None:
+        sent.append(reply.text)
+
+    flood = FloodGuard(burst=2, rate=1.0, clock=lambda: now[0])
+    receiver: Receiver[None] = Receiver("test", engine, send, mailbox=engine, flood=flood)  # type: ignore[arg-type]
+    batch = [incoming("1"), incoming("3")]  # one user's two updates: the flood guard's burst
+    with contextlib.suppress(OSError):
+        await receiver.take_handled(batch, wait=0.01)
+    await receiver.take_handled(batch, wait=0.01)
+    assert engine.accepted == ["1", "3"]  # being handled, the second behind the first: stored
+    assert receiver.dropped == 0
+    engine.gates["1"].set()
+    await receiver.drain()
+    assert [str(i.update_id) for i in engine.handled] == ["1", "3"]
