@@ -150,13 +150,8 @@ def free_port() -> int:
 
 def cpu_seconds(pid: int, thread: int | None = None) -> float:
     """utime + stime of a process (all its threads, ended ones included) or of one thread."""
-    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
-    try:
-        with open(path) as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK  # fields 14 and 15 of proc(5)
+    fields = stat_fields(pid, thread)
+    return (int(fields[11] or 0) + int(fields[12] or 0)) / TICK  # fields 14 and 15 of proc(5)
 
 
 def plain_url(url: str) -> str:
@@ -218,10 +213,12 @@ def server_cpu(postmaster: int) -> float:
     return cpu_seconds(postmaster) + ended + sum(cpu_seconds(child) for child in children)
 
 
-def stat_fields(pid: int) -> list[str]:
-    """/proc/<pid>/stat after the command's name: field 3 of proc(5) first ("" when gone)."""
+def stat_fields(pid: int, thread: int | None = None) -> list[str]:
+    """/proc/<pid>/stat (or a thread's) after the command's name: field 3 of proc(5) first
+    ("" when gone)."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
     try:
-        with open(f"/proc/{pid}/stat") as stat:
+        with open(path) as stat:
             return stat.read().rpartition(")")[2].split()
     except OSError:
         return [""] * 20

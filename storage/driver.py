@@ -23,7 +23,7 @@ the driver is used only while ``Connection.is_in_transaction()`` says a transact
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,7 +113,7 @@ def driver_error(exc: Exception, dbapi_base: type[Exception]) -> Exception:
 
 
 class DriverResult:
-    """The part of SQLAlchemy's ``Result`` the repositories use."""
+    """The part of SQLAlchemy's ``Result`` that the statements built once are read with."""
 
     def __init__(
         self, compiled: Compiled, keys: Sequence[str], rows: Sequence[Sequence[Any]], count: int
@@ -124,13 +124,9 @@ class DriverResult:
             for row in rows
         ]
         self.rowcount = count
-        self.returns_rows = compiled.returns_rows
 
     def mappings(self) -> _Mappings:
         return _Mappings([dict(zip(self._keys, row, strict=True)) for row in self._rows])
-
-    def first(self) -> tuple[Any, ...] | None:
-        return self._rows[0] if self._rows else None
 
     def scalar(self) -> Any:
         return self._rows[0][0] if self._rows else None
@@ -140,12 +136,6 @@ class DriverResult:
             raise LookupError(f"expected one row, got {len(self._rows)}")
         return self._rows[0][0]
 
-    def scalars(self) -> Iterator[Any]:
-        return iter([row[0] for row in self._rows])
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return iter(self._rows)
-
 
 class _Mappings:
     def __init__(self, rows: list[dict[str, Any]]) -> None:
@@ -153,12 +143,6 @@ class _Mappings:
 
     def first(self) -> dict[str, Any] | None:
         return self._rows[0] if self._rows else None
-
-    def all(self) -> list[dict[str, Any]]:
-        return self._rows
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self._rows)
 
 
 class PostgresConnection:

@@ -17,12 +17,6 @@ _HANDLED = Prepared(
         processed_updates.c.update_id.in_(bindparam("ids", expanding=True)),
     )
 )
-_IS_HANDLED = Prepared(
-    lambda _: select(processed_updates.c.update_id).where(
-        processed_updates.c.channel == bindparam("channel"),
-        processed_updates.c.update_id == bindparam("update_id"),
-    )
-)
 _STORE = Prepared(lambda dialect: ignoring(dialect, inbox))
 _TAKE_OUT = Prepared(
     lambda _: delete(inbox).where(
@@ -105,8 +99,8 @@ class SqlUpdateRepository(_Repo):
         return bool(result.rowcount)
 
     async def handled(self, channel: str, update_id: str) -> bool:
-        key = {"channel": channel, "update_id": update_id}
-        return (await self._conn.execute(_IS_HANDLED.of(self._conn), key)).first() is not None
+        key = {"channel": channel, "ids": [update_id]}  # only a file's update asks
+        return (await self._conn.execute(_HANDLED.of(self._conn), key)).first() is not None
 
     async def take_out(self, channel: str, update_ids: Sequence[str]) -> None:
         params = [{"channel": channel, "update_id": update_id} for update_id in update_ids]
