@@ -29,6 +29,8 @@ from storage.repositories._base import Prepared, _Repo
 from storage.repositories._rows import _aware, _citizen, _citizen_values, _consent
 
 _BY_ID = Prepared(lambda _: select(citizens).where(citizens.c.id == bindparam("citizen_id")))
+_CREATE = Prepared(lambda _: insert(citizens).returning(citizens.c.id))
+_RECORD_CONSENT = Prepared(lambda _: insert(consents).returning(consents.c.id))
 
 
 def _consent_to(purpose: str) -> Any:
@@ -91,11 +93,8 @@ class SqlCitizenRepository(_Repo):
         return _citizen(row) if row else None
 
     async def create(self, citizen: NewCitizen, now: datetime) -> Citizen:
-        result = await self._conn.execute(
-            insert(citizens)
-            .values(**_citizen_values(citizen), registered_at=now, updated_at=now)
-            .returning(citizens.c.id)
-        )
+        row = {**_citizen_values(citizen), "registered_at": now, "updated_at": now}
+        result = await self._conn.execute(_CREATE.of(self._conn), row)
         return Citizen(**asdict(citizen), id=result.scalar_one(), registered_at=now, updated_at=now)
 
     async def update(self, citizen_id: int, changes: NewCitizen, now: datetime) -> Citizen:
@@ -250,19 +249,16 @@ class SqlConsentRepository(_Repo):
         guardian_name: str | None = None,
         guardian_relation: str | None = None,
     ) -> Consent:
-        result = await self._conn.execute(
-            insert(consents)
-            .values(
-                citizen_id=citizen_id,
-                notice_version=notice_version,
-                purposes=list(purposes),
-                accepted_at=accepted_at,
-                channel=channel,
-                guardian_name=guardian_name,
-                guardian_relation=guardian_relation,
-            )
-            .returning(consents.c.id)
-        )
+        row = {
+            "citizen_id": citizen_id,
+            "notice_version": notice_version,
+            "purposes": list(purposes),
+            "accepted_at": accepted_at,
+            "channel": channel,
+            "guardian_name": guardian_name,
+            "guardian_relation": guardian_relation,
+        }
+        result = await self._conn.execute(_RECORD_CONSENT.of(self._conn), row)
         return Consent(
             result.scalar_one(),
             citizen_id,

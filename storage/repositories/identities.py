@@ -50,9 +50,19 @@ _SAVE_CONVERSATION = Prepared(
 )
 
 
+_CREATE = Prepared(lambda _: insert(identities).returning(identities.c.id))
+# one account's columns named by the parameters besides "identity_id" (compiled once per set)
+_UPDATE = Prepared(lambda _: update(identities).where(identities.c.id == bindparam("identity_id")))
+# each table's (column, label) of a row selected with LABEL_STYLE_TABLENAME_PLUS_COL
+_LABELS = {
+    table.name: tuple((column.name, f"{table.name}_{column.name}") for column in table.columns)
+    for table in (identities, citizens, conversations)
+}
+
+
 def _columns(row: RowMapping, table: Any) -> dict[str, Any]:
     """A table's columns of a row selected with LABEL_STYLE_TABLENAME_PLUS_COL."""
-    return {column.name: row[f"{table.name}_{column.name}"] for column in table.columns}
+    return {name: row[label] for name, label in _LABELS[table.name]}
 
 
 def _conversation(row: Any) -> Conversation:
@@ -89,27 +99,22 @@ class SqlIdentityRepository(_Repo):
         )
 
     async def create(self, channel: str, external_id: str, locale: str | None) -> Identity:
-        result = await self._conn.execute(
-            insert(identities)
-            .values(
-                channel=channel,
-                external_id=external_id,
-                locale=locale,
-                created_at=datetime.now(UTC),
-            )
-            .returning(identities.c.id)
-        )
+        row = {
+            "channel": channel,
+            "external_id": external_id,
+            "locale": locale,
+            "created_at": datetime.now(UTC),
+        }
+        result = await self._conn.execute(_CREATE.of(self._conn), row)
         return Identity(result.scalar_one(), channel, external_id, None, locale)
 
     async def set_locale(self, identity_id: int, locale: str) -> None:
-        await self._conn.execute(
-            update(identities).where(identities.c.id == identity_id).values(locale=locale)
-        )
+        row = {"identity_id": identity_id, "locale": locale}
+        await self._conn.execute(_UPDATE.of(self._conn), row)
 
     async def bind(self, identity_id: int, citizen_id: int) -> None:
-        await self._conn.execute(
-            update(identities).where(identities.c.id == identity_id).values(citizen_id=citizen_id)
-        )
+        row = {"identity_id": identity_id, "citizen_id": citizen_id}
+        await self._conn.execute(_UPDATE.of(self._conn), row)
 
     async def delete(self, identity_id: int) -> None:
         await self._conn.execute(delete(identities).where(identities.c.id == identity_id))
@@ -127,16 +132,12 @@ class SqlIdentityRepository(_Repo):
         )
 
     async def set_menu(self, identity_id: int, menu: Sequence[tuple[str, str, str]] | None) -> None:
-        await self._conn.execute(
-            update(identities)
-            .where(identities.c.id == identity_id)
-            .values(menu=[list(item) for item in menu] if menu else None)
-        )
+        row = {"identity_id": identity_id, "menu": [list(item) for item in menu] if menu else None}
+        await self._conn.execute(_UPDATE.of(self._conn), row)
 
     async def set_unreachable(self, identity_id: int, when: datetime | None) -> None:
-        await self._conn.execute(
-            update(identities).where(identities.c.id == identity_id).values(unreachable_at=when)
-        )
+        row = {"identity_id": identity_id, "unreachable_at": when}
+        await self._conn.execute(_UPDATE.of(self._conn), row)
 
     async def for_citizen(self, citizen_id: int) -> Sequence[Identity]:
         rows = (

@@ -1,5 +1,5 @@
 """python-telegram-bot over aiohttp (``bot/handlers/telegram/ptb_aiohttp.py``): what the Bot API
-receives (form-encoded fields; multipart uploads whole, under the Bot API's field names), how
+receives (a JSON body; multipart uploads whole, under the Bot API's field names), how
 failures reach the channel (a timeout is ``TimedOut``, a refused connection ``NetworkError``,
 nginx's HTML page where JSON was expected the outbox's ``Transient``), polling on a connection
 of its own, and sessions closed at shutdown. httpx, which python-telegram-bot still imports,
@@ -47,6 +47,7 @@ class Seen:
     content_type: str
     user_agent: str
     fields: dict[str, str] = field(default_factory=dict)
+    body: Any = None  # a JSON body, as parsed
     files: list[Part] = field(default_factory=list)
 
 
@@ -76,6 +77,8 @@ class Recorder:
                 else:
                     kind = part.headers.get("Content-Type")
                     seen.files.append(Part(part.name, part.filename, kind, bytes(data)))
+        elif request.content_type == "application/json":
+            seen.body = json.loads(await request.read())
         else:
             seen.fields = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         self.seen.append(seen)
@@ -175,15 +178,20 @@ async def test_a_photo_over_a_megabyte_arrives_whole(recorder: Recorder) -> None
     assert part.data == data
 
 
-async def test_a_message_is_form_encoded_its_keyboard_as_json(recorder: Recorder) -> None:
+async def test_a_message_is_one_json_object_its_keyboard_nested(recorder: Recorder) -> None:
+    """The Bot API takes "application/json (except for uploading files)"
+    (https://core.telegram.org/bots/api#making-requests); the keyboard is an object inside it,
+    not a JSON string in a form field."""
     markup = {"inline_keyboard": [[{"text": "Đồng ý", "callback_data": "yes"}]]}
     api = PtbApi(TOKEN, recorder.url)
-    await using(api, lambda a: a.send_message(USER, "Xin chào", markup))
+    await using(api, lambda a: a.send_message(USER, "Xin chào Lan, đăng ký thành công", markup))
     [seen] = recorder.seen
-    assert seen.content_type == "application/x-www-form-urlencoded"
-    assert seen.fields["text"] == "Xin chào"
-    assert seen.fields["chat_id"] == str(USER)
-    assert json.loads(seen.fields["reply_markup"]) == markup
+    assert (seen.method, seen.content_type) == ("sendMessage", "application/json")
+    assert seen.body == {
+        "chat_id": USER,
+        "text": "Xin chào Lan, đăng ký thành công",
+        "reply_markup": markup,
+    }
 
 
 async def test_polling_has_a_connection_of_its_own(fake: FakeTelegram) -> None:
