@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.engine.ports import Lease, StorageUnavailable
 from storage.db import BUSY_TIMEOUT_MS, sqlite_pragmas
-from storage.driver import PostgresConnection
+from storage.driver import postgres_transaction
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.channel_state import SqlChannelStateRepository
 from storage.repositories.citizens import SqlCitizenRepository, SqlConsentRepository
@@ -149,8 +149,8 @@ class SqlStore:
                     uow = SqlUnitOfWork(loop_conn)  # type: ignore[arg-type]
                     yield uow
             else:
-                async with self.engine.begin() as conn:
-                    uow = SqlUnitOfWork(PostgresConnection(conn))  # type: ignore[arg-type]
+                async with postgres_transaction(self.engine) as conn:
+                    uow = SqlUnitOfWork(conn)  # type: ignore[arg-type]
                     yield uow
         except StorageUnavailable:
             raise

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, bindparam, delete, select, text
+from sqlalchemy import DateTime, String, bindparam, delete, func, literal_column, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
 from bot.engine.ports import InboxItem
 from storage.models import inbox, processed_updates
@@ -24,17 +26,27 @@ _TAKE_OUT = Prepared(
     )
 )
 _CLAIM = Prepared(lambda dialect: ignoring(dialect, processed_updates))
-# PostgreSQL: one user's updates, one process at a time, until the transaction ends; the lock
-# is taken before the row is inserted (the INSERT reads its one row from the CTE that locks),
-# so a second process waits for the first to commit, then finds the update handled. One round
-# trip instead of two on every update.
-_LOCK_AND_CLAIM = Prepared(
-    lambda _: text(
-        "WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))) "
-        "INSERT INTO processed_updates (channel, update_id, processed_at) "
-        "SELECT :channel, :update_id, :processed_at FROM locked ON CONFLICT DO NOTHING"
-    ).bindparams(bindparam("processed_at", type_=DateTime(timezone=True)))
-)
+
+
+def _lock_and_claim(_: str) -> Any:
+    """PostgreSQL: one user's updates, one process at a time, until the transaction ends; the
+    lock is taken before the row is inserted (the INSERT reads its one row from the CTE that
+    locks), so a second process waits for the first to commit, then finds the update handled.
+    One round trip instead of two on every update. Built with SQLAlchemy's constructs, not as
+    text, so that it runs on the driver (``storage/driver.py``)."""
+    key = func.hashtextextended(bindparam("key", type_=String), literal_column("0"))
+    locked = select(func.pg_advisory_xact_lock(key).label("locked")).cte("locked")
+    row = select(
+        bindparam("channel", type_=String),
+        bindparam("update_id", type_=String),
+        bindparam("processed_at", type_=DateTime(timezone=True)),
+    ).select_from(locked)
+    columns = ["channel", "update_id", "processed_at"]
+    claim = postgresql_insert(processed_updates).from_select(columns, row)
+    return claim.on_conflict_do_nothing().add_cte(locked)
+
+
+_LOCK_AND_CLAIM = Prepared(_lock_and_claim)
 
 
 class SqlUpdateRepository(_Repo):

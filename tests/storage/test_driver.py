@@ -133,7 +133,7 @@ async def test_a_connection_lost_under_the_driver_means_unavailable_not_a_failur
         await upgrade(store.engine)
         with pytest.raises(StorageUnavailable):
             async with store.transaction() as uow:
-                await uow.updates.claim("telegram", "42", "1")  # opens the transaction
+                await uow.updates.claim("telegram", "42", "1")
                 async with store.engine.connect() as other:
                     await other.execute(
                         text(
@@ -143,5 +143,10 @@ async def test_a_connection_lost_under_the_driver_means_unavailable_not_a_failur
                         )
                     )
                 await uow.identities.load("telegram", "42")  # on the driver
+        # the lost connection was not given back to the pool (which hands out its connections
+        # in turn): the next updates are handled
+        for update_id in ("1", "2", "3"):
+            async with store.transaction() as uow:
+                assert await uow.updates.claim("telegram", "42", update_id)
     finally:
         await store.close()
