@@ -1,7 +1,7 @@
 """The whole process end to end: `cdht run` against bare echo bots, through a Bot API on loopback.
 
     .venv/bin/python bench/e2e.py [--users 100,1000] [--rounds 3] [--database-url URL]
-                                  [--variants cdht,cdht-aiogram,echo-aiogram,echo-ptb]
+                                  [--variants cdht,cdht-asyncio,cdht-aiogram,echo-aiogram,...]
                                   [--rate 200] [--seconds 20] [--quick] [--profile DIR]
 
 Each variant runs as a real subprocess that receives by long polling from a fake Bot API server
@@ -10,6 +10,7 @@ the live service) and answers with ``sendMessage``:
 
 - ``cdht``: ``cdht run`` as shipped, on its default Telegram library; ``cdht-aiogram`` and
   ``cdht-ptb``: with ``CDHT_TELEGRAM_BACKEND`` set (the default's twin is left out unless named);
+  ``cdht-asyncio``: the default with ``CDHT_EVENT_LOOP=asyncio`` (asyncio's loop, not uvloop's);
   every setting at its default but the token, the API's URL, the data folder and a free web port.
   The database is migrated before the process starts (start-up is a restart's); SQLite in a new
   temporary folder each run, PostgreSQL (``--database-url`` or ``CDHT_TEST_POSTGRES_URL``) with
@@ -110,6 +111,7 @@ class Variant:
     library: str  # the Telegram library it runs on
     echo: bool = False
     backend_set: bool = False  # CDHT_TELEGRAM_BACKEND given
+    event_loop: str | None = None  # CDHT_EVENT_LOOP given
 
     @property
     def label(self) -> str:
@@ -117,6 +119,8 @@ class Variant:
             return f"bare {LIBRARY_NAMES[self.library]} echo"
         if self.backend_set:
             return f"`cdht run`, CDHT_TELEGRAM_BACKEND={self.library}"
+        if self.event_loop:
+            return f"`cdht run`, CDHT_EVENT_LOOP={self.event_loop}"
         return f"`cdht run` as shipped ({LIBRARY_NAMES[self.library]})"
 
 
@@ -124,6 +128,7 @@ def variants(wanted: str | None) -> list[Variant]:
     default = default_library()
     known = {
         "cdht": Variant("cdht", default),
+        "cdht-asyncio": Variant("cdht-asyncio", default, event_loop="asyncio"),
         "cdht-aiogram": Variant("cdht-aiogram", "aiogram", backend_set=True),
         "cdht-ptb": Variant("cdht-ptb", "ptb", backend_set=True),
         "echo-aiogram": Variant("echo-aiogram", "aiogram", echo=True),
@@ -274,6 +279,8 @@ def environment(
         env["CDHT_DATABASE_URL"] = database_url
     if variant.backend_set:
         env["CDHT_TELEGRAM_BACKEND"] = variant.library
+    if variant.event_loop:
+        env["CDHT_EVENT_LOOP"] = variant.event_loop
     return env
 
 

@@ -79,6 +79,8 @@ class Settings(BaseSettings, ChannelSettings):
     evidence_retention_days: int = Field(default=90, ge=1, le=3650)
     consent_notice_version: str = "2026-12"
     max_concurrent_updates: int = Field(default=16, ge=1, le=512)
+    # `cdht run`'s event loop: uvloop's where it is installed (not on Windows), else asyncio's
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     flood_burst: int = Field(default=30, ge=1, le=10_000)  # updates an account may send at once
     flood_rate: float = Field(default=1.0, gt=0, le=1000)  # then this many a second
     criteria_set: str = "qd324-2023"

@@ -248,3 +248,23 @@ def test_settings_for_the_subprocess_are_valid(tmp_path: Path) -> None:
     """The environment the crash tests give `cdht run` is one the settings accept."""
     settings = Settings(_env_file=None, data_dir=tmp_path, flood_burst="1000")
     assert settings.flood_burst == 1000
+
+
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
+async def test_cdht_run_answers_and_stops_on_either_event_loop(
+    fake: FakeTelegram, tmp_path: Path, event_loop: str
+) -> None:
+    """`cdht run` runs on uvloop's event loop by default and on asyncio's with
+    ``CDHT_EVENT_LOOP=asyncio``: on each it answers, says which in its log, and stops cleanly
+    on SIGTERM (the loop's signal handler)."""
+    bot = bot_for(fake, tmp_path, f"sqlite:///{tmp_path / 'bot.sqlite3'}", "ptb")
+    if event_loop == "asyncio":
+        bot.env["CDHT_EVENT_LOOP"] = "asyncio"
+    await bot.start()
+    try:
+        await says(fake, 770001, fake.send_text(770001, "/start"), "Công dân học tập")
+    finally:
+        code = await bot.stop()
+    assert code == 0
+    log = bot.log.with_suffix(".1.log").read_text(encoding="utf-8")
+    assert f"on {event_loop}'s event loop" in log, log

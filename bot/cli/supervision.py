@@ -86,7 +86,8 @@ async def run(settings: Settings) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            log.info("serving %s", ", ".join(_described(channel) for channel in channels))
+            described = ", ".join(_described(channel) for channel in channels)
+            log.info("serving %s on %s's event loop", described, _loop_name(loop))
             await serve(app, channels, stop, web_server=web_server)
             return 0
     finally:
@@ -262,3 +263,8 @@ async def while_leading(
         if leading.lost:  # its own connection may be what failed: a healthy process takes over
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), STEP_BACK_SECONDS)
+
+
+def _loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    """The event loop's library: "uvloop" or "asyncio" (``CDHT_EVENT_LOOP``)."""
+    return type(loop).__module__.partition(".")[0]
