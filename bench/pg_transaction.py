@@ -7,8 +7,9 @@ bot's CPU (issue 21: PostgreSQL at 0.8 of SQLite end to end).
 The transaction is the one an update makes (``bot/engine/runner.py``: ``_handle``): the user's
 advisory lock with the claim of its update id, the load of its row, the conversation's upsert,
 the reply's insert into the outbox with its id returned; each in its own table created here
-(``bench_*``, dropped at the end). ``--tasks`` of them run at once, ``--each`` transactions
-each, as an update's handling does under load. The variants, interleaved over ``--rounds``:
+(``bench_*``, dropped at the end, with the what-ifs' functions). ``--tasks`` of them run at
+once, ``--each`` transactions each, as an update's handling does under load. The variants,
+interleaved over ``--rounds``:
 
 - ``asyncpg``: asyncpg's own pool and transaction, nothing else: the floor for these
   statements as separate round trips (BEGIN, four statements, COMMIT);
@@ -19,6 +20,16 @@ each, as an update's handling does under load. The variants, interleaved over ``
 - ``psycopg-pipeline`` (when psycopg 3 is importable; it is not a dependency): the same
   statements in psycopg's pipeline mode, two synchronisations a transaction instead of six
   round trips (https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html).
+
+Two what-ifs, designs the store does not have, for what they would buy:
+
+- ``asyncpg-functions``: the claim and the load in one PL/pgSQL function, the upsert and the
+  insert in another (four round trips: BEGIN, two calls, COMMIT). Each statement of a volatile
+  function takes its own snapshot in READ COMMITTED, so the load still sees what was committed
+  before the lock was granted (https://www.postgresql.org/docs/current/xfunc-volatility.html);
+- ``asyncpg-group``: group commit, one BEGIN and one COMMIT for one transaction of each task
+  (``--tasks`` updates a group, their statements one after another on one connection): the
+  bound of what sharing a transaction saves, before any way of undoing one member alone.
 
 Printed: per variant, transactions a second and the process's CPU a transaction (min / median
 of the rounds). The process's CPU includes the event loop's, not PostgreSQL's.
@@ -49,7 +60,37 @@ CREATE TABLE bench_conversations (identity_id int PRIMARY KEY, flow text, step t
 CREATE TABLE bench_outbox (id serial PRIMARY KEY, channel text, external_id text,
                            payload jsonb, created_at timestamptz);
 """
-TEARDOWN = "DROP TABLE IF EXISTS bench_claims, bench_conversations, bench_outbox"
+FUNCTIONS = """
+CREATE OR REPLACE FUNCTION bench_claim_and_load(lock_key text, channel text, update_id text,
+                                                who int)
+RETURNS TABLE (claimed boolean, flow text, step text, collected jsonb) AS $$
+DECLARE
+    inserted int;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(lock_key, 0));
+    INSERT INTO bench_claims VALUES (channel, update_id, now()) ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+    RETURN QUERY SELECT inserted > 0, c.flow, c.step, c.collected
+        FROM (SELECT 1) AS one LEFT JOIN bench_conversations c ON c.identity_id = who;
+END $$ LANGUAGE plpgsql;
+CREATE OR REPLACE FUNCTION bench_save(who int, flow text, step text, collected jsonb,
+                                      channel text, external_id text, payload jsonb)
+RETURNS int AS $$
+DECLARE
+    row_id int;
+BEGIN
+    INSERT INTO bench_conversations VALUES (who, flow, step, collected, now())
+        ON CONFLICT (identity_id) DO UPDATE SET flow = excluded.flow, step = excluded.step,
+        collected = excluded.collected, updated_at = excluded.updated_at;
+    INSERT INTO bench_outbox (channel, external_id, payload, created_at)
+        VALUES (channel, external_id, payload, now()) RETURNING id INTO row_id;
+    RETURN row_id;
+END $$ LANGUAGE plpgsql;
+"""
+TEARDOWN = (
+    "DROP TABLE IF EXISTS bench_claims, bench_conversations, bench_outbox; "
+    "DROP FUNCTION IF EXISTS bench_claim_and_load, bench_save"
+)
 CLAIM = (
     "WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) "
     "INSERT INTO bench_claims (channel, update_id, processed_at) "
@@ -97,6 +138,42 @@ async def with_asyncpg(url: str, tasks: int) -> tuple[Work, Callable[[], Awaitab
             await statements(conn, user, n, tag)
 
     return work, pool.close
+
+
+async def with_functions(url: str, tasks: int) -> tuple[Work, Callable[[], Awaitable[None]]]:
+    pool = await asyncpg.create_pool(plain(url), min_size=tasks, max_size=tasks)
+
+    async def work(user: int, n: int, tag: str) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.fetchrow(
+                "SELECT * FROM bench_claim_and_load($1, $2, $3, $4)",
+                f"telegram:{user}", "telegram", f"{tag}-{user}-{n}", user,
+            )  # fmt: skip
+            await conn.fetchval(
+                "SELECT bench_save($1, $2, $3, $4, $5, $6, $7)",
+                user, "registration", f"step{n}", json.dumps({"n": n}),
+                "telegram", str(user), REPLY,
+            )  # fmt: skip
+
+    return work, pool.close
+
+
+async def grouped(url: str, tasks: int, each: int, tag: str) -> tuple[float, float]:
+    """One transaction for one update of each task, on one connection."""
+    conn = await asyncpg.connect(plain(url))
+    try:
+        async with conn.transaction():
+            await statements(conn, 0, 0, f"{tag}-warm")
+        wall, cpu = time.perf_counter(), time.process_time()
+        for n in range(each):
+            async with conn.transaction():
+                for user in range(1, tasks + 1):
+                    await statements(conn, user, n, tag)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        await conn.close()
+    done = tasks * each
+    return done / wall, cpu / done * 1e6
 
 
 async def with_sqlalchemy(
@@ -164,8 +241,12 @@ async def with_psycopg(url: str, tasks: int) -> tuple[Work, Callable[[], Awaitab
 
 
 async def one_run(variant: str, url: str, tasks: int, each: int, tag: str) -> tuple[float, float]:
+    if variant == "asyncpg-group":
+        return await grouped(url, tasks, each, tag)
     if variant == "asyncpg":
         work, close = await with_asyncpg(url, tasks)
+    elif variant == "asyncpg-functions":
+        work, close = await with_functions(url, tasks)
     elif variant == "psycopg-pipeline":
         work, close = await with_psycopg(url, tasks)
     else:
@@ -198,6 +279,7 @@ async def main() -> None:
     if not args.database_url:
         sys.exit("give --database-url or set CDHT_TEST_POSTGRES_URL (a PostgreSQL database)")
     variants = ["asyncpg", "sqlalchemy-begin", "sqlalchemy-autocommit"]
+    variants += ["asyncpg-functions", "asyncpg-group"]
     try:
         import psycopg  # noqa: F401
 
@@ -207,6 +289,7 @@ async def main() -> None:
     conn = await asyncpg.connect(plain(args.database_url))
     try:
         await conn.execute(SETUP)
+        await conn.execute(FUNCTIONS)
         seen: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
         for number in range(args.rounds):
             for variant in variants:
