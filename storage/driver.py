@@ -82,7 +82,7 @@ def compiled_for(statement: Any, dialect: Dialect, keys: Sequence[str]) -> Compi
 
 def _compile(statement: Any, dialect: Dialect, keys: tuple[str, ...]) -> Compiled | None:
     if getattr(statement, "exported_columns", None) is None:
-        return None  # textual SQL: its columns are not known (the PostgreSQL claim, the first)
+        return None  # textual SQL: its columns are not known
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     names = compiled.positiontup
     if names is None or any(bind.expanding for bind in compiled.binds.values()):
@@ -192,20 +192,25 @@ class PostgresConnection:
         return (await self.execute(statement, parameters)).scalar()
 
 
-def _lost(exc: BaseException) -> bool:
-    """An asyncpg error that means the database cannot be used now: what SQLAlchemy's asyncpg
-    dialect reports as a disconnect or an operational error."""
+def _translated(exc: Exception) -> Exception | None:
+    """What an asyncpg error is raised as: ``StorageUnavailable`` when the database cannot be
+    used now (what SQLAlchemy's asyncpg dialect reports as a disconnect or an operational
+    error), else an error of the server's as SQLAlchemy raises it; None for anything else."""
     import asyncpg
 
-    return isinstance(
-        exc,
+    lost = (
         asyncpg.InterfaceError  # the connection is closed
         | asyncpg.PostgresConnectionError  # lost (ConnectionDoesNotExistError)
         | asyncpg.exceptions.OperatorInterventionError  # terminated, shutting down
         | asyncpg.exceptions.InsufficientResourcesError  # a full disk, too many connections
         | OSError
-        | TimeoutError,
+        | TimeoutError
     )
+    if isinstance(exc, lost):
+        return StorageUnavailable(type(exc).__name__)
+    if isinstance(exc, asyncpg.PostgresError):  # bad data, a constraint: fails the same again
+        return _postgres_error(exc)
+    return None
 
 
 @asynccontextmanager
@@ -214,8 +219,6 @@ async def postgres_transaction(engine: Any) -> AsyncIterator[PostgresConnection]
     lost on the way is ``StorageUnavailable`` and is not given back to the pool (invalidated,
     as SQLAlchemy does with a disconnect it sees itself); an error of the server's that would
     fail the same way again is raised as SQLAlchemy raises it."""
-    import asyncpg
-
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         driver = (await conn.get_raw_connection()).driver_connection
@@ -223,19 +226,18 @@ async def postgres_transaction(engine: Any) -> AsyncIterator[PostgresConnection]
             async with driver.transaction():
                 yield PostgresConnection(conn, driver)
         except Exception as exc:
-            if _lost(exc) or driver.is_closed():
+            translated = _translated(exc)  # at BEGIN or COMMIT; a statement's already is
+            if driver.is_closed() or isinstance(translated, StorageUnavailable):
                 await conn.invalidate()
                 if isinstance(exc, StorageUnavailable):
                     raise
-                raise StorageUnavailable(type(exc).__name__) from exc
-            if isinstance(exc, asyncpg.PostgresError):  # at BEGIN or COMMIT
-                raise _postgres_error(exc) from exc
+                raise translated or StorageUnavailable(type(exc).__name__) from exc
+            if translated is not None:
+                raise translated from exc
             raise
 
 
 async def _on_asyncpg(driver: Any, compiled: Compiled, parameters: Mapping[str, Any]) -> Any:
-    import asyncpg
-
     values = arguments(compiled, parameters)
     try:
         if compiled.returns_rows:
@@ -243,13 +245,10 @@ async def _on_asyncpg(driver: Any, compiled: Compiled, parameters: Mapping[str, 
             keys = list(records[0].keys()) if records else []
             return DriverResult(compiled, keys, [tuple(r) for r in records], len(records))
         status = await driver.execute(compiled.sql, *values)  # e.g. "INSERT 0 1"
-    except asyncpg.PostgresError as exc:
-        if _lost(exc):
-            raise StorageUnavailable(type(exc).__name__) from exc
-        raise _postgres_error(exc) from exc  # bad data, a constraint: fails the same again
     except Exception as exc:
-        if _lost(exc):
-            raise StorageUnavailable(type(exc).__name__) from exc
-        raise
+        translated = _translated(exc)
+        if translated is None:
+            raise
+        raise translated from exc
     count = status.rpartition(" ")[2]
     return DriverResult(compiled, [], [], int(count) if count.isdigit() else -1)
