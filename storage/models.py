@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 
 __all__ = [
@@ -250,6 +251,8 @@ staff = Table(
     Column("revoked_at", DateTime(timezone=True)),
     Column("display_name", String(120)),  # shown to citizens instead of the account
     Column("phone", String(20)),  # given by the coordinator for citizens to call, optional
+    # an officer who decides where a ward of its has no coordinator (`--decide`)
+    Column("decides", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("channel", "external_id", name="uq_staff_channel_external_id"),
 )
 
@@ -273,6 +276,7 @@ invitations = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
     Column("used_by", Id),
+    Column("decides", Boolean, nullable=False, server_default=false()),
 )
 
 code_attempts = Table(  # wrong codes in a row, per chat account; they outlive an erasure

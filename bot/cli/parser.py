@@ -89,12 +89,21 @@ def channel_commands() -> list[Any]:
 
 
 def _staff(commands: Commands) -> None:
-    staff = commands.add_parser("coordinator", help="ward coordinators and admins")
+    staff = commands.add_parser("coordinator", help="ward coordinators, officers and admins")
     staff_commands = staff.add_subparsers(
         dest="staff_command", required=True, metavar="{invite,list,revoke}"
     )
     invite = staff_commands.add_parser("invite", help="print a one-time invitation code")
-    invite.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    where = invite.add_mutually_exclusive_group()
+    where.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
+    where.add_argument(
+        "--all-wards", action="store_true", help="every unit of the city (an officer's)"
+    )
+    invite.add_argument(
+        "--decide",
+        action="store_true",
+        help="an officer who reviews and decides where a unit of its has no coordinator",
+    )
     role = invite.add_mutually_exclusive_group()
     role.add_argument("--admin", action="store_true", help="invite a city admin instead")
     role.add_argument(
@@ -102,7 +111,9 @@ def _staff(commands: Commands) -> None:
         choices=invitable(),  # the permissions table's rows
         help="the role to invite (default: coordinator; --role admin is --admin)",
     )
-    listing = staff_commands.add_parser("list", help="coordinators and admins with their wards")
+    listing = staff_commands.add_parser(
+        "list", help="coordinators, officers and admins with their wards"
+    )
     listing.add_argument(
         "--uncovered",
         action="store_true",

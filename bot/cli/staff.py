@@ -2,19 +2,22 @@
 revoking are the chat's own use cases (``bot.domain.usecases.roles``), done as the operator at
 this machine (``OPERATOR``, a configured admin), with the chat's refusals and the chat's words
 for them. ``--role`` names any row of the permissions table (``--admin``: ``--role admin``;
-neither: a coordinator); a role held for wards needs ``--ward``."""
+neither: a coordinator); a role held for wards needs ``--ward`` (or, for an officer,
+``--all-wards``); ``--decide`` lets an officer review and decide where a ward of its has no
+coordinator."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.cli.shared import CliError, say, unit_codes
 from bot.cli.store import open_store
 from bot.config import Settings
-from bot.domain.permissions import ADMIN, COORDINATOR, role_label, ward_bound
+from bot.domain.permissions import ADMIN, COORDINATOR, role_label, stands_in, ward_bound
 
 if TYPE_CHECKING:
     from bot.domain.ports import UnitOfWork
@@ -29,11 +32,21 @@ async def coordinator(settings: Settings, args: argparse.Namespace) -> int:
     wards = load_wards(settings)
     if args.staff_command == "invite":
         args.role = args.role or (ADMIN if args.admin else COORDINATOR)
-        if ward_bound(args.role) and not args.ward:
+        if args.decide and not stands_in(args.role):
+            raise CliError(f"--decide is an officer's: --role {args.role} cannot be given it")
+        if args.all_wards and (args.role == COORDINATOR or not ward_bound(args.role)):
+            # a coordinator is its wards' own; the whole city's role needs no list
+            raise CliError(f"--all-wards is not for --role {args.role}: give --ward CODE")
+        if ward_bound(args.role) and not args.ward and not args.all_wards:
             if args.role == COORDINATOR:
                 raise CliError("give --ward CODE (repeatable) or --admin")
-            raise CliError(f"--role {args.role} is held for units: give --ward CODE (repeatable)")
-        args.ward = unit_codes(wards, args.ward)
+            raise CliError(
+                f"--role {args.role} is held for units: give --ward CODE (repeatable) "
+                "or --all-wards"
+            )
+        args.ward = (
+            [ward.code for ward in wards.all()] if args.all_wards else unit_codes(wards, args.ward)
+        )
     now = datetime.now(UTC)
     async with open_store(settings) as store, store.transaction() as uow:
         if args.staff_command == "invite":
@@ -57,17 +70,24 @@ async def _invite(
 
     kind = str(args.role)
     valid = timedelta(days=settings.invite_valid_days)
-    invited = await invite(uow, OPERATOR, kind, args.ward, now, valid)
+    invited = await invite(uow, OPERATOR, kind, args.ward, now, valid, bool(args.decide))
     if invited.code is None:  # the operator may invite, and a coordinator has wards here
         raise CliError(f"the invitation was refused ({invited.problem})", 1)
-    names = ", ".join(w.name for c in invited.wards if (w := wards.get(c)) is not None)
     print(invited.code)
+    deciding = ", deciding where a unit has no coordinator" if invited.decides else ""
     print(
-        f"{kind} invitation for {names or 'the whole city'}, valid "
-        f"{settings.invite_valid_days} days: send /coordinator {invited.code} to the bot",
+        f"{kind} invitation for {_places(wards, invited.wards) or 'the whole city'}{deciding}, "
+        f"valid {settings.invite_valid_days} days: send /coordinator {invited.code} to the bot",
         file=sys.stderr,
     )
     return 0
+
+
+def _places(wards: WardDirectory, codes: Sequence[str]) -> str:
+    """The units' names in this order; every unit of the city, as such."""
+    if codes and len(set(codes)) >= len(wards):
+        return f"all {len(wards)} units"
+    return ", ".join(w.name for c in codes if (w := wards.get(c)) is not None)
 
 
 async def _uncovered(wards: WardDirectory, uow: UnitOfWork) -> int:
@@ -96,7 +116,9 @@ async def _listed(settings: Settings, wards: WardDirectory, uow: UnitOfWork) -> 
         if role_label(member.role) is None or member.account in configured:
             continue  # records that grant nothing; configured admins listed above
         state = "revoked" if member.revoked_at else "active"
-        names = ", ".join(w.name for c in sorted(member.wards) if (w := wards.get(c)) is not None)
+        names = _places(wards, sorted(member.wards))
+        if member.decides:
+            names += " (decides where a unit has no coordinator)"
         print(f"{member.id}\t{member.role}\t{state}\t{member.account}\t{names}")
         listed += 1
     if not listed:

@@ -2,12 +2,15 @@
 console and the command line consult (never ``if role == ...`` in a presentation).
 
 A role is a row of ``ROLES``: for each action, the scope it is granted in (``Scope.NONE``:
-refused; ``Scope.WARDS``: the account's own wards; ``Scope.CITY``: everywhere), with the texts
+refused; ``Scope.WARDS``: the account's own wards; ``Scope.STAND_IN``: those of its wards that
+have no coordinator now, where its record lets it decide in their place; ``Scope.CITY``:
+everywhere), with the texts
 that name the role to officials and greet its holders. An account's role is read from what it
 holds now (``role_name``): a city admin (CDHT_ADMINS or an admin invitation); else the role of
 its active staff record if that record covers at least one ward; else ``none``, a citizen's or
-a revoked account's, which is granted nothing. A new role (a district officer, say) is one row
-here plus its texts.
+a revoked account's, which is granted nothing. A new role is one row here plus its texts: the
+officer (a district's or the city's) reads and reports across the wards given, and reviews and
+decides only where it stands in for a missing coordinator.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ __all__ = [
     "COLUMNS",
     "COORDINATOR",
     "NONE",
+    "OFFICER",
     "ROLES",
     "Account",
     "Action",
@@ -37,6 +41,9 @@ __all__ = [
     "role_name",
     "scope_kind",
     "scope_of",
+    "signed_unnamed",
+    "signs_for_ward",
+    "stands_in",
     "ward_bound",
 ]
 
@@ -63,6 +70,7 @@ class Action(StrEnum):
 class Scope(Enum):
     NONE = "none"  # refused
     WARDS = "wards"  # within the account's own wards
+    STAND_IN = "stand_in"  # within its wards that have no coordinator, if it may decide there
     CITY = "city"  # everywhere
 
 
@@ -75,22 +83,33 @@ class Account(Protocol):
     @property
     def staff(self) -> Staff | None: ...
 
+    @property
+    def stand_in(self) -> frozenset[str]:
+        """Its wards with no coordinator now, where its record lets it decide (an officer's
+        ``--decide``); empty for anyone else."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RoleRow:
     """One role: the scope of each action (missing: refused), how officials name the role, and
-    what its holders see instead of a citizen's registration (None: a citizen's greeting)."""
+    what its holders see instead of a citizen's registration (None: a citizen's greeting),
+    whether its decisions are the ward's own (a coordinator's: the letter says the ward verified;
+    an officer standing in, or an admin, decides for the association, not as the ward), and who
+    the citizen hears decided when the holder gave no name."""
 
     grants: Mapping[Action, Scope]
     label: Text | None = None
     home: Text | None = None
+    ward_level: bool = False
+    unnamed: Text | None = None
 
     def scope(self, action: Action) -> Scope:
         return self.grants.get(action, Scope.NONE)
 
 
-NONE, COORDINATOR, ADMIN = "none", "coordinator", "admin"
-N, W, C = Scope.NONE, Scope.WARDS, Scope.CITY
+NONE, COORDINATOR, OFFICER, ADMIN = "none", "coordinator", "officer", "admin"
+N, W, S, C = Scope.NONE, Scope.WARDS, Scope.STAND_IN, Scope.CITY
 # The table's columns, in this order.
 COLUMNS = (
     Action.WEB_CONSOLE, Action.QUEUE, Action.REVIEW, Action.DECIDE, Action.CITIZENS,
@@ -99,9 +118,15 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def _row(scopes: tuple[Scope, ...], label: Text | None, home: Text | None) -> RoleRow:
+def _row(
+    scopes: tuple[Scope, ...],
+    label: Text | None,
+    home: Text | None,
+    unnamed: Text | None = None,
+    ward_level: bool = False,
+) -> RoleRow:
     assert len(scopes) == len(COLUMNS), "one scope per action"
-    return RoleRow(dict(zip(COLUMNS, scopes, strict=True)), label, home)
+    return RoleRow(dict(zip(COLUMNS, scopes, strict=True)), label, home, ward_level, unnamed)
 
 
 ROLES: Mapping[str, RoleRow] = {
@@ -109,9 +134,14 @@ ROLES: Mapping[str, RoleRow] = {
     NONE: _row(        (N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N),
                        None, None),
     COORDINATOR: _row( (W,  W,  W,  W,  W,  W,  W,  W,  W,  N,  N,  N,  N,  N),
-                       t("staff.role.coordinator"), t("staff.home")),
+                       t("staff.role.coordinator"), t("staff.home"), t("note.by.unnamed"),
+                       ward_level=True),
+    # reads and reports across its wards; the queue, reviews and decisions only where it
+    # stands in for a missing coordinator (`--decide`); broadcasts stay the wards' and the city's
+    OFFICER: _row(     (W,  S,  S,  S,  W,  W,  W,  W,  N,  N,  N,  N,  N,  N),
+                       t("staff.role.officer"), t("staff.home.officer"), t("note.by.officer")),
     ADMIN: _row(       (C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C),
-                       t("staff.role.admin"), t("staff.home.admin")),
+                       t("staff.role.admin"), t("staff.home.admin"), t("note.by.city")),
 }  # fmt: skip
 
 
@@ -131,13 +161,17 @@ def scope_kind(account: Account, action: Action) -> Scope:
 
 
 def allowed(account: Account, action: Action, ward: str | None = None) -> bool:
-    """Whether the account may do ``action`` now; with ``ward``, for that ward's citizens."""
+    """Whether the account may do ``action`` now; with ``ward``, for that ward's citizens
+    (an officer's stand-in scope: only while it holds such a ward)."""
     kind = scope_kind(account, action)
     if kind is Scope.CITY:
         return True
     if kind is Scope.NONE:
         return False
-    return ward is None or ward in _wards(account)
+    wards = _wards(account, kind)
+    if ward is None:
+        return kind is Scope.WARDS or bool(wards)
+    return ward in wards
 
 
 def scope_of(account: Account, action: Action) -> frozenset[str] | None:
@@ -146,7 +180,7 @@ def scope_of(account: Account, action: Action) -> frozenset[str] | None:
     kind = scope_kind(account, action)
     if kind is Scope.CITY:
         return None
-    return _wards(account) if kind is Scope.WARDS else frozenset()
+    return _wards(account, kind)
 
 
 def invitable() -> tuple[str, ...]:
@@ -162,8 +196,30 @@ def role_label(name: str) -> Text | None:
 
 
 def ward_bound(name: str) -> bool:
-    """Whether a role is held for chosen wards (a coordinator) rather than for the city."""
-    return any(scope is Scope.WARDS for scope in ROLES[name].grants.values())
+    """Whether a role is held for chosen wards (a coordinator, an officer) rather than for the
+    city."""
+    return any(scope in (Scope.WARDS, Scope.STAND_IN) for scope in ROLES[name].grants.values())
+
+
+def stands_in(name: str) -> bool:
+    """Whether a role can be granted to decide where a ward has no coordinator (an officer's
+    ``--decide``)."""
+    return any(scope is Scope.STAND_IN for scope in ROLES[name].grants.values())
+
+
+def signed_unnamed(name: str) -> Text:
+    """Who the citizen hears decided when the holder of this role gave no name: the ward's
+    staff for a coordinator, the association's officer, else the city's association."""
+    row = ROLES.get(name)
+    return row.unnamed if row is not None and row.unnamed is not None else t("note.by.city")
+
+
+def signs_for_ward(name: str) -> bool:
+    """Whether a decision by this role is the ward's own (a coordinator's), so that the letter
+    and the citizen's notice may say the ward verified; anyone else decides for the
+    association."""
+    row = ROLES.get(name)
+    return row is not None and row.ward_level
 
 
 def home_text(account: Account) -> Text | None:
@@ -171,5 +227,9 @@ def home_text(account: Account) -> Text | None:
     return ROLES[role_name(account)].home
 
 
-def _wards(account: Account) -> frozenset[str]:
-    return account.staff.wards if account.staff is not None else frozenset()
+def _wards(account: Account, kind: Scope) -> frozenset[str]:
+    if kind is Scope.STAND_IN:
+        return account.stand_in
+    if kind is Scope.WARDS and account.staff is not None:
+        return account.staff.wards
+    return frozenset()

@@ -4,7 +4,7 @@ with them. Protocols over plain records; storage implements them."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -246,6 +246,12 @@ class StaffRepository(Protocol):
     async def for_ward(self, ward_code: str) -> Sequence[Staff]:
         """Active coordinators of a ward."""
 
+    async def coordinated(self, wards: Iterable[str]) -> frozenset[str]:
+        """Those of the wards that have an active coordinator now."""
+
+    async def stand_ins(self, ward_code: str) -> Sequence[Staff]:
+        """Active officers of a ward who may decide where it has no coordinator."""
+
     async def admins(self) -> Sequence[Staff]:
         """Active admins made by an admin invitation (those of CDHT_ADMINS are configuration)."""
 
@@ -259,8 +265,10 @@ class StaffRepository(Protocol):
         wards: Sequence[str],
         invited_by: str,
         now: datetime,
+        decides: bool = False,
     ) -> Staff:
-        """Give an account an invitation's role and wards (the only way a role is made)."""
+        """Give an account an invitation's role and wards (the only way a role is made);
+        ``decides``: an officer's standing in for a missing coordinator."""
 
     async def record(self, channel: str, external_id: str, now: datetime) -> int:
         """The id of the account's staff record, made with role ``none`` (granting nothing)
@@ -282,6 +290,7 @@ class StaffRepository(Protocol):
         created_by: str,
         now: datetime,
         expires_at: datetime,
+        decides: bool = False,
     ) -> int: ...
 
     async def invitation(self, code_hash: str) -> Invitation | None: ...

@@ -159,6 +159,7 @@ class Staff:
     invited_by: str | None = None
     display_name: str | None = None  # "Nguyễn Văn A, cán bộ Hội Khuyến học phường Lê Chân"
     phone: str | None = None  # for citizens to call, if the coordinator gave one
+    decides: bool = False  # an officer who stands in for a missing coordinator (`--decide`)
 
     @property
     def account(self) -> str:
@@ -178,6 +179,7 @@ class Invitation:
     created_by: str
     expires_at: datetime
     used_at: datetime | None
+    decides: bool = False  # an officer's: stands in for a missing coordinator
 
 
 @dataclass(frozen=True, slots=True)

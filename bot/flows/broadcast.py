@@ -17,7 +17,7 @@ from bot.domain.usecases.broadcasts import (
     text_problem,
     visible_broadcast,
 )
-from bot.domain.usecases.roles import Role, role_of
+from bot.domain.usecases.roles import Role, refusal, role_of
 from bot.engine import (
     Accept,
     Answer,
@@ -83,7 +83,7 @@ async def _report_or_cancel(ctx: Ctx, role: Role, action: str, raw: str) -> Text
 async def _guard(ctx: Ctx) -> Text | None:
     role = await _role(ctx)
     if not allowed(role, Action.BROADCAST):
-        return t("rev.error.not_staff")
+        return refusal(role, Action.BROADCAST)
     action, _, rest = str(ctx.values.get("args") or "").strip().partition(" ")
     if action.lower() in ("report", "cancel"):
         return await _report_or_cancel(ctx, role, action.lower(), rest.strip())

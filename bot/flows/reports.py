@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.domain.permissions import Action, allowed, scope_of
 from bot.domain.usecases.notices import file_message
-from bot.domain.usecases.roles import Role, staff_names
+from bot.domain.usecases.roles import Role, refusal, staff_names
 from bot.engine import Answered, Joined, Text, t
 from bot.flows.common import VN_TIME, Ctx, local_date, services
 from bot.flows.staff import _role, _ward_names
@@ -58,10 +58,10 @@ SHOWN_IN_CHAT = 10  # names listed in the message; the file has them all
 DEFAULT_WAITING_DAYS = 7
 
 
-async def _allowed(ctx: Ctx, action: Action) -> Role | None:
-    """The account's role if it may do ``action`` now; None for a refusal."""
+async def _allowed(ctx: Ctx, action: Action) -> Role | Text:
+    """The account's role if it may do ``action`` now; else what it hears."""
     role = await _role(ctx)
-    return role if allowed(role, action) else None
+    return role if allowed(role, action) else refusal(role, action)
 
 
 def _scope(ctx: Ctx, role: Role, action: Action) -> tuple[frozenset[str] | None, Text]:
@@ -122,8 +122,8 @@ async def report_command(ctx: Ctx) -> Answered:
     """``/report [YEAR]``: the year's figures for the account's wards (the province for an
     admin) as a short message, with the Excel report attached."""
     role = await _allowed(ctx, Action.REPORT)
-    if role is None:
-        return t("rev.error.not_staff")
+    if not isinstance(role, Role):
+        return role
     _, scope = _scope(ctx, role, Action.REPORT)
     report = await _report(ctx, role, Action.REPORT)
     total = report.province
@@ -178,8 +178,8 @@ async def export_command(ctx: Ctx) -> Answered:
     province for an admin), sent into this chat; cells are never live formulas."""
     bundle = services(ctx)
     role = await _allowed(ctx, Action.EXPORT)
-    if role is None:
-        return t("rev.error.not_staff")
+    if not isinstance(role, Role):
+        return role
     if bundle.files is None:
         return t("export.unavailable")
     wards, scope = _scope(ctx, role, Action.EXPORT)
@@ -206,8 +206,8 @@ async def export_command(ctx: Ctx) -> Answered:
 
 async def _list_command(ctx: Ctx, name: str) -> Answered:
     role = await _allowed(ctx, Action.LISTS)
-    if role is None:
-        return t("rev.error.not_staff")
+    if not isinstance(role, Role):
+        return role
     wards, scope = _scope(ctx, role, Action.LISTS)
     year = _year(ctx)
     args = str(ctx.values.get("args") or "").split()

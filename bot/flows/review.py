@@ -18,7 +18,6 @@ from typing import Any
 
 from bot.domain.criteria import CriteriaSet
 from bot.domain.groups import GROUP_LABELS
-from bot.domain.permissions import Action, allowed
 from bot.domain.records import Declaration
 from bot.domain.usecases.decisions import (
     UNDO_WINDOW,
@@ -96,8 +95,9 @@ async def _role(ctx: Ctx) -> Role:
 
 
 async def may_decide(ctx: Ctx) -> bool:
-    """Typed decisions are commands only from accounts that may decide somewhere."""
-    return allowed(await _role(ctx), Action.DECIDE)
+    """Typed decisions are commands only from staff accounts: one that may not decide (an
+    officer with no ward to stand in for) hears why, a citizen's words stay words."""
+    return (await _role(ctx)).is_staff
 
 
 # "DUYET 12", "TRA 12 3 cần ảnh" (several indicators as "3,5" or "3 5"), "TỪ CHỐI 12 lý do":

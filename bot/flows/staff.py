@@ -17,7 +17,7 @@ from bot.domain.permissions import (
     scope_of,
     ward_bound,
 )
-from bot.domain.usecases.roles import Role, invite, redeem, revoke, role_of
+from bot.domain.usecases.roles import Role, invite, redeem, refusal, revoke, role_of
 from bot.domain.usecases.texts import person
 from bot.domain.validation import ValidationError, normalize_free_text, validate_phone
 from bot.domain.wards import MAX_QUERY
@@ -153,7 +153,7 @@ async def queue_command(ctx: Ctx) -> Answered:
     """``/queue``: the coordinator's pending declarations, oldest first."""
     role = await _role(ctx)
     if not allowed(role, Action.QUEUE):
-        return t("rev.error.not_staff")
+        return refusal(role, Action.QUEUE)
     pending = await ctx.uow.declarations.pending(scope_of(role, Action.QUEUE))
     if not pending:
         return t("staff.queue.empty")
@@ -233,6 +233,18 @@ async def invite_command(ctx: Ctx) -> Answered:
             code=done.code,
             days=bundle.invite_valid.days,
         )
+    if kind != COORDINATOR and fold(query) in _EVERY_WARD:  # /invite officer tất cả
+        codes = tuple(ward.code for ward in bundle.wards.all())
+        done = await invite(ctx.uow, role, kind, codes, ctx.now, bundle.invite_valid)
+        if done.code is None:
+            return t("staff.invite.not_admin")
+        return t(
+            "staff.invite.role_code",
+            role=_label(kind),
+            code=done.code,
+            ward=t("staff.wards.all", count=len(codes)),
+            days=bundle.invite_valid.days,
+        )
     ward = bundle.wards.get(query) or bundle.wards.exact(query)
     if ward is None:
         found = bundle.wards.search(query)
@@ -250,6 +262,10 @@ async def invite_command(ctx: Ctx) -> Answered:
     if kind == COORDINATOR:
         return t("staff.invite.code", code=done.code, ward=ward.name, days=days)
     return t("staff.invite.role_code", role=_label(kind), code=done.code, ward=ward.name, days=days)
+
+
+# the words that name every unit of the city after a ward's role other than a coordinator's
+_EVERY_WARD = frozenset({"tat ca", "toan thanh pho", "ca thanh pho", "all", "all wards"})
 
 
 def _invited_role(query: str) -> tuple[str, str]:
@@ -290,8 +306,12 @@ async def _role(ctx: Ctx) -> Role:
     )
 
 
-def _ward_names(ctx: Ctx, codes: frozenset[str]) -> str:
+def _ward_names(ctx: Ctx, codes: frozenset[str]) -> Text | str:
+    """The wards' names; every unit of the city in a few words (an officer's, not 114 names),
+    with the decisions it may take in their place when its record says so."""
     wards = services(ctx).wards
+    if codes and len(codes) >= len(wards):
+        return t("staff.wards.all", count=len(wards))
     return ", ".join(w.name for code in sorted(codes) if (w := wards.get(code)) is not None)
 
 
@@ -317,6 +337,7 @@ async def staff_command(ctx: Ctx) -> Answered:
                 person=person(member.account, member.display_name),
                 role=label,
                 wards=_ward_names(ctx, member.wards) or "—",
+                decides=t("staff.list.decides") if member.decides else "",
                 state=t("staff.state.revoked") if member.revoked_at else t("staff.state.active"),
             )
         )
@@ -341,7 +362,7 @@ async def web_command(ctx: Ctx) -> Answered:
     """``/web``: a one-time link to the web console (10 minutes, single use), for staff."""
     role = await _role(ctx)
     if not allowed(role, Action.WEB_CONSOLE):
-        return t("rev.error.not_staff")
+        return refusal(role, Action.WEB_CONSOLE)
     base = services(ctx).public_base_url
     if not base:
         return t("web.chat.unavailable")

@@ -33,7 +33,7 @@ import segno
 from fpdf import FPDF
 
 from bot.domain.calendar import local_date
-from bot.domain.permissions import ward_bound
+from bot.domain.permissions import signs_for_ward
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen, Declaration
 
@@ -62,7 +62,7 @@ async def verified_by_ward(uow: UnitOfWork, declaration: Declaration) -> bool:
         return False
     channel, _, external_id = declaration.decided_by.partition(":")
     member = await uow.staff.by_account(channel, external_id)
-    return member is not None and ward_bound(member.role)
+    return member is not None and signs_for_ward(member.role)
 
 
 def ward_in_sentence(ward: str, locale: str) -> str:

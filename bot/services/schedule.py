@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.calendar import local_time
-from bot.domain.permissions import Action, Scope, scope_kind, scope_of
+from bot.domain.permissions import Action, scope_of
 from bot.domain.ports import Store, UnitOfWork
 from bot.domain.usecases.broadcasts import REMINDER_PRIORITY, release_due
 from bot.domain.usecases.notices import text_message
-from bot.domain.usecases.roles import Role
+from bot.domain.usecases.roles import role_of_record
 from bot.engine.types import Text, t
 
 __all__ = ["Reminders", "Scheduler", "greeting"]
@@ -86,10 +86,11 @@ class Scheduler:
                     # the digest is for whoever holds their wards' queue, as the record grants
                     # it (a revoked one grants nothing); the city's admins, configured or
                     # invited, hear of old items by the escalation below
-                    holder = Role(member.account, member, admin=False)
-                    if scope_kind(holder, Action.QUEUE) is not Scope.WARDS:
+                    holder = await role_of_record(uow, member)
+                    scope = scope_of(holder, Action.QUEUE)
+                    if not scope:  # None: the city's (an admin); empty: no queue of its own
                         continue
-                    pending = await uow.declarations.pending(scope_of(holder, Action.QUEUE))
+                    pending = await uow.declarations.pending(scope)
                     if not pending:
                         continue
                     oldest = pending[0][0].submitted_at or now

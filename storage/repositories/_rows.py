@@ -139,6 +139,7 @@ def _staff(row: RowMapping, wards: Sequence[str]) -> Staff:
         row["invited_by"],
         row["display_name"],
         row["phone"],
+        bool(row["decides"]),
     )
 
 
@@ -152,6 +153,7 @@ def _invitation(row: RowMapping | None) -> Invitation | None:
         row["created_by"],
         _aware(row["expires_at"]),  # type: ignore[arg-type]
         _aware(row["used_at"]),
+        bool(row["decides"]),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -70,6 +70,31 @@ class SqlStaffRepository(_Repo):
             & staff.c.role.in_(("coordinator", "admin"))
         )
 
+    async def coordinated(self, wards: Iterable[str]) -> frozenset[str]:
+        wanted = sorted(set(wards))
+        if not wanted:
+            return frozenset()
+        query = (
+            select(staff_wards.c.ward_code)
+            .join(staff, staff.c.id == staff_wards.c.staff_id)
+            .where(
+                staff_wards.c.ward_code.in_(wanted),
+                staff.c.revoked_at.is_(None),
+                staff.c.role == "coordinator",
+            )
+            .distinct()
+        )
+        return frozenset(str(code) for code in (await self._conn.execute(query)).scalars())
+
+    async def stand_ins(self, ward_code: str) -> Sequence[Staff]:
+        members = select(staff_wards.c.staff_id).where(staff_wards.c.ward_code == ward_code)
+        return await self._load(
+            staff.c.id.in_(members)
+            & staff.c.revoked_at.is_(None)
+            & (staff.c.role == "officer")
+            & staff.c.decides
+        )
+
     async def admins(self) -> Sequence[Staff]:
         # only an admin invitation makes this role; CDHT_ADMINS is configuration, not a record
         return await self._load((staff.c.role == "admin") & staff.c.revoked_at.is_(None))
@@ -85,6 +110,7 @@ class SqlStaffRepository(_Repo):
         wards: Sequence[str],
         invited_by: str,
         now: datetime,
+        decides: bool = False,
     ) -> Staff:
         existing = await self.by_account(channel, external_id)
         if existing is None:
@@ -96,6 +122,7 @@ class SqlStaffRepository(_Repo):
                     role=role,
                     invited_by=invited_by,
                     created_at=now,
+                    decides=decides,
                 )
                 .returning(staff.c.id)
             )
@@ -109,10 +136,16 @@ class SqlStaffRepository(_Repo):
             await self._conn.execute(
                 update(staff)
                 .where(staff.c.id == staff_id)
-                .values(role="admin" if keep else role, revoked_at=None, invited_by=invited_by)
+                .values(
+                    role="admin" if keep else role,
+                    revoked_at=None,
+                    invited_by=invited_by,
+                    decides=decides and not keep,
+                )
             )
-            if revoked or existing.role == "none":
-                # a revoked account comes back with the new invitation's wards only
+            if revoked or existing.role == "none" or (existing.role != role and not keep):
+                # a revoked account comes back with the new invitation's wards only, and so does
+                # one given another role (a coordinator made an officer: not both at once)
                 await self._conn.execute(
                     delete(staff_wards).where(staff_wards.c.staff_id == staff_id)
                 )
@@ -167,6 +200,7 @@ class SqlStaffRepository(_Repo):
         created_by: str,
         now: datetime,
         expires_at: datetime,
+        decides: bool = False,
     ) -> int:
         result = await self._conn.execute(
             insert(invitations)
@@ -177,6 +211,7 @@ class SqlStaffRepository(_Repo):
                 created_by=created_by,
                 created_at=now,
                 expires_at=expires_at,
+                decides=decides,
             )
             .returning(invitations.c.id)
         )

@@ -1,6 +1,8 @@
 """The one table of roles and permissions, walked whole: every role × every action × (its own
 ward, another ward, no ward named), against the grants written out below. A changed row, a new
-role or a new action fails here until this list says what it grants."""
+role or a new action fails here until this list says what it grants. The officer is walked
+twice: as most are (reading and reporting only), and standing in for its ward's missing
+coordinator (invited with ``--decide``, its ward without a coordinator now)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from bot.domain.permissions import (
     COLUMNS,
     COORDINATOR,
     NONE,
+    OFFICER,
     ROLES,
     Action,
     Scope,
@@ -21,6 +24,9 @@ from bot.domain.permissions import (
     role_label,
     role_name,
     scope_of,
+    signed_unnamed,
+    signs_for_ward,
+    stands_in,
     ward_bound,
 )
 from bot.domain.records import Staff
@@ -28,6 +34,7 @@ from bot.domain.usecases.roles import Role
 
 OWN, OTHER = "11383", "11311"  # Phường Lê Chân, Phường Hồng Bàng
 A = Action
+STANDING_IN = "officer standing in"  # an officer with --decide, its ward without a coordinator
 # (role, action, where) for every grant; "own": the account's ward, "other": another ward.
 # A role held for the city is granted both; a ward's role its own only; ``none`` nothing.
 GRANTED = {
@@ -36,6 +43,12 @@ GRANTED = {
     (COORDINATOR, A.CITIZENS, "own"), (COORDINATOR, A.REPORT, "own"),
     (COORDINATOR, A.EXPORT, "own"), (COORDINATOR, A.LISTS, "own"),
     (COORDINATOR, A.BROADCAST, "own"),
+    (OFFICER, A.WEB_CONSOLE, "own"), (OFFICER, A.CITIZENS, "own"),
+    (OFFICER, A.REPORT, "own"), (OFFICER, A.EXPORT, "own"), (OFFICER, A.LISTS, "own"),
+    (STANDING_IN, A.WEB_CONSOLE, "own"), (STANDING_IN, A.CITIZENS, "own"),
+    (STANDING_IN, A.REPORT, "own"), (STANDING_IN, A.EXPORT, "own"),
+    (STANDING_IN, A.LISTS, "own"),
+    (STANDING_IN, A.QUEUE, "own"), (STANDING_IN, A.REVIEW, "own"), (STANDING_IN, A.DECIDE, "own"),
     (ADMIN, A.WEB_CONSOLE, "own"), (ADMIN, A.WEB_CONSOLE, "other"),
     (ADMIN, A.QUEUE, "own"), (ADMIN, A.QUEUE, "other"),
     (ADMIN, A.REVIEW, "own"), (ADMIN, A.REVIEW, "other"),
@@ -61,28 +74,52 @@ SCOPES: dict[str, dict[Action, frozenset[str] | None]] = {
         for action in Action
     },
     ADMIN: {action: None for action in Action},
+    OFFICER: {
+        action: frozenset({OWN})
+        if action in (A.WEB_CONSOLE, A.CITIZENS, A.REPORT, A.EXPORT, A.LISTS)
+        else frozenset()
+        for action in Action
+    },
+    STANDING_IN: {
+        action: frozenset({OWN})
+        if action
+        in (A.WEB_CONSOLE, A.CITIZENS, A.REPORT, A.EXPORT, A.LISTS, A.QUEUE, A.REVIEW, A.DECIDE)
+        else frozenset()
+        for action in Action
+    },
 }
-LABELS = {NONE: None, COORDINATOR: "staff.role.coordinator", ADMIN: "staff.role.admin"}
+HOLDERS = [NONE, COORDINATOR, ADMIN, OFFICER, STANDING_IN]
+LABELS = {
+    NONE: None,
+    COORDINATOR: "staff.role.coordinator",
+    ADMIN: "staff.role.admin",
+    OFFICER: "staff.role.officer",
+}
 HOMES = {NONE: None, COORDINATOR: "staff.home", ADMIN: "staff.home.admin"}
+HOMES[OFFICER] = "staff.home.officer"
+UNNAMED = {COORDINATOR: "note.by.unnamed", OFFICER: "note.by.officer", ADMIN: "note.by.city"}
 
 
 def holder(
     name: str, wards: frozenset[str] = frozenset({OWN}), revoked_at: datetime | None = None
 ) -> Role:
-    """An account whose record holds role ``name`` for ``wards`` (the ward ``OWN``)."""
-    record = Staff(1, "test", name, name, wards, revoked_at=revoked_at)
-    return Role(record.account, record, admin=False)
+    """An account whose record holds role ``name`` for ``wards`` (the ward ``OWN``); for
+    ``STANDING_IN``, an officer who may decide and whose ward has no coordinator now."""
+    role = OFFICER if name == STANDING_IN else name
+    record = Staff(1, "test", role, role, wards, revoked_at=revoked_at, decides=True)
+    stand_in = wards if name == STANDING_IN else frozenset()
+    return Role(record.account, record, admin=False, stand_in=stand_in)
 
 
 def test_the_table_has_these_roles_and_these_actions() -> None:
-    assert set(ROLES) == {NONE, COORDINATOR, ADMIN}
+    assert set(ROLES) == {NONE, COORDINATOR, OFFICER, ADMIN}
     assert tuple(Action) == COLUMNS  # one column per action, in the enum's order
 
 
 def test_every_role_action_and_ward_is_granted_as_written() -> None:
     granted = {
         (name, action, where)
-        for name in ROLES
+        for name in HOLDERS
         for action in Action
         for where, ward in (("own", OWN), ("other", OTHER))
         if allowed(holder(name), action, ward)
@@ -90,17 +127,33 @@ def test_every_role_action_and_ward_is_granted_as_written() -> None:
     assert granted == GRANTED
 
 
-@pytest.mark.parametrize("name", list(ROLES))
+@pytest.mark.parametrize("name", HOLDERS)
 def test_without_a_ward_each_role_acts_where_its_row_says(name: str) -> None:
     account = holder(name)
-    assert role_name(account) == name
+    row = OFFICER if name == STANDING_IN else name
+    assert role_name(account) == row
     for action in Action:
         expected = SCOPES[name][action]
         assert scope_of(account, action) == expected, action
         assert allowed(account, action) == (expected is None or bool(expected)), action
-    assert (label.key if (label := role_label(name)) else None) == LABELS[name]
-    assert (home.key if (home := home_text(account)) else None) == HOMES[name]
-    assert ward_bound(name) == (name == COORDINATOR)
+    assert (label.key if (label := role_label(row)) else None) == LABELS[row]
+    assert (home.key if (home := home_text(account)) else None) == HOMES[row]
+    assert ward_bound(row) == (row in (COORDINATOR, OFFICER))
+    assert stands_in(row) == (row == OFFICER)  # only an officer can be given --decide
+    # only a coordinator's decision is the ward's own (the letter and the notice say so)
+    assert signs_for_ward(row) == (row == COORDINATOR)
+    assert signed_unnamed(row).key == UNNAMED.get(row, "note.by.city")
+
+
+def test_an_officer_standing_in_decides_only_in_the_wards_without_a_coordinator() -> None:
+    """Of an officer's two wards, one has a coordinator now: it decides in the other alone,
+    and reads and reports in both."""
+    record = Staff(1, "test", OFFICER, OFFICER, frozenset({OWN, OTHER}), decides=True)
+    officer = Role(record.account, record, admin=False, stand_in=frozenset({OTHER}))
+    assert allowed(officer, A.DECIDE, OTHER) and not allowed(officer, A.DECIDE, OWN)
+    assert scope_of(officer, A.QUEUE) == frozenset({OTHER})
+    assert scope_of(officer, A.REPORT) == frozenset({OWN, OTHER})
+    assert not allowed(officer, A.BROADCAST, OWN) and not allowed(officer, A.INVITE)
 
 
 def test_what_an_account_holds_now_decides_its_row() -> None:

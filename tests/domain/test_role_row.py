@@ -1,5 +1,5 @@
 """A role is one row of the permissions table plus its texts: a row added to ``ROLES`` (here
-«officer», who sees the report of their own wards and nothing else, labelled with a text the
+«reader», who sees the report of their own wards and nothing else, labelled with a text the
 catalog has) is invitable on every surface with no other edit: the chat's ``/invite``, the web
 console's invitation form and ``cdht coordinator invite --role``, each storing an invitation
 for that role and its wards, in the table's order after the roles there before."""
@@ -23,7 +23,7 @@ from tests.chat import Chat
 from tests.conftest import make_settings, started_app
 from tests.handlers.web_console.http_helpers import csrf, page_text, served, sign_in
 
-OFFICER = "officer"
+OFFICER = "reader"  # a row no release has: not the table's own officer
 # the report of their own wards, nothing else; «Cán bộ duyệt» names them (a catalog text)
 ROW = RoleRow({Action.REPORT: Scope.WARDS}, t("xlsx.col.decided_by"), t("staff.home"))
 LABEL = "Cán bộ duyệt"
@@ -55,10 +55,10 @@ async def test_the_chat_invites_to_a_row_added_to_the_table(officer: None, tmp_p
     try:
         boss = Chat(app.engine, user="boss", channel="console")
         await boss.send("/invite")  # the usual words, then the table's other roles
-        boss.expect("/invite Lê Chân", "/invite admin", "/invite officer", LABEL)
-        await boss.send("/invite Officer kien")  # a role word as typed words: any case
+        boss.expect("/invite Lê Chân", "/invite admin", "/invite reader", LABEL)
+        await boss.send("/invite Reader kien")  # a role word as typed words: any case
         assert "Phường Kiến An" in boss.choice_labels
-        assert all(choice.startswith("/invite officer ") for choice in boss.choice_ids)
+        assert all(choice.startswith("/invite reader ") for choice in boss.choice_ids)
         await boss.press("Phường Kiến An")
         boss.expect(f"Mã mời {LABEL}, phụ trách Phường Kiến An", "/coordinator")
         kien_an = app.wards.exact("Phường Kiến An")
@@ -66,7 +66,7 @@ async def test_the_chat_invites_to_a_row_added_to_the_table(officer: None, tmp_p
         invitation = await stored(app, code_in(boss.text))
         assert (invitation.role, invitation.wards) == (OFFICER, (kien_an.code,))
 
-        await boss.send("/invite ÔFFICER lê chân")  # without diacritics or with stray ones
+        await boss.send("/invite RÊADER lê chân")  # without diacritics or with stray ones
         boss.expect(f"Mã mời {LABEL}, phụ trách Phường Lê Chân")
         le_chan = code_in(boss.text)
         invitation = await stored(app, le_chan)
@@ -103,7 +103,8 @@ async def test_the_web_form_offers_and_invites_a_row_added_to_the_table(
         select = body.split('<select name="role">', 1)[1].split("</select>", 1)[0]
         offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', select)
         assert offered == [
-            ("coordinator", "cán bộ phụ trách"), ("admin", "quản trị viên"), (OFFICER, LABEL),
+            ("coordinator", "cán bộ phụ trách"), ("officer", "cán bộ giám sát"),
+            ("admin", "quản trị viên"), (OFFICER, LABEL),
         ]  # fmt: skip
         token = await csrf(web)
         form = [("csrf", token), ("role", OFFICER), ("ward", LE_CHAN), ("ward", HONG_BANG)]
@@ -135,12 +136,12 @@ def test_the_command_line_invites_to_a_row_added_to_the_table(
 ) -> None:
     assert main(["coordinator", "invite", "--role", "nobody"]) == 2
     err = capsys.readouterr().err
-    assert "(choose from 'coordinator', 'admin', 'officer')" in err  # the table's order
+    assert "(choose from 'coordinator', 'officer', 'admin', 'reader')" in err  # the table's order
     assert main(["coordinator", "invite", "--role", "none"]) == 2  # grants nothing
     capsys.readouterr()
     assert main(["coordinator", "invite", "--role", OFFICER]) == 2
     assert capsys.readouterr().err == (
-        "--role officer is held for units: give --ward CODE (repeatable)\n"
+        "--role reader is held for units: give --ward CODE (repeatable) or --all-wards\n"
     )
     assert main(["coordinator", "invite", "--admin", "--role", OFFICER]) == 2
     assert "not allowed with argument --admin" in capsys.readouterr().err
@@ -148,7 +149,7 @@ def test_the_command_line_invites_to_a_row_added_to_the_table(
     assert main(["coordinator", "invite", "--role", OFFICER, "--ward", LE_CHAN]) == 0
     out, err = capsys.readouterr()
     officer_code = out.strip()
-    assert "officer invitation for Phường Lê Chân, valid 7 days" in err
+    assert "reader invitation for Phường Lê Chân, valid 7 days" in err
     assert main(["coordinator", "invite", "--role", "admin", "--ward", LE_CHAN]) == 0
     out, err = capsys.readouterr()
     admin_code = out.strip()

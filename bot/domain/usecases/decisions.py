@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.criteria import CriteriaSet, Evaluation
-from bot.domain.permissions import ROLES, Action, allowed, ward_bound
+from bot.domain.permissions import Action, allowed, signed_unnamed
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Declaration, DeclarationEvent, IndicatorAnswer, Staff
 from bot.domain.usecases.notices import change_status, notify_citizen
-from bot.domain.usecases.roles import Role, acting_staff_id
+from bot.domain.usecases.roles import Role, acting_staff_id, refusal
 from bot.domain.usecases.texts import adjustments_text, result_text
 from bot.domain.validation import national_phone
 from bot.engine import Text, t
@@ -64,15 +64,15 @@ class Decider:
 
 
 async def signature_of(uow: UnitOfWork, channel: str, external_id: str) -> Text:
-    """How the citizen hears who decided: the coordinator's name, and phone if they gave one;
-    the city association when one of its admins decided (a ward without a coordinator), never
-    «cán bộ phụ trách phường/xã»."""
+    """How the citizen hears who decided: the name, and phone if they gave one; unnamed, as the
+    table names the role (the ward's staff for a coordinator, the association's officer, the
+    city association for an admin: never «cán bộ phụ trách phường/xã» for anyone but the
+    ward's own)."""
     member = await uow.staff.by_account(channel, external_id)
-    name = member.display_name if member is not None and member.display_name else None
-    ward_level = member is not None and member.role in ROLES and ward_bound(member.role)
-    if name is None:
-        return t("note.by.unnamed") if ward_level else t("note.by.city")
-    if member is not None and member.phone:
+    if member is None or not member.display_name:
+        return signed_unnamed(member.role if member is not None else "")
+    name = member.display_name
+    if member.phone:
         return t("note.by.phone", name=name, phone=national_phone(member.phone))
     return t("note.by", name=name)
 
@@ -82,7 +82,7 @@ async def check(
 ) -> tuple[Declaration | None, Text | None]:
     """The declaration if this role may decide on it now; else why not."""
     if not allowed(role, Action.DECIDE):
-        return None, t("rev.error.not_staff")
+        return None, refusal(role, Action.DECIDE)
     declaration = await uow.declarations.get(declaration_id)
     citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
     if (
@@ -91,7 +91,10 @@ async def check(
         or not allowed(role, Action.DECIDE, citizen.ward_code)
     ):
         # another ward's declaration reads as one that does not exist: staff cannot tell which
-        # numbers exist elsewhere (as on the web console)
+        # numbers exist elsewhere (as on the web console); in a ward an officer follows but
+        # does not stand in for, its coordinator decides
+        if citizen is not None and allowed(role, Action.CITIZENS, citizen.ward_code):
+            return None, t("staff.stand_in.covered", id=declaration_id)
         return None, t("rev.error.unknown", id=declaration_id)
     if declaration.status != "submitted":
         return None, t("rev.error.not_pending", id=declaration_id)

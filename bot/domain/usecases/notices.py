@@ -114,10 +114,15 @@ async def citizen_accounts(uow: UnitOfWork, citizen_id: int) -> list[str]:
 async def reviewers_for(
     uow: UnitOfWork, citizen: Citizen, config_admins: Iterable[str]
 ) -> tuple[list[str], bool]:
-    """The ward's coordinators; the city admins when the ward has none (second value True)."""
+    """The ward's coordinators; when it has none, the officers standing in for them (a
+    district's or the city's, invited with ``--decide``); the city admins when there is
+    neither (second value True)."""
     coordinators = [member.account for member in await uow.staff.for_ward(citizen.ward_code)]
     if coordinators:
         return coordinators, False
+    officers = [member.account for member in await uow.staff.stand_ins(citizen.ward_code)]
+    if officers:
+        return officers, False
     admins = [*config_admins, *(member.account for member in await uow.staff.admins())]
     return list(dict.fromkeys(admins)), True
 

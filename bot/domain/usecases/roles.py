@@ -12,7 +12,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.permissions import ADMIN, NONE, ROLES, Action, allowed, role_name, ward_bound
+from bot.domain.permissions import (
+    ADMIN,
+    NONE,
+    OFFICER,
+    ROLES,
+    Action,
+    Scope,
+    allowed,
+    role_label,
+    role_name,
+    scope_kind,
+    stands_in,
+    ward_bound,
+)
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Staff
 from bot.domain.usecases.notices import text_message
@@ -33,8 +46,10 @@ __all__ = [
     "lock_for",
     "new_code",
     "redeem",
+    "refusal",
     "revoke",
     "role_of",
+    "role_of_record",
     "staff_names",
 ]
 
@@ -46,11 +61,14 @@ MAX_FAILURES = 5  # wrong codes before an account has to wait
 class Role:
     """What an account may do now: ``staff`` is its active record (None when it has none or
     it was revoked); ``admin`` comes from CDHT_ADMINS or an admin invitation, never from a
-    leftover record. What it may do is read from ``bot.domain.permissions``."""
+    leftover record. ``stand_in``: the wards where an officer allowed to decide stands in for a
+    missing coordinator (read when the role is). What it may do is read from
+    ``bot.domain.permissions``."""
 
     account: str
     staff: Staff | None
     admin: bool
+    stand_in: frozenset[str] = frozenset()
 
     @property
     def wards(self) -> frozenset[str]:
@@ -81,7 +99,33 @@ async def role_of(
     if member is not None and (member.revoked_at is not None or member.role == NONE):
         member = None
     granted = member is not None and member.role == ADMIN
-    return Role(account, member, account in set(config_admins) or granted)
+    admin = account in set(config_admins) or granted
+    return Role(account, member, admin, await _stand_in(uow, member))
+
+
+async def role_of_record(uow: UnitOfWork, member: Staff) -> Role:
+    """What a staff record grants now by itself (the daily digest's holders): no configured
+    admin's rights, nothing once revoked."""
+    return Role(member.account, member, admin=False, stand_in=await _stand_in(uow, member))
+
+
+async def _stand_in(uow: UnitOfWork, member: Staff | None) -> frozenset[str]:
+    """An officer who may decide stands in for the coordinator of each of its wards that has
+    none at this moment: a coordinator invited later takes the ward's decisions back."""
+    if member is None or member.role != OFFICER or not member.decides or member.revoked_at:
+        return frozenset()
+    return member.wards - await uow.staff.coordinated(member.wards)
+
+
+def refusal(role: Role, action: Action) -> Text:
+    """What an account that may not do ``action`` hears: a citizen, that it is for staff; an
+    officer without a ward to stand in for, that its wards' coordinators review them; other
+    staff, that it is not their role's."""
+    if not role.is_staff:
+        return t("rev.error.not_staff")
+    if scope_kind(role, action) is Scope.STAND_IN:
+        return t("staff.stand_in.none")
+    return t("staff.not_for_role", role=role_label(role.name) or role.name)
 
 
 async def acting_staff_id(uow: UnitOfWork, role: Role, now: datetime) -> int:
@@ -120,11 +164,12 @@ async def create_invitation(
     created_by: str,
     now: datetime,
     valid_for: timedelta,
+    decides: bool = False,
 ) -> str:
     """A new one-time code; only its hash is stored. No check: ``invite`` is the use case."""
     code = new_code()
     await uow.staff.create_invitation(
-        hash_code(code), role, wards, created_by, now, now + valid_for
+        hash_code(code), role, wards, created_by, now, now + valid_for, decides
     )
     return code
 
@@ -133,7 +178,8 @@ async def create_invitation(
 class Invited:
     code: str | None = None
     wards: tuple[str, ...] = ()  # the wards the code binds (none for a city-wide role)
-    problem: str | None = None  # not_allowed, unknown_role, no_ward
+    problem: str | None = None  # not_allowed, unknown_role, no_ward, cannot_decide
+    decides: bool = False  # an officer's: stands in where a ward has no coordinator
 
 
 async def invite(
@@ -143,19 +189,23 @@ async def invite(
     wards: Iterable[str],
     now: datetime,
     valid_for: timedelta,
+    decides: bool = False,
 ) -> Invited:
-    """A one-time code that makes whoever redeems it a ``kind`` (``admin``, ``coordinator``)
-    for ``wards`` (ward codes, already resolved: a role held for the city ignores them), if
-    ``role`` may invite. The author recorded is ``role.account``."""
+    """A one-time code that makes whoever redeems it a ``kind`` (``admin``, ``coordinator``,
+    ``officer``) for ``wards`` (ward codes, already resolved: a role held for the city ignores
+    them), if ``role`` may invite; ``decides``: an officer who stands in where a ward of its
+    has no coordinator. The author recorded is ``role.account``."""
     if not allowed(role, Action.INVITE):
         return Invited(problem="not_allowed")
     if kind == NONE or kind not in ROLES:
         return Invited(problem="unknown_role")
+    if decides and not stands_in(kind):
+        return Invited(problem="cannot_decide")
     bound = tuple(dict.fromkeys(wards)) if ward_bound(kind) else ()
     if ward_bound(kind) and not bound:
         return Invited(problem="no_ward")
-    code = await create_invitation(uow, kind, bound, role.account, now, valid_for)
-    return Invited(code=code, wards=bound)
+    code = await create_invitation(uow, kind, bound, role.account, now, valid_for, decides)
+    return Invited(code=code, wards=bound, decides=decides)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +242,13 @@ async def redeem(
         await uow.staff.set_failures(channel, external_id, failures, lock, now)
         return Redeemed(problem=problem)
     member = await uow.staff.redeem(
-        channel, external_id, invitation.role, invitation.wards, invitation.created_by, now
+        channel,
+        external_id,
+        invitation.role,
+        invitation.wards,
+        invitation.created_by,
+        now,
+        invitation.decides,
     )
     await uow.staff.set_used_by(invitation.id, member.id)
     await uow.staff.set_failures(channel, external_id, 0, None, now)

@@ -52,6 +52,8 @@ class Review(Pages):
     undoing, giving the review back, and the evidence files."""
 
     async def queue(self, request: web.Request, visit: Visit) -> web.StreamResponse:
+        if not allowed(visit.role, Action.QUEUE):  # an officer with no ward to stand in for
+            raise web.HTTPFound("/console/dashboard")
         scope = scope_of(visit.role, Action.QUEUE)
         ward = request.query.get("ward") or ""
         min_days = request.query.get("age") or ""

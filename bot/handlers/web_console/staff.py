@@ -46,7 +46,8 @@ class StaffPages(Pages):
                 "name": m.display_name or say(visit.locale, t("web.staff.unnamed")),
                 "channel": self.view.channel_words(visit.locale, m.channel),
                 "role": self.view.role_words(visit.locale, m.role),
-                "wards": self.view.ward_names(m.wards),
+                "wards": self.view.ward_names(visit.locale, m.wards),
+                "decides": m.decides,
                 "revoked": m.revoked_at is not None,
                 "configured": m.account in self.app.services.admins,
                 "self": m.account == visit.account,
@@ -64,14 +65,26 @@ class StaffPages(Pages):
         form = await request.post()
         chosen = str(form.get("role") or "")
         kind = chosen if chosen in invitable() else COORDINATOR  # the form's first choice
-        known = {w.code for w in self.app.wards.all()}
-        wards = [str(w) for w in form.getall("ward", []) if str(w) in known]
+        known = [w.code for w in self.app.wards.all()]
+        wards = [str(w) for w in form.getall("ward", []) if str(w) in set(known)]
+        if form.get("all_wards") == "yes" and kind != COORDINATOR:  # an officer's whole city
+            wards = known
+        decides = form.get("decides") == "yes"
         async with self.app.store.transaction() as uow:
             invited = await invite(
-                uow, visit.role, kind, wards, datetime.now(UTC), self.app.services.invite_valid
+                uow,
+                visit.role,
+                kind,
+                wards,
+                datetime.now(UTC),
+                self.app.services.invite_valid,
+                decides,
             )
         if invited.problem == "not_allowed":
             return self.view.refusal(visit.locale, _ADMIN_ONLY)
+        if invited.problem == "cannot_decide":  # only an officer stands in for a coordinator
+            role = self.view.role_words(visit.locale, kind)
+            return self.view.refusal(visit.locale, t("web.staff.cannot_decide", role=role), 400)
         if invited.code is None:  # "no_ward": a ward's role is invited for a ward at least
             if kind == COORDINATOR:
                 return self.view.refusal(visit.locale, t("web.staff.no_ward"), 400)
@@ -97,7 +110,7 @@ class StaffPages(Pages):
                 return self.view.render(
                     locale, "staff_revoke.html", visit=visit, page="staff", id=member.id,
                     name=name, role=self.view.role_words(locale, member.role),
-                    wards=self.view.ward_names(member.wards),
+                    wards=self.view.ward_names(locale, member.wards),
                 )  # fmt: skip
             note = await revoke(
                 uow, visit.role, staff_id, self.app.services.admins, datetime.now(UTC)

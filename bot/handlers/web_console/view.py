@@ -163,8 +163,12 @@ class View:
         names = ((code, wards.name_of(code)) for code in codes)
         return sorted(names, key=lambda item: collation_key(item[1]))
 
-    def ward_names(self, codes: frozenset[str]) -> str:
-        return ", ".join(sorted(self.app.wards.name_of(c) for c in codes)) or "—"
+    def ward_names(self, locale: str, codes: frozenset[str]) -> str:
+        """The wards' names in order; every unit of the city in a few words (an officer's)."""
+        wards = self.app.wards
+        if codes and len(codes) >= len(wards):
+            return self.say(locale, t("staff.wards.all", count=len(wards)))
+        return ", ".join(sorted(wards.name_of(c) for c in codes)) or "—"
 
     async def people(
         self, uow: UnitOfWork, citizen_id: int
