@@ -28,6 +28,7 @@ from bot.flows import (
     REVIEW_FLOW,
     STAFF_FLOW,
     Services,
+    away_command,
     broadcast_flow,
     declaration_flow,
     export_command,
@@ -286,6 +287,8 @@ class App:
             self.services.admins,
             digest_hour=self.settings.digest_hour,
             escalate_after=timedelta(days=self.settings.escalate_after_days),
+            hold=timedelta(hours=self.settings.review_hold_hours),
+            capacity=self.settings.review_capacity,
             reminders=Reminders(
                 timedelta(days=self.settings.reminder_idle_days),
                 self.settings.reminder_max,
@@ -367,6 +370,7 @@ def build_app(settings: Settings, web_base_url: str | None = None) -> App:
         admins=tuple(str(admin) for admin in settings.admins),
         invite_valid=timedelta(days=settings.invite_valid_days),
         review_hold=timedelta(hours=settings.review_hold_hours),
+        review_capacity=settings.review_capacity,
         # where users can send photos, not documents
         photo_only_channels=frozenset(c.name for c in CHANNELS if "document" not in c.receives),
         quiet_hours=settings.quiet_hours,
@@ -431,6 +435,7 @@ def build_app(settings: Settings, web_base_url: str | None = None) -> App:
             "queue": ReplyCommand(queue_command, t("command.queue"), listed=False),
             "invite": ReplyCommand(invite_command, t("command.invite"), listed=False),
             "staff": ReplyCommand(staff_command, t("command.staff"), listed=False),
+            "away": ReplyCommand(away_command, t("command.away"), listed=False),
             "revoke": ReplyCommand(revoke_command, t("command.revoke"), listed=False),
             "report": ReplyCommand(report_command, t("command.report"), listed=False),
             "export": ReplyCommand(export_command, t("command.export"), listed=False),

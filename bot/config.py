@@ -89,6 +89,8 @@ class Settings(BaseSettings, ChannelSettings):
     evidence_max_files: int = Field(default=5, ge=1, le=50)
     invite_valid_days: int = Field(default=7, ge=1, le=90)
     review_hold_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # open declarations a reviewer is given at most (`cdht coordinator capacity ID N` per person)
+    review_capacity: int = Field(default=40, ge=1, le=10_000)
     digest_hour: int = Field(default=8, ge=0, le=23)  # Asia/Ho_Chi_Minh
     escalate_after_days: int = Field(default=7, ge=1, le=90)
 

@@ -172,8 +172,11 @@ declarations = Table(
     Column("return_note", String(1000)),
     Column("reopened", JSON),
     Column("evidence_purged_at", DateTime(timezone=True)),  # the retention rule's deletion
+    Column("assigned_to", Id),  # the reviewer it was given to; NULL: the ward's pool
+    Column("assigned_at", DateTime(timezone=True)),
     UniqueConstraint("citizen_id", "year", name="uq_declarations_citizen_id_year"),
     Index("ix_declarations_status", "status"),
+    Index("ix_declarations_assigned_to", "assigned_to"),
 )
 
 declaration_answers = Table(
@@ -253,6 +256,8 @@ staff = Table(
     Column("phone", String(20)),  # given by the coordinator for citizens to call, optional
     # an officer who decides where a ward of its has no coordinator (`--decide`)
     Column("decides", Boolean, nullable=False, server_default=false()),
+    Column("capacity", Integer),  # open declarations given at most; NULL: the configured default
+    Column("away_since", DateTime(timezone=True)),  # `/away`: no new declarations
     UniqueConstraint("channel", "external_id", name="uq_staff_channel_external_id"),
 )
 

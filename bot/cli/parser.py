@@ -91,7 +91,7 @@ def channel_commands() -> list[Any]:
 def _staff(commands: Commands) -> None:
     staff = commands.add_parser("coordinator", help="ward coordinators, officers and admins")
     staff_commands = staff.add_subparsers(
-        dest="staff_command", required=True, metavar="{invite,list,revoke}"
+        dest="staff_command", required=True, metavar="{invite,list,revoke,capacity}"
     )
     invite = staff_commands.add_parser("invite", help="print a one-time invitation code")
     where = invite.add_mutually_exclusive_group()
@@ -124,6 +124,13 @@ def _staff(commands: Commands) -> None:
     )
     revoke.add_argument("id", type=int, help="the number `cdht coordinator list` shows")
     revoke.add_argument("--locale", choices=("vi", "en"), help="the language of the answer")
+    capacity = staff_commands.add_parser(
+        "capacity", help="how many open declarations a reviewer is given at most"
+    )
+    capacity.add_argument("id", type=int, help="the number `cdht coordinator list` shows")
+    capacity.add_argument(
+        "n", help="open declarations at most (0: none new), or 'default' (CDHT_REVIEW_CAPACITY)"
+    )
 
 
 def _broadcast(commands: Commands) -> None:

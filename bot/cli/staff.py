@@ -55,6 +55,8 @@ async def coordinator(settings: Settings, args: argparse.Namespace) -> int:
             return await _uncovered(wards, uow)
         if args.staff_command == "list":
             return await _listed(settings, wards, uow)
+        if args.staff_command == "capacity":
+            return await _capacity(settings, args, uow)
         return await _revoke(settings, args, uow, now)
 
 
@@ -119,6 +121,10 @@ async def _listed(settings: Settings, wards: WardDirectory, uow: UnitOfWork) -> 
         names = _places(wards, sorted(member.wards))
         if member.decides:
             names += " (decides where a unit has no coordinator)"
+        if member.capacity is not None:
+            names += f" (given at most {member.capacity} open)"
+        if member.away_since is not None and not member.revoked_at:
+            state = "away"
         print(f"{member.id}\t{member.role}\t{state}\t{member.account}\t{names}")
         listed += 1
     if not listed:
@@ -128,6 +134,21 @@ async def _listed(settings: Settings, wards: WardDirectory, uow: UnitOfWork) -> 
             "in CDHT_ADMINS",
             file=sys.stderr,
         )
+    return 0
+
+
+async def _capacity(settings: Settings, args: argparse.Namespace, uow: UnitOfWork) -> int:
+    """``cdht coordinator capacity ID N``: how many open declarations the reviewer is given
+    at most (``default``: CDHT_REVIEW_CAPACITY); what it has open now, on stderr."""
+    raw = str(args.n).strip().lower()
+    if raw != "default" and not (raw.isdigit() and int(raw) <= 10_000):
+        raise CliError("N is a whole number from 0 to 10000, or 'default'")
+    capacity = None if raw == "default" else int(raw)
+    if not await uow.staff.set_capacity(args.id, capacity):
+        raise CliError(f"no active staff member #{args.id} (see: cdht coordinator list)", 1)
+    (count, _) = (await uow.declarations.open_load([args.id])).get(args.id, (0, None))
+    shown = f"{settings.review_capacity} (the default)" if capacity is None else str(capacity)
+    print(f"#{args.id} is given at most {shown} open declarations; {count} open now")
     return 0
 
 

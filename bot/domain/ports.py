@@ -208,6 +208,19 @@ class DeclarationRepository(Protocol):
     async def pending(self, wards: frozenset[str] | None) -> Sequence[tuple[Declaration, Citizen]]:
         """Submitted declarations of these wards (None: all), oldest submission first."""
 
+    async def assign(self, declaration_id: int, staff_id: int | None, now: datetime) -> None:
+        """Give a declaration to a reviewer (None: back to the ward's pool)."""
+
+    async def open_load(self, staff_ids: Collection[int]) -> dict[int, tuple[int, datetime | None]]:
+        """For each reviewer given anything: how many of its declarations wait (submitted) and
+        when it was last given one."""
+
+    async def assigned_open(
+        self, staff_id: int | None = None, assigned_before: datetime | None = None
+    ) -> Sequence[tuple[Declaration, Citizen]]:
+        """Submitted declarations given to a reviewer (``staff_id``: that one), given before
+        ``assigned_before``, the longest given first."""
+
     async def with_status(
         self,
         statuses: Sequence[str],
@@ -251,6 +264,20 @@ class StaffRepository(Protocol):
 
     async def stand_ins(self, ward_code: str) -> Sequence[Staff]:
         """Active officers of a ward who may decide where it has no coordinator."""
+
+    async def officers(self, ward_code: str) -> Sequence[Staff]:
+        """Active officers who follow a ward, those of fewer wards first (a district's before
+        the city's)."""
+
+    async def lock(self, staff_ids: Collection[int]) -> None:
+        """Hold these records until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's
+        writer is one at a time), so that two assignments at once see each other's."""
+
+    async def set_capacity(self, staff_id: int, capacity: int | None) -> bool:
+        """How many open declarations the reviewer is given at most (None: the default);
+        False when there is no such active record."""
+
+    async def set_away(self, staff_id: int, since: datetime | None) -> None: ...
 
     async def admins(self) -> Sequence[Staff]:
         """Active admins made by an admin invitation (those of CDHT_ADMINS are configuration)."""

@@ -99,6 +99,8 @@ class Declaration:
     return_note: str | None = None
     reopened: tuple[int, ...] = ()  # indicators returned to the citizen for more
     evidence_purged_at: datetime | None = None  # files deleted under the retention rule
+    assigned_to: int | None = None  # the reviewer it was given to (None: the ward's pool)
+    assigned_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,8 @@ class Staff:
     display_name: str | None = None  # "Nguyễn Văn A, cán bộ Hội Khuyến học phường Lê Chân"
     phone: str | None = None  # for citizens to call, if the coordinator gave one
     decides: bool = False  # an officer who stands in for a missing coordinator (`--decide`)
+    capacity: int | None = None  # open declarations it is given at most (None: the default)
+    away_since: datetime | None = None  # `/away`: given no new declarations until `/away off`
 
     @property
     def account(self) -> str:

@@ -30,6 +30,7 @@ from bot.flows.review import (
 from bot.flows.rights import link_command, mydata_command
 from bot.flows.staff import (
     STAFF_FLOW,
+    away_command,
     invite_command,
     queue_command,
     revoke_command,
@@ -62,6 +63,7 @@ __all__ = [
     "REVIEW_FLOW",
     "STAFF_FLOW",
     "Services",
+    "away_command",
     "broadcast_flow",
     "declaration_flow",
     "export_command",

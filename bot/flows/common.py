@@ -52,6 +52,7 @@ class Services:
     admins: tuple[str, ...] = ()  # channel:id accounts from CDHT_ADMINS
     invite_valid: timedelta = timedelta(days=7)
     review_hold: timedelta = timedelta(hours=24)  # an open review is released after this
+    review_capacity: int = 40  # open declarations a reviewer is given at most, by default
     photo_only_channels: frozenset[str] = frozenset()  # channels where no document can be sent
     quiet_hours: tuple[int, int] | None = (21 * 60, 7 * 60)  # minutes of the day, local time
     files: BlobSink | None = None  # where files the bot makes (exports) are kept for sending

@@ -741,6 +741,7 @@ async def _submit(ctx: Ctx, criteria: CriteriaSet, sharing: Sharing | None = Non
         adjusted=bool(_adjusted(ctx)),
         admins=bundle.admins,
         sharing=sharing,
+        capacity=bundle.review_capacity,
     )
     if submitted.problem == "locked":
         return Finish((_locked_text(submitted.declaration),))

@@ -1,7 +1,8 @@
-"""Commands for staff: /coordinator CODE, /queue; admins' /invite, /staff and /revoke (figures
-and files are in reports.py). Each checks the account's role and wards on the server when it
-runs, in the table of ``bot.domain.permissions``; inviting, redeeming and revoking are the use
-cases of ``bot.domain.usecases.roles``, which the web console and the command line call too.
+"""Commands for staff: /coordinator CODE, /queue, /away; admins' /invite, /staff and /revoke
+(figures and files are in reports.py). Each checks the account's role and wards on the server
+when it runs, in the table of ``bot.domain.permissions``; inviting, redeeming and revoking are
+the use cases of ``bot.domain.usecases.roles``, which the web console and the command line call
+too.
 ``/invite`` offers every role of the table (a new row is invitable with no edit here)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.domain.permissions import (
     scope_of,
     ward_bound,
 )
+from bot.domain.usecases.assignment import set_away
 from bot.domain.usecases.roles import Role, invite, redeem, refusal, revoke, role_of
 from bot.domain.usecases.texts import person
 from bot.domain.validation import ValidationError, normalize_free_text, validate_phone
@@ -44,6 +46,7 @@ from bot.services.console import SIGN_IN_VALID, issue_sign_in
 
 __all__ = [
     "STAFF_FLOW",
+    "away_command",
     "invite_command",
     "queue_command",
     "revoke_command",
@@ -142,6 +145,30 @@ def staff_flow() -> Flow:
         guard=_redeem_guard,
         cancel_text=t("staff.profile.later"),
     )
+
+
+_AWAY_OFF = frozenset({"off", "tat", "thoi", "het", "ve", "tro lai"})  # «/away off», «/away tắt»
+
+
+async def away_command(ctx: Ctx) -> Answered:
+    """``/away``: a reviewer is given no new declarations, and hands its open ones to others of
+    their wards (or to the pool); ``/away off``: it is given work again (``/back`` already
+    steps back in a conversation). Only an account that reviews somewhere."""
+    role = await _role(ctx)
+    member = role.staff
+    if member is None or not allowed(role, Action.QUEUE):
+        return refusal(role, Action.QUEUE) if member is None else t("staff.away.not_reviewer")
+    word = fold(str(ctx.values.get("args") or "").strip())
+    if word and word not in _AWAY_OFF:
+        return t("staff.away.usage")
+    capacity = services(ctx).review_capacity
+    if word:
+        if member.away_since is None:
+            return t("staff.away.not_away")
+        await set_away(ctx.uow, member, False, ctx.now, capacity)
+        return t("staff.away.off")
+    handed = await set_away(ctx.uow, member, True, ctx.now, capacity)
+    return t("staff.away.on", count=handed)
 
 
 async def staff_home(ctx: Ctx) -> Text | None:

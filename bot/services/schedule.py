@@ -1,4 +1,6 @@
-"""Timed duties: the coordinators' morning digest and the escalation of old pending items."""
+"""Timed duties: the coordinators' morning digest, declarations given to a reviewer who did not
+decide within the hold time given to another, and the escalation of old pending items (to the
+ward's officer where there is one, else to the city's admins)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.calendar import local_time
-from bot.domain.permissions import Action, scope_of
+from bot.domain.permissions import Action, allowed, scope_of
 from bot.domain.ports import Store, UnitOfWork
+from bot.domain.usecases.assignment import DEFAULT_CAPACITY, reassign, tell_moved
 from bot.domain.usecases.broadcasts import REMINDER_PRIORITY, release_due
 from bot.domain.usecases.notices import text_message
 from bot.domain.usecases.roles import role_of_record
@@ -54,6 +57,8 @@ class Scheduler:
         *,
         digest_hour: int = 8,
         escalate_after: timedelta = timedelta(days=7),
+        hold: timedelta = timedelta(hours=24),
+        capacity: int = DEFAULT_CAPACITY,
         reminders: Reminders | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -63,6 +68,8 @@ class Scheduler:
         self._admins = tuple(config_admins)
         self._digest_hour = digest_hour
         self._escalate_after = escalate_after
+        self._hold = hold
+        self._capacity = capacity
         self._clock = clock
 
     async def run(self, stop: asyncio.Event, every: float = 60.0) -> None:
@@ -110,6 +117,7 @@ class Scheduler:
                         dedupe_key=f"digest:{day}:{member.id}",
                     )
                     enqueued += int(await uow.outbox.enqueue(message, now))
+            enqueued += await self._pass_on(uow, now)
             admins = [*self._admins, *(m.account for m in await uow.staff.admins())]
             for declaration, citizen in await uow.declarations.pending(None):
                 submitted = declaration.submitted_at or now
@@ -122,8 +130,10 @@ class Scheduler:
                     ward=citizen.ward_name,
                     days=(now - submitted).days,
                 )
-                button = ((f"/review {declaration.id}", t("note.review.button")),)
-                for account in dict.fromkeys(admins):
+                review = ((f"/review {declaration.id}", t("note.review.button")),)
+                escalated_to = await self._escalated_to(uow, citizen.ward_code, admins)
+                for account, may_review in escalated_to:
+                    button = review if may_review else ()
                     channel, _, external_id = account.partition(":")
                     message = text_message(
                         channel,
@@ -140,6 +150,48 @@ class Scheduler:
                 enqueued += await self._remind(uow, now)
                 self._last_reminders = now
         return enqueued
+
+    async def _pass_on(self, uow: UnitOfWork, now: datetime) -> int:
+        """Declarations given to a reviewer more than the hold time ago and not being reviewed
+        now go to another reviewer of the ward (told at once), or back to the ward's pool."""
+        due = [
+            (declaration, citizen)
+            for declaration, citizen in await uow.declarations.assigned_open(
+                assigned_before=now - self._hold
+            )
+            if declaration.claimed_at is None or declaration.claimed_at + self._hold <= now
+        ]
+        moved = await reassign(uow, due, now, self._capacity)
+        hours = int(self._hold.total_seconds() // 3600)
+        return await tell_moved(
+            uow,
+            moved,
+            lambda m: t(
+                "note.passed_on",
+                id=m.declaration.id,
+                name=m.citizen.full_name,
+                ward=m.citizen.ward_name,
+                hours=hours,
+            ),
+            now,
+        )
+
+    async def _escalated_to(
+        self, uow: UnitOfWork, ward: str, admins: Sequence[str]
+    ) -> list[tuple[str, bool]]:
+        """Who hears of an old pending declaration of ``ward``, and whether each may open it:
+        the ward's most local officers (those of the fewest wards: a district's before the
+        city's), else the city's admins."""
+        officers = await uow.staff.officers(ward)
+        if officers:
+            fewest = len(officers[0].wards)
+            local = [member for member in officers if len(member.wards) == fewest]
+            found = []
+            for member in local:
+                role = await role_of_record(uow, member)
+                found.append((member.account, allowed(role, Action.REVIEW, ward)))
+            return found
+        return [(account, True) for account in dict.fromkeys(admins)]
 
     async def _remind(self, uow: UnitOfWork, now: datetime) -> int:
         """Declarations left idle get up to ``max`` reminders, ``idle`` apart; registered

@@ -112,6 +112,8 @@ def _declaration(row: RowMapping) -> Declaration:
         return_note=row["return_note"],
         reopened=tuple(row["reopened"] or ()),
         evidence_purged_at=_aware(row["evidence_purged_at"]),
+        assigned_to=row["assigned_to"],
+        assigned_at=_aware(row["assigned_at"]),
     )
 
 
@@ -140,6 +142,8 @@ def _staff(row: RowMapping, wards: Sequence[str]) -> Staff:
         row["display_name"],
         row["phone"],
         bool(row["decides"]),
+        row["capacity"],
+        _aware(row["away_since"]),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 
 from bot.domain.consents import STATISTICS
 from bot.domain.records import Citizen, Declaration, DeclarationEvent, EvidenceFile, IndicatorAnswer
@@ -233,6 +233,48 @@ class SqlDeclarationRepository(_Repo):
             select(c.claimed_by).where(c.id == declaration_id)
         )
         return holder
+
+    async def assign(self, declaration_id: int, staff_id: int | None, now: datetime) -> None:
+        await self._conn.execute(
+            update(declarations)
+            .where(declarations.c.id == declaration_id)
+            .values(assigned_to=staff_id, assigned_at=now if staff_id is not None else None)
+        )
+
+    async def open_load(self, staff_ids: Collection[int]) -> dict[int, tuple[int, datetime | None]]:
+        if not staff_ids:
+            return {}
+        d = declarations.c
+        open_ = func.sum(case((d.status == "submitted", 1), else_=0))
+        query = (
+            select(d.assigned_to, open_, func.max(d.assigned_at))
+            .where(d.assigned_to.in_(sorted(staff_ids)))
+            .group_by(d.assigned_to)
+        )
+        return {
+            int(staff_id): (int(count or 0), _aware(last))
+            for staff_id, count, last in await self._conn.execute(query)
+        }
+
+    async def assigned_open(
+        self, staff_id: int | None = None, assigned_before: datetime | None = None
+    ) -> Sequence[tuple[Declaration, Citizen]]:
+        d = declarations.c
+        query = (
+            select(declarations, *[col.label(f"c_{col.name}") for col in citizens.c])
+            .join(citizens, citizens.c.id == d.citizen_id)
+            .where(d.status == "submitted", d.assigned_to.is_not(None))
+            .order_by(d.assigned_at, d.id)
+        )
+        if staff_id is not None:
+            query = query.where(d.assigned_to == staff_id)
+        if assigned_before is not None:
+            query = query.where(d.assigned_at < assigned_before)
+        found = []
+        for row in (await self._conn.execute(query)).mappings():
+            person = {col.name: row[f"c_{col.name}"] for col in citizens.c}
+            found.append((_declaration(row), _citizen(person)))  # type: ignore[arg-type]
+        return found
 
     async def release(self, declaration_id: int, staff_id: int) -> None:
         await self._conn.execute(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -93,6 +93,31 @@ class SqlStaffRepository(_Repo):
             & staff.c.revoked_at.is_(None)
             & (staff.c.role == "officer")
             & staff.c.decides
+        )
+
+    async def officers(self, ward_code: str) -> Sequence[Staff]:
+        members = select(staff_wards.c.staff_id).where(staff_wards.c.ward_code == ward_code)
+        found = await self._load(
+            staff.c.id.in_(members) & staff.c.revoked_at.is_(None) & (staff.c.role == "officer")
+        )
+        return sorted(found, key=lambda member: (len(member.wards), member.id))
+
+    async def lock(self, staff_ids: Collection[int]) -> None:
+        if staff_ids:
+            query = select(staff.c.id).where(staff.c.id.in_(sorted(staff_ids)))
+            await self._conn.execute(query.order_by(staff.c.id).with_for_update())
+
+    async def set_capacity(self, staff_id: int, capacity: int | None) -> bool:
+        result = await self._conn.execute(
+            update(staff)
+            .where(staff.c.id == staff_id, staff.c.revoked_at.is_(None), staff.c.role != "none")
+            .values(capacity=capacity)
+        )
+        return bool(result.rowcount)
+
+    async def set_away(self, staff_id: int, since: datetime | None) -> None:
+        await self._conn.execute(
+            update(staff).where(staff.c.id == staff_id).values(away_since=since)
         )
 
     async def admins(self) -> Sequence[Staff]:

@@ -17,6 +17,7 @@ from bot.__main__ import main
 from bot.app import App, build_app
 from bot.domain.usecases.roles import create_invitation, hash_code, role_of
 from bot.services.letters import verified_by_ward
+from bot.services.schedule import Scheduler
 from tests.chat import Chat
 from tests.conftest import make_settings, started_app
 from tests.handlers.web_console.http_helpers import csrf, page_text, served, sign_in
@@ -259,3 +260,89 @@ async def test_the_web_form_invites_an_officer_for_the_city_who_decides(
         assert refused.status == 400
         async with web.app.store.transaction() as uow:
             assert len(await uow.staff.all()) <= 1  # the signed-in admin's record at most
+
+
+async def test_an_old_declaration_is_escalated_to_the_wards_district_officer(any_app: App) -> None:
+    """After the escalation delay the ward's most local officer hears of it (not the city's
+    officer, not the admins); an officer who may not decide there gets no Review button."""
+    app = any_app
+    await coordinator(app, "coord")
+    await officer(app, "district", (LE_CHAN, HONG_BANG), decides=False)
+    await officer(app, "city", tuple(w.code for w in app.wards.all()), decides=False)
+    await submitted(app, "citizen")
+    number = await declaration_id(app)
+    later = datetime.now(UTC) + timedelta(days=8)
+    scheduler = Scheduler(app.store, ("test:boss",), digest_hour=23, clock=lambda: later)
+    assert await scheduler.tick() == 1
+    async with app.store.transaction() as uow:  # due at the scheduler's clock, 8 days on
+        rows = await uow.outbox.due("test", later, 100)
+    (escalation,) = [
+        r.message for r in rows if r.message.payload["text"]["key"] == "note.escalation"
+    ]
+    assert escalation.payload["text"]["params"]["id"] == number
+    assert escalation.external_id == "district"  # not the city's officer, not the admins
+    assert not escalation.payload.get("choices")  # it may not open it: no Review button
+
+
+async def test_away_hands_the_open_declarations_over_and_off_takes_work_again(
+    any_app: App,
+) -> None:
+    app = any_app
+    first = await coordinator(app, "first")
+    await coordinator(app, "second")
+    await submitted(app, "citizen")
+    number = await declaration_id(app)
+    deliverer = RecordingDeliverer()
+    await sender(app, deliverer).flush()
+    assert len(deliverer.to("first")) == 1 and deliverer.to("second") == []  # given to one
+    await first.send("/away")
+    first.expect("tạm nghỉ", "Đã chuyển 1 hồ sơ")
+    await sender(app, deliverer).flush()
+    (note,) = deliverer.to("second")
+    assert f"Hồ sơ #{number}" in note.text and "đang tạm nghỉ" in note.text
+    assert note.choices == [f"/review {number}"]
+    await first.send("/away ngay mai")  # neither /away nor /away off
+    first.expect("/away off")
+    await first.send("/away tắt")
+    first.expect("Chào mừng anh/chị trở lại")
+    await first.send("/away off")
+    first.expect("đang nhận hồ sơ bình thường")
+    citizen = Chat(app.engine, user="citizen")
+    await citizen.send("/away")
+    citizen.expect("chỉ dành cho cán bộ")
+    watcher = await officer(app, "watcher", (LE_CHAN,), decides=False)
+    await watcher.send("/away")
+    watcher.expect("không được giao xét duyệt hồ sơ")
+
+
+def test_the_command_line_sets_a_reviewers_capacity(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["coordinator", "invite", "--ward", LE_CHAN]) == 0
+    code = capsys.readouterr().out.strip()
+
+    async def redeem() -> None:
+        from bot.config import load_settings
+
+        app = build_app(load_settings())
+        try:
+            await Chat(app.engine, user="coord").send(f"/coordinator {code}")
+        finally:
+            await app.close()
+
+    asyncio.run(redeem())
+    assert main(["coordinator", "list"]) == 0
+    (line,) = [row for row in capsys.readouterr().out.splitlines() if "test:coord" in row]
+    number = line.split("\t")[0]
+    assert main(["coordinator", "capacity", number, "5"]) == 0
+    assert (
+        capsys.readouterr().out == f"#{number} is given at most 5 open declarations; 0 open now\n"
+    )
+    assert main(["coordinator", "list"]) == 0
+    assert "Phường Lê Chân (given at most 5 open)" in capsys.readouterr().out
+    assert main(["coordinator", "capacity", number, "default"]) == 0
+    assert "at most 40 (the default)" in capsys.readouterr().out
+    assert main(["coordinator", "capacity", number, "-1"]) == 2
+    assert "N is a whole number from 0 to 10000" in capsys.readouterr().err
+    assert main(["coordinator", "capacity", "999", "5"]) == 1
+    assert "no active staff member #999" in capsys.readouterr().err

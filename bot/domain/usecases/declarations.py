@@ -15,6 +15,7 @@ from bot.domain.criteria import CriteriaSet, Evaluation
 from bot.domain.groups import GROUP_LABELS
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Citizen, Declaration, EvidenceFile
+from bot.domain.usecases.assignment import DEFAULT_CAPACITY, assign_new
 from bot.domain.usecases.consents import give
 from bot.domain.usecases.notices import change_status, notify_accounts, reviewers_for, text_message
 from bot.domain.usecases.texts import result_text
@@ -113,14 +114,17 @@ async def submit(
     adjusted: bool = False,
     admins: Iterable[str] = (),
     sharing: Sharing | None = None,
+    capacity: int = DEFAULT_CAPACITY,
 ) -> Submitted:
     """Submit the citizen's declaration, or resubmit it after a return (the next review
     round), with the audit record; and tell the reviewers at once, in the same transaction:
     after a return the coordinator who returned it while they still hold the role, else the
-    ward's coordinators, or the city admins (``admins`` and those recorded) when the ward has
-    none. ``scores`` are the scores as the citizen saw them (the coordinator's where
-    ``adjusted``, which the message says); ``sharing``, the consent to share given with this
-    submission, recorded first. Without that consent nothing is sent."""
+    reviewer it is given to (``assignment``: by open load within ``capacity``), else, when
+    every reviewer is away or full, all the ward's coordinators, or the city admins
+    (``admins`` and those recorded) when the ward has none. ``scores`` are the scores as the
+    citizen saw them (the coordinator's where ``adjusted``, which the message says);
+    ``sharing``, the consent to share given with this submission, recorded first. Without
+    that consent nothing is sent."""
     declaration = await uow.declarations.get(declaration_id)
     if declaration is None or declaration.citizen_id != citizen.id:
         raise LookupError(f"declaration {declaration_id} of citizen {citizen.id}")
@@ -139,9 +143,12 @@ async def submit(
     evaluation = criteria.evaluate(dict(scores))
     reviewer = await uow.staff.get(declaration.reviewer) if declaration.reviewer else None
     if resubmitted and reviewer is not None and reviewer.revoked_at is None:
+        await uow.declarations.assign(declaration.id, reviewer.id, now)  # back to the same
         accounts, to_admins = [reviewer.account], False
+    elif (given := await assign_new(uow, declaration, citizen, now, capacity)) is not None:
+        accounts, to_admins = [given.account], False  # shared: the one it was given to
     else:
-        accounts, to_admins = await reviewers_for(uow, citizen, admins)
+        accounts, to_admins = await reviewers_for(uow, citizen, admins)  # the pool: all
     notice = t(
         "note.submitted",
         id=declaration.id,

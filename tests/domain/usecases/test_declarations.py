@@ -151,7 +151,9 @@ async def test_submit_refuses_without_the_sharing_consent(store: SqlStore) -> No
         assert await sent(uow) == []
 
 
-async def test_submit_with_the_sharing_given_tells_the_wards_coordinators(store: SqlStore) -> None:
+async def test_submit_with_the_sharing_given_tells_the_reviewer_it_is_given_to(
+    store: SqlStore,
+) -> None:
     async with store.transaction() as uow:
         c1, c2 = await coordinator(uow, "c1"), await coordinator(uow, "c2")
         await coordinator(uow, "elsewhere", wards=("11398",))  # another ward's
@@ -165,7 +167,8 @@ async def test_submit_with_the_sharing_given_tells_the_wards_coordinators(store:
     assert submitted.evaluation is not None and submitted.evaluation.total == 90
     assert submitted.evaluation.recognised
     assert (submitted.review_round, submitted.resubmitted, submitted.to_admins) == (1, False, False)
-    assert sorted(submitted.accounts) == [c1.account, c2.account]
+    # of the ward's two coordinators, both with nothing open, the lower id is given it
+    assert submitted.accounts == (c1.account,)
     async with store.transaction() as uow:
         stored = await uow.declarations.get(declaration.id)
         (event,) = await uow.declarations.events(declaration.id)
@@ -173,6 +176,7 @@ async def test_submit_with_the_sharing_given_tells_the_wards_coordinators(store:
         assert SHARING in await active_purposes(uow, citizen.id)
         messages = await sent(uow)
     assert stored is not None and (stored.status, stored.submitted_at) == ("submitted", NOW)
+    assert (stored.assigned_to, stored.assigned_at) == (c1.id, NOW)
     assert (event.actor, event.from_status, event.to_status, event.round) == (
         "citizen", "draft", "submitted", 1,
     )  # fmt: skip
@@ -182,11 +186,9 @@ async def test_submit_with_the_sharing_given_tells_the_wards_coordinators(store:
         "zalo",
         NOW,
     )
-    # the ward's two coordinators, not the other ward's, nor the admins
-    assert to(messages) == [
-        ("telegram:c1", "note.submitted", "notification"),
-        ("telegram:c2", "note.submitted", "notification"),
-    ]
+    # the coordinator it was given to: not the ward's other, nor the other ward's, nor admins
+    assert to(messages) == [("telegram:c1", "note.submitted", "notification")]
+    assert c2.account not in {account for account, _, _ in to(messages)}
     message = messages[0]
     assert message.subject_id == citizen.id  # it names the citizen: erased with them
     params = message.payload["text"]["params"]

@@ -92,7 +92,7 @@ async def test_erase_citizen_removes_the_citizens_rows_and_tells_their_reviewers
     # number, and the other citizen's submission is still on its way
     assert to(messages) == sorted(
         [
-            (c1.account, "note.submitted", "notification"),  # the other citizen's
+            # the other citizen's, given to c2 (c1 had the erased one open)
             (holder.account, "note.submitted", "notification"),
             (c1.account, "rev.withdrawn", "notification"),
             (holder.account, "rev.withdrawn", "notification"),
