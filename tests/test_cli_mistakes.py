@@ -237,7 +237,7 @@ def test_nobody_on_the_staff_list_is_said_in_words(
 def test_a_usage_mistake_is_one_line(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["coordinator"]) == 2
     assert one_line(capsys) == (
-        "cdht coordinator: the following arguments are required: {invite,list,revoke}"
+        "cdht coordinator: the following arguments are required: {invite,list,revoke,capacity}"
         " (see cdht coordinator --help)"
     )
     assert main(["broadcast", "cancel", "abc"]) == 2

@@ -303,7 +303,8 @@ class StaffRepository(Protocol):
         Never changes an existing record."""
 
     async def revoke(self, staff_id: int, now: datetime) -> bool:
-        """Take an active role away and release the reviews the account holds."""
+        """Take an active role away, release the reviews the account holds and put what it
+        was given and has not decided back in its ward's pool."""
 
     async def set_profile(
         self, staff_id: int, display_name: str | None, phone: str | None

@@ -215,6 +215,12 @@ class SqlStaffRepository(_Repo):
                 .where(declarations.c.claimed_by == staff_id)
                 .values(claimed_by=None, claimed_at=None)
             )
+            # what it was given and has not decided goes back to its ward's pool at once
+            await self._conn.execute(
+                update(declarations)
+                .where(declarations.c.assigned_to == staff_id, declarations.c.status == "submitted")
+                .values(assigned_to=None, assigned_at=None)
+            )
         return bool(result.rowcount)
 
     async def create_invitation(

@@ -162,3 +162,18 @@ async def test_the_hold_time_and_away_hand_declarations_to_another_reviewer(
     async with store.transaction() as uow:  # away: the next goes to «second» though it has 2
         reviewer = await assign_new(uow, newcomer, citizen43, later, 40)
     assert reviewer is not None and reviewer.id == second.id
+
+
+async def test_a_revoked_reviewers_open_declarations_go_back_to_the_pool(
+    store: SqlStore,
+) -> None:
+    async with store.transaction() as uow:
+        citizen = await citizen_of(uow)
+        member = await coordinator(uow, "leaving")
+    (declaration,) = await declarations_of(store, citizen, 1)
+    async with store.transaction() as uow:
+        assert await assign_new(uow, declaration, citizen, NOW, 40) is not None
+        assert await uow.staff.revoke(member.id, NOW)
+    async with store.transaction() as uow:
+        stored = await uow.declarations.get(declaration.id)
+    assert stored is not None and (stored.assigned_to, stored.assigned_at) == (None, None)
