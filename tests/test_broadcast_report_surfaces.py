@@ -103,8 +103,9 @@ async def test_the_command_line(
     # as the shell runs it: `main` runs its own event loop, hence a thread here
     assert await asyncio.to_thread(main, ["broadcast", "report", str(number)]) == 0
     printed = capsys.readouterr()
-    assert printed.out.strip() == (
+    assert printed.out.splitlines() == [
         f"broadcast {number} (queued), recipients 5: "
-        "sent 1, failed 1, blocked 1, pending 1, cancelled 1"
-    )
+        "sent 1, failed 1, blocked 1, pending 1, cancelled 1",
+        "11383\tPhường Lê Chân\tsent 1, failed 1, blocked 1, pending 1, cancelled 1",  # its unit
+    ]
     assert printed.err == ""

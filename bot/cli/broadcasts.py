@@ -1,17 +1,23 @@
-"""``cdht broadcast send|cancel|report``: campaign messages from the server, through the
+"""``cdht broadcast send|cancel|report|resend``: campaign messages from the server, through the
 chat's and the web console's use cases (``bot.domain.usecases.broadcasts``), sent as the
 operator at this machine (``OPERATOR``, a configured admin)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.shared import CliError, unit_codes
 from bot.cli.store import open_store
 from bot.config import Settings
 from bot.domain.calendar import campaign_year
+from bot.domain.collation import collation_key
+
+if TYPE_CHECKING:
+    from bot.domain.ports import UnitOfWork
 
 __all__ = ["broadcast", "message"]
 
@@ -80,9 +86,46 @@ async def _one(settings: Settings, args: argparse.Namespace) -> int:
             withdrawn = await cancel_broadcast(uow, OPERATOR, args.id)
             print(f"broadcast {args.id} cancelled; {withdrawn} messages withdrawn")
             return 0
+        if args.broadcast_command == "resend":
+            return await _resend(uow, args)
         counts = await uow.broadcasts.report(args.id)
         print(f"broadcast {found.id} ({found.status}), recipients {found.recipients}: "
               + ", ".join(f"{k} {v}" for k, v in counts.items()))  # fmt: skip
+        by_ward = await uow.broadcasts.report_by_ward(args.id)
+    from bot.app import load_wards
+
+    wards = load_wards(settings)
+    named = [(code, wards.name_of(code, code) if code else "-", n) for code, n in by_ward.items()]
+    rows = sorted(named, key=lambda row: collation_key(row[1]))  # Vietnamese order
+    for code, name, ward_counts in rows:  # a unit's line: only the states it has
+        shown = ", ".join(f"{k} {ward_counts[k]}" for k in counts if ward_counts.get(k))
+        print(f"{code or '-'}\t{name}\t{shown}")
+    if args.xlsx is not None:
+        from bot.services.spreadsheet import broadcast_workbook
+
+        states = list(counts)
+        broadcast_workbook(args.xlsx, found, states, [(n, c) for _, n, c in rows])
+        print(f"written: {args.xlsx}", file=sys.stderr)
+    return 0
+
+
+async def _resend(uow: UnitOfWork, args: argparse.Namespace) -> int:
+    """Count those the broadcast did not reach, by reason; with ``--yes`` send to them."""
+    from bot.domain.usecases.broadcasts import resend_missed
+    from bot.domain.usecases.roles import OPERATOR
+
+    missed = await resend_missed(uow, OPERATOR, args.id, datetime.now(UTC), bool(args.yes))
+    if missed.problem == "cancelled":
+        raise CliError(f"broadcast {args.id} was cancelled: nothing to send again", 1)
+    reasons = ", ".join(f"{k} {v}" for k, v in missed.counts.items()) or "none"
+    if not missed.total:
+        print(f"broadcast {args.id}: everyone it could reach has it or is still waiting")
+        return 0
+    if not args.yes:
+        print(f"broadcast {args.id}: {missed.total} did not receive it ({reasons}); "
+              "run again with --yes to send to exactly them")  # fmt: skip
+        return 0
+    print(f"broadcast {args.id}: sending again to {missed.queued} ({reasons})")
     return 0
 
 

@@ -136,7 +136,7 @@ def _staff(commands: Commands) -> None:
 def _broadcast(commands: Commands) -> None:
     bc = commands.add_parser("broadcast", help="campaign messages to registered citizens")
     bc_commands = bc.add_subparsers(
-        dest="broadcast_command", required=True, metavar="{send,cancel,report}"
+        dest="broadcast_command", required=True, metavar="{send,cancel,report,resend}"
     )
     send = bc_commands.add_parser("send", help="queue a broadcast (now or --at a time)")
     body = send.add_mutually_exclusive_group(required=True)
@@ -153,9 +153,20 @@ def _broadcast(commands: Commands) -> None:
     send.add_argument(
         "--continue-button", action="store_true", help='add a "Continue my declaration" button'
     )
-    for name in ("cancel", "report"):
-        one = bc_commands.add_parser(name, help=f"{name} a broadcast")
-        one.add_argument("id", type=int)
+    cancel = bc_commands.add_parser("cancel", help="cancel a broadcast")
+    cancel.add_argument("id", type=int)
+    report = bc_commands.add_parser(
+        "report", help="each delivery state with its reason, in all and for each unit"
+    )
+    report.add_argument("id", type=int)
+    report.add_argument(
+        "--xlsx", type=Path, help="also write the states for each unit to this Excel file"
+    )
+    resend = bc_commands.add_parser(
+        "resend", help="count those a broadcast did not reach; with --yes, send to exactly them"
+    )
+    resend.add_argument("id", type=int)
+    resend.add_argument("--yes", action="store_true", help="send now (else only count)")
 
 
 def _files(commands: Commands) -> None:

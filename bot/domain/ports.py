@@ -368,7 +368,15 @@ class BroadcastRepository(Protocol):
     async def cancel(self, broadcast_id: int) -> int:
         """Cancel a broadcast and its rows not sent yet; how many were withdrawn."""
 
-    async def report(self, broadcast_id: int) -> dict[str, int]: ...
+    async def report(self, broadcast_id: int) -> dict[str, int]:
+        """The broadcast's messages by outcome: sent, template, pending, rate_limited, blocked,
+        unreachable, not_in_window, template_quota, cancelled, failed."""
+
+    async def report_by_ward(self, broadcast_id: int) -> dict[str | None, dict[str, int]]:
+        """The same, for each recipient's ward (None: an account erased since)."""
+
+    async def requeue(self, broadcast_id: int, outcomes: Collection[str], now: datetime) -> int:
+        """Send again, now, the broadcast's failed messages with these outcomes; how many."""
 
     async def audience_accounts(self, audience: dict[str, Any], channel: str) -> list[str]:
         """The external ids the audience reaches on ``channel``."""

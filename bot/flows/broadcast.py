@@ -10,6 +10,7 @@ from typing import Any
 from bot.domain.permissions import Action, allowed, scope_of
 from bot.domain.usecases.broadcasts import (
     AUDIENCE_STATUSES,
+    DELIVERY_STATES,
     MAX_TEXT,
     audience,
     broadcast,
@@ -75,8 +76,16 @@ async def _report_or_cancel(ctx: Ctx, role: Role, action: str, raw: str) -> Text
     report = t("bc.report", id=found.id, status=state,
                recipients=found.recipients, **counts)  # fmt: skip
     if "template" in counts or "not_in_window" in counts:  # through wards' Zalo pages
-        return t("bc.report.window", report=report, template=counts.get("template", 0),
-                 not_in_window=counts.get("not_in_window", 0))  # fmt: skip
+        report = t("bc.report.window", report=report, template=counts.get("template", 0),
+                   not_in_window=counts.get("not_in_window", 0))  # fmt: skip
+    # the other reasons, when any: each in the console's words, and whom a resend would reach
+    others = [
+        t("bc.report.reason", state=DELIVERY_STATES[state], count=counts[state])
+        for state in ("unreachable", "rate_limited", "template_quota")
+        if counts.get(state)
+    ]
+    if others:
+        report = t("bc.report.reasons", report=report, reasons=Joined(tuple(others), "; "))
     return report
 
 

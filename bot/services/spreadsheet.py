@@ -29,6 +29,7 @@ from typing import IO, Any
 import xlsxwriter
 
 from bot.domain.calendar import local_time as vn_time
+from bot.domain.records import Broadcast
 from bot.domain.usecases.texts import OTHER_CHANNEL
 from bot.domain.validation import national_phone
 from bot.domain.wards import WardDirectory
@@ -582,3 +583,49 @@ def text_rows(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     lines = ["\t".join(headers)]
     lines += ["\t".join(shown(value) for value in row) for row in rows]
     return "\n".join(lines) + "\n"
+
+
+# the broadcast workbook's own words (Texts, so that `make messages` finds them)
+_BC = {
+    "sheet": t("xlsx.bc.sheet"),
+    "title": t("xlsx.bc.title"),
+    "heading": t("xlsx.bc.heading"),
+    "total": t("xlsx.bc.total"),
+    "all": t("xlsx.bc.all"),
+}
+
+
+def broadcast_workbook(
+    target: Target,
+    broadcast: Broadcast,
+    states: Sequence[str],
+    rows: Sequence[tuple[str, Mapping[str, int]]],
+    say: Say | None = None,
+    locale: str = "vi",
+    made_at: datetime | None = None,
+) -> None:
+    """A broadcast's delivery for each unit: one row a unit (its name as ``rows`` give it),
+    one column a state (``states``, in the report's order, named as the report names them),
+    and the total; the last row the whole broadcast."""
+    from bot.domain.usecases.broadcasts import DELIVERY_STATES
+
+    say = say or _default_say()
+    book, formats = _workbook(target)
+    sheet = _Sheet(book, say(locale, _BC["sheet"].key), formats)
+    titles = [
+        say(locale, "xlsx.col.ward"),
+        *(say(locale, DELIVERY_STATES[s].key) if s in DELIVERY_STATES else s for s in states),
+        say(locale, _BC["total"].key),
+    ]
+    columns = len(titles)
+    heading = [say(locale, _BC["heading"].key, id=broadcast.id, recipients=broadcast.recipients)]
+    sheet.heading(say(locale, _BC["title"].key), [*heading, _made(say, locale, made_at)], columns)
+    sheet.header(titles, [28, *([14] * (columns - 1))], 1)
+    totals = dict.fromkeys(states, 0)
+    for name, counts in rows:
+        sheet.put([name, *(counts.get(s, 0) for s in states), sum(counts.values())])
+        for state in states:
+            totals[state] += counts.get(state, 0)
+    sheet.put([say(locale, _BC["all"].key), *totals.values(), sum(totals.values())], bold=True)
+    sheet.finish(columns, say(locale, _BC["title"].key))
+    book.close()

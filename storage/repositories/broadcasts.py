@@ -2,19 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, and_, case, func, insert, literal, or_, select, update
 
 from bot.domain.records import Broadcast, Received
-from storage.models import broadcasts, outbox
+from storage.models import broadcasts, citizens, identities, outbox
 from storage.repositories._base import _Repo
 from storage.repositories._rows import _audience_query, _aware, _broadcast
 
 # how the sender records a message a channel could not send outside its window
 NOT_IN_WINDOW = "Rejected: not in window"
+
+
+# the outcomes in the order reports list them
+OUTCOMES = (
+    "sent", "failed", "blocked", "pending", "cancelled", "template", "not_in_window",
+    "unreachable", "rate_limited", "template_quota",
+)  # fmt: skip
+
+
+def _rank(outcome: str) -> int:
+    return OUTCOMES.index(outcome) if outcome in OUTCOMES else len(OUTCOMES)
+
+
+def _outcome() -> Any:
+    """A broadcast message's outcome, as the outbox sender records it (``bot/services/outbox.py``
+    writes ``Unreachable: …`` and ``Rejected: …`` for failures, the channel's own words after the
+    colon; ``rate limited for Ns`` on a row waiting out a 429; ``cancelled`` for one withdrawn):
+
+    - ``sent``; ``template``: sent as a Zalo OA's paid template, outside the 7-day window;
+    - ``pending``; ``rate_limited``: pending, waiting out the platform's rate limit;
+    - ``blocked``: the user blocked the bot (Telegram's 403 «bot was blocked by the user»);
+    - ``unreachable``: the chat is gone or the user no longer follows the OA (``Unreachable``);
+    - ``not_in_window``: a Zalo OA's user outside the 7-day window, no template configured;
+    - ``template_quota``: the OA's paid template refused for its quota;
+    - ``cancelled``: withdrawn because the broadcast was cancelled; ``failed``: anything else.
+    """
+    o = outbox.c
+    failed = o.status == "failed"
+    error = func.lower(func.coalesce(o.last_error, ""))
+    unreachable = failed & (func.substr(o.last_error, 1, 11) == "Unreachable")
+    return case(
+        (unreachable & error.like("%block%"), literal("blocked")),
+        (unreachable, literal("unreachable")),
+        (failed & (o.last_error == "cancelled"), literal("cancelled")),
+        ((o.status == "sent") & (o.sent_via == "template"), literal("template")),
+        (failed & (func.substr(o.last_error, 1, len(NOT_IN_WINDOW)) == NOT_IN_WINDOW),
+         literal("not_in_window")),
+        (failed & error.like("%quota%"), literal("template_quota")),
+        ((o.status == "pending") & error.like("rate limited%"), literal("rate_limited")),
+        else_=o.status,
+    )  # fmt: skip
 
 
 class SqlBroadcastRepository(_Repo):
@@ -117,35 +158,58 @@ class SqlBroadcastRepository(_Repo):
         return int(result.rowcount or 0)
 
     async def report(self, broadcast_id: int) -> dict[str, int]:
-        """The broadcast's messages by outcome, as the outbox sender records them: a failure
-        because the account cannot be reached (``Unreachable: …``) counts as «blocked», a
-        message its sender withdrew because the broadcast was cancelled meanwhile (``cancelled``)
-        as cancelled."""
+        """The broadcast's messages by outcome (``_outcome``)."""
+        by_ward = await self.report_by_ward(broadcast_id)
+        # the kinds every channel has, always; the others (a channel's own, a reason) when any,
+        # in the order of OUTCOMES
+        counts = {"sent": 0, "failed": 0, "blocked": 0, "pending": 0, "cancelled": 0}
+        for ward_counts in by_ward.values():
+            for outcome, count in ward_counts.items():
+                counts[outcome] = counts.get(outcome, 0) + count
+        return dict(sorted(counts.items(), key=lambda item: _rank(item[0])))
+
+    async def report_by_ward(self, broadcast_id: int) -> dict[str | None, dict[str, int]]:
+        """The same outcomes for each recipient's ward (None: an account no longer anyone's,
+        erased since)."""
         o = outbox.c
-        failed = o.status == "failed"
-        blocked = failed & (func.substr(o.last_error, 1, 11) == "Unreachable")
-        withdrawn = failed & (o.last_error == "cancelled")
-        # a Zalo OA's two kinds: sent as the paid template (outside the 7-day window), and not
-        # sent because no template is configured (``bot/handlers/zalo_oa/channel.py``)
-        template = (o.status == "sent") & (o.sent_via == "template")
-        away = failed & (func.substr(o.last_error, 1, len(NOT_IN_WINDOW)) == NOT_IN_WINDOW)
-        outcome = case(
-            (blocked, literal("blocked")), (withdrawn, literal("cancelled")),
-            (template, literal("template")), (away, literal("not_in_window")),
-            else_=o.status,
-        )  # fmt: skip
-        outcomes = select(outcome.label("outcome")).where(o.broadcast_id == broadcast_id).subquery()
-        # grouped by the subquery's column, not by an expression repeated with bound values:
+        ward = (
+            select(citizens.c.ward_code)
+            .select_from(identities.join(citizens, citizens.c.id == identities.c.citizen_id))
+            .where(identities.c.channel == o.channel, identities.c.external_id == o.external_id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        outcomes = (
+            select(_outcome().label("outcome"), ward.label("ward"))
+            .where(o.broadcast_id == broadcast_id)
+            .subquery()
+        )
+        # grouped by the subquery's columns, not by an expression repeated with bound values:
         # PostgreSQL matches GROUP BY expressions by their text, and each repetition gets
         # parameters of its own ($1, $2 … against $4, $5 …), which it refuses (issue 18)
         rows = await self._bulk.execute(
-            select(outcomes.c.outcome, func.count()).group_by(outcomes.c.outcome)
+            select(outcomes.c.ward, outcomes.c.outcome, func.count()).group_by(
+                outcomes.c.ward, outcomes.c.outcome
+            )
         )
-        # the kinds every channel has, always; a channel's own (template, not_in_window) when any
-        counts = {"sent": 0, "failed": 0, "blocked": 0, "pending": 0, "cancelled": 0}
-        for outcome, count in rows:
-            counts[str(outcome)] = counts.get(str(outcome), 0) + int(count)
-        return counts
+        found: dict[str | None, dict[str, int]] = {}
+        for code, outcome, count in sorted(rows, key=lambda row: _rank(str(row[1]))):
+            found.setdefault(code, {})[str(outcome)] = int(count)
+        return found
+
+    async def requeue(self, broadcast_id: int, outcomes: Collection[str], now: datetime) -> int:
+        o = outbox.c
+        chosen = select(o.id).where(
+            o.broadcast_id == broadcast_id, _outcome().in_(sorted(outcomes))
+        )
+        ids = [int(row_id) for (row_id,) in await self._bulk.execute(chosen)]
+        for start in range(0, len(ids), 500):
+            await self._bulk.execute(
+                update(outbox)
+                .where(o.id.in_(ids[start : start + 500]), o.status == "failed")
+                .values(status="pending", last_error=None, attempts=0, not_before=now, sent_at=None)
+            )
+        return len(ids)
 
     async def received(self, accounts: Sequence[tuple[str, str]]) -> Sequence[Received]:
         if not accounts:

@@ -5,7 +5,7 @@ a coordinator only to their own wards (``bot.domain.permissions``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,20 +15,24 @@ from bot.domain.ports import UnitOfWork
 from bot.domain.records import Broadcast
 from bot.domain.usecases.roles import Role
 from bot.domain.validation import visible_text
-from bot.engine.types import Text, text_to_json
+from bot.engine.types import Text, t, text_to_json
 
 __all__ = [
     "AUDIENCE_STATUSES",
     "BROADCAST_PRIORITY",
+    "DELIVERY_STATES",
     "MAX_TEXT",
+    "MISSED",
     "NOTIFICATION_PRIORITY",
     "REMINDER_PRIORITY",
     "Broadcasted",
+    "Missed",
     "audience",
     "broadcast",
     "cancel_broadcast",
     "create_broadcast",
     "release_due",
+    "resend_missed",
     "text_problem",
     "visible_broadcast",
 ]
@@ -142,6 +146,55 @@ async def cancel_broadcast(uow: UnitOfWork, role: Role, number: int) -> int | No
     if found is None:
         return None
     return await uow.broadcasts.cancel(found.id)
+
+
+# what became of a message to a citizen, in the words of the report, the console and the Excel
+# file (the outcomes of ``storage.repositories.broadcasts._outcome``)
+DELIVERY_STATES: Mapping[str, Text] = {
+    "sent": t("web.bc.count.sent"),
+    "failed": t("web.bc.count.failed"),
+    "blocked": t("web.bc.count.blocked"),
+    "pending": t("web.bc.count.pending"),
+    "cancelled": t("web.bc.count.cancelled"),
+    "template": t("web.bc.count.template"),
+    "not_in_window": t("web.bc.count.not_in_window"),
+    "unreachable": t("web.bc.count.unreachable"),
+    "rate_limited": t("web.bc.count.rate_limited"),
+    "template_quota": t("web.bc.count.template_quota"),
+}
+
+# who did not receive a broadcast and may if it is sent again: not those who blocked the bot
+# (the platform refuses it again), nor those waiting (pending, rate limited), nor the cancelled
+MISSED = ("unreachable", "not_in_window", "template_quota", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    counts: dict[str, int]  # by outcome, whom a resend reaches
+    queued: int = 0  # sent again now (0 when only counted)
+    problem: str | None = None  # unknown, cancelled
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+async def resend_missed(
+    uow: UnitOfWork, role: Role, number: int, now: datetime, send: bool
+) -> Missed:
+    """Those a broadcast ``role`` may see did not reach (``MISSED``), counted; with ``send``,
+    their messages are queued again now, exactly those, each once (the same outbox rows: the
+    report then counts each recipient's latest outcome)."""
+    found = await visible_broadcast(uow, role, number)
+    if found is None:
+        return Missed({}, problem="unknown")
+    if found.status == "cancelled":
+        return Missed({}, problem="cancelled")
+    report = await uow.broadcasts.report(found.id)
+    counts = {outcome: report[outcome] for outcome in MISSED if report.get(outcome)}
+    if not send or not counts:
+        return Missed(counts)
+    return Missed(counts, await uow.broadcasts.requeue(found.id, MISSED, now))
 
 
 async def release_due(uow: UnitOfWork, now: datetime) -> int:

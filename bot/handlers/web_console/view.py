@@ -23,6 +23,7 @@ from bot.domain.collation import collation_key
 from bot.domain.permissions import Account, Action, allowed, role_label
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import DeclarationEvent, Staff
+from bot.domain.usecases.broadcasts import DELIVERY_STATES
 from bot.domain.usecases.texts import channel_text
 from bot.engine import Text, t
 
@@ -48,15 +49,7 @@ LOCALES = ("vi", "en")
 LOCALE_COOKIE = "cdht_lang"
 UNKNOWN = t("web.unknown")
 # what became of a message to a citizen (a broadcast's counts, a citizen's messages)
-_SENT_STATES: Mapping[str, Text] = {
-    "sent": t("web.bc.count.sent"),
-    "failed": t("web.bc.count.failed"),
-    "blocked": t("web.bc.count.blocked"),
-    "pending": t("web.bc.count.pending"),
-    "cancelled": t("web.bc.count.cancelled"),
-    "template": t("web.bc.count.template"),
-    "not_in_window": t("web.bc.count.not_in_window"),
-}
+_SENT_STATES: Mapping[str, Text] = DELIVERY_STATES
 
 
 @dataclass(frozen=True, slots=True)
