@@ -8,6 +8,7 @@ without ``--yes``, and with it sends to exactly them, once."""
 from __future__ import annotations
 
 import asyncio
+import io
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.engine import Reply
 from bot.services.outbox import DeliveryError, OutgoingFile, RateLimited, Rejected, Unreachable
 from tests.chat import Chat
 from tests.conftest import make_settings, started_app
+from tests.handlers.web_console.http_helpers import csrf, page_text, served, sign_in
 
 ADMIN = "telegram:900"
 LE_CHAN, HONG_BANG = "11383", "11311"
@@ -171,3 +173,32 @@ async def test_the_report_counts_each_reason_and_resend_reaches_exactly_the_miss
         await app.close()
     assert await asyncio.to_thread(cli, ["broadcast", "resend", str(number)]) == 0
     assert "everyone it could reach has it or is still waiting" in capsys.readouterr().out
+
+
+async def test_the_web_console_offers_the_resend_with_its_count_and_the_units_file(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with served(tmp_path, database_url, admins=ADMIN) as web:
+        number = await broadcast_with_failures(web.app)
+        await sign_in(web, ADMIN)
+        page = await (await web.client.get(f"/console/broadcasts/{number}")).text()
+        assert "Gửi lại cho 4 người chưa nhận được" in page_text(page)  # counted before sending
+        file = await web.client.get(f"/console/broadcasts/{number}/delivery.xlsx")
+        assert file.status == 200 and file.headers["Cache-Control"] == "private, no-store"
+        sheet = openpyxl.load_workbook(io.BytesIO(await file.read())).active
+        names = [row[0].value for row in sheet.iter_rows()]
+        assert (
+            names.index("Phường Hồng Bàng") < names.index("Phường Lê Chân") < names.index("Toàn bộ")
+        )
+        token = await csrf(web)
+        forged = await web.client.post(f"/console/broadcasts/{number}/resend", data={})
+        assert forged.status == 403  # no CSRF token: nothing sent again
+        response = await web.client.post(
+            f"/console/broadcasts/{number}/resend", data={"csrf": token}, allow_redirects=False
+        )
+        assert response.status == 303
+        async with web.app.store.transaction() as uow:
+            report = await uow.broadcasts.report(number)
+        assert report["pending"] == 4 and report["blocked"] == 1 and report["rate_limited"] == 1
+        page = await (await web.client.get(f"/console/broadcasts/{number}")).text()
+        assert "Gửi lại cho" not in page  # nobody left to send again to

@@ -66,6 +66,8 @@ class WebConsole:
         add("POST", "/console/broadcasts/send", guard(broadcasts.send))
         add("GET", "/console/broadcasts/{id}", guard(broadcasts.report))
         add("POST", "/console/broadcasts/{id}/cancel", guard(broadcasts.cancel))
+        add("POST", "/console/broadcasts/{id}/resend", guard(broadcasts.resend))
+        add("GET", "/console/broadcasts/{id}/delivery.xlsx", guard(broadcasts.delivery_xlsx))
         add("GET", "/console/staff", guard(staff.page))
         add("POST", "/console/staff/invite", guard(staff.invite))
         add("POST", "/console/staff/{id}/revoke", guard(staff.revoke))

@@ -5,6 +5,7 @@ a coordinator speaks to their own wards only."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -13,12 +14,15 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from bot.domain.calendar import VN_TIME
+from bot.domain.collation import collation_key
 from bot.domain.permissions import Action, scope_of
 from bot.domain.usecases.broadcasts import (
     AUDIENCE_STATUSES,
+    MISSED,
     audience,
     broadcast,
     cancel_broadcast,
+    resend_missed,
     text_problem,
     visible_broadcast,
 )
@@ -26,7 +30,8 @@ from bot.domain.usecases.roles import Role
 from bot.engine import Text, t
 from bot.handlers.registry import served_channels
 from bot.handlers.web_console.auth import Visit
-from bot.handlers.web_console.view import Pages, local, number, sent_state
+from bot.handlers.web_console.view import Pages, local, number, sent_state, xlsx_response
+from bot.services.spreadsheet import broadcast_workbook
 
 __all__ = ["Broadcasts"]
 
@@ -138,11 +143,38 @@ class Broadcasts(Pages):
             for name, value in counts.items()
         ]
         state = _STATES.get(found.status)
+        missed = sum(counts.get(name, 0) for name in MISSED)  # whom «send again» would reach
         return self.view.render(
             visit.locale, "broadcast.html", visit=visit, page="broadcasts", broadcast=found,
-            counts=rows, scheduled=local(found.scheduled_at),
+            counts=rows, scheduled=local(found.scheduled_at), missed=missed,
             state=say(visit.locale, state) if state is not None else found.status,
         )  # fmt: skip
+
+    async def resend(self, request: web.Request, visit: Visit) -> web.StreamResponse:
+        """«Send again to the N who did not receive it»: the same use case as ``cdht broadcast
+        resend ID --yes``, its count shown on the button before sending."""
+        broadcast_id = number(request)
+        async with self.app.store.transaction() as uow:
+            done = await resend_missed(uow, visit.role, broadcast_id, datetime.now(UTC), True)
+        if done.problem == "unknown":
+            return self.view.not_found(visit.locale, _UNKNOWN)
+        raise web.HTTPSeeOther(f"/console/broadcasts/{broadcast_id}")
+
+    async def delivery_xlsx(self, request: web.Request, visit: Visit) -> web.StreamResponse:
+        """The delivery states for each unit, as ``cdht broadcast report ID --xlsx`` writes it."""
+        broadcast_id = number(request)
+        async with self.app.store.transaction() as uow:
+            found = await visible_broadcast(uow, visit.role, broadcast_id)
+            if found is None:
+                return self.view.not_found(visit.locale, _UNKNOWN)
+            counts = await uow.broadcasts.report(broadcast_id)
+            by_ward = await uow.broadcasts.report_by_ward(broadcast_id)
+        wards = self.app.wards
+        named = [(wards.name_of(code, code) if code else "—", n) for code, n in by_ward.items()]
+        named.sort(key=lambda row: collation_key(row[0]))
+        buffer = io.BytesIO()
+        broadcast_workbook(buffer, found, list(counts), named, self.app.translator, visit.locale)
+        return xlsx_response(buffer.getvalue(), f"tin-{broadcast_id}-theo-phuong.xlsx")
 
     async def cancel(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         broadcast_id = number(request)

@@ -14,7 +14,7 @@ from bot.domain.ports import UnitOfWork
 from bot.domain.usecases.roles import staff_names
 from bot.engine import t
 from bot.handlers.web_console.auth import Visit
-from bot.handlers.web_console.view import Pages
+from bot.handlers.web_console.view import Pages, xlsx_response
 from bot.services.export import record_pages
 from bot.services.lists import LISTS, list_rows, write_list
 from bot.services.report import (
@@ -27,9 +27,7 @@ from bot.services.report import (
 )
 from bot.services.spreadsheet import export_workbook, report_workbook
 
-__all__ = ["XLSX", "Reports"]
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+__all__ = ["Reports"]
 
 
 class Reports(Pages):
@@ -95,7 +93,7 @@ class Reports(Pages):
             report = await self._report(uow, scope_of(visit.role, Action.REPORT), year)
         buffer = io.BytesIO()
         report_workbook(buffer, report, self.app.translator, visit.locale)
-        return _xlsx(buffer.getvalue(), f"bao-cao-cdht-{year}.xlsx")
+        return xlsx_response(buffer.getvalue(), f"bao-cao-cdht-{year}.xlsx")
 
     async def export_xlsx(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         year = self._year(request)
@@ -111,7 +109,7 @@ class Reports(Pages):
         await export_workbook(
             buffer, pages, report, indicators, self.app.wards, self.app.translator, visit.locale
         )
-        return _xlsx(buffer.getvalue(), f"cdht-{year}.xlsx")
+        return xlsx_response(buffer.getvalue(), f"cdht-{year}.xlsx")
 
     async def list_xlsx(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -133,11 +131,4 @@ class Reports(Pages):
             buffer, name, rows, scope=scope, year=year, days=waiting_days, wards=self.app.wards,
             say=self.app.translator, locale=visit.locale, made_at=now,
         )  # fmt: skip
-        return _xlsx(buffer.getvalue(), f"{name.replace('_', '-')}-{year}.xlsx")
-
-
-def _xlsx(data: bytes, name: str) -> web.Response:
-    response = web.Response(body=data, content_type=XLSX)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+        return xlsx_response(buffer.getvalue(), f"{name.replace('_', '-')}-{year}.xlsx")

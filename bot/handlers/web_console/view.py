@@ -35,6 +35,7 @@ __all__ = [
     "LOCALES",
     "LOCALE_COOKIE",
     "UNKNOWN",
+    "XLSX",
     "NavLink",
     "Pages",
     "View",
@@ -42,6 +43,7 @@ __all__ = [
     "local",
     "number",
     "sent_state",
+    "xlsx_response",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -260,3 +262,14 @@ def iso_local(value: str | None) -> str:
 
 def _dash(value: object) -> str:
     return "—" if value is None else str(value)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(data: bytes, name: str) -> web.Response:
+    """An Excel file to download, kept by no cache (it may name citizens)."""
+    response = web.Response(body=data, content_type=XLSX)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
