@@ -211,6 +211,12 @@ class DeclarationRepository(Protocol):
     async def assign(self, declaration_id: int, staff_id: int | None, now: datetime) -> None:
         """Give a declaration to a reviewer (None: back to the ward's pool)."""
 
+    async def review_events(
+        self, wards: Collection[str] | None, year: int | None = None
+    ) -> Sequence[tuple[int, str, DeclarationEvent]]:
+        """Every status change of the declarations of these wards' citizens (None: all) of
+        ``year`` (None: every year), with each declaration's ward, in order."""
+
     async def open_load(self, staff_ids: Collection[int]) -> dict[int, tuple[int, datetime | None]]:
         """For each reviewer given anything: how many of its declarations wait (submitted) and
         when it was last given one."""

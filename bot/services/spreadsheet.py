@@ -34,6 +34,7 @@ from bot.domain.usecases.texts import OTHER_CHANNEL
 from bot.domain.validation import national_phone
 from bot.domain.wards import WardDirectory
 from bot.engine import Text, t
+from bot.services.analytics import Analytics
 from bot.services.report import COUNT_COLUMNS, DECIMAL, Report, collation_key, target_share
 
 __all__ = [
@@ -479,9 +480,13 @@ def report_workbook(
     locale: str,
     *,
     made_at: datetime | None = None,
+    analytics: Analytics | None = None,
+    reviewers: Mapping[str, str] | None = None,
+    wards: WardDirectory | None = None,
 ) -> None:
     """The report: units and the total, target groups, and the targets of QĐ 677; each sheet
-    under the report's title, unit, date and what the figures cover."""
+    under the report's title, unit, date and what the figures cover; with ``analytics``, the
+    reviewers' sheet (``reviewers``: how each account is named; ``wards``: the units' names)."""
     book, formats = _workbook(target)
     made = _made(say, locale, made_at)
     heading = say(locale, "report.title", year=report.year)
@@ -524,7 +529,85 @@ def report_workbook(
         )
         _share(targets, 3, row.achieved_share)
     targets.finish(5, footer)
+    if analytics is not None:
+        _review_sheet(book, formats, analytics, say, locale, (heading, lines, footer),
+                      reviewers or {}, wards)  # fmt: skip
     book.close()
+
+
+def _review_sheet(
+    book: Any,
+    formats: Mapping[str, Any],
+    analytics: Analytics,
+    say: Say,
+    locale: str,
+    top: tuple[str, list[str], str],
+    reviewers: Mapping[str, str],
+    wards: WardDirectory | None,
+) -> None:
+    """Waiting by age; time to first decision per unit and per reviewer (hours, p50 and p90);
+    returns per declaration: the figures of ``bot.services.analytics``, as the dashboard."""
+    heading, lines, footer = top
+    sheet = _Sheet(book, say(locale, _REVIEW["sheet"].key), formats)
+    sheet.heading(heading, lines, 4)
+    for col, width in enumerate((34, 14, 14, 14)):
+        sheet.sheet.set_column(col, col, width)
+
+    def hours(value: float | None) -> object:
+        return round(value, 1) if value is not None else None
+
+    sheet.line(say(locale, _REVIEW["waiting"].key), 4, "sign")
+    sheet.put([say(locale, _REVIEW["age"].key), say(locale, _REVIEW["count"].key)], bold=True)
+    for index, count in enumerate(analytics.waiting):
+        sheet.put([say(locale, f"analytics.age.{index}"), count])
+    sheet.row += 1
+    titles = [_REVIEW["decided"], _REVIEW["p50"], _REVIEW["p90"]]
+    for title, rows in (
+        (_REVIEW["by_ward"], [
+            (wards.name_of(code, code) if wards else code, times)
+            for code, times in analytics.by_ward.items()
+        ]),
+        (_REVIEW["by_reviewer"], [
+            (reviewers.get(actor, actor), times) for actor, times in analytics.by_reviewer.items()
+        ]),
+    ):  # fmt: skip
+        sheet.line(say(locale, title.key), 4, "sign")
+        sheet.put(["", *(say(locale, t.key) for t in titles)], bold=True)
+        for name, times in sorted(rows, key=lambda row: collation_key(row[0])):
+            sheet.put([name, times.count, hours(times.p50), hours(times.p90)])
+        overall = analytics.overall
+        sheet.put([say(locale, _REVIEW["all"].key), overall.count, hours(overall.p50),
+                   hours(overall.p90)], bold=True)  # fmt: skip
+        sheet.row += 1
+    sheet.line(say(locale, _REVIEW["returns"].key), 4, "sign")
+    sheet.put([say(locale, _REVIEW["returned"].key), say(locale, _REVIEW["count"].key)], bold=True)
+    for key, count in analytics.returns.items():
+        sheet.put([key, count])
+    average = analytics.returns_per_declaration
+    sheet.put([say(locale, _REVIEW["average"].key), round(average, 2) if average is not None
+               else None], bold=True)  # fmt: skip
+    _print_setup(sheet.sheet, footer)
+
+
+# the reviewers' sheet's words (Texts, so that `make messages` finds them)
+_REVIEW = {
+    "sheet": t("analytics.sheet"),
+    "waiting": t("analytics.waiting"),
+    "age": t("analytics.age"),
+    "count": t("analytics.count"),
+    "by_ward": t("analytics.by_ward"),
+    "by_reviewer": t("analytics.by_reviewer"),
+    "decided": t("analytics.decided"),
+    "p50": t("analytics.p50"),
+    "p90": t("analytics.p90"),
+    "all": t("analytics.all"),
+    "returns": t("analytics.returns"),
+    "returned": t("analytics.returned"),
+    "average": t("analytics.average"),
+}
+# each band of AGE_BANDS, for `make messages` (the code says f"analytics.age.{index}")
+_AGES = (t("analytics.age.0"), t("analytics.age.1"), t("analytics.age.2"), t("analytics.age.3"),
+         t("analytics.age.4"))  # fmt: skip
 
 
 def list_workbook(

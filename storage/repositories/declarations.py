@@ -234,6 +234,33 @@ class SqlDeclarationRepository(_Repo):
         )
         return holder
 
+    async def review_events(
+        self, wards: Collection[str] | None, year: int | None = None
+    ) -> Sequence[tuple[int, str, DeclarationEvent]]:
+        """Every status change of the declarations of citizens of ``wards`` (None: all), with
+        each declaration's ward, in order (the reviewer analytics read them)."""
+        e, d = declaration_events.c, declarations.c
+        query = (
+            select(declaration_events, citizens.c.ward_code.label("ward_code"))
+            .join(declarations, d.id == e.declaration_id)
+            .join(citizens, citizens.c.id == d.citizen_id)
+            .order_by(e.declaration_id, e.created_at, e.id)
+        )
+        if wards is not None:
+            query = query.where(citizens.c.ward_code.in_(sorted(wards)))
+        if year is not None:
+            query = query.where(d.year == year)
+        found = []
+        for row in (await self._bulk.execute(query)).mappings():
+            event = DeclarationEvent(
+                row["declaration_id"], row["actor"], row["from_status"], row["to_status"],
+                row["reason"], row["adjusted"], row["round"],
+                _aware(row["created_at"]),  # type: ignore[arg-type]
+                row["id"],
+            )  # fmt: skip
+            found.append((int(row["declaration_id"]), str(row["ward_code"]), event))
+        return found
+
     async def assign(self, declaration_id: int, staff_id: int | None, now: datetime) -> None:
         await self._conn.execute(
             update(declarations)

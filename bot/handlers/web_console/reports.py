@@ -5,16 +5,20 @@ the visit for that action (the whole city for an admin)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
+from bot.domain.collation import collation_key
 from bot.domain.permissions import Action, scope_of
 from bot.domain.ports import UnitOfWork
 from bot.domain.usecases.roles import staff_names
 from bot.engine import t
 from bot.handlers.web_console.auth import Visit
 from bot.handlers.web_console.view import Pages, xlsx_response
+from bot.services.analytics import Analytics, Times, reviewer_analytics
 from bot.services.export import record_pages
 from bot.services.lists import LISTS, list_rows, write_list
 from bot.services.report import (
@@ -48,8 +52,12 @@ class Reports(Pages):
     async def dashboard(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         year = self._year(request)
         say = self.view.say
+        scope = scope_of(visit.role, Action.REPORT)
         async with self.app.store.transaction() as uow:
-            report = await self._report(uow, scope_of(visit.role, Action.REPORT), year)
+            report = await self._report(uow, scope, year)
+            analytics = await reviewer_analytics(uow, scope, datetime.now(UTC), year)
+            names = await staff_names(uow)
+        review = self._review_rows(analytics, names, visit.locale)
         units = [u for u in report.units if u.counts.registered] or report.units[:0]
         widest = max((u.counts.registered for u in units), default=0) or 1
         bars = [
@@ -84,15 +92,55 @@ class Reports(Pages):
         return self.view.render(
             visit.locale, "dashboard.html", visit=visit, page="dashboard", report=report,
             columns=columns, units=units, bars=bars, targets=targets, year=year,
-            percent=percent, lists=list(LISTS),
+            percent=percent, lists=list(LISTS), review=review,
         )  # fmt: skip
+
+    def _review_rows(
+        self, analytics: Analytics, names: Mapping[str, str], locale: str
+    ) -> dict[str, Any]:
+        """The reviewer analytics as the dashboard shows them: hours to one decimal."""
+
+        def shown(value: float | None) -> str:
+            return "—" if value is None else f"{value:.1f}".replace(".", self._decimal(locale))
+
+        def times(rows: list[tuple[str, Times]]) -> list[dict[str, Any]]:
+            ordered = sorted(rows, key=lambda row: collation_key(row[0]))
+            return [
+                {"name": name, "count": t.count, "p50": shown(t.p50), "p90": shown(t.p90)}
+                for name, t in ordered
+            ]
+
+        wards = self.app.wards
+        average = analytics.returns_per_declaration
+        return {
+            "waiting": [
+                (self.view.say(locale, f"analytics.age.{index}"), count)
+                for index, count in enumerate(analytics.waiting)
+            ],
+            "by_ward": times([(wards.name_of(c, c), t) for c, t in analytics.by_ward.items()]),
+            "by_reviewer": times(
+                [(names.get(actor, actor), t) for actor, t in analytics.by_reviewer.items()]
+            ),
+            "overall": times([("", analytics.overall)])[0],
+            "returns": list(analytics.returns.items()),
+            "average": shown(average),
+        }
+
+    def _decimal(self, locale: str) -> str:
+        return self.view.say(locale, DECIMAL.key)
 
     async def report_xlsx(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         year = self._year(request)
+        scope = scope_of(visit.role, Action.REPORT)
         async with self.app.store.transaction() as uow:
-            report = await self._report(uow, scope_of(visit.role, Action.REPORT), year)
+            report = await self._report(uow, scope, year)
+            analytics = await reviewer_analytics(uow, scope, datetime.now(UTC), year)
+            names = await staff_names(uow)
         buffer = io.BytesIO()
-        report_workbook(buffer, report, self.app.translator, visit.locale)
+        report_workbook(
+            buffer, report, self.app.translator, visit.locale,
+            analytics=analytics, reviewers=names, wards=self.app.wards,
+        )  # fmt: skip
         return xlsx_response(buffer.getvalue(), f"bao-cao-cdht-{year}.xlsx")
 
     async def export_xlsx(self, request: web.Request, visit: Visit) -> web.StreamResponse:

@@ -1,0 +1,47 @@
+"""The reviewer analytics on the dashboard and in report.xlsx, against the seeded history of
+``tests/domain/usecases/test_analytics.py`` (answers worked out by hand), on both databases:
+the page and the workbook show the same figures as the service computes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+
+from tests.domain.usecases.test_analytics import seeded
+from tests.handlers.web_console.http_helpers import page_text, served, sign_in
+
+ADMIN = "telegram:900"
+
+
+async def test_the_dashboard_and_the_workbook_show_the_reviewer_figures(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with served(tmp_path, database_url, ADMIN) as web:
+        await seeded(web.app.store)
+        await sign_in(web, ADMIN)
+        year = 2026  # the seeded declarations' campaign year
+        page = page_text(await (await web.client.get(f"/console/dashboard?year={year}")).text())
+        # first decisions: Lê Chân 2, 10, 20 hours; Hồng Bàng 5; all four: p50 5, p90 20
+        assert "Phường Lê Chân 3 10,0 20,0" in page
+        assert "Phường Hồng Bàng 1 5,0 5,0" in page
+        assert "Tất cả 4 5,0 20,0" in page
+        assert "telegram:c1 2 2,0 20,0" in page  # a reviewer with no record: its account
+        # returned: five never, one once, one twice; 3 returns over 7 declarations
+        assert "0 5 1 1 2+ 1 Bình quân mỗi hồ sơ đã nộp 0,4" in page
+
+        response = await web.client.get(f"/console/report.xlsx?year={year}")
+        assert response.status == 200
+        book = openpyxl.load_workbook(io.BytesIO(await response.read()))
+        sheet = book["Xét duyệt"]
+        rows = [[c.value for c in row] for row in sheet.iter_rows() if row[0].value]
+        assert ["Phường Lê Chân", 3, 10, 20] in rows
+        assert ["Phường Hồng Bàng", 1, 5, 5] in rows
+        assert ["telegram:c3", 1, 5, 5] in rows
+        assert ["2+", 1, None, None] in rows and [
+            "Bình quân mỗi hồ sơ đã nộp",
+            0.43,
+            None,
+            None,
+        ] in rows
