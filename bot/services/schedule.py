@@ -163,18 +163,7 @@ class Scheduler:
         ]
         moved = await reassign(uow, due, now, self._capacity)
         hours = int(self._hold.total_seconds() // 3600)
-        return await tell_moved(
-            uow,
-            moved,
-            lambda m: t(
-                "note.passed_on",
-                id=m.declaration.id,
-                name=m.citizen.full_name,
-                ward=m.citizen.ward_name,
-                hours=hours,
-            ),
-            now,
-        )
+        return await tell_moved(uow, moved, t("note.passed_on", hours=hours), now)
 
     async def _escalated_to(
         self, uow: UnitOfWork, ward: str, admins: Sequence[str]

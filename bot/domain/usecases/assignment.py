@@ -11,7 +11,7 @@ decides who is told and whose queue it heads, not who may act."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -100,12 +100,11 @@ async def reassign(
     return moved
 
 
-async def tell_moved(
-    uow: UnitOfWork, moved: Collection[Moved], note: Callable[[Moved], Text], now: datetime
-) -> int:
-    """Tell each new reviewer of the declaration it was given (``note``'s text), with its Review
-    button; the pool is not told (its declarations head every reviewer's queue and digest).
-    How many were told."""
+async def tell_moved(uow: UnitOfWork, moved: Collection[Moved], note: Text, now: datetime) -> int:
+    """Tell each new reviewer of the declaration it was given (``note``, completed with the
+    declaration's ``id``, the citizen's ``name`` and ``ward``), with its Review button; the pool
+    is not told (its declarations head every reviewer's queue and digest). How many were
+    told."""
     told = 0
     for move in moved:
         if move.to is None:
@@ -114,7 +113,13 @@ async def tell_moved(
         message = text_message(
             move.to.channel,
             move.to.external_id,
-            note(move),
+            t(
+                note.key,
+                **note.params,
+                id=declaration.id,
+                name=citizen.full_name,
+                ward=citizen.ward_name,
+            ),
             ((f"/review {declaration.id}", t("note.review.button")),),
             dedupe_key=f"given:{declaration.id}:{move.to.id}:{now.isoformat()}",
             citizen_id=citizen.id,
@@ -132,15 +137,5 @@ async def set_away(uow: UnitOfWork, member: Staff, away: bool, now: datetime, ca
         return 0
     await uow.staff.set_away(member.id, member.away_since or now)
     moved = await reassign(uow, await uow.declarations.assigned_open(member.id), now, capacity)
-    await tell_moved(
-        uow,
-        moved,
-        lambda m: t(
-            "note.given.away",
-            id=m.declaration.id,
-            name=m.citizen.full_name,
-            ward=m.citizen.ward_name,
-        ),
-        now,
-    )
+    await tell_moved(uow, moved, t("note.given.away"), now)
     return len(moved)

@@ -139,6 +139,11 @@ class Review(Pages):
                 declaration.status != "submitted"
                 and await undoable(uow, declaration, visit.account, now) is None
             )
+            # the queue's order (oldest submission first), for «previous» and «next»
+            queue = [
+                d.id for d, _ in await uow.declarations.pending(scope_of(visit.role, Action.QUEUE))
+            ]
+        before, after = _neighbours(queue, declaration_id)
         locale = visit.locale
         say = self.view.say
         criteria = self.app.services.criteria[declaration.criteria_set]
@@ -200,7 +205,7 @@ class Review(Pages):
             group=say(locale, f"group.{citizen.group}"),
             indicators=indicators, total=evaluation.total, max_total=criteria.max_total,
             recognised=evaluation.recognised, complete=evaluation.complete,
-            mine=mine, claim=claim_words, can_undo=can_undo,
+            mine=mine, claim=claim_words, can_undo=can_undo, before=before, after=after,
             approve_label=approve_label, approve_warning=approve_warning,
             done=self._done(request, locale, declaration, evaluation.total, criteria.max_total),
             status=say(locale, f"xlsx.status.{declaration.status}"),
@@ -346,3 +351,12 @@ class Review(Pages):
         if kind == "application/pdf":  # opened in the browser, not downloaded
             response.headers["Content-Disposition"] = "inline"
         return response
+
+
+def _neighbours(queue: list[int], current: int) -> tuple[int | None, int | None]:
+    """The declarations before and after ``current`` in the queue; for one no longer in it
+    (decided just now), none before and the queue's first after, so that «next» goes on."""
+    if current not in queue:
+        return None, queue[0] if queue else None
+    at = queue.index(current)
+    return (queue[at - 1] if at > 0 else None), (queue[at + 1] if at + 1 < len(queue) else None)

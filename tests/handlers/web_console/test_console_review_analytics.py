@@ -1,15 +1,18 @@
-"""The reviewer analytics on the dashboard and in report.xlsx, against the seeded history of
-``tests/domain/usecases/test_analytics.py`` (answers worked out by hand), on both databases:
-the page and the workbook show the same figures as the service computes."""
+"""On both databases: the reviewer analytics on the dashboard and in report.xlsx, against the
+seeded history of ``tests/domain/usecases/test_analytics.py`` (answers worked out by hand);
+and a declaration's links to the previous and the next in the queue."""
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import openpyxl
 
 from tests.domain.usecases.test_analytics import seeded
+from tests.domain.usecases.test_assignment import declarations_of
+from tests.domain.usecases.test_declarations import citizen_of
 from tests.handlers.web_console.http_helpers import page_text, served, sign_in
 
 ADMIN = "telegram:900"
@@ -45,3 +48,23 @@ async def test_the_dashboard_and_the_workbook_show_the_reviewer_figures(
             None,
             None,
         ] in rows
+
+
+async def test_a_declaration_links_to_the_previous_and_next_in_the_queue(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with served(tmp_path, database_url, ADMIN) as web:
+        async with web.app.store.transaction() as uow:
+            citizen = await citizen_of(uow)
+        first, middle, last = (d.id for d in await declarations_of(web.app.store, citizen, 3))
+        await sign_in(web, ADMIN)
+
+        async def links(number: int) -> tuple[str | None, str | None]:
+            page = await (await web.client.get(f"/console/d/{number}")).text()
+            found = [re.search(rf'href="/console/d/(\d+)" id="{name}"', page) for name in
+                     ("previous", "next")]  # fmt: skip
+            return tuple(m.group(1) if m else None for m in found)  # type: ignore[return-value]
+
+        assert await links(first) == (None, str(middle))  # the oldest submission first
+        assert await links(middle) == (str(first), str(last))
+        assert await links(last) == (str(middle), None)
