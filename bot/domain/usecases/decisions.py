@@ -28,8 +28,10 @@ __all__ = [
     "Decider",
     "adjust",
     "approve",
+    "approve_clean",
     "check",
     "claim",
+    "clean_pass",
     "decider_of",
     "held",
     "reject",
@@ -372,3 +374,41 @@ async def undo(uow: UnitOfWork, declaration: Declaration, decider: Decider, now:
         claimed_at=now,
     )
     await notify_citizen(uow, declaration.citizen_id, t("note.undone", year=declaration.year), now)
+
+
+def clean_pass(criteria: CriteriaSet, answers: Mapping[int, IndicatorAnswer]) -> bool:
+    """Whether a declaration may be approved in a batch: every indicator scored, the result a
+    pass by the criteria's own rule (the total, no indicator under its minimum), and nothing
+    flagged by a reviewer (no score adjusted)."""
+    if any(answer.verified_score is not None for answer in answers.values()):
+        return False
+    evaluation = criteria.evaluate(verified_scores(answers))
+    return evaluation.complete and evaluation.recognised
+
+
+async def approve_clean(
+    uow: UnitOfWork,
+    role: Role,
+    declaration_id: int,
+    criteria_sets: Mapping[str, CriteriaSet],
+    now: datetime,
+    hold: timedelta,
+    via: str | None = None,
+) -> bool:
+    """One declaration of a batch approval, decided and recorded as a single approval is:
+    re-checked now (the account, the ward, the status, still a clean pass, not held by someone
+    else), then claimed and approved. False, and nothing changed, when any check fails."""
+    declaration, _ = await check(uow, role, declaration_id)
+    if declaration is None:
+        return False
+    criteria = criteria_sets.get(declaration.criteria_set)
+    answers = await uow.declarations.answers(declaration_id)
+    if criteria is None or not clean_pass(criteria, answers):
+        return False
+    if not (await claim(uow, role, declaration_id, now, hold)).mine:
+        return False  # someone is reviewing it now: theirs to decide
+    fresh = await uow.declarations.get(declaration_id)
+    assert fresh is not None
+    decider = await decider_of(uow, role, now, via)
+    await approve(uow, fresh, criteria, verified_scores(answers), decider, now)
+    return True

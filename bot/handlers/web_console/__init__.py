@@ -50,6 +50,8 @@ class WebConsole:
         add("POST", "/console/signout", guard(sessions.sign_out))
         add("GET", "/console/", guard(review.queue))
         add("GET", "/console/d/{id}", guard(review.page))
+        add("GET", "/console/bulk", guard(review.bulk))
+        add("POST", "/console/bulk", guard(review.bulk_approve))
         add("POST", "/console/d/{id}/adjust", guard(review.adjust))
         add("POST", "/console/d/{id}/decide", guard(review.decide))
         add("POST", "/console/d/{id}/undo", guard(review.undo))

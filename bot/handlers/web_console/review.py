@@ -18,7 +18,9 @@ from bot.domain.usecases.decisions import (
     UNDO_WINDOW,
     adjust,
     approve,
+    approve_clean,
     claim,
+    clean_pass,
     decider_of,
     held,
     reject,
@@ -27,7 +29,9 @@ from bot.domain.usecases.decisions import (
     undo_decision,
     undoable,
     verified_scores,
+    verified_total,
 )
+from bot.domain.usecases.roles import acting_staff_id
 from bot.domain.usecases.texts import result_text
 from bot.domain.validation import national_phone, visible_text
 from bot.engine import Text, t
@@ -57,10 +61,13 @@ class Review(Pages):
         scope = scope_of(visit.role, Action.QUEUE)
         ward = request.query.get("ward") or ""
         min_days = request.query.get("age") or ""
+        # several states at once (waiting, returned, decided); waiting alone by default
+        chosen = [s for s in request.query.getall("status", []) if s in QUEUE_STATES]
+        statuses = tuple(dict.fromkeys(chosen)) or ("submitted",)
         now = datetime.now(UTC)
         hold = self.app.services.review_hold
         async with self.app.store.transaction() as uow:
-            found = await uow.declarations.with_status(("submitted",), scope)
+            found = await uow.declarations.with_status(statuses, scope)
             holders = {m.id: m for m in await uow.staff.all()}
         rows = []
         for declaration, citizen in found:
@@ -72,7 +79,8 @@ class Review(Pages):
             holder = ""
             member = holders.get(declaration.claimed_by or -1)
             claimed = declaration.claimed_at
-            if member is not None and claimed is not None and claimed + hold > now:
+            waiting = declaration.status == "submitted"
+            if waiting and member is not None and claimed is not None and claimed + hold > now:
                 holder = self.view.say(
                     visit.locale,
                     t("web.queue.held_until",
@@ -88,16 +96,24 @@ class Review(Pages):
                     "age": age,
                     "round": declaration.review_round,
                     "holder": holder,
+                    "status": self.view.say(visit.locale, QUEUE_STATES[declaration.status]),
                 }
             )
         released = request.query.get("released", "")
         note = ""
         if released.isdigit() and any(r["id"] == int(released) and not r["holder"] for r in rows):
             note = self.view.say(visit.locale, t("web.queue.released", id=int(released)))
+        approved, left = request.query.get("approved", ""), request.query.get("left", "")
+        if approved.isdigit() and left.isdigit():  # after a batch approval
+            note = self.view.say(
+                visit.locale, t("web.bulk.done", approved=int(approved), left=int(left))
+            )
         return self.view.render(
             visit.locale, "queue.html", visit=visit, rows=rows,
             wards=self.view.ward_choices(scope), ward=ward, age=min_days, page="queue",
-            note=note,
+            note=note, statuses=statuses, states=[
+                (name, self.view.say(visit.locale, label)) for name, label in QUEUE_STATES.items()
+            ],
         )  # fmt: skip
 
     async def _in_scope(
@@ -319,6 +335,61 @@ class Review(Pages):
                 return self.view.refusal(visit.locale, _BAD_INPUT, 400)
         raise web.HTTPSeeOther(f"/console/d/{declaration_id}?done={action}")
 
+    async def bulk(self, request: web.Request, visit: Visit) -> web.StreamResponse:
+        """The batch approval's confirmation: the declarations of the account's wards that
+        passed with nothing flagged and nobody else is reviewing, each listed, all ticked."""
+        if not allowed(visit.role, Action.DECIDE):
+            return self.view.refusal(visit.locale, t("rev.error.not_staff"))
+        now = datetime.now(UTC)
+        hold = self.app.services.review_hold
+        criteria_sets = self.app.services.criteria
+        async with self.app.store.transaction() as uow:
+            me = await acting_staff_id(uow, visit.role, now)
+            found = await uow.declarations.pending(scope_of(visit.role, Action.DECIDE))
+            rows = []
+            for declaration, citizen in found[: BULK_MOST * 5]:
+                held_by_other = (
+                    declaration.claimed_by not in (None, me)
+                    and declaration.claimed_at is not None
+                    and declaration.claimed_at + hold > now
+                )
+                criteria = criteria_sets.get(declaration.criteria_set)
+                if held_by_other or criteria is None:
+                    continue
+                answers = await uow.declarations.answers(declaration.id)
+                if not clean_pass(criteria, answers):
+                    continue
+                rows.append(
+                    {
+                        "id": declaration.id,
+                        "name": citizen.full_name,
+                        "ward": self.app.wards.name_of(citizen.ward_code),
+                        "total": verified_total(answers),
+                    }
+                )
+                if len(rows) >= BULK_MOST:
+                    break
+        return self.view.render(visit.locale, "bulk.html", visit=visit, page="queue", rows=rows)
+
+    async def bulk_approve(self, request: web.Request, visit: Visit) -> web.StreamResponse:
+        """Approve each ticked declaration in a transaction of its own, re-checked as a single
+        approval is (``approve_clean``); one that changed meanwhile is left, and counted."""
+        form = await request.post()
+        if form.get("confirm") != "yes":
+            return self.view.refusal(visit.locale, t("web.review.unconfirmed"), 400)
+        ids = list(dict.fromkeys(int(str(v)) for v in form.getall("id", []) if str(v).isdigit()))
+        if not ids or len(ids) > BULK_MOST:
+            return self.view.refusal(visit.locale, _BAD_INPUT, 400)
+        hold = self.app.services.review_hold
+        approved = 0
+        for declaration_id in ids:
+            async with self.app.store.transaction() as uow:
+                approved += await approve_clean(
+                    uow, visit.role, declaration_id, self.app.services.criteria,
+                    datetime.now(UTC), hold, via="web",
+                )  # fmt: skip
+        raise web.HTTPSeeOther(f"/console/?approved={approved}&left={len(ids) - approved}")
+
     async def undo(self, request: web.Request, visit: Visit) -> web.StreamResponse:
         declaration_id = number(request)
         async with self.app.store.transaction() as uow:
@@ -351,6 +422,16 @@ class Review(Pages):
         if kind == "application/pdf":  # opened in the browser, not downloaded
             response.headers["Content-Disposition"] = "inline"
         return response
+
+
+BULK_MOST = 200  # declarations one batch approval decides at most
+# the states the queue can show, as the export names them
+QUEUE_STATES: dict[str, Text] = {
+    "submitted": t("xlsx.status.submitted"),
+    "returned": t("xlsx.status.returned"),
+    "recognised": t("xlsx.status.recognised"),
+    "not_recognised": t("xlsx.status.not_recognised"),
+}
 
 
 def _neighbours(queue: list[int], current: int) -> tuple[int | None, int | None]:
