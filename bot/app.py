@@ -76,6 +76,7 @@ __all__ = [
     "configure_logging",
     "load_population",
     "load_wards",
+    "reminder_rules",
     "serve_web_console",
 ]
 
@@ -289,11 +290,7 @@ class App:
             escalate_after=timedelta(days=self.settings.escalate_after_days),
             hold=timedelta(hours=self.settings.review_hold_hours),
             capacity=self.settings.review_capacity,
-            reminders=Reminders(
-                timedelta(days=self.settings.reminder_idle_days),
-                self.settings.reminder_max,
-                timedelta(days=self.settings.reminder_start_days),
-            ),
+            reminders=reminder_rules(self.settings),
         )
 
     async def close(self) -> None:
@@ -456,3 +453,13 @@ def build_app(settings: Settings, web_base_url: str | None = None) -> App:
         files=evidence,
     )
     return App(settings, translator, store, wards, engine, evidence, services)
+
+
+def reminder_rules(settings: Settings) -> Reminders:
+    """The reminder steps a first run writes (CDHT_REMINDER_*); the admins edit them after."""
+    return Reminders(
+        timedelta(days=settings.reminder_idle_days),
+        settings.reminder_max,
+        timedelta(days=settings.reminder_start_days),
+        timedelta(days=settings.reminder_returned_days),
+    )

@@ -58,6 +58,7 @@ class Settings(BaseSettings, ChannelSettings):
     reminder_idle_days: int = Field(default=3, ge=1, le=60)
     reminder_max: int = Field(default=3, ge=0, le=10)
     reminder_start_days: int = Field(default=2, ge=1, le=60)
+    reminder_returned_days: int = Field(default=7, ge=1, le=60)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     default_locale: Literal["vi", "en"] = "vi"

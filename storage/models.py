@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    true,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "metadata",
     "outbox",
     "processed_updates",
+    "reminder_steps",
     "secret_keys",
     "staff",
     "staff_wards",
@@ -282,6 +284,18 @@ invitations = Table(
     Column("used_at", DateTime(timezone=True)),
     Column("used_by", Id),
     Column("decides", Boolean, nullable=False, server_default=false()),
+)
+
+reminder_steps = Table(  # reminders as campaign steps the admins edit (migration 0015)
+    "reminder_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event", String(16), nullable=False),  # registered, idle, returned
+    Column("days", Integer, nullable=False),  # after the event
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(80), nullable=False),
+    UniqueConstraint("event", "days", name="uq_reminder_steps_event_days"),
 )
 
 code_attempts = Table(  # wrong codes in a row, per chat account; they outlive an erasure

@@ -104,6 +104,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, command: str) -> int
             return admin.wards(settings, " ".join(args.query))
         if command == "broadcast":
             return asyncio.run(broadcasts.broadcast(settings, args))
+        if command == "reminder":
+            return asyncio.run(broadcasts.reminder(settings, args))
         if command == "coordinator":
             return asyncio.run(staff.coordinator(settings, args))
         if command in ("export", "report", "list"):

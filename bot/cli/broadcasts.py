@@ -19,7 +19,14 @@ from bot.domain.collation import collation_key
 if TYPE_CHECKING:
     from bot.domain.ports import UnitOfWork
 
-__all__ = ["broadcast", "message"]
+__all__ = ["broadcast", "message", "reminder"]
+
+# what each event's step reminds of, on `cdht reminder list`
+_EVENTS = {
+    "registered": "days after registering, if not started",
+    "idle": "days after a draft's last change, if not submitted",
+    "returned": "days after a return, if not resubmitted",
+}
 
 # what the CLI says of a text the use case would refuse, before the database is opened
 _TEXT_PROBLEMS = {"empty": "empty", "short": "too short"}
@@ -142,3 +149,36 @@ def message(args: argparse.Namespace) -> str:
         raise CliError(f"--file {path} is a folder; give the file holding the message") from None
     except OSError as exc:
         raise CliError(f"--file {path}: {exc.strerror or exc}") from None
+
+
+async def reminder(settings: Settings, args: argparse.Namespace) -> int:
+    """``cdht reminder list|add|set``: the campaign's reminder steps (``reminder_steps``),
+    each with how many people it would remind now, as the scheduler would (nothing is sent)."""
+    from bot.app import reminder_rules
+    from bot.services.schedule import Scheduler
+
+    now = datetime.now(UTC)
+    days = getattr(args, "days", None)
+    if days is not None and not 1 <= days <= 365:
+        raise CliError("--days is a whole number from 1 to 365")
+    async with open_store(settings) as store, store.transaction() as uow:
+        scheduler = Scheduler(store, (), reminders=reminder_rules(settings))
+        await scheduler.steps(uow, now)  # the configured defaults, on a first run
+        if args.reminder_command == "add":
+            if await uow.broadcasts.add_step(args.event, int(args.days), "cli", now) is None:
+                raise CliError(f"a {args.event} step of {days} days exists already", 1)
+        elif args.reminder_command == "set":
+            if days is None and not args.on and not args.off:
+                raise CliError("give --days N, --on or --off")
+            active = True if args.on else False if args.off else None
+            if not await uow.broadcasts.set_step(args.id, days, active, "cli", now):
+                raise CliError(
+                    f"no step {args.id}, or its event has a step of {days} days already", 1
+                )
+        steps = await uow.broadcasts.steps()
+        counts = await scheduler.step_counts(uow, now)
+    for step in steps:
+        state = "on" if step.active else "off"
+        print(f"{step.id}\t{step.event}\t{step.days} {_EVENTS.get(step.event, 'days')}"
+              f"\t{state}\t{counts.get(step.id, 0)} now")  # fmt: skip
+    return 0

@@ -77,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
     wards.add_argument("query", nargs="*", help="part of a name, with or without diacritics")
     _staff(commands)
     _broadcast(commands)
+    _reminder(commands)
     _files(commands)
     for module in channel_commands():
         module.add_commands(commands)
@@ -167,6 +168,23 @@ def _broadcast(commands: Commands) -> None:
     )
     resend.add_argument("id", type=int)
     resend.add_argument("--yes", action="store_true", help="send now (else only count)")
+
+
+def _reminder(commands: Commands) -> None:
+    steps = commands.add_parser("reminder", help="the campaign's reminder steps")
+    step_commands = steps.add_subparsers(
+        dest="reminder_command", required=True, metavar="{list,add,set}"
+    )
+    step_commands.add_parser("list", help="each step, and how many people it would remind now")
+    add = step_commands.add_parser("add", help="a new step")
+    add.add_argument("--event", required=True, choices=("registered", "idle", "returned"))
+    add.add_argument("--days", required=True, type=int, help="days after the event (1–365)")
+    change = step_commands.add_parser("set", help="change a step's days, or turn it on or off")
+    change.add_argument("id", type=int, help="the number `cdht reminder list` shows")
+    change.add_argument("--days", type=int, help="days after the event (1–365)")
+    state = change.add_mutually_exclusive_group()
+    state.add_argument("--on", action="store_true")
+    state.add_argument("--off", action="store_true")
 
 
 def _files(commands: Commands) -> None:

@@ -21,6 +21,7 @@ from bot.domain.records import (
     Invitation,
     NewCitizen,
     Received,
+    ReminderStep,
     Staff,
     WebSession,
 )
@@ -221,6 +222,12 @@ class DeclarationRepository(Protocol):
         """For each reviewer given anything: how many of its declarations wait (submitted) and
         when it was last given one."""
 
+    async def returned_idle(
+        self, year: int, returned_before: datetime, returned_after: datetime
+    ) -> Sequence[Declaration]:
+        """Declarations of ``year`` returned for more and not resubmitted, last changed within
+        (``returned_after``, ``returned_before``]."""
+
     async def assigned_open(
         self, staff_id: int | None = None, assigned_before: datetime | None = None
     ) -> Sequence[tuple[Declaration, Citizen]]:
@@ -351,6 +358,18 @@ class StaffRepository(Protocol):
 
 
 class BroadcastRepository(Protocol):
+    async def steps(self) -> Sequence[ReminderStep]:
+        """The reminder steps, by event then days."""
+
+    async def add_step(self, event: str, days: int, by: str, now: datetime) -> ReminderStep | None:
+        """A new step; None when one for that event and day count exists."""
+
+    async def set_step(
+        self, step_id: int, days: int | None, active: bool | None, by: str, now: datetime
+    ) -> bool:
+        """Change a step's days or turn it on or off; False when there is no such step or
+        another step of its event has those days."""
+
     async def create(
         self,
         text: str,

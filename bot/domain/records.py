@@ -19,9 +19,21 @@ __all__ = [
     "Invitation",
     "NewCitizen",
     "Received",
+    "ReminderStep",
     "Staff",
     "WebSession",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderStep:
+    """A campaign step: remind citizens ``days`` after ``event`` if they have not acted
+    (registered: not started; idle: a draft untouched; returned: not resubmitted)."""
+
+    id: int
+    event: str
+    days: int
+    active: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,6 +161,9 @@ class OutboxRepository(Protocol):
     async def enqueue(self, message: OutboxMessage, now: datetime) -> bool:
         """False when a message with the same dedupe key exists already."""
 
+    async def has_key(self, dedupe_key: str) -> bool:
+        """Whether a message with this dedupe key exists (queued, sent, or failed)."""
+
     async def add(self, message: OutboxMessage, now: datetime) -> int:
         """Store a message that has no dedupe key; its row id."""
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from bot.domain.calendar import local_time
 from bot.domain.permissions import Action, allowed, scope_of
 from bot.domain.ports import Store, UnitOfWork
+from bot.domain.records import ReminderStep
 from bot.domain.usecases.assignment import DEFAULT_CAPACITY, reassign, tell_moved
 from bot.domain.usecases.broadcasts import REMINDER_PRIORITY, release_due
 from bot.domain.usecases.notices import text_message
@@ -42,9 +43,12 @@ def greeting(hour: int) -> Text:
 
 @dataclass(frozen=True, slots=True)
 class Reminders:
+    """The first run's reminder steps (then the admins edit them: ``reminder_steps``)."""
+
     idle: timedelta = timedelta(days=3)  # a declaration untouched this long is reminded
     max: int = 3  # reminders per idle declaration, ``idle`` apart
     start: timedelta = timedelta(days=2)  # registered this long without starting: one reminder
+    returned: timedelta = timedelta(days=7)  # returned this long and not resubmitted: one
 
 
 class Scheduler:
@@ -183,36 +187,103 @@ class Scheduler:
         return [(account, True) for account in dict.fromkeys(admins)]
 
     async def _remind(self, uow: UnitOfWork, now: datetime) -> int:
-        """Declarations left idle get up to ``max`` reminders, ``idle`` apart; registered
-        citizens who have not started get one after ``start``. Each one is sent once: its
-        dedupe key names the declaration, its last activity and its number."""
-        rules = self._reminders
-        enqueued = 0
+        """The campaign's reminder steps (``reminder_steps``, which the admins edit; the first
+        run writes the configured defaults into it), each sent once:
+
+        - ``registered``, D days: a citizen registered D days ago or more who has not started
+          this year's declaration, once (the event's active step with the fewest days);
+        - ``idle``, D₁ < D₂ < …: a draft untouched for Dₖ days and less than the next step's
+          (the last: as long again as the gap before it), once for each step and each change;
+        - ``returned``, D days: a declaration returned for more, not resubmitted and untouched
+          for D to 2·D days, once for each return (the event's active step with the fewest
+          days)."""
+        active = [step for step in await self.steps(uow, now) if step.active]
+        reached = 0
+        for step in _applied(active):
+            reached += await self._step(uow, now, step, active, dry=False)
+        return reached
+
+    async def _step(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        step: ReminderStep,
+        active: Sequence[ReminderStep],
+        dry: bool,
+    ) -> int:
+        """One step's reminders (``dry``: how many people it would remind, none sent)."""
         year = local_time(now).year
-        if rules.max:
-            # only drafts still inside the reminder window: idle for 1 to ``max`` periods (+1)
-            oldest = now - rules.idle * (rules.max + 1)
+        days = step.days
+        reached = 0
+        if step.event == "idle":
+            idle = sorted({s.days for s in active if s.event == "idle"})
+            k = idle.index(days) + 1
+            gap = days - idle[k - 2] if k >= 2 else days
+            upper = idle[k] if k < len(idle) else days + gap
             for declaration, answered in await uow.declarations.idle_drafts(
-                year, now - rules.idle, oldest
+                year, now - timedelta(days=days), now - timedelta(days=upper)
             ):
-                number = min(int((now - declaration.updated_at) / rules.idle), rules.max)
                 text = t("note.reminder.progress", answered=answered, year=year)
                 touched = int(declaration.updated_at.timestamp())
-                key = f"remind:decl:{declaration.id}:{touched}:{number}"
-                enqueued += await self._to_citizen(uow, declaration.citizen_id, text, key, now)
-        for citizen in await uow.citizens.not_started(year, now - rules.start, START_KEY):
-            text = t("note.reminder.start", name=citizen.full_name, year=year)
-            key = f"{START_KEY}{citizen.id}:{year}"
-            enqueued += await self._to_citizen(uow, citizen.id, text, key, now)
-        return enqueued
+                key = f"remind:decl:{declaration.id}:{touched}:{k}"
+                reached += await self._to_citizen(uow, declaration.citizen_id, text, key, now, dry)
+        elif step.event == "registered":
+            for citizen in await uow.citizens.not_started(
+                year, now - timedelta(days=days), START_KEY
+            ):
+                text = t("note.reminder.start", name=citizen.full_name, year=year)
+                key = f"{START_KEY}{citizen.id}:{year}"
+                reached += await self._to_citizen(uow, citizen.id, text, key, now, dry)
+        elif step.event == "returned":
+            for declaration in await uow.declarations.returned_idle(
+                year, now - timedelta(days=days), now - timedelta(days=2 * days)
+            ):
+                text = t("note.reminder.returned", year=year, days=days)
+                key = f"remind:returned:{declaration.id}:{declaration.review_round}"
+                reached += await self._to_citizen(uow, declaration.citizen_id, text, key, now, dry)
+        return reached
+
+    async def steps(self, uow: UnitOfWork, now: datetime) -> Sequence[ReminderStep]:
+        """The reminder steps; on the first run, the configured defaults written as rows."""
+        found = await uow.broadcasts.steps()
+        if found:
+            return found
+        rules = self._reminders
+        await uow.broadcasts.add_step("registered", rules.start.days, "config", now)
+        for k in range(1, rules.max + 1):
+            await uow.broadcasts.add_step("idle", rules.idle.days * k, "config", now)
+        await uow.broadcasts.add_step("returned", rules.returned.days, "config", now)
+        return await uow.broadcasts.steps()
+
+    async def step_counts(self, uow: UnitOfWork, now: datetime) -> dict[int, int]:
+        """For each step, how many people it would remind now; nothing is sent. A step that is
+        off, or a once-only event's step that another of fewer days overrides, reaches 0."""
+        steps = list(await self.steps(uow, now))
+        active = [step for step in steps if step.active]
+        applied = _applied(active)
+        return {
+            step.id: await self._step(uow, now, step, active, dry=True) if step in applied else 0
+            for step in steps
+        }
 
     async def _to_citizen(
-        self, uow: UnitOfWork, citizen_id: int, text: Text, key: str, now: datetime
+        self,
+        uow: UnitOfWork,
+        citizen_id: int,
+        text: Text,
+        key: str,
+        now: datetime,
+        dry: bool = False,
     ) -> int:
+        """Remind the citizen on each account it may be reached on; how many reminders were
+        queued (``dry``: 1 when it would be reminded, 0 otherwise, nothing queued)."""
         enqueued = 0
         for identity in await uow.identities.for_citizen(citizen_id):
             if identity.opted_out or identity.unreachable:
                 continue
+            if dry:
+                prefix = f"{key}:{identity.channel}:{identity.external_id}"
+                return 0 if await uow.outbox.has_key(prefix) else 1
             message = text_message(
                 identity.channel,
                 identity.external_id,
@@ -225,3 +296,17 @@ class Scheduler:
             )
             enqueued += int(await uow.outbox.enqueue(message, now))
         return enqueued
+
+
+ONCE_EVENTS = ("registered", "returned")  # one reminder for each: their fewest-days step
+STEP_EVENTS = ("registered", "idle", "returned")
+
+
+def _applied(active: Sequence[ReminderStep]) -> list[ReminderStep]:
+    """The steps that remind: every idle one, and each once-only event's step of fewest days."""
+    chosen = [step for step in active if step.event == "idle"]
+    for event in ONCE_EVENTS:
+        of_event = [step for step in active if step.event == event]
+        if of_event:
+            chosen.append(min(of_event, key=lambda step: step.days))
+    return chosen

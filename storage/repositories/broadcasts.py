@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, and_, case, func, insert, literal, or_, select, update
 
-from bot.domain.records import Broadcast, Received
-from storage.models import broadcasts, citizens, identities, outbox
+from bot.domain.records import Broadcast, Received, ReminderStep
+from storage.models import broadcasts, citizens, identities, outbox, reminder_steps
 from storage.repositories._base import _Repo
 from storage.repositories._rows import _audience_query, _aware, _broadcast
 
@@ -59,6 +59,42 @@ def _outcome() -> Any:
 
 
 class SqlBroadcastRepository(_Repo):
+    async def steps(self) -> Sequence[ReminderStep]:
+        s = reminder_steps.c
+        rows = await self._conn.execute(
+            select(s.id, s.event, s.days, s.active).order_by(s.event, s.days)
+        )
+        return [ReminderStep(int(i), str(e), int(d), bool(a)) for i, e, d, a in rows]
+
+    async def add_step(self, event: str, days: int, by: str, now: datetime) -> ReminderStep | None:
+        s = reminder_steps.c
+        if await self._conn.scalar(select(s.id).where(s.event == event, s.days == days)):
+            return None
+        result = await self._conn.execute(
+            insert(reminder_steps)
+            .values(event=event, days=days, active=True, updated_at=now, updated_by=by)
+            .returning(s.id)
+        )
+        return ReminderStep(int(result.scalar_one()), event, days, True)
+
+    async def set_step(
+        self, step_id: int, days: int | None, active: bool | None, by: str, now: datetime
+    ) -> bool:
+        s = reminder_steps.c
+        found = (await self._conn.execute(select(s.event).where(s.id == step_id))).first()
+        if found is None:
+            return False
+        values: dict[str, Any] = {"updated_at": now, "updated_by": by}
+        if days is not None:
+            taken = select(s.id).where(s.event == found[0], s.days == days, s.id != step_id)
+            if await self._conn.scalar(taken):
+                return False
+            values["days"] = days
+        if active is not None:
+            values["active"] = active
+        await self._conn.execute(update(reminder_steps).where(s.id == step_id).values(**values))
+        return True
+
     async def create(
         self,
         text: str,

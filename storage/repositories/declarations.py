@@ -283,6 +283,22 @@ class SqlDeclarationRepository(_Repo):
             for staff_id, count, last in await self._conn.execute(query)
         }
 
+    async def returned_idle(
+        self, year: int, returned_before: datetime, returned_after: datetime
+    ) -> Sequence[Declaration]:
+        d = declarations.c
+        query = (
+            select(declarations)
+            .where(
+                d.status == "returned",
+                d.year == year,
+                d.updated_at <= returned_before,
+                d.updated_at > returned_after,
+            )
+            .order_by(d.id)
+        )
+        return [_declaration(row) for row in (await self._bulk.execute(query)).mappings()]
+
     async def assigned_open(
         self, staff_id: int | None = None, assigned_before: datetime | None = None
     ) -> Sequence[tuple[Declaration, Citizen]]:

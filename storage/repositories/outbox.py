@@ -66,6 +66,12 @@ class SqlOutboxRepository(_Repo):
             self._wrote(message, now)
         return bool(result.rowcount)
 
+    async def has_key(self, dedupe_key: str) -> bool:
+        found = await self._conn.scalar(
+            select(outbox.c.id).where(outbox.c.dedupe_key == dedupe_key)
+        )
+        return found is not None
+
     async def due(
         self,
         channel: str,

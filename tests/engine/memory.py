@@ -222,6 +222,9 @@ class _Outbox:
         await self.add(message, now)
         return True
 
+    async def has_key(self, dedupe_key: str) -> bool:
+        return any(r.message.dedupe_key == dedupe_key for r in self._t.outbox.values())
+
     async def due(
         self,
         channel: str,
