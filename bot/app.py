@@ -53,6 +53,7 @@ from bot.flows import (
     stop_command,
     subscribe_command,
     undo_command,
+    verify_command,
     waiting_command,
     web_command,
 )
@@ -433,6 +434,7 @@ def build_app(settings: Settings, web_base_url: str | None = None) -> App:
             "invite": ReplyCommand(invite_command, t("command.invite"), listed=False),
             "staff": ReplyCommand(staff_command, t("command.staff"), listed=False),
             "away": ReplyCommand(away_command, t("command.away"), listed=False),
+            "verify": ReplyCommand(verify_command, t("command.verify"), listed=False),
             "revoke": ReplyCommand(revoke_command, t("command.revoke"), listed=False),
             "report": ReplyCommand(report_command, t("command.report"), listed=False),
             "export": ReplyCommand(export_command, t("command.export"), listed=False),

@@ -37,6 +37,8 @@ __all__ = [
     "invitations",
     "link_codes",
     "metadata",
+    "org_verifications",
+    "orgs",
     "outbox",
     "processed_updates",
     "reminder_steps",
@@ -78,7 +80,9 @@ citizens = Table(
     Column("locale", String(5), nullable=False),
     Column("registered_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("org_id", Id),  # the organisation named as workplace or school, from `orgs`
     Index("ix_citizens_ward_code", "ward_code"),
+    Index("ix_citizens_org_id", "org_id"),
 )
 
 identities = Table(
@@ -260,6 +264,7 @@ staff = Table(
     Column("decides", Boolean, nullable=False, server_default=false()),
     Column("capacity", Integer),  # open declarations given at most; NULL: the configured default
     Column("away_since", DateTime(timezone=True)),  # `/away`: no new declarations
+    Column("org_id", Id),  # an organisation verifier's organisation
     UniqueConstraint("channel", "external_id", name="uq_staff_channel_external_id"),
 )
 
@@ -284,6 +289,30 @@ invitations = Table(
     Column("used_at", DateTime(timezone=True)),
     Column("used_by", Id),
     Column("decides", Boolean, nullable=False, server_default=false()),
+    Column("org_id", Id),  # an organisation verifier's invitation: its organisation
+)
+
+orgs = Table(  # schools, agencies, enterprises the admins keep (`cdht org add`)
+    "orgs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(150), nullable=False),
+    Column("ward_code", String(10), nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("name", "ward_code", name="uq_orgs_name_ward_code"),
+)
+
+org_verifications = Table(  # an organisation's confirmation of a declaration, per review round
+    "org_verifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("declaration_id", Id, ForeignKey("declarations.id", ondelete="CASCADE"), nullable=False),
+    Column("org_id", Id, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("declaration_id", "round", name="uq_org_verifications_round"),
 )
 
 reminder_steps = Table(  # reminders as campaign steps the admins edit (migration 0015)

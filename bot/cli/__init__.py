@@ -108,6 +108,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, command: str) -> int
             return asyncio.run(broadcasts.reminder(settings, args))
         if command == "coordinator":
             return asyncio.run(staff.coordinator(settings, args))
+        if command == "org":
+            return asyncio.run(staff.org(settings, args))
         if command in ("export", "report", "list"):
             return reports.to_file(args, settings, command)
         for module in channel_commands():

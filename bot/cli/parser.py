@@ -76,6 +76,7 @@ def parser() -> argparse.ArgumentParser:
     wards = commands.add_parser("wards", help="list or search the province's units")
     wards.add_argument("query", nargs="*", help="part of a name, with or without diacritics")
     _staff(commands)
+    _orgs(commands)
     _broadcast(commands)
     _reminder(commands)
     _files(commands)
@@ -99,6 +100,9 @@ def _staff(commands: Commands) -> None:
     where.add_argument("--ward", action="append", default=[], help="a unit's code (repeatable)")
     where.add_argument(
         "--all-wards", action="store_true", help="every unit of the city (an officer's)"
+    )
+    invite.add_argument(
+        "--org", type=int, help="an organisation's number (`cdht org list`): its verifier"
     )
     invite.add_argument(
         "--decide",
@@ -132,6 +136,15 @@ def _staff(commands: Commands) -> None:
     capacity.add_argument(
         "n", help="open declarations at most (0: none new), or 'default' (CDHT_REVIEW_CAPACITY)"
     )
+
+
+def _orgs(commands: Commands) -> None:
+    org = commands.add_parser("org", help="schools, agencies and enterprises citizens name")
+    org_commands = org.add_subparsers(dest="org_command", required=True, metavar="{add,list}")
+    add = org_commands.add_parser("add", help="add one; prints its number")
+    add.add_argument("--name", required=True, help="its name as citizens will find it")
+    add.add_argument("--ward", required=True, help="the code of the unit it is in")
+    org_commands.add_parser("list", help="every organisation with its number and unit")
 
 
 def _broadcast(commands: Commands) -> None:

@@ -17,13 +17,21 @@ from typing import TYPE_CHECKING
 from bot.cli.shared import CliError, say, unit_codes
 from bot.cli.store import open_store
 from bot.config import Settings
-from bot.domain.permissions import ADMIN, COORDINATOR, role_label, stands_in, ward_bound
+from bot.domain.permissions import (
+    ADMIN,
+    COORDINATOR,
+    VERIFIER,
+    org_bound,
+    role_label,
+    stands_in,
+    ward_bound,
+)
 
 if TYPE_CHECKING:
     from bot.domain.ports import UnitOfWork
     from bot.domain.wards import WardDirectory
 
-__all__ = ["coordinator"]
+__all__ = ["coordinator", "org"]
 
 
 async def coordinator(settings: Settings, args: argparse.Namespace) -> int:
@@ -31,12 +39,20 @@ async def coordinator(settings: Settings, args: argparse.Namespace) -> int:
 
     wards = load_wards(settings)
     if args.staff_command == "invite":
-        args.role = args.role or (ADMIN if args.admin else COORDINATOR)
+        args.role = args.role or (
+            ADMIN if args.admin else VERIFIER if args.org is not None else COORDINATOR
+        )
+        if (args.org is not None) != org_bound(args.role):
+            raise CliError(
+                "--org ID is a verifier's, and a verifier needs it: --org ID (see: cdht org list)"
+            )
         if args.decide and not stands_in(args.role):
             raise CliError(f"--decide is an officer's: --role {args.role} cannot be given it")
         if args.all_wards and (args.role == COORDINATOR or not ward_bound(args.role)):
             # a coordinator is its wards' own; the whole city's role needs no list
             raise CliError(f"--all-wards is not for --role {args.role}: give --ward CODE")
+        if org_bound(args.role) and (args.ward or args.all_wards or args.decide):
+            raise CliError("a verifier is its organisation's: give --org ID alone")
         if ward_bound(args.role) and not args.ward and not args.all_wards:
             if args.role == COORDINATOR:
                 raise CliError("give --ward CODE (repeatable) or --admin")
@@ -72,10 +88,20 @@ async def _invite(
 
     kind = str(args.role)
     valid = timedelta(days=settings.invite_valid_days)
-    invited = await invite(uow, OPERATOR, kind, args.ward, now, valid, bool(args.decide))
+    invited = await invite(uow, OPERATOR, kind, args.ward, now, valid, bool(args.decide), args.org)
+    if invited.problem == "no_org":
+        raise CliError(f"no organisation {args.org} (see: cdht org list)", 1)
     if invited.code is None:  # the operator may invite, and a coordinator has wards here
         raise CliError(f"the invitation was refused ({invited.problem})", 1)
     print(invited.code)
+    if args.org is not None:
+        found = await uow.orgs.get(args.org)
+        print(
+            f"verifier invitation for {found.name if found else args.org}, valid "
+            f"{settings.invite_valid_days} days: send /coordinator {invited.code} to the bot",
+            file=sys.stderr,
+        )
+        return 0
     deciding = ", deciding where a unit has no coordinator" if invited.decides else ""
     print(
         f"{kind} invitation for {_places(wards, invited.wards) or 'the whole city'}{deciding}, "
@@ -174,3 +200,34 @@ async def _revoke(
         return 0
     print(said, file=sys.stderr)
     return 1
+
+
+async def org(settings: Settings, args: argparse.Namespace) -> int:
+    """``cdht org add|list``: the organisations citizens name as workplace or school."""
+    from bot.app import load_wards
+    from bot.domain.validation import ValidationError, normalize_free_text
+
+    wards = load_wards(settings)
+    now = datetime.now(UTC)
+    if args.org_command == "add":
+        (code,) = unit_codes(wards, [args.ward])
+        try:
+            name = normalize_free_text(args.name, 150)
+        except ValidationError:
+            raise CliError(
+                "give the organisation's name in words (at most 150 characters)"
+            ) from None
+    async with open_store(settings) as store, store.transaction() as uow:
+        if args.org_command == "add":
+            added = await uow.orgs.add(name, code, "cli", now)
+            if added is None:
+                raise CliError(f"{name} is already in {wards.name_of(code)}", 1)
+            print(added.id)
+            print(f"{name}, {wards.name_of(code)}: number {added.id}", file=sys.stderr)
+            return 0
+        found = await uow.orgs.all()
+    for item in found:
+        print(f"{item.id}\t{item.name}\t{item.ward_code}\t{wards.name_of(item.ward_code)}")
+    if not found:
+        print("no organisations yet: cdht org add --name NAME --ward CODE", file=sys.stderr)
+    return 0

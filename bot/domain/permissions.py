@@ -30,6 +30,7 @@ __all__ = [
     "NONE",
     "OFFICER",
     "ROLES",
+    "VERIFIER",
     "Account",
     "Action",
     "RoleRow",
@@ -37,6 +38,7 @@ __all__ = [
     "allowed",
     "home_text",
     "invitable",
+    "org_bound",
     "role_label",
     "role_name",
     "scope_kind",
@@ -65,12 +67,14 @@ class Action(StrEnum):
     INVITE = "invite"  # /invite, the console's invitation form, `cdht coordinator invite`
     REVOKE = "revoke"  # /revoke, the console's revoke button, `cdht coordinator revoke`
     CHANNELS = "channels"  # connect a ward's own account on a channel (its Zalo OA's page)
+    VERIFY = "verify"  # confirm, for an organisation, the declarations of citizens who named it
 
 
 class Scope(Enum):
     NONE = "none"  # refused
     WARDS = "wards"  # within the account's own wards
     STAND_IN = "stand_in"  # within its wards that have no coordinator, if it may decide there
+    ORG = "org"  # the citizens who named the account's organisation as workplace or school
     CITY = "city"  # everywhere
 
 
@@ -108,13 +112,13 @@ class RoleRow:
         return self.grants.get(action, Scope.NONE)
 
 
-NONE, COORDINATOR, OFFICER, ADMIN = "none", "coordinator", "officer", "admin"
-N, W, S, C = Scope.NONE, Scope.WARDS, Scope.STAND_IN, Scope.CITY
+NONE, COORDINATOR, OFFICER, VERIFIER, ADMIN = "none", "coordinator", "officer", "verifier", "admin"
+N, W, S, G, C = Scope.NONE, Scope.WARDS, Scope.STAND_IN, Scope.ORG, Scope.CITY  # G: orGanisation
 # The table's columns, in this order.
 COLUMNS = (
     Action.WEB_CONSOLE, Action.QUEUE, Action.REVIEW, Action.DECIDE, Action.CITIZENS,
     Action.REPORT, Action.EXPORT, Action.LISTS, Action.BROADCAST, Action.OTHERS_BROADCASTS,
-    Action.LIST_STAFF, Action.INVITE, Action.REVOKE, Action.CHANNELS,
+    Action.LIST_STAFF, Action.INVITE, Action.REVOKE, Action.CHANNELS, Action.VERIFY,
 )  # fmt: skip
 
 
@@ -130,17 +134,21 @@ def _row(
 
 
 ROLES: Mapping[str, RoleRow] = {
-    #                  web que rev dec cit rep exp lis bro oth sta inv rvk cha
-    NONE: _row(        (N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N),
+    #                  web que rev dec cit rep exp lis bro oth sta inv rvk cha ver
+    NONE: _row(        (N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N),
                        None, None),
-    COORDINATOR: _row( (W,  W,  W,  W,  W,  W,  W,  W,  W,  N,  N,  N,  N,  N),
+    COORDINATOR: _row( (W,  W,  W,  W,  W,  W,  W,  W,  W,  N,  N,  N,  N,  N,  N),
                        t("staff.role.coordinator"), t("staff.home"), t("note.by.unnamed"),
                        ward_level=True),
     # reads and reports across its wards; the queue, reviews and decisions only where it
     # stands in for a missing coordinator (`--decide`); broadcasts stay the wards' and the city's
-    OFFICER: _row(     (W,  S,  S,  S,  W,  W,  W,  W,  N,  N,  N,  N,  N,  N),
+    OFFICER: _row(     (W,  S,  S,  S,  W,  W,  W,  W,  N,  N,  N,  N,  N,  N,  N),
                        t("staff.role.officer"), t("staff.home.officer"), t("note.by.officer")),
-    ADMIN: _row(       (C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C),
+    # a school's, an agency's or an enterprise's: confirms its people's declarations, which the
+    # ward still decides (the ward's reviewer sees the confirmation)
+    VERIFIER: _row(    (N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  N,  G),
+                       t("staff.role.verifier"), t("staff.home.verifier")),
+    ADMIN: _row(       (C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  C,  N),
                        t("staff.role.admin"), t("staff.home.admin"), t("note.by.city")),
 }  # fmt: skip
 
@@ -151,7 +159,7 @@ def role_name(account: Account) -> str:
     if account.admin:
         return ADMIN
     staff = account.staff
-    if staff is None or staff.revoked_at is not None or not staff.wards:
+    if staff is None or staff.revoked_at is not None or not (staff.wards or staff.org_id):
         return NONE
     return staff.role if staff.role in ROLES else NONE
 
@@ -168,6 +176,8 @@ def allowed(account: Account, action: Action, ward: str | None = None) -> bool:
         return True
     if kind is Scope.NONE:
         return False
+    if kind is Scope.ORG:  # its organisation's people, wherever they live
+        return account.staff is not None and account.staff.org_id is not None
     wards = _wards(account, kind)
     if ward is None:
         return kind is Scope.WARDS or bool(wards)
@@ -199,6 +209,12 @@ def ward_bound(name: str) -> bool:
     """Whether a role is held for chosen wards (a coordinator, an officer) rather than for the
     city."""
     return any(scope in (Scope.WARDS, Scope.STAND_IN) for scope in ROLES[name].grants.values())
+
+
+def org_bound(name: str) -> bool:
+    """Whether a role is held for an organisation (its verifier) rather than wards or the
+    city: its invitation names the organisation."""
+    return any(scope is Scope.ORG for scope in ROLES[name].grants.values())
 
 
 def stands_in(name: str) -> bool:

@@ -20,6 +20,8 @@ from bot.domain.records import (
     IndicatorAnswer,
     Invitation,
     NewCitizen,
+    Org,
+    OrgVerification,
     Received,
     ReminderStep,
     Staff,
@@ -222,6 +224,12 @@ class DeclarationRepository(Protocol):
         """For each reviewer given anything: how many of its declarations wait (submitted) and
         when it was last given one."""
 
+    async def of_org(
+        self, org_id: int, statuses: Sequence[str]
+    ) -> Sequence[tuple[Declaration, Citizen]]:
+        """Declarations in these states of citizens who named the organisation, oldest
+        submission first."""
+
     async def returned_idle(
         self, year: int, returned_before: datetime, returned_after: datetime
     ) -> Sequence[Declaration]:
@@ -306,9 +314,11 @@ class StaffRepository(Protocol):
         invited_by: str,
         now: datetime,
         decides: bool = False,
+        org_id: int | None = None,
     ) -> Staff:
         """Give an account an invitation's role and wards (the only way a role is made);
-        ``decides``: an officer's standing in for a missing coordinator."""
+        ``decides``: an officer's standing in for a missing coordinator; ``org_id``: a
+        verifier's organisation."""
 
     async def record(self, channel: str, external_id: str, now: datetime) -> int:
         """The id of the account's staff record, made with role ``none`` (granting nothing)
@@ -332,6 +342,7 @@ class StaffRepository(Protocol):
         now: datetime,
         expires_at: datetime,
         decides: bool = False,
+        org_id: int | None = None,
     ) -> int: ...
 
     async def invitation(self, code_hash: str) -> Invitation | None: ...
@@ -430,6 +441,22 @@ class WebRepository(Protocol):
     async def end(self, id_hash: str, now: datetime) -> None: ...
 
 
+class OrgRepository(Protocol):
+    async def add(self, name: str, ward_code: str, by: str, now: datetime) -> Org | None:
+        """A new organisation; None when one of that name exists in that ward."""
+
+    async def all(self) -> Sequence[Org]: ...
+
+    async def get(self, org_id: int) -> Org | None: ...
+
+    async def verify(
+        self, declaration_id: int, org_id: int, actor: str, review_round: int, now: datetime
+    ) -> bool:
+        """Record the organisation's confirmation for this round; False when it was given."""
+
+    async def verifications(self, declaration_id: int) -> Sequence[OrgVerification]: ...
+
+
 class UnitOfWork(ConversationUnitOfWork, Protocol):
     """One database transaction, as the use cases see it: the engine's repositories (with the
     accounts as the campaign uses them) and the campaign's own."""
@@ -454,6 +481,9 @@ class UnitOfWork(ConversationUnitOfWork, Protocol):
 
     @property
     def broadcasts(self) -> BroadcastRepository: ...
+
+    @property
+    def orgs(self) -> OrgRepository: ...
 
 
 class Store(Protocol):

@@ -18,11 +18,35 @@ __all__ = [
     "IndicatorAnswer",
     "Invitation",
     "NewCitizen",
+    "Org",
+    "OrgVerification",
     "Received",
     "ReminderStep",
     "Staff",
     "WebSession",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    """A school, agency or enterprise the admins keep, which citizens name as their workplace
+    or school and whose verifiers confirm their declarations."""
+
+    id: int
+    name: str
+    ward_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrgVerification:
+    """An organisation's confirmation of a declaration in one review round."""
+
+    declaration_id: int
+    org_id: int
+    org_name: str
+    actor: str  # channel:id of the verifier
+    round: int
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +90,7 @@ class NewCitizen:
     guardian_consent: bool | None
     channel: str
     locale: str
+    org_id: int | None = None  # the organisation named as workplace or school (`orgs`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +201,7 @@ class Staff:
     decides: bool = False  # an officer who stands in for a missing coordinator (`--decide`)
     capacity: int | None = None  # open declarations it is given at most (None: the default)
     away_since: datetime | None = None  # `/away`: given no new declarations until `/away off`
+    org_id: int | None = None  # an organisation verifier's organisation
 
     @property
     def account(self) -> str:
@@ -196,6 +222,7 @@ class Invitation:
     expires_at: datetime
     used_at: datetime | None
     decides: bool = False  # an officer's: stands in for a missing coordinator
+    org_id: int | None = None  # an organisation verifier's: its organisation
 
 
 @dataclass(frozen=True, slots=True)

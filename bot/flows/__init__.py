@@ -39,6 +39,7 @@ from bot.flows.staff import (
     staff_home,
     stop_command,
     subscribe_command,
+    verify_command,
     web_command,
 )
 
@@ -88,6 +89,7 @@ __all__ = [
     "stop_command",
     "subscribe_command",
     "undo_command",
+    "verify_command",
     "waiting_command",
     "web_command",
 ]

@@ -555,13 +555,55 @@ def _workplace_prompt(ctx: Ctx) -> Prompt:
 
 async def _workplace(ctx: Ctx, answer: Answer) -> Outcome:
     if answer.choice_id == "skip" or phrases().is_none(answer.text):
-        return Accept({"workplace": None})  # "không có", "nghỉ hưu", «k»: nothing to give
+        return Accept({"workplace": None, "org_id": None})  # «không có», «nghỉ hưu», «k»
     if phrases().is_dont_know(answer.text) or phrases().intent(answer.text) is not None:
         return Retry(t("reg.workplace.error.hint"))  # «ok», «rồi»: not a workplace
     try:
-        return Accept({"workplace": normalize_free_text(answer.text, 150)})
+        typed = normalize_free_text(answer.text, 150)
     except ValidationError as exc:
         return _error(exc)
+    # the organisations the admins keep, found by part of the name as wards are: one chosen
+    # from the list is one its verifiers confirm for (a name typed is kept as typed)
+    words = fold(typed).split()
+    found = [o for o in await ctx.uow.orgs.all() if all(w in fold(o.name) for w in words)]
+    if found:
+        candidates = [[o.id, o.name] for o in found[:MAX_ORG_CHOICES]]
+        return Accept({"workplace": typed, "org_candidates": candidates}, goto="org_pick")
+    return Accept({"workplace": typed, "org_id": None})
+
+
+MAX_ORG_CHOICES = 6  # organisations offered as buttons for what was typed
+
+
+def _picking_org(ctx: Ctx) -> bool:
+    return bool(ctx.values.get("org_candidates"))
+
+
+def _org_pick_prompt(ctx: Ctx) -> Prompt:
+    candidates = ctx.values.get("org_candidates") or []
+    typed = str(ctx.values.get("workplace") or "")
+    return Prompt(
+        t("reg.org_pick.prompt"),
+        (
+            *(ChoiceSpec(f"o{number}", name) for number, name in candidates),
+            ChoiceSpec("typed", t("reg.org_pick.typed", typed=typed[:40])),
+            ChoiceSpec("retype", t("reg.ward_pick.retype")),
+        ),
+        Expect.CHOICE,
+    )
+
+
+async def _org_pick(ctx: Ctx, answer: Answer) -> Outcome:
+    if answer.choice_id == "retype":
+        return Accept({"org_candidates": None}, goto="workplace")
+    if answer.choice_id == "typed":  # not in the list: the words typed, no organisation
+        return Accept({"org_id": None, "org_candidates": None})
+    if answer.choice_id and answer.choice_id.startswith("o") and answer.choice_id[1:].isdigit():
+        found = await ctx.uow.orgs.get(int(answer.choice_id[1:]))
+        if found is None:
+            return choose()
+        return Accept({"org_id": found.id, "workplace": found.name, "org_candidates": None})
+    return await _workplace(ctx, answer)  # typed another name: search again
 
 
 # -- summary and edits -----------------------------------------------------------------------
@@ -608,6 +650,7 @@ def _new_citizen(ctx: Ctx) -> NewCitizen:
         ward_data_version=str(values["ward_data_version"]),
         residential_group=str(values["residential_group"]),
         workplace=values.get("workplace") if group != 1 else None,
+        org_id=values.get("org_id") if group != 1 else None,
         guardian_consent=values.get("guardian_consent"),
         channel=ctx.identity.channel,
         locale=ctx.locale,
@@ -674,6 +717,7 @@ FIELD_STEPS = (
     Step("ward_pick", _ward_pick_prompt, _ward_pick, applies=_picking, part_of="ward"),
     Step("residential_group", _residential_prompt, _residential),
     Step("workplace", _workplace_prompt, _workplace, applies=_works),
+    Step("org_pick", _org_pick_prompt, _org_pick, applies=_picking_org, part_of="workplace"),
 )
 EDIT_STEP = Step("edit_field", _edit_field_prompt, _edit_field)
 

@@ -210,6 +210,12 @@ async def _load(ctx: Ctx, declaration_id: int) -> dict[str, Any]:
         "verified": {str(i): a.verified_score for i, a in adjusted.items()},
         "reasons": {str(i): a.adjust_reason or "" for i, a in adjusted.items()},
         "marked": [],
+        # this round's confirmations by the organisation the citizen named
+        "org_verified": [
+            [v.org_name, local_date(v.created_at)]
+            for v in await ctx.uow.orgs.verifications(declaration_id)
+            if v.round == declaration.review_round
+        ],
     }
 
 
@@ -286,6 +292,12 @@ def _overview_prompt(ctx: Ctx) -> Prompt:
         )
         for i in criteria.indicators
     )
+    confirmed = tuple(
+        t("org.verified.line", org=org, date=date)
+        for org, date in ctx.values.get("org_verified") or ()
+    )
+    if confirmed:  # the organisation the citizen named confirmed it
+        lines = (*lines, *confirmed)
     return Prompt(
         t("rev.overview", header=_header(ctx), lines=Joined(lines, "\n")),
         (

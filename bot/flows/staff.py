@@ -14,11 +14,13 @@ from bot.domain.permissions import (
     allowed,
     home_text,
     invitable,
+    org_bound,
     role_label,
     scope_of,
     ward_bound,
 )
 from bot.domain.usecases.assignment import set_away
+from bot.domain.usecases.decisions import verify_for_org
 from bot.domain.usecases.roles import Role, invite, redeem, refusal, revoke, role_of
 from bot.domain.usecases.texts import person
 from bot.domain.validation import ValidationError, normalize_free_text, validate_phone
@@ -55,6 +57,7 @@ __all__ = [
     "staff_home",
     "stop_command",
     "subscribe_command",
+    "verify_command",
     "web_command",
 ]
 
@@ -77,6 +80,9 @@ async def _redeem_guard(ctx: Ctx) -> Text | None:
             "expired": t("staff.code.expired"),
         }.get(done.problem or "", t("staff.code.unknown"))
     ctx.values.update(staff_id=done.staff.id, role=done.staff.role, wards=sorted(done.staff.wards))
+    if done.staff.org_id is not None:  # a verifier: its organisation's name, for the next words
+        found = await ctx.uow.orgs.get(done.staff.org_id)
+        ctx.values["org"] = found.name if found is not None else str(done.staff.org_id)
     return None
 
 
@@ -91,6 +97,8 @@ def _bound(ctx: Ctx) -> Text:
         return t("staff.bound", wards=wards)
     if ward_bound(role):
         return t("staff.bound.role", role=label, wards=wards)
+    if org_bound(role):
+        return t("staff.bound.org", role=label, org=str(ctx.values.get("org") or ""))
     return t("staff.bound.role.city", role=label)
 
 
@@ -171,6 +179,39 @@ async def away_command(ctx: Ctx) -> Answered:
     return t("staff.away.on", count=handed)
 
 
+async def verify_command(ctx: Ctx) -> Answered:
+    """``/verify`` (an organisation's verifier): its people's declarations waiting, each with
+    a button; ``/verify N``: confirm one for the organisation (the ward still decides)."""
+    role = await _role(ctx)
+    raw = str(ctx.values.get("args") or "").strip().lstrip("#")
+    if not raw:
+        if not allowed(role, Action.VERIFY) or role.staff is None or role.staff.org_id is None:
+            return refusal(role, Action.VERIFY)
+        waiting = await ctx.uow.declarations.of_org(role.staff.org_id, ("submitted",))
+        if not waiting:
+            return t("org.verify.none")
+        verified = set()
+        for declaration, _ in waiting:
+            if any(v.round == declaration.review_round
+                   for v in await ctx.uow.orgs.verifications(declaration.id)):  # fmt: skip
+                verified.add(declaration.id)
+        todo = [(d, c) for d, c in waiting if d.id not in verified]
+        if not todo:
+            return t("org.verify.all_done", count=len(waiting))
+        lines = tuple(
+            t("org.verify.line", id=d.id, name=c.full_name, ward=c.ward_name)
+            for d, c in todo[:QUEUE_BUTTONS]
+        )
+        buttons = tuple(
+            ChoiceSpec(f"/verify {d.id}", t("org.verify.button", id=d.id))
+            for d, _ in todo[:QUEUE_BUTTONS]
+        )
+        return (t("org.verify.list", count=len(todo), lines=Joined(lines, "\n")), buttons)
+    if not raw.isdigit() or len(raw) > 12:
+        return t("org.verify.usage")
+    return await verify_for_org(ctx.uow, role, int(raw), ctx.now)
+
+
 async def staff_home(ctx: Ctx) -> Text | None:
     """What staff who are not citizens see instead of a registration: their commands."""
     return home_text(await _role(ctx))
@@ -248,6 +289,22 @@ async def invite_command(ctx: Ctx) -> Answered:
     if not query or len(query) > MAX_QUERY:
         return _usage()
     kind, query = _invited_role(query)
+    if org_bound(kind):  # /invite verifier 12: an organisation's, by its number
+        if not query.isdigit() or len(query) > 12:
+            return t("staff.invite.org_usage", name=kind)
+        done = await invite(
+            ctx.uow, role, kind, (), ctx.now, bundle.invite_valid, org_id=int(query)
+        )
+        org = await ctx.uow.orgs.get(int(query))
+        if done.code is None or org is None:
+            return t("staff.invite.no_org", id=query)
+        return t(
+            "staff.invite.org_code",
+            role=_label(kind),
+            org=org.name,
+            code=done.code,
+            days=bundle.invite_valid.days,
+        )
     if not ward_bound(kind):
         done = await invite(ctx.uow, role, kind, (), ctx.now, bundle.invite_valid)
         if done.code is None:
@@ -303,7 +360,7 @@ def _invited_role(query: str) -> tuple[str, str]:
     word, _, rest = query.partition(" ")
     rest = rest.strip()
     for name in invitable():
-        if fold(word) == fold(name) and bool(rest) == ward_bound(name):
+        if fold(word) == fold(name) and bool(rest) == (ward_bound(name) or org_bound(name)):
             return name, rest
     return COORDINATOR, query
 
@@ -317,6 +374,8 @@ def _usage() -> Text:
     lines = tuple(
         t("staff.invite.usage.role", name=name, role=_label(name))
         if ward_bound(name)
+        else t("staff.invite.usage.role.org", name=name, role=_label(name))
+        if org_bound(name)
         else t("staff.invite.usage.role.city", name=name, role=_label(name))
         for name in extra
     )

@@ -58,6 +58,7 @@ _CITIZEN_COLUMNS = {
     "guardian_consent": "guardian_consent",
     "channel": "channel",
     "locale": "locale",
+    "org_id": "org_id",
 }
 
 
@@ -144,6 +145,7 @@ def _staff(row: RowMapping, wards: Sequence[str]) -> Staff:
         bool(row["decides"]),
         row["capacity"],
         _aware(row["away_since"]),
+        row["org_id"],
     )
 
 
@@ -158,6 +160,7 @@ def _invitation(row: RowMapping | None) -> Invitation | None:
         _aware(row["expires_at"]),  # type: ignore[arg-type]
         _aware(row["used_at"]),
         bool(row["decides"]),
+        row["org_id"],
     )
 
 

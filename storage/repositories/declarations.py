@@ -283,6 +283,21 @@ class SqlDeclarationRepository(_Repo):
             for staff_id, count, last in await self._conn.execute(query)
         }
 
+    async def of_org(
+        self, org_id: int, statuses: Sequence[str]
+    ) -> Sequence[tuple[Declaration, Citizen]]:
+        query = (
+            select(declarations, *[col.label(f"c_{col.name}") for col in citizens.c])
+            .join(citizens, citizens.c.id == declarations.c.citizen_id)
+            .where(declarations.c.status.in_(list(statuses)), citizens.c.org_id == org_id)
+            .order_by(declarations.c.submitted_at, declarations.c.id)
+        )
+        found = []
+        for row in (await self._conn.execute(query)).mappings():
+            person = {col.name: row[f"c_{col.name}"] for col in citizens.c}
+            found.append((_declaration(row), _citizen(person)))  # type: ignore[arg-type]
+        return found
+
     async def returned_idle(
         self, year: int, returned_before: datetime, returned_after: datetime
     ) -> Sequence[Declaration]:

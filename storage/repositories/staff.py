@@ -136,6 +136,7 @@ class SqlStaffRepository(_Repo):
         invited_by: str,
         now: datetime,
         decides: bool = False,
+        org_id: int | None = None,
     ) -> Staff:
         existing = await self.by_account(channel, external_id)
         if existing is None:
@@ -148,6 +149,7 @@ class SqlStaffRepository(_Repo):
                     invited_by=invited_by,
                     created_at=now,
                     decides=decides,
+                    org_id=org_id,
                 )
                 .returning(staff.c.id)
             )
@@ -166,6 +168,7 @@ class SqlStaffRepository(_Repo):
                     revoked_at=None,
                     invited_by=invited_by,
                     decides=decides and not keep,
+                    org_id=None if keep else org_id,
                 )
             )
             if revoked or existing.role == "none" or (existing.role != role and not keep):
@@ -232,6 +235,7 @@ class SqlStaffRepository(_Repo):
         now: datetime,
         expires_at: datetime,
         decides: bool = False,
+        org_id: int | None = None,
     ) -> int:
         result = await self._conn.execute(
             insert(invitations)
@@ -243,6 +247,7 @@ class SqlStaffRepository(_Repo):
                 created_at=now,
                 expires_at=expires_at,
                 decides=decides,
+                org_id=org_id,
             )
             .returning(invitations.c.id)
         )

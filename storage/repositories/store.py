@@ -20,6 +20,7 @@ from storage.repositories.channel_state import SqlChannelStateRepository
 from storage.repositories.citizens import SqlCitizenRepository, SqlConsentRepository
 from storage.repositories.declarations import SqlDeclarationRepository
 from storage.repositories.identities import SqlConversationRepository, SqlIdentityRepository
+from storage.repositories.orgs import SqlOrgRepository
 from storage.repositories.outbox import SqlOutboxRepository
 from storage.repositories.staff import SqlStaffRepository
 from storage.repositories.updates import SqlUpdateRepository
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self.staff = SqlStaffRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         self.broadcasts = SqlBroadcastRepository(conn)
+        self.orgs = SqlOrgRepository(conn)
         self.web = SqlWebRepository(conn)
         self.channel_state = SqlChannelStateRepository(conn)
 

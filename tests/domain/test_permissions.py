@@ -17,10 +17,12 @@ from bot.domain.permissions import (
     NONE,
     OFFICER,
     ROLES,
+    VERIFIER,
     Action,
     Scope,
     allowed,
     home_text,
+    org_bound,
     role_label,
     role_name,
     scope_of,
@@ -49,6 +51,8 @@ GRANTED = {
     (STANDING_IN, A.REPORT, "own"), (STANDING_IN, A.EXPORT, "own"),
     (STANDING_IN, A.LISTS, "own"),
     (STANDING_IN, A.QUEUE, "own"), (STANDING_IN, A.REVIEW, "own"), (STANDING_IN, A.DECIDE, "own"),
+    # an organisation's verifier: its organisation's people, wherever they live
+    (VERIFIER, A.VERIFY, "own"), (VERIFIER, A.VERIFY, "other"),
     (ADMIN, A.WEB_CONSOLE, "own"), (ADMIN, A.WEB_CONSOLE, "other"),
     (ADMIN, A.QUEUE, "own"), (ADMIN, A.QUEUE, "other"),
     (ADMIN, A.REVIEW, "own"), (ADMIN, A.REVIEW, "other"),
@@ -69,11 +73,13 @@ SCOPES: dict[str, dict[Action, frozenset[str] | None]] = {
     NONE: {action: frozenset() for action in Action},
     COORDINATOR: {
         action: frozenset({OWN})
-        if action not in (A.OTHERS_BROADCASTS, A.LIST_STAFF, A.INVITE, A.REVOKE, A.CHANNELS)
+        if action
+        not in (A.OTHERS_BROADCASTS, A.LIST_STAFF, A.INVITE, A.REVOKE, A.CHANNELS, A.VERIFY)
         else frozenset()
         for action in Action
     },
-    ADMIN: {action: None for action in Action},
+    # the city, but never an organisation's confirmation (its own verifiers give it)
+    ADMIN: {action: None if action is not A.VERIFY else frozenset() for action in Action},
     OFFICER: {
         action: frozenset({OWN})
         if action in (A.WEB_CONSOLE, A.CITIZENS, A.REPORT, A.EXPORT, A.LISTS)
@@ -88,15 +94,18 @@ SCOPES: dict[str, dict[Action, frozenset[str] | None]] = {
         for action in Action
     },
 }
-HOLDERS = [NONE, COORDINATOR, ADMIN, OFFICER, STANDING_IN]
+SCOPES[VERIFIER] = {action: frozenset() for action in Action}  # no ward: its organisation
+HOLDERS = [NONE, COORDINATOR, ADMIN, OFFICER, STANDING_IN, VERIFIER]
 LABELS = {
     NONE: None,
     COORDINATOR: "staff.role.coordinator",
     ADMIN: "staff.role.admin",
     OFFICER: "staff.role.officer",
+    VERIFIER: "staff.role.verifier",
 }
 HOMES = {NONE: None, COORDINATOR: "staff.home", ADMIN: "staff.home.admin"}
 HOMES[OFFICER] = "staff.home.officer"
+HOMES[VERIFIER] = "staff.home.verifier"
 UNNAMED = {COORDINATOR: "note.by.unnamed", OFFICER: "note.by.officer", ADMIN: "note.by.city"}
 
 
@@ -106,13 +115,16 @@ def holder(
     """An account whose record holds role ``name`` for ``wards`` (the ward ``OWN``); for
     ``STANDING_IN``, an officer who may decide and whose ward has no coordinator now."""
     role = OFFICER if name == STANDING_IN else name
-    record = Staff(1, "test", role, role, wards, revoked_at=revoked_at, decides=True)
+    record = Staff(
+        1, "test", role, role, wards, revoked_at=revoked_at, decides=True,
+        org_id=7 if role == VERIFIER else None,
+    )  # fmt: skip
     stand_in = wards if name == STANDING_IN else frozenset()
     return Role(record.account, record, admin=False, stand_in=stand_in)
 
 
 def test_the_table_has_these_roles_and_these_actions() -> None:
-    assert set(ROLES) == {NONE, COORDINATOR, OFFICER, ADMIN}
+    assert set(ROLES) == {NONE, COORDINATOR, OFFICER, VERIFIER, ADMIN}
     assert tuple(Action) == COLUMNS  # one column per action, in the enum's order
 
 
@@ -135,10 +147,12 @@ def test_without_a_ward_each_role_acts_where_its_row_says(name: str) -> None:
     for action in Action:
         expected = SCOPES[name][action]
         assert scope_of(account, action) == expected, action
-        assert allowed(account, action) == (expected is None or bool(expected)), action
+        by_org = name == VERIFIER and action is A.VERIFY  # no ward scope: its organisation
+        assert allowed(account, action) == (expected is None or bool(expected) or by_org), action
     assert (label.key if (label := role_label(row)) else None) == LABELS[row]
     assert (home.key if (home := home_text(account)) else None) == HOMES[row]
     assert ward_bound(row) == (row in (COORDINATOR, OFFICER))
+    assert org_bound(row) == (row == VERIFIER)
     assert stands_in(row) == (row == OFFICER)  # only an officer can be given --decide
     # only a coordinator's decision is the ward's own (the letter and the notice say so)
     assert signs_for_ward(row) == (row == COORDINATOR)

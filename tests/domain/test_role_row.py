@@ -104,7 +104,7 @@ async def test_the_web_form_offers_and_invites_a_row_added_to_the_table(
         offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', select)
         assert offered == [
             ("coordinator", "cán bộ phụ trách"), ("officer", "cán bộ giám sát"),
-            ("admin", "quản trị viên"), (OFFICER, LABEL),
+            ("verifier", "người xác nhận của đơn vị"), ("admin", "quản trị viên"), (OFFICER, LABEL),
         ]  # fmt: skip
         token = await csrf(web)
         form = [("csrf", token), ("role", OFFICER), ("ward", LE_CHAN), ("ward", HONG_BANG)]
@@ -136,7 +136,9 @@ def test_the_command_line_invites_to_a_row_added_to_the_table(
 ) -> None:
     assert main(["coordinator", "invite", "--role", "nobody"]) == 2
     err = capsys.readouterr().err
-    assert "(choose from 'coordinator', 'officer', 'admin', 'reader')" in err  # the table's order
+    assert (
+        "(choose from 'coordinator', 'officer', 'verifier', 'admin', 'reader')" in err
+    )  # the table's order
     assert main(["coordinator", "invite", "--role", "none"]) == 2  # grants nothing
     capsys.readouterr()
     assert main(["coordinator", "invite", "--role", OFFICER]) == 2

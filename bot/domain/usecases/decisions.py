@@ -16,7 +16,7 @@ from bot.domain.criteria import CriteriaSet, Evaluation
 from bot.domain.permissions import Action, allowed, signed_unnamed
 from bot.domain.ports import UnitOfWork
 from bot.domain.records import Declaration, DeclarationEvent, IndicatorAnswer, Staff
-from bot.domain.usecases.notices import change_status, notify_citizen
+from bot.domain.usecases.notices import change_status, notify_citizen, text_message
 from bot.domain.usecases.roles import Role, acting_staff_id, refusal
 from bot.domain.usecases.texts import adjustments_text, result_text
 from bot.domain.validation import national_phone
@@ -43,6 +43,7 @@ __all__ = [
     "undoable",
     "verified_scores",
     "verified_total",
+    "verify_for_org",
 ]
 
 UNDO_WINDOW = timedelta(minutes=10)
@@ -412,3 +413,39 @@ async def approve_clean(
     decider = await decider_of(uow, role, now, via)
     await approve(uow, fresh, criteria, verified_scores(answers), decider, now)
     return True
+
+
+async def verify_for_org(uow: UnitOfWork, role: Role, declaration_id: int, now: datetime) -> Text:
+    """An organisation's verifier confirms a declaration of someone who named that
+    organisation, for this review round: recorded (``org_verifications``), and the ward's
+    reviewer told; the ward still decides. What happened, in words."""
+    if not allowed(role, Action.VERIFY) or role.staff is None or role.staff.org_id is None:
+        return refusal(role, Action.VERIFY)
+    declaration = await uow.declarations.get(declaration_id)
+    citizen = await uow.citizens.get(declaration.citizen_id) if declaration else None
+    if declaration is None or citizen is None or citizen.org_id != role.staff.org_id:
+        return t("org.verify.not_ours", id=declaration_id)  # not its organisation's person
+    if declaration.status != "submitted":
+        return t("rev.error.not_pending", id=declaration_id)
+    org = await uow.orgs.get(role.staff.org_id)
+    name = org.name if org is not None else str(role.staff.org_id)
+    round_ = declaration.review_round
+    if not await uow.orgs.verify(declaration.id, role.staff.org_id, role.account, round_, now):
+        return t("org.verify.already", id=declaration.id, org=name)
+    reviewer = await uow.staff.get(declaration.assigned_to) if declaration.assigned_to else None
+    if reviewer is not None and reviewer.revoked_at is None:
+        accounts = [reviewer.account]
+    else:
+        accounts = [member.account for member in await uow.staff.for_ward(citizen.ward_code)]
+    note = t("org.verified.note", id=declaration.id, name=citizen.full_name, org=name)
+    for account in accounts:
+        channel, _, external_id = account.partition(":")
+        await uow.outbox.enqueue(
+            text_message(
+                channel, external_id, note,
+                ((f"/review {declaration.id}", t("note.review.button")),),
+                citizen_id=citizen.id,
+            ),
+            now,
+        )  # fmt: skip
+    return t("org.verify.done", id=declaration.id, name=citizen.full_name, org=name)

@@ -20,6 +20,7 @@ from bot.domain.permissions import (
     Action,
     Scope,
     allowed,
+    org_bound,
     role_label,
     role_name,
     scope_kind,
@@ -165,11 +166,12 @@ async def create_invitation(
     now: datetime,
     valid_for: timedelta,
     decides: bool = False,
+    org_id: int | None = None,
 ) -> str:
     """A new one-time code; only its hash is stored. No check: ``invite`` is the use case."""
     code = new_code()
     await uow.staff.create_invitation(
-        hash_code(code), role, wards, created_by, now, now + valid_for, decides
+        hash_code(code), role, wards, created_by, now, now + valid_for, decides, org_id
     )
     return code
 
@@ -178,7 +180,7 @@ async def create_invitation(
 class Invited:
     code: str | None = None
     wards: tuple[str, ...] = ()  # the wards the code binds (none for a city-wide role)
-    problem: str | None = None  # not_allowed, unknown_role, no_ward, cannot_decide
+    problem: str | None = None  # not_allowed, unknown_role, no_ward, cannot_decide, no_org
     decides: bool = False  # an officer's: stands in where a ward has no coordinator
 
 
@@ -190,6 +192,7 @@ async def invite(
     now: datetime,
     valid_for: timedelta,
     decides: bool = False,
+    org_id: int | None = None,
 ) -> Invited:
     """A one-time code that makes whoever redeems it a ``kind`` (``admin``, ``coordinator``,
     ``officer``) for ``wards`` (ward codes, already resolved: a role held for the city ignores
@@ -201,6 +204,12 @@ async def invite(
         return Invited(problem="unknown_role")
     if decides and not stands_in(kind):
         return Invited(problem="cannot_decide")
+    if org_bound(kind):  # a verifier is its organisation's, named by the invitation
+        org = await uow.orgs.get(org_id) if org_id is not None else None
+        if org is None:
+            return Invited(problem="no_org")
+        code = await create_invitation(uow, kind, (), role.account, now, valid_for, org_id=org.id)
+        return Invited(code=code)
     bound = tuple(dict.fromkeys(wards)) if ward_bound(kind) else ()
     if ward_bound(kind) and not bound:
         return Invited(problem="no_ward")
@@ -249,6 +258,7 @@ async def redeem(
         invitation.created_by,
         now,
         invitation.decides,
+        invitation.org_id,
     )
     await uow.staff.set_used_by(invitation.id, member.id)
     await uow.staff.set_failures(channel, external_id, 0, None, now)

@@ -147,6 +147,14 @@ class Review(Pages):
             answers = await uow.declarations.answers(declaration_id)
             files = await uow.declarations.evidence(declaration_id)
             events = await uow.declarations.events(declaration_id)
+            confirmed = [
+                self.view.say(
+                    visit.locale,
+                    t("org.verified.line", org=v.org_name, date=local(v.created_at)),
+                )
+                for v in await uow.orgs.verifications(declaration_id)
+                if v.round == declaration.review_round
+            ]
             members, own = await self.view.people(uow, citizen.id)
             holding = (
                 await uow.staff.get(declaration.claimed_by) if declaration.claimed_by else None
@@ -222,6 +230,7 @@ class Review(Pages):
             indicators=indicators, total=evaluation.total, max_total=criteria.max_total,
             recognised=evaluation.recognised, complete=evaluation.complete,
             mine=mine, claim=claim_words, can_undo=can_undo, before=before, after=after,
+            confirmed=confirmed,
             approve_label=approve_label, approve_warning=approve_warning,
             done=self._done(request, locale, declaration, evaluation.total, criteria.max_total),
             status=say(locale, f"xlsx.status.{declaration.status}"),

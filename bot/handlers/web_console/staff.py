@@ -39,6 +39,8 @@ class StaffPages(Pages):
             return self.view.refusal(visit.locale, _ADMIN_ONLY)
         async with self.app.store.transaction() as uow:
             members = [m for m in await uow.staff.all() if m.role != NONE]
+            orgs = [(o.id, f"{o.name} ({self.app.wards.name_of(o.ward_code)})")
+                    for o in await uow.orgs.all()]  # fmt: skip
         say = self.view.say
         rows = [
             {
@@ -57,7 +59,7 @@ class StaffPages(Pages):
         return self.view.render(
             visit.locale, "staff.html", visit=visit, page="staff", rows=rows,
             roles=[(name, self.view.role_words(visit.locale, name)) for name in invitable()],
-            wards=self.view.ward_choices(scope_of(visit.role, Action.INVITE)),
+            wards=self.view.ward_choices(scope_of(visit.role, Action.INVITE)), orgs=orgs,
             code=extra.get("code"), qr=extra.get("qr"), note=extra.get("note"),
         )  # fmt: skip
 
@@ -70,6 +72,8 @@ class StaffPages(Pages):
         if form.get("all_wards") == "yes" and kind != COORDINATOR:  # an officer's whole city
             wards = known
         decides = form.get("decides") == "yes"
+        raw_org = str(form.get("org") or "")
+        org_id = int(raw_org) if raw_org.isdigit() and len(raw_org) <= 12 else None
         async with self.app.store.transaction() as uow:
             invited = await invite(
                 uow,
@@ -79,9 +83,12 @@ class StaffPages(Pages):
                 datetime.now(UTC),
                 self.app.services.invite_valid,
                 decides,
+                org_id,
             )
         if invited.problem == "not_allowed":
             return self.view.refusal(visit.locale, _ADMIN_ONLY)
+        if invited.problem == "no_org":  # a verifier is an organisation's: choose which
+            return self.view.refusal(visit.locale, t("web.staff.no_org"), 400)
         if invited.problem == "cannot_decide":  # only an officer stands in for a coordinator
             role = self.view.role_words(visit.locale, kind)
             return self.view.refusal(visit.locale, t("web.staff.cannot_decide", role=role), 400)
