@@ -50,7 +50,7 @@ def test_report_as_an_aligned_table_and_as_excel(
     assert "Phường Lê Chân" in english and "Phường Ngô Quyền" not in english
     assert main(["report", "--format", "xlsx", "--output", str(seeded / "r.xlsx")]) == 0
     book = openpyxl.load_workbook(seeded / "r.xlsx")
-    assert book.sheetnames == ["Theo phường, xã", "Theo đối tượng", "Chỉ tiêu QĐ 677"]
+    assert book.sheetnames == ["Theo phường, xã", "Theo đối tượng", "Chỉ tiêu QĐ 677", "Xét duyệt"]
     above, rows, _ = table(book["Theo phường, xã"])
     assert above[:2] == ["BÁO CÁO CÔNG DÂN HỌC TẬP NĂM 2026", "Đơn vị: Thành phố Hải Phòng"]
     units = [row[0] for row in rows[1:-1]]

@@ -100,7 +100,9 @@ async def _export_xlsx(settings: Settings, args: argparse.Namespace, output: Out
 
 async def _report(settings: Settings, args: argparse.Namespace, output: Output | None) -> int:
     from bot.app import load_population, load_wards
+    from bot.domain.usecases.roles import staff_names
     from bot.i18n import Translator
+    from bot.services.analytics import reviewer_analytics
     from bot.services.report import Targets, build_report, render_table
     from bot.services.spreadsheet import report_workbook
 
@@ -113,10 +115,15 @@ async def _report(settings: Settings, args: argparse.Namespace, output: Output |
         report = await build_report(
             uow, wards, args.year or this_year(settings), scope, Targets.load(), population
         )
+        analytics = await reviewer_analytics(uow, scope, datetime.now(UTC), report.year)
+        names = await staff_names(uow)
     if args.format == "xlsx":
         assert output is not None
         with writing(output) as part:
-            report_workbook(part, report, translator, locale)
+            report_workbook(
+                part, report, translator, locale,
+                analytics=analytics, reviewers=names, wards=wards,
+            )  # fmt: skip
         print(f"report of {len(report.units)} units written to {output.target}", file=sys.stderr)
         return 0
     text = render_table(report, lambda key, **params: translator(locale, key, **params))

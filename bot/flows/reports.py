@@ -21,6 +21,7 @@ from bot.domain.usecases.roles import Role, refusal, staff_names
 from bot.engine import Answered, Joined, Text, t
 from bot.flows.common import VN_TIME, Ctx, local_date, services
 from bot.flows.staff import _role, _ward_names
+from bot.services.analytics import reviewer_analytics
 from bot.services.evidence import delivered_once
 from bot.services.export import collect_records, render_csv
 from bot.services.lists import LISTS, list_rows, write_list
@@ -160,8 +161,13 @@ async def report_command(ctx: Ctx) -> Answered:
                 achieved=row.achieved,
             )
         )
+    wards, _ = _scope(ctx, role, Action.REPORT)
+    analytics = await reviewer_analytics(ctx.uow, wards, ctx.now, report.year)
     buffer = io.BytesIO()
-    report_workbook(buffer, report, _say(ctx), ctx.locale, made_at=ctx.now)
+    report_workbook(
+        buffer, report, _say(ctx), ctx.locale, made_at=ctx.now, analytics=analytics,
+        reviewers=await staff_names(ctx.uow), wards=services(ctx).wards,
+    )  # fmt: skip
     name = f"bao-cao-cdht-{report.year}-{_stamp(ctx)}.xlsx"
     attached = await _attach(ctx, buffer.getvalue(), name, t("report.file.caption", scope=scope))
     return t(

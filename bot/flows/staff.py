@@ -226,6 +226,9 @@ async def queue_command(ctx: Ctx) -> Answered:
     if not pending:
         return t("staff.queue.empty")
     hold = services(ctx).review_hold
+    me = role.staff.id if role.staff is not None else None
+    # those given to this reviewer first (each list oldest first): its work, then the rest
+    pending = sorted(pending, key=lambda item: item[0].assigned_to != me or me is None)
     lines: list[Text | str] = []
     buttons: list[ChoiceSpec] = []
     for declaration, citizen in pending:
@@ -235,6 +238,7 @@ async def queue_command(ctx: Ctx) -> Answered:
             and declaration.claimed_at > ctx.now - hold
             and (role.staff is None or declaration.claimed_by != role.staff.id)
         )
+        mine = me is not None and declaration.assigned_to == me
         lines.append(
             t(
                 "staff.queue.line",
@@ -243,7 +247,7 @@ async def queue_command(ctx: Ctx) -> Answered:
                 ward=citizen.ward_name,
                 date=local_date(declaration.submitted_at) if declaration.submitted_at else "",
                 round=declaration.review_round,
-                held=t("staff.queue.held") if held else "",
+                held=t("staff.queue.held") if held else t("staff.queue.mine") if mine else "",
             )
         )
         if len(buttons) < QUEUE_BUTTONS:

@@ -550,6 +550,7 @@ def _review_sheet(
     heading, lines, footer = top
     sheet = _Sheet(book, say(locale, _REVIEW["sheet"].key), formats)
     sheet.heading(heading, lines, 4)
+    sheet.sheet.repeat_rows(sheet.row)  # several small tables: the first one's title repeated
     for col, width in enumerate((34, 14, 14, 14)):
         sheet.sheet.set_column(col, col, width)
 

@@ -295,10 +295,14 @@ async def test_away_hands_the_open_declarations_over_and_off_takes_work_again(
     deliverer = RecordingDeliverer()
     await sender(app, deliverer).flush()
     assert len(deliverer.to("first")) == 1 and deliverer.to("second") == []  # given to one
+    await first.send("/queue")
+    first.expect(f"#{number} · Nguyễn Thị Hồng Nhung · Phường Lê Chân", "· giao cho anh/chị")
     await first.send("/away")
     first.expect("tạm nghỉ", "Đã chuyển 1 hồ sơ")
     await sender(app, deliverer).flush()
     (note,) = deliverer.to("second")
+    await first.send("/queue")
+    assert "giao cho anh/chị" not in first.text  # handed over: it is the other's now
     assert f"Hồ sơ #{number}" in note.text and "đang tạm nghỉ" in note.text
     assert note.choices == [f"/review {number}"]
     await first.send("/away ngay mai")  # neither /away nor /away off

@@ -211,7 +211,7 @@ async def test_a_coordinator_gets_the_report_with_its_excel_file(app: App) -> No
     deliverer = RecordingDeliverer()
     await sender(app, deliverer).flush()
     (book,) = _files(deliverer, "coord")
-    assert book.sheetnames == ["Theo phường, xã", "Theo đối tượng", "Chỉ tiêu QĐ 677"]
+    assert book.sheetnames == ["Theo phường, xã", "Theo đối tượng", "Chỉ tiêu QĐ 677", "Xét duyệt"]
     units = book["Theo phường, xã"]
     above, rows, after = table(units)
     assert above[:2] == ["BÁO CÁO CÔNG DÂN HỌC TẬP NĂM 2026", "Đơn vị: Phường Lê Chân"]

@@ -20,6 +20,7 @@ from bot.domain.permissions import Action, scope_of
 from bot.domain.usecases.roles import Role
 from bot.handlers.web_console.auth import Sessions
 from bot.handlers.web_console.broadcasts import Broadcasts
+from bot.handlers.web_console.campaign import CampaignPages
 from bot.handlers.web_console.channel_pages import ChannelPages, channel_modules
 from bot.handlers.web_console.citizens import Citizens
 from bot.handlers.web_console.reports import Reports
@@ -44,6 +45,7 @@ class WebConsole:
         self.view = view = View(app, {name: folder for name, _, folder in channel_pages})
         sessions, review, reports = Sessions(view), Review(view), Reports(view)
         citizens, broadcasts, staff = Citizens(view), Broadcasts(view), StaffPages(view)
+        campaign = CampaignPages(view)
         add, guard = web_server.add, sessions.guard
         add("GET", "/console/signin/{token}", sessions.sign_in_page)
         add("POST", "/console/signin/{token}", sessions.sign_in)
@@ -72,6 +74,10 @@ class WebConsole:
         add("GET", "/console/broadcasts/{id}/delivery.xlsx", guard(broadcasts.delivery_xlsx))
         add("GET", "/console/staff", guard(staff.page))
         add("POST", "/console/staff/invite", guard(staff.invite))
+        add("GET", "/console/orgs", guard(campaign.orgs))
+        add("POST", "/console/orgs", guard(campaign.add_org))
+        add("GET", "/console/reminders", guard(campaign.reminders))
+        add("POST", "/console/reminders", guard(campaign.change_reminder))
         add("POST", "/console/staff/{id}/revoke", guard(staff.revoke))
         for name, module, _ in channel_pages:  # the channels' own pages: add_pages(pages)
             module.add_pages(ChannelPages(view, sessions, web_server, name))
