@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.domain.usecases.roles import create_invitation, redeem
+from bot.domain.usecases.roles import create_invitation, hash_code, redeem
 from tests.domain.usecases.test_declarations import citizen_of
 from tests.handlers.web_console.http_helpers import csrf, page_text, served, sign_in
 
@@ -41,6 +41,22 @@ async def test_admins_keep_the_organisations_and_the_reminder_steps(
         assert bad.status == 400
         async with web.app.store.transaction() as uow:
             assert [o.name for o in await uow.orgs.all()] == ["Trường THCS Lê Chân"]
+        # its verifier, invited from the staff page's organisation list
+        staff_page = await (await web.client.get("/console/staff")).text()
+        assert '<option value="1">Trường THCS Lê Chân (Phường Lê Chân)</option>' in staff_page
+        invited = await web.client.post(
+            "/console/staff/invite", data={"csrf": token, "role": "verifier", "org": "1"}
+        )
+        code = re.search(r'id="code">([^<]+)<', await invited.text())
+        assert invited.status == 200 and code is not None
+        async with web.app.store.transaction() as uow:
+            invitation = await uow.staff.invitation(hash_code(code.group(1)))
+        assert invitation is not None and (invitation.role, invitation.org_id) == ("verifier", 1)
+        no_org = await web.client.post(
+            "/console/staff/invite", data={"csrf": token, "role": "verifier"}
+        )
+        assert no_org.status == 400
+        assert "Chọn đơn vị cho người xác nhận của đơn vị." in page_text(await no_org.text())
 
         body = await (await web.client.get("/console/reminders")).text()
         page = page_text(body)
