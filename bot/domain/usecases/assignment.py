@@ -89,7 +89,8 @@ async def reassign(
     capacity: int,
 ) -> list[Moved]:
     """Give each of these open declarations to another reviewer of its ward than the one it
-    was given to (or to the pool when there is none free); one being reviewed now stays."""
+    was given to (or to the pool when there is none free). The hold time's caller leaves out
+    those being reviewed now; ``/away`` hands over all of the account's."""
     moved = []
     for declaration, citizen in found:
         previous = declaration.assigned_to
