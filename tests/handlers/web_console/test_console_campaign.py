@@ -89,8 +89,8 @@ async def test_admins_keep_the_organisations_and_the_reminder_steps(
 
         now = datetime.now(UTC)
         async with web.app.store.transaction() as uow:
-            code = await create_invitation(uow, "coordinator", ("11383",), "t", now, timedelta(1))
-            assert (await redeem(uow, "telegram", "coord", code, now)).staff is not None
+            given = await create_invitation(uow, "coordinator", ("11383",), "t", now, timedelta(1))
+            assert (await redeem(uow, "telegram", "coord", given, now)).staff is not None
         await sign_in(web, "telegram:coord")
         for path in ("/console/orgs", "/console/reminders"):
             refused = page_text(await (await web.client.get(path)).text())
