@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.domain.calendar import VN_TIME
 from bot.domain.permissions import invitable
+from bot.domain.records import REMINDER_EVENTS
 from bot.handlers.registry import CHANNEL_NAMES, CHANNELS
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ def _reminder(commands: Commands) -> None:
     )
     step_commands.add_parser("list", help="each step, and how many people it would remind now")
     add = step_commands.add_parser("add", help="a new step")
-    add.add_argument("--event", required=True, choices=("registered", "idle", "returned"))
+    add.add_argument("--event", required=True, choices=REMINDER_EVENTS)
     add.add_argument("--days", required=True, type=int, help="days after the event (1–365)")
     change = step_commands.add_parser("set", help="change a step's days, or turn it on or off")
     change.add_argument("id", type=int, help="the number `cdht reminder list` shows")

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "REMINDER_EVENTS",
     "Broadcast",
     "Citizen",
     "CitizenChange",
@@ -47,6 +48,9 @@ class OrgVerification:
     actor: str  # channel:id of the verifier
     round: int
     created_at: datetime
+
+
+REMINDER_EVENTS = ("registered", "idle", "returned")  # what a reminder step counts days from
 
 
 @dataclass(frozen=True, slots=True)

@@ -299,7 +299,6 @@ class Scheduler:
 
 
 ONCE_EVENTS = ("registered", "returned")  # one reminder for each: their fewest-days step
-STEP_EVENTS = ("registered", "idle", "returned")
 
 
 def _applied(active: Sequence[ReminderStep]) -> list[ReminderStep]:

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.domain.permissions import Action, allowed
+from bot.domain.records import REMINDER_EVENTS
 from bot.domain.validation import ValidationError, normalize_free_text
 from bot.engine import t
 from bot.handlers.web_console.auth import Visit
@@ -21,7 +22,6 @@ __all__ = ["CampaignPages"]
 
 _ADMIN_ONLY = t("web.staff.admin_only")
 _BAD = t("web.campaign.bad")
-STEP_EVENTS = ("registered", "idle", "returned")
 # each event's words: a step of it («3 ngày sau …») and the kind, for a new step
 _STEP_WORDS = {
     "registered": t("web.reminders.event.registered"),
@@ -95,7 +95,7 @@ class CampaignPages(Pages):
             }
             for s in steps
         ]
-        events = [(e, say(visit.locale, _KIND_WORDS[e].key)) for e in STEP_EVENTS]
+        events = [(e, say(visit.locale, _KIND_WORDS[e].key)) for e in REMINDER_EVENTS]
         return self.view.render(
             visit.locale, "reminders.html", visit=visit, page="reminders", rows=rows,
             events=events, note=extra.get("note"),
@@ -115,7 +115,7 @@ class CampaignPages(Pages):
                 done = await uow.broadcasts.set_step(
                     int(raw_id), days, form.get("active") == "yes", visit.account, now
                 )
-            elif str(form.get("event") or "") in STEP_EVENTS:
+            elif str(form.get("event") or "") in REMINDER_EVENTS:
                 event = str(form.get("event"))
                 done = await uow.broadcasts.add_step(event, days, visit.account, now) is not None
             else:

@@ -38,6 +38,7 @@ from bot.engine import Text, t
 from bot.handlers.web_console.auth import Visit
 from bot.handlers.web_console.view import UNKNOWN, Pages, local, number
 from bot.services.evidence import sniff
+from bot.services.spreadsheet import WORDS
 
 __all__ = ["Review"]
 
@@ -434,12 +435,10 @@ class Review(Pages):
 
 
 BULK_MOST = 200  # declarations one batch approval decides at most
-# the states the queue can show, as the export names them
+# the states the queue can show, named as the export names them
 QUEUE_STATES: dict[str, Text] = {
-    "submitted": t("xlsx.status.submitted"),
-    "returned": t("xlsx.status.returned"),
-    "recognised": t("xlsx.status.recognised"),
-    "not_recognised": t("xlsx.status.not_recognised"),
+    state: WORDS["status"][state]
+    for state in ("submitted", "returned", "recognised", "not_recognised")
 }
 
 
