@@ -112,9 +112,12 @@ class Variant:
     echo: bool = False
     backend_set: bool = False  # CDHT_TELEGRAM_BACKEND given
     event_loop: str | None = None  # CDHT_EVENT_LOOP given
+    tree: str | None = None  # the bot from this folder (PYTHONPATH): another revision
 
     @property
     def label(self) -> str:
+        if self.tree:
+            return f"`cdht run` from {self.tree} (--baseline)"
         if self.echo:
             return f"bare {LIBRARY_NAMES[self.library]} echo"
         if self.backend_set:
@@ -124,7 +127,7 @@ class Variant:
         return f"`cdht run` as shipped ({LIBRARY_NAMES[self.library]})"
 
 
-def variants(wanted: str | None) -> list[Variant]:
+def variants(wanted: str | None, baseline: str | None = None) -> list[Variant]:
     default = default_library()
     known = {
         "cdht": Variant("cdht", default),
@@ -134,6 +137,8 @@ def variants(wanted: str | None) -> list[Variant]:
         "echo-aiogram": Variant("echo-aiogram", "aiogram", echo=True),
         "echo-ptb": Variant("echo-ptb", "ptb", echo=True),
     }
+    if baseline:
+        known["cdht-baseline"] = Variant("cdht-baseline", default, tree=baseline)
     if wanted:
         names = [name.strip() for name in wanted.split(",") if name.strip()]
         unknown = [name for name in names if name not in known]
@@ -281,6 +286,8 @@ def environment(
         env["CDHT_TELEGRAM_BACKEND"] = variant.library
     if variant.event_loop:
         env["CDHT_EVENT_LOOP"] = variant.event_loop
+    if variant.tree:
+        env["PYTHONPATH"] = variant.tree
     return env
 
 
@@ -700,6 +707,11 @@ async def main() -> None:
     parser.add_argument("--variants", default=None, help="comma-separated (default: all)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (CI smoke)")
     parser.add_argument("--profile", type=Path, help="a folder: one round under cProfile")
+    parser.add_argument(
+        "--baseline",
+        help="a folder holding another revision (extracted as above): its `cdht run` as the "
+        "variant cdht-baseline, interleaved with this one",
+    )
     args = parser.parse_args()
     if args.quick:
         args.users, args.rounds, args.rate, args.seconds = "3", 1, 20.0, 1.0
@@ -707,7 +719,7 @@ async def main() -> None:
 
     args.users = [int(part) for part in args.users.split(",") if part.strip()]
     args.databases = [None, args.database_url] if args.database_url else [None]
-    chosen = variants(args.variants)
+    chosen = variants(args.variants, args.baseline)
     by_name = {variant.name: variant for variant in chosen}
     print(
         f"bench/e2e.py: {', '.join(v.name for v in chosen)}; users {args.users}; "

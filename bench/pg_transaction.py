@@ -15,8 +15,10 @@ interleaved over ``--rounds``:
   statements as separate round trips (BEGIN, four statements, COMMIT);
 - ``sqlalchemy-begin``: ``AsyncEngine.begin()``, its first statement through SQLAlchemy (the
   BEGIN goes with it), the rest on asyncpg's connection: how the store ran before;
-- ``sqlalchemy-autocommit``: SQLAlchemy's pool, the connection in autocommit mode, asyncpg's
-  transaction on it (``storage/driver.py``: ``postgres_transaction``), how the store runs now;
+- ``sqlalchemy-autocommit``: SQLAlchemy's pool checked out for each transaction, the
+  connection in autocommit mode, asyncpg's transaction on it: how the store ran before;
+- ``kept``: the same connections taken from SQLAlchemy's pool once and kept, asyncpg's
+  transaction on them (``storage/driver.py``: ``PostgresConnections``), how the store runs now;
 - ``psycopg-pipeline`` (when psycopg 3 is importable; it is not a dependency): the same
   statements in psycopg's pipeline mode, two synchronisations a transaction instead of six
   round trips (https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html).
@@ -203,6 +205,23 @@ async def with_sqlalchemy(
     return (own if autocommit else begin), engine.dispose
 
 
+async def with_kept(url: str, tasks: int) -> tuple[Work, Callable[[], Awaitable[None]]]:
+    from storage.driver import PostgresConnections
+
+    engine = create_async_engine(sqlalchemy_url(url), pool_size=tasks, max_overflow=2)
+    kept = PostgresConnections(engine, size=tasks)
+
+    async def work(user: int, n: int, tag: str) -> None:
+        async with kept.transaction() as conn:
+            await statements(conn.driver, user, n, tag)
+
+    async def close() -> None:
+        await kept.close()
+        await engine.dispose()
+
+    return work, close
+
+
 async def with_psycopg(url: str, tasks: int) -> tuple[Work, Callable[[], Awaitable[None]]]:
     import psycopg  # type: ignore[import-not-found]
 
@@ -249,6 +268,8 @@ async def one_run(variant: str, url: str, tasks: int, each: int, tag: str) -> tu
         work, close = await with_functions(url, tasks)
     elif variant == "psycopg-pipeline":
         work, close = await with_psycopg(url, tasks)
+    elif variant == "kept":
+        work, close = await with_kept(url, tasks)
     else:
         work, close = await with_sqlalchemy(
             url, tasks, autocommit=variant == "sqlalchemy-autocommit"
@@ -278,7 +299,7 @@ async def main() -> None:
     args = parser.parse_args()
     if not args.database_url:
         sys.exit("give --database-url or set CDHT_TEST_POSTGRES_URL (a PostgreSQL database)")
-    variants = ["asyncpg", "sqlalchemy-begin", "sqlalchemy-autocommit"]
+    variants = ["asyncpg", "sqlalchemy-begin", "sqlalchemy-autocommit", "kept"]
     variants += ["asyncpg-functions", "asyncpg-group"]
     try:
         import psycopg  # noqa: F401

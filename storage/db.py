@@ -112,6 +112,12 @@ def _retried_while_locked(run: Callable[[], object], budget_ms: int) -> None:
         time.sleep(0.01)
 
 
+# Units of work at once on PostgreSQL, by measurement (bench/updates.py, 100 citizens at once, one
+# process on two cores): 2 connections 257 updates/s, 5: 304, 10: 307, 20: 265; more connections
+# than the CPU can serve only add contention.
+POSTGRES_UNITS_AT_ONCE = 10
+
+
 def create_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> AsyncEngine:
     """An engine for ``url`` (see ``async_url`` for the forms accepted)."""
     url = async_url(url)
@@ -120,10 +126,11 @@ def create_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> As
         # No pool_pre_ping: it cost a round trip on every checkout (9 → 6 per update, measured);
         # a connection PostgreSQL dropped fails its transaction, which is StorageUnavailable and
         # retried, and the pool replaces it (pool_recycle bounds an idle connection's age).
-        # Pool size by measurement (bench/updates.py, 100 citizens at once, one process on two
-        # cores): 2 connections 257 updates/s, 5: 304, 10: 307, 20: 265 — more connections than
-        # the CPU can serve only add contention.
-        return create_async_engine(url, pool_size=8, max_overflow=2, pool_recycle=1800)
+        # The units of work keep POSTGRES_UNITS_AT_ONCE connections (storage/driver.py's
+        # PostgresConnections); the pool holds as many again for the leases (a session advisory
+        # lock each) and the migrations.
+        size = POSTGRES_UNITS_AT_ONCE
+        return create_async_engine(url, pool_size=size, max_overflow=size, pool_recycle=1800)
     if parsed.database and parsed.database != ":memory:":
         _usable_folder(Path(parsed.database).parent)
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})

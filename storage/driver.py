@@ -29,6 +29,9 @@ in one process (``bench/pg_transaction.py``, 4 rounds interleaved, min / median)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,10 +46,10 @@ __all__ = [
     "Compiled",
     "DriverResult",
     "PostgresConnection",
+    "PostgresConnections",
     "arguments",
     "compiled_for",
     "driver_error",
-    "postgres_transaction",
 ]
 
 DRIVER = "cdht_driver"  # execution option: a statement built once, which may run on the driver
@@ -179,13 +182,13 @@ class PostgresConnection:
     def __init__(self, conn: Any, driver: Any) -> None:
         self._conn = conn
         self.dialect = conn.dialect
-        self._driver = driver
+        self.driver = driver
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         if statement.get_execution_options().get(DRIVER) and isinstance(parameters, dict):
             compiled = compiled_for(statement, self.dialect, list(parameters))
             if compiled is not None:
-                return await _on_asyncpg(self._driver, compiled, parameters)
+                return await _on_asyncpg(self.driver, compiled, parameters)
         return await self._conn.execute(statement, parameters)
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
@@ -213,28 +216,75 @@ def _translated(exc: Exception) -> Exception | None:
     return None
 
 
-@asynccontextmanager
-async def postgres_transaction(engine: Any) -> AsyncIterator[PostgresConnection]:
-    """A transaction of asyncpg's own on a pooled connection in autocommit mode. A connection
-    lost on the way is ``StorageUnavailable`` and is not given back to the pool (invalidated,
-    as SQLAlchemy does with a disconnect it sees itself); an error of the server's that would
-    fail the same way again is raised as SQLAlchemy raises it."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        driver = (await conn.get_raw_connection()).driver_connection
-        try:
-            async with driver.transaction():
-                yield PostgresConnection(conn, driver)
-        except Exception as exc:
-            translated = _translated(exc)  # at BEGIN or COMMIT; a statement's already is
-            if driver.is_closed() or isinstance(translated, StorageUnavailable):
-                await conn.invalidate()
-                if isinstance(exc, StorageUnavailable):
+class PostgresConnections:
+    """The units of work's connections: taken from SQLAlchemy's pool once each, set to autocommit
+    once, and kept, each with its asyncpg connection, for the next unit of work.
+
+    Checking a connection out of SQLAlchemy's pool for every unit of work, setting its isolation
+    level and reaching its driver connection cost four trips through SQLAlchemy's async bridge (a
+    greenlet each) and the pool's check-in with its reset: profiled on this project's 2-core
+    machine (``bench/e2e.py --profile``, 1,000 users on PostgreSQL), about a quarter of an
+    update's SQLAlchemy and greenlet time, and the pool's overflow connections were opened and
+    closed again under load (441 connections made in one run of 14,000 updates). At most ``size``
+    units of work run at once; the others wait their turn (as they waited for the pool). A
+    connection lost on the way is invalidated and not kept; one older than ``recycle`` seconds is
+    given back to SQLAlchemy's pool (whose ``pool_recycle`` replaces it) instead of being kept."""
+
+    def __init__(self, engine: Any, size: int, recycle: float = 1800.0) -> None:
+        self._engine = engine
+        self._free = asyncio.Semaphore(size)
+        self._idle: list[tuple[Any, Any, float]] = []  # (SQLAlchemy's connection, asyncpg's, made)
+        self._recycle = recycle
+        self._closed = False
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresConnection]:
+        """A transaction of asyncpg's own on a kept connection in autocommit mode (see the
+        module's text). A connection lost on the way is ``StorageUnavailable`` and is not kept
+        (invalidated, as SQLAlchemy does with a disconnect it sees itself); an error of the
+        server's that would fail the same way again is raised as SQLAlchemy raises it."""
+        async with self._free:
+            conn, driver, made = self._idle.pop() if self._idle else await self._connect()
+            try:
+                try:
+                    async with driver.transaction():
+                        yield PostgresConnection(conn, driver)
+                except Exception as exc:
+                    translated = _translated(exc)  # at BEGIN or COMMIT; a statement's already is
+                    if driver.is_closed() or isinstance(translated, StorageUnavailable):
+                        await conn.invalidate()
+                        if isinstance(exc, StorageUnavailable):
+                            raise
+                        raise translated or StorageUnavailable(type(exc).__name__) from exc
+                    if translated is not None:
+                        raise translated from exc
                     raise
-                raise translated or StorageUnavailable(type(exc).__name__) from exc
-            if translated is not None:
-                raise translated from exc
+            finally:
+                if not driver.is_closed() and driver.is_in_transaction():
+                    await conn.invalidate()  # cancelled mid-transaction: never left open
+                old = time.monotonic() - made >= self._recycle
+                if self._closed or old or conn.invalidated or driver.is_closed():
+                    await conn.close()  # back to SQLAlchemy's pool (an invalidated one too)
+                else:
+                    self._idle.append((conn, driver, made))
+
+    async def _connect(self) -> tuple[Any, Any, float]:
+        conn = await self._engine.connect()
+        try:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            driver = (await conn.get_raw_connection()).driver_connection
+        except BaseException:
+            await conn.close()
             raise
+        return conn, driver, time.monotonic()
+
+    async def close(self) -> None:
+        """Gives the kept connections back to SQLAlchemy's pool (before ``engine.dispose()``)."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn, _, _ in idle:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
 
 async def _on_asyncpg(driver: Any, compiled: Compiled, parameters: Mapping[str, Any]) -> Any:

@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.engine.ports import Lease, StorageUnavailable
-from storage.db import BUSY_TIMEOUT_MS, sqlite_pragmas
-from storage.driver import postgres_transaction
+from storage.db import BUSY_TIMEOUT_MS, POSTGRES_UNITS_AT_ONCE, sqlite_pragmas
+from storage.driver import PostgresConnections
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.channel_state import SqlChannelStateRepository
 from storage.repositories.citizens import SqlCitizenRepository, SqlConsentRepository
@@ -132,7 +132,10 @@ class SqlStore:
         self.engine = engine
         self._listeners: list[Callable[[], None]] = []
         self._writer: SqliteWriter | None = None
-        if engine.dialect.name == "sqlite":
+        self._postgres: PostgresConnections | None = None
+        if engine.dialect.name != "sqlite":
+            self._postgres = PostgresConnections(engine, size=POSTGRES_UNITS_AT_ONCE)
+        else:
             busy = BUSY_TIMEOUT_MS.get(engine.sync_engine, 10_000)
             self._writer = SqliteWriter(str(engine.url), sqlite_pragmas(busy), busy)
 
@@ -150,8 +153,8 @@ class SqlStore:
                 async with self._writer.transaction() as loop_conn:
                     uow = SqlUnitOfWork(loop_conn)  # type: ignore[arg-type]
                     yield uow
-            else:
-                async with postgres_transaction(self.engine) as conn:
+            elif self._postgres is not None:
+                async with self._postgres.transaction() as conn:
                     uow = SqlUnitOfWork(conn)  # type: ignore[arg-type]
                     yield uow
         except StorageUnavailable:
@@ -197,4 +200,6 @@ class SqlStore:
     async def close(self) -> None:
         if self._writer is not None:
             await self._writer.close()
+        if self._postgres is not None:
+            await self._postgres.close()
         await self.engine.dispose()

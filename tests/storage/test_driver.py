@@ -6,6 +6,7 @@ longer suits it (its positional names, its processors) fails here instead of sil
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -150,3 +151,136 @@ async def test_a_connection_lost_under_the_driver_means_unavailable_not_a_failur
                 assert await uow.updates.claim("telegram", "42", update_id)
     finally:
         await store.close()
+
+
+# -- the units of work's kept connections (PostgreSQL) -----------------------------------------
+
+
+async def _backend(uow: Any) -> int:
+    return int(await uow.updates._conn.scalar(text("SELECT pg_backend_pid()")))
+
+
+async def _alive(store: SqlStore, pids: set[int]) -> set[int]:
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT pid FROM pg_stat_activity"))
+        return pids & {pid for (pid,) in rows}
+
+
+async def test_units_of_work_keep_their_connections_and_never_more_than_the_limit(
+    database_url: str,
+) -> None:
+    """One update after another runs on the same session (no check-out, reset and check-in of
+    SQLAlchemy's pool each time); many at once use at most ``POSTGRES_UNITS_AT_ONCE`` sessions,
+    the others wait their turn; closing the store ends every session it kept."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs its units of work on its one writer")
+    from storage.db import POSTGRES_UNITS_AT_ONCE
+
+    store = SqlStore(create_engine(database_url))
+    closed = False
+    try:
+        await upgrade(store.engine)
+        one_after_another = set()
+        for update_id in range(5):
+            async with store.transaction() as uow:
+                assert await uow.updates.claim("telegram", "42", str(update_id), inboxed=False)
+                one_after_another.add(await _backend(uow))
+        assert len(one_after_another) == 1
+
+        inside = most = 0
+        at_once: set[int] = set()
+
+        async def slow(n: int) -> None:
+            nonlocal inside, most
+            async with store.transaction() as uow:
+                inside += 1
+                most = max(most, inside)
+                await uow.updates._conn.execute(text("SELECT pg_sleep(0.02)"))
+                await uow.updates.claim("telegram", str(n), f"c{n}", inboxed=False)
+                at_once.add(await _backend(uow))
+                inside -= 1
+
+        await asyncio.gather(*(slow(n) for n in range(3 * POSTGRES_UNITS_AT_ONCE)))
+        assert most == POSTGRES_UNITS_AT_ONCE
+        assert len(at_once) <= POSTGRES_UNITS_AT_ONCE
+        async with store.transaction() as uow:  # every update of the crowd was committed
+            handled = await uow.updates._conn.scalar(
+                text("SELECT count(*) FROM processed_updates WHERE update_id LIKE 'c%'")
+            )
+        assert handled == 3 * POSTGRES_UNITS_AT_ONCE
+
+        kept = at_once | one_after_another
+        assert await _alive(store, kept)
+        await store.close()
+        closed = True
+        probe = SqlStore(create_engine(database_url))
+        try:
+            for _ in range(100):  # a session ends a moment after its client closed it
+                if not await _alive(probe, kept):
+                    break
+                await asyncio.sleep(0.02)
+            assert not await _alive(probe, kept)
+        finally:
+            await probe.close()
+    finally:
+        if not closed:
+            await store.close()
+
+
+async def test_a_unit_of_work_cancelled_midway_leaves_no_transaction_open(
+    database_url: str,
+) -> None:
+    """An update cancelled between two statements (the channel stopping, a timeout): what it
+    wrote is not committed, its session is not kept in the middle of a transaction, and the
+    next unit of work runs and commits."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs its units of work on its one writer")
+    store = SqlStore(create_engine(database_url))
+    try:
+        await upgrade(store.engine)
+        midway = asyncio.Event()
+
+        async def stuck() -> None:
+            async with store.transaction() as uow:
+                await uow.updates.claim("telegram", "42", "1", inboxed=False)
+                midway.set()
+                await asyncio.Event().wait()
+
+        task = asyncio.ensure_future(stuck())
+        await midway.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(3):
+            async with store.transaction() as uow:
+                assert not await uow.updates.handled("telegram", "1")
+                assert (
+                    await uow.updates._conn.scalar(text("SELECT now() = statement_timestamp()"))
+                    is False
+                )
+        async with store.transaction() as uow:
+            assert await uow.updates.claim("telegram", "42", "1", inboxed=False)
+        async with store.transaction() as uow:
+            assert await uow.updates.handled("telegram", "1")
+    finally:
+        await store.close()
+
+
+async def test_a_kept_connection_past_its_age_goes_back_to_the_pool(database_url: str) -> None:
+    """A connection older than ``recycle`` is given back to SQLAlchemy's pool after its unit of
+    work (whose ``pool_recycle`` replaces it) rather than kept."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs its units of work on its one writer")
+    from storage.driver import PostgresConnections
+
+    engine = create_engine(database_url)
+    try:
+        for recycle, kept in ((1800.0, 1), (0.0, 0)):
+            connections = PostgresConnections(engine, size=2, recycle=recycle)
+            async with connections.transaction() as conn:
+                assert await conn.scalar(text("SELECT 1")) == 1
+            assert engine.sync_engine.pool.checkedout() == kept  # type: ignore[attr-defined]
+            await connections.close()
+            assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
