@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, false, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    any_,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.engine.ports import OutboxMessage, OutboxRow
@@ -15,9 +27,18 @@ from storage.repositories._base import Prepared, _insert_or_ignore, _Repo
 from storage.repositories._rows import BULK_KINDS, _outbox_row
 
 _ADD = Prepared(lambda _: insert(outbox).returning(outbox.c.id))
-_DELETE = Prepared(
-    lambda _: delete(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
-)
+
+
+def _delete(dialect: str) -> Any:
+    """By their ids; on PostgreSQL one array parameter (``= ANY``), which the driver runs,
+    rather than an expanding ``IN`` list, which only SQLAlchemy does."""
+    if dialect == "postgresql":
+        ids = bindparam("ids", type_=postgresql.ARRAY(BigInteger))
+        return delete(outbox).where(outbox.c.id == any_(ids))
+    return delete(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+
+
+_DELETE = Prepared(_delete)
 
 
 class SqlOutboxRepository(_Repo):
