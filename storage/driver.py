@@ -18,8 +18,9 @@ changes them fails there.
 What does not qualify runs through SQLAlchemy as before: a statement with an expanding ``IN``
 list, several rows of parameters at once, a column default computed in Python, textual SQL.
 
-On PostgreSQL the transaction itself is asyncpg's (``Connection.transaction()``, its BEGIN and
-COMMIT), on a connection SQLAlchemy's pool hands out in autocommit mode: what runs through
+On PostgreSQL the transaction is sent on asyncpg's connection (its BEGIN with the first
+statement, then COMMIT or ROLLBACK: ``PostgresConnection``, ``PostgresConnections``), on a
+connection SQLAlchemy's pool hands out in autocommit mode: what runs through
 SQLAlchemy then starts no transaction of its own (its asyncpg adapter begins one only outside
 autocommit) and runs inside asyncpg's. Through SQLAlchemy's ``engine.begin()`` the BEGIN, the
 first statement and the COMMIT each paid its async bridge: an update's transaction, ten at once
@@ -31,8 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,7 @@ __all__ = [
     "DriverResult",
     "PostgresConnection",
     "PostgresConnections",
+    "advisory_key",
     "arguments",
     "compiled_for",
     "driver_error",
@@ -176,15 +179,48 @@ class _Mappings:
 
 class PostgresConnection:
     """The part of ``AsyncConnection`` the repositories use, over SQLAlchemy's connection: a
-    statement marked ``DRIVER`` runs on asyncpg's connection, in the transaction asyncpg opened
-    (``postgres_transaction``)."""
+    statement marked ``DRIVER`` runs on asyncpg's connection, in the transaction opened on it.
+
+    The transaction begins with its first statement (a unit of work that runs none sends
+    nothing), and a user's lock asked for before it (``lock_at_begin``) goes in the same
+    message as the ``BEGIN``: one round trip for both, and the statements after it read what
+    was committed before the lock was granted. ``prefetched`` holds what one repository read
+    ahead for another (the update's claim reads the account, citizen and conversation); any
+    statement run empties it, so what is found there is still what the database holds."""
 
     def __init__(self, conn: Any, driver: Any) -> None:
         self._conn = conn
         self.dialect = conn.dialect
         self.driver = driver
+        self.begun = False
+        self.prefetched: dict[Any, Any] = {}
+        self._lock: int | None = None
+
+    def lock_at_begin(self, key: int) -> bool:
+        """Take the advisory transaction lock ``key`` with the ``BEGIN``; False once the
+        transaction has begun (the caller then takes it with a statement of its own)."""
+        if self.begun:
+            return False
+        self._lock = key
+        return True
+
+    async def begin(self) -> None:
+        # one simple query, two statements: each takes its own snapshot in READ COMMITTED, so
+        # the next statement sees what the lock's previous holder committed. The key is an int
+        # made here (``advisory_key``), never text from outside.
+        sql = (
+            "BEGIN"
+            if self._lock is None
+            else f"BEGIN; SELECT pg_advisory_xact_lock({self._lock:d})"
+        )
+        self.begun = True
+        await _on_driver(self.driver.execute(sql))
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if not self.begun:
+            await self.begin()
+        if self.prefetched:
+            self.prefetched.clear()
         if statement.get_execution_options().get(DRIVER) and isinstance(parameters, dict):
             compiled = compiled_for(statement, self.dialect, list(parameters))
             if compiled is not None:
@@ -193,6 +229,12 @@ class PostgresConnection:
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
+
+
+def advisory_key(name: str) -> int:
+    """A stable 63-bit key for a PostgreSQL advisory lock's name (the same in every process)."""
+    digest = hashlib.sha256(f"cdht:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def _translated(exc: Exception) -> Exception | None:
@@ -245,10 +287,18 @@ class PostgresConnections:
         server's that would fail the same way again is raised as SQLAlchemy raises it."""
         async with self._free:
             conn, driver, made = self._idle.pop() if self._idle else await self._connect()
+            unit = PostgresConnection(conn, driver)
             try:
                 try:
-                    async with driver.transaction():
-                        yield PostgresConnection(conn, driver)
+                    try:
+                        yield unit
+                        if unit.begun:
+                            await driver.execute("COMMIT")
+                    except BaseException:
+                        if unit.begun and not driver.is_closed() and driver.is_in_transaction():
+                            with contextlib.suppress(Exception):
+                                await driver.execute("ROLLBACK")
+                        raise
                 except Exception as exc:
                     translated = _translated(exc)  # at BEGIN or COMMIT; a statement's already is
                     if driver.is_closed() or isinstance(translated, StorageUnavailable):
@@ -285,6 +335,16 @@ class PostgresConnections:
         for conn, _, _ in idle:
             with contextlib.suppress(Exception):
                 await conn.close()
+
+
+async def _on_driver(call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except Exception as exc:
+        translated = _translated(exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 async def _on_asyncpg(driver: Any, compiled: Compiled, parameters: Mapping[str, Any]) -> Any:

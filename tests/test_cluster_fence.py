@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.repositories.store import _lock_key
+from storage.driver import advisory_key
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_cluster import (
     RATE,
@@ -73,7 +73,7 @@ async def cut(kill: str) -> int:
     (https://www.postgresql.org/docs/current/view-pg-locks.html)."""
     assert POSTGRES is not None
     engine = create_async_engine(POSTGRES)
-    key = _lock_key("leader")
+    key = advisory_key("leader")
     try:
         async with engine.connect() as conn:
             if kill == "lease":

@@ -33,6 +33,13 @@ class _Repo:
         self._bulk = _Bulk(conn)
 
 
+def prefetched(conn: Any) -> dict[Any, Any]:
+    """What a repository read ahead in this transaction for another (PostgreSQL's
+    ``PostgresConnection.prefetched``, emptied by any statement run since); nothing elsewhere."""
+    found: dict[Any, Any] | None = getattr(conn, "prefetched", None)
+    return found if found is not None else {}
+
+
 def _insert_or_ignore(conn: AsyncConnection, table: Any) -> Any:
     """INSERT … ON CONFLICT DO NOTHING, in the connection's dialect."""
     insert_ = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert

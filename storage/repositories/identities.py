@@ -12,7 +12,7 @@ from sqlalchemy.engine import RowMapping
 from bot.domain.records import Citizen
 from bot.engine.ports import Conversation, Identity
 from storage.models import channel_state, citizens, conversations, identities, link_codes
-from storage.repositories._base import Prepared, _Repo, upsert
+from storage.repositories._base import Prepared, _Repo, prefetched, upsert
 from storage.repositories._rows import _citizen, _identity
 
 _BY_ACCOUNT = Prepared(
@@ -21,9 +21,13 @@ _BY_ACCOUNT = Prepared(
         identities.c.external_id == bindparam("external_id"),
     )
 )
-# what every update needs, in one statement: the account, its citizen and its conversation
-_LOAD = Prepared(
-    lambda _: (
+
+
+def load_statement() -> Any:
+    """What every update needs, in one statement: the account, its citizen and its
+    conversation (each column labelled ``<table>_<column>``); on PostgreSQL the update's claim
+    reads it too (``storage/repositories/updates.py``)."""
+    return (
         select(identities, citizens, conversations)
         .select_from(
             identities.outerjoin(citizens, citizens.c.id == identities.c.citizen_id).outerjoin(
@@ -36,7 +40,9 @@ _LOAD = Prepared(
         )
         .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
     )
-)
+
+
+_LOAD = Prepared(lambda _: load_statement())
 _CONVERSATION = Prepared(
     lambda _: select(conversations).where(conversations.c.identity_id == bindparam("identity_id"))
 )
@@ -85,9 +91,11 @@ class SqlIdentityRepository(_Repo):
     async def load(
         self, channel: str, external_id: str
     ) -> tuple[Identity | None, Citizen | None, Conversation | None]:
-        key = {"channel": channel, "external_id": external_id}
-        row = (await self._conn.execute(_LOAD.of(self._conn), key)).mappings().first()
+        row = prefetched(self._conn).pop(("load", channel, external_id), None)
         if row is None:
+            key = {"channel": channel, "external_id": external_id}
+            row = (await self._conn.execute(_LOAD.of(self._conn), key)).mappings().first()
+        if row is None or row["identities_id"] is None:  # none, or the claim's row without one
             return None, None, None
         identity = _identity(_columns(row, identities))  # type: ignore[arg-type]
         citizen_row = _columns(row, citizens)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.engine.ports import Lease, StorageUnavailable
 from storage.db import BUSY_TIMEOUT_MS, POSTGRES_UNITS_AT_ONCE, sqlite_pragmas
-from storage.driver import PostgresConnections
+from storage.driver import PostgresConnections, advisory_key
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.channel_state import SqlChannelStateRepository
 from storage.repositories.citizens import SqlCitizenRepository, SqlConsentRepository
@@ -51,12 +50,6 @@ def unavailable(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
-
-
-def _lock_key(name: str) -> int:
-    """A stable 63-bit key for an advisory lock's name."""
-    digest = hashlib.sha256(f"cdht:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
 
 
 class _Granted:
@@ -181,7 +174,7 @@ class SqlStore:
         conn = await self.engine.connect()
         try:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            key = _lock_key(name)
+            key = advisory_key(name)
             got = await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
         except BaseException:
             await conn.close()

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, bindparam, delete, func, literal_column, select
+from sqlalchemy import BigInteger, bindparam, delete, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
 from bot.engine.ports import InboxItem
+from storage.driver import advisory_key
 from storage.models import inbox, processed_updates
-from storage.repositories._base import Prepared, _Repo, ignoring
+from storage.repositories._base import Prepared, _Repo, ignoring, prefetched
+from storage.repositories.identities import load_statement
 
 _HANDLED = Prepared(
     lambda _: select(processed_updates.c.update_id).where(
@@ -28,25 +30,34 @@ _TAKE_OUT = Prepared(
 _CLAIM = Prepared(lambda dialect: ignoring(dialect, processed_updates))
 
 
-def _lock_and_claim(_: str) -> Any:
-    """PostgreSQL: one user's updates, one process at a time, until the transaction ends; the
-    lock is taken before the row is inserted (the INSERT reads its one row from the CTE that
-    locks), so a second process waits for the first to commit, then finds the update handled.
-    One round trip instead of two on every update. Built with SQLAlchemy's constructs, not as
-    text, so that it runs on the driver (``storage/driver.py``)."""
-    key = func.hashtextextended(bindparam("key", type_=String), literal_column("0"))
-    locked = select(func.pg_advisory_xact_lock(key).label("locked")).cte("locked")
-    row = select(
-        bindparam("channel", type_=String),
-        bindparam("update_id", type_=String),
-        bindparam("processed_at", type_=DateTime(timezone=True)),
-    ).select_from(locked)
-    columns = ["channel", "update_id", "processed_at"]
-    claim = postgresql_insert(processed_updates).from_select(columns, row)
-    return claim.on_conflict_do_nothing().add_cte(locked)
+_LOCK = Prepared(lambda _: select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))
 
 
-_LOCK_AND_CLAIM = Prepared(_lock_and_claim)
+def _claim_and_load(_: str) -> Any:
+    """PostgreSQL, the user's lock held (taken with the ``BEGIN``, or by ``_LOCK`` just
+    before): the update's id recorded and what the update needs read (the account, citizen and
+    conversation: ``load_statement``), in one round trip. A second delivery of the update
+    waited for the lock and finds the id recorded (``claimed`` 0); the row comes back whether
+    or not the account exists (its columns NULL when not). Built with SQLAlchemy's constructs,
+    not as text, so that it runs on the driver (``storage/driver.py``)."""
+    claim = (
+        postgresql_insert(processed_updates)
+        .values(
+            channel=bindparam("channel"),
+            update_id=bindparam("update_id"),
+            processed_at=bindparam("processed_at"),
+        )
+        .on_conflict_do_nothing()
+        .returning(processed_updates.c.update_id)
+        .cte("claim")
+    )
+    claimed = select(func.count()).select_from(claim).scalar_subquery().label("claimed")
+    loaded = load_statement().subquery("loaded")
+    one = select(literal_column("1").label("one")).subquery("one")
+    return select(claimed, *loaded.c).select_from(one.outerjoin(loaded, true()))
+
+
+_CLAIM_AND_LOAD = Prepared(_claim_and_load)
 
 
 class SqlUpdateRepository(_Repo):
@@ -101,14 +112,26 @@ class SqlUpdateRepository(_Repo):
     ) -> bool:
         key = {"channel": channel, "update_id": update_id}
         row = {**key, "processed_at": datetime.now(UTC)}
-        if self._conn.dialect.name == "postgresql":
-            statement = _LOCK_AND_CLAIM.of(self._conn)
-            result = await self._conn.execute(statement, {**row, "key": f"{channel}:{user_id}"})
-        else:
+        if self._conn.dialect.name != "postgresql":
             result = await self._conn.execute(_CLAIM.of(self._conn), row)
+            if inboxed:
+                await self._conn.execute(_TAKE_OUT.of(self._conn), key)
+            return bool(result.rowcount)
+        # one process at a time per user, until the transaction ends: the lock goes with the
+        # BEGIN when this is the transaction's first statement (the engine's case)
+        lock = advisory_key(f"user:{channel}:{user_id}")
+        lock_at_begin = getattr(self._conn, "lock_at_begin", None)
+        if lock_at_begin is None or not lock_at_begin(lock):
+            await self._conn.execute(_LOCK.of(self._conn), {"key": lock})
+        parameters = {**row, "external_id": user_id}
+        result = await self._conn.execute(_CLAIM_AND_LOAD.of(self._conn), parameters)
+        loaded = result.mappings().first()  # always one row
+        assert loaded is not None
         if inboxed:
-            await self._conn.execute(_TAKE_OUT.of(self._conn), key)
-        return bool(result.rowcount)
+            await self._conn.execute(_TAKE_OUT.of(self._conn), key)  # the inbox only
+        # for identities.load, the engine's next call
+        prefetched(self._conn)[("load", channel, user_id)] = loaded
+        return bool(loaded["claimed"])
 
     async def handled(self, channel: str, update_id: str) -> bool:
         key = {"channel": channel, "ids": [update_id]}  # only a file's update asks

@@ -7,6 +7,7 @@ longer suits it (its positional names, its processors) fails here instead of sil
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -288,3 +289,65 @@ async def test_a_kept_connection_past_its_age_goes_back_to_the_pool(database_url
             assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         await engine.dispose()
+
+
+async def test_one_users_updates_wait_for_each_other_and_read_what_the_first_committed(
+    database_url: str,
+) -> None:
+    """PostgreSQL, updates of one user handled at once (several processes): the user's lock
+    goes with the first update's BEGIN; the others wait at their claim until it commits, then
+    read the conversation it saved (not what was there when they started), and a second delivery
+    of the first update finds it handled. Another user's update does not wait."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: its transactions never overlap")
+    store = SqlStore(create_engine(database_url))
+    try:
+        await upgrade(store.engine)
+        async with store.transaction() as uow:
+            identity = await uow.identities.create("telegram", "42", "vi")
+            await uow.conversations.save(
+                Conversation(identity.id, "registration", "one", {}, (), 1)
+            )
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def first() -> None:
+            async with store.transaction() as uow:
+                assert await uow.updates.claim("telegram", "42", "1", inboxed=False)
+                _, _, conversation = await uow.identities.load("telegram", "42")
+                assert conversation is not None and conversation.step == "one"
+                holding.set()
+                await release.wait()
+                await uow.conversations.save(replace(conversation, step="two", seq=2))
+
+        seen: list[tuple[str, bool, str | None]] = []
+
+        async def later(update_id: str) -> None:
+            async with store.transaction() as uow:
+                claimed = await uow.updates.claim("telegram", "42", update_id, inboxed=False)
+                _, _, conversation = await uow.identities.load("telegram", "42")
+                seen.append((update_id, claimed, conversation.step if conversation else None))
+
+        held = asyncio.ensure_future(first())
+        await holding.wait()
+        async with asyncio.timeout(10):  # another user: not held up
+            async with store.transaction() as uow:
+                assert await uow.updates.claim("telegram", "43", "9", inboxed=False)
+        waiting = [asyncio.ensure_future(later("2")), asyncio.ensure_future(later("1"))]
+        async with store.engine.connect() as conn:
+            for _ in range(500):  # until both wait for the lock
+                blocked = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                    )
+                )
+                if blocked == 2:
+                    break
+                await asyncio.sleep(0.01)
+        assert blocked == 2 and seen == []
+        release.set()
+        await held
+        await asyncio.gather(*waiting)
+        assert sorted(seen) == [("1", False, "two"), ("2", True, "two")]
+    finally:
+        await store.close()
