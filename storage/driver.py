@@ -195,6 +195,7 @@ class PostgresConnection:
         self.begun = False
         self.prefetched: dict[Any, Any] = {}
         self._lock: int | None = None
+        self._later: tuple[Any, dict[str, Any]] | None = None
 
     def lock_at_begin(self, key: int) -> bool:
         """Take the advisory transaction lock ``key`` with the ``BEGIN``; False once the
@@ -216,7 +217,33 @@ class PostgresConnection:
         self.begun = True
         await _on_driver(self.driver.execute(sql))
 
+    async def execute_later(self, statement: Any, parameters: dict[str, Any]) -> None:
+        """A write whose result nobody reads, held to go with the next statement in one round
+        trip when that one is an INSERT of values into another table (``_joined``: a
+        data-modifying ``WITH``); else sent on its own before it, or before the COMMIT."""
+        await self.flush()
+        if self.prefetched:
+            self.prefetched.clear()
+        self._later = (statement, parameters)
+
+    async def flush(self) -> None:
+        """Send the write held by ``execute_later``, if any."""
+        if self._later is not None:
+            statement, parameters = self._later
+            self._later = None
+            await self._execute(statement, parameters)
+
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if self._later is not None:
+            held, held_parameters = self._later
+            joined = _joined(held, held_parameters, statement, parameters)
+            self._later = None
+            if joined is not None:
+                return await self._execute(joined, {**held_parameters, **parameters})
+            await self._execute(held, held_parameters)
+        return await self._execute(statement, parameters)
+
+    async def _execute(self, statement: Any, parameters: Any) -> Any:
         if not self.begun:
             await self.begin()
         if self.prefetched:
@@ -229,6 +256,33 @@ class PostgresConnection:
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
+
+
+_joins: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+
+
+def _joined(held: Any, held_parameters: Any, statement: Any, parameters: Any) -> Any | None:
+    """``WITH held AS (…) statement``, when that is the same as running the two one after the
+    other: ``statement`` an INSERT of values (it reads nothing, so it cannot miss what ``held``
+    writes, which a statement's reads would: both see the snapshot taken before either ran) into
+    another table, both built once for the driver, with no parameter name in common. Cached by
+    the two statements' identities (kept alive with it)."""
+    if not isinstance(parameters, dict) or held_parameters.keys() & parameters.keys():
+        return None
+    key = (id(held), id(statement))
+    found = _joins.get(key)
+    if found is None:
+        joined = None
+        suits = (
+            statement.get_execution_options().get(DRIVER)
+            and getattr(statement, "is_insert", False)
+            and getattr(statement, "select", None) is None  # VALUES, not INSERT … SELECT
+            and statement.table is not held.table
+        )
+        if suits:
+            joined = statement.add_cte(held.cte("held")).execution_options(**{DRIVER: True})
+        found = _joins[key] = (held, statement, joined)
+    return found[2]
 
 
 def advisory_key(name: str) -> int:
@@ -292,6 +346,7 @@ class PostgresConnections:
                 try:
                     try:
                         yield unit
+                        await unit.flush()
                         if unit.begun:
                             await driver.execute("COMMIT")
                     except BaseException:

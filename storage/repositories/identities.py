@@ -46,12 +46,11 @@ _LOAD = Prepared(lambda _: load_statement())
 _CONVERSATION = Prepared(
     lambda _: select(conversations).where(conversations.c.identity_id == bindparam("identity_id"))
 )
+_SAVED = ["flow", "step", "collected", "history", "seq", "updated_at"]
+# its values named (not left to the execution's columns), so that it can go in a WITH
 _SAVE_CONVERSATION = Prepared(
-    lambda dialect: upsert(
-        dialect,
-        conversations,
-        ["identity_id"],
-        ["flow", "step", "collected", "history", "seq", "updated_at"],
+    lambda dialect: upsert(dialect, conversations, ["identity_id"], _SAVED).values(
+        {name: bindparam(name) for name in ["identity_id", *_SAVED]}
     )
 )
 
@@ -215,7 +214,10 @@ class SqlConversationRepository(_Repo):
         return _conversation(row) if row is not None else None
 
     async def save(self, conversation: Conversation) -> None:
-        await self._conn.execute(
+        # on PostgreSQL held to go with the next statement (the reply's insert, in one round
+        # trip: ``PostgresConnection.execute_later``); elsewhere at once
+        execute = getattr(self._conn, "execute_later", self._conn.execute)
+        await execute(
             _SAVE_CONVERSATION.of(self._conn),
             {
                 "identity_id": conversation.identity_id,

@@ -100,6 +100,12 @@ async def test_the_driver_stores_and_reads_what_sqlalchemy_does(
     assert any("INSERT INTO outbox" in sql for sql in ran)
     if database_url.startswith("postgresql"):  # an array, not an expanding IN list
         assert any(sql.startswith("DELETE FROM outbox WHERE outbox.id = ANY") for sql in ran), ran
+        # the conversation's upsert went with the reply's insert, in one statement
+        assert any(
+            sql.startswith("WITH held AS \n(INSERT INTO conversations")
+            and "INSERT INTO outbox" in sql
+            for sql in ran
+        ), ran
     assert any("conversations" in sql and "identities" in sql for sql in ran)  # the load
 
     if database_url.startswith("postgresql"):
@@ -349,5 +355,45 @@ async def test_one_users_updates_wait_for_each_other_and_read_what_the_first_com
         await held
         await asyncio.gather(*waiting)
         assert sorted(seen) == [("1", False, "two"), ("2", True, "two")]
+    finally:
+        await store.close()
+
+
+async def test_a_write_held_for_the_next_statement_is_never_lost_nor_read_stale(
+    database_url: str,
+) -> None:
+    """The conversation's upsert waits for the next statement on PostgreSQL
+    (``PostgresConnection.execute_later``): a read that follows it sees it, a transaction that
+    ends after it commits it, one rolled back does not, and an insert into another table takes
+    it along. The same holds on SQLite, where it runs at once."""
+    store = SqlStore(create_engine(database_url))
+    try:
+        await upgrade(store.engine)
+        async with store.transaction() as uow:
+            identity = await uow.identities.create("telegram", "42", "vi")
+        talk = Conversation(identity.id, "registration", "one", {"tên": "Hoa"}, (), 1)
+
+        async with store.transaction() as uow:  # read right after
+            await uow.conversations.save(talk)
+            assert await uow.conversations.get(identity.id) == talk
+        async with store.transaction() as uow:  # nothing after it but the COMMIT
+            await uow.conversations.save(replace(talk, step="two", seq=2))
+        async with store.transaction() as uow:
+            assert (await uow.conversations.get(identity.id)).step == "two"  # type: ignore[union-attr]
+
+        class Undone(Exception):
+            pass
+
+        with pytest.raises(Undone):
+            async with store.transaction() as uow:  # rolled back: never written
+                await uow.conversations.save(replace(talk, step="three", seq=3))
+                raise Undone
+        async with store.transaction() as uow:  # taken along by the reply's insert
+            await uow.conversations.save(replace(talk, step="four", seq=4))
+            message = OutboxMessage("telegram", "42", {"text": "x"}, "reply", not_before=NOW)
+            reply = await uow.outbox.add(message, NOW)
+        async with store.transaction() as uow:
+            assert (await uow.conversations.get(identity.id)).step == "four"  # type: ignore[union-attr]
+            assert [row.id for row in await uow.outbox.due("telegram", NOW, 10)] == [reply]
     finally:
         await store.close()
