@@ -3,6 +3,7 @@
     .venv/bin/python bench/e2e.py [--users 100,1000] [--rounds 3] [--database-url URL]
                                   [--variants cdht,cdht-asyncio,cdht-aiogram,echo-aiogram,...]
                                   [--rate 200] [--seconds 20] [--quick] [--profile DIR]
+                                  [--baseline DIR]
 
 Each variant runs as a real subprocess that receives by long polling from a fake Bot API server
 that this script runs on 127.0.0.1 (``bench/fake_bot_api.py``, which names what it mirrors of
@@ -40,7 +41,9 @@ functions by cumulative and by own time (a coroutine's calls count each of its r
 The processes import the bot the way this script does: to measure one revision while the
 checkout changes, extract it (``git archive REV | tar -x -C DIR``, then its catalogs compiled:
 ``bot.i18n.compile_catalogs``) and run ``DIR/bench/e2e.py`` with ``PYTHONPATH=DIR``; the first
-line names the folder the bot came from.
+line names the folder the bot came from. ``--baseline DIR``: another revision so extracted runs
+as the variant ``cdht-baseline`` (its ``cdht run`` with ``PYTHONPATH=DIR``), interleaved with
+this one: a change measured before and after in the same run.
 """
 
 from __future__ import annotations
