@@ -267,7 +267,7 @@ def _joined(held: Any, held_parameters: Any, statement: Any, parameters: Any) ->
     writes, which a statement's reads would: both see the snapshot taken before either ran) into
     another table, both built once for the driver, with no parameter name in common. Cached by
     the two statements' identities (kept alive with it)."""
-    if not isinstance(parameters, dict) or held_parameters.keys() & parameters.keys():
+    if not isinstance(parameters, dict):
         return None
     key = (id(held), id(statement))
     found = _joins.get(key)
@@ -282,6 +282,8 @@ def _joined(held: Any, held_parameters: Any, statement: Any, parameters: Any) ->
         if suits:
             joined = statement.add_cte(held.cte("held")).execution_options(**{DRIVER: True})
         found = _joins[key] = (held, statement, joined)
+    if found[2] is None or held_parameters.keys() & parameters.keys():
+        return None
     return found[2]
 
 

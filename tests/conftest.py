@@ -252,6 +252,16 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The command line's environment: run from an empty folder that holds its data, on
+    SQLite (a module that needs more, PostgreSQL too, declares an ``env`` of its own)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CDHT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CDHT_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 

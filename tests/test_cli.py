@@ -16,14 +16,6 @@ from storage import head_revision
 from tests.chat import Chat, register
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CDHT_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("CDHT_DATABASE_URL", raising=False)
-    return tmp_path
-
-
 def test_wards_lists_all_114_and_searches(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["wards"]) == 0
     out, err = capsys.readouterr()

@@ -123,14 +123,6 @@ async def test_the_web_form_offers_and_invites_a_row_added_to_the_table(
         assert f"Chọn ít nhất một phường/xã cho vai trò {LABEL}." in page_text(await refused.text())
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CDHT_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("CDHT_DATABASE_URL", raising=False)
-    return tmp_path
-
-
 def test_the_command_line_invites_to_a_row_added_to_the_table(
     officer: None, env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -156,14 +156,6 @@ async def test_an_admin_invites_an_officer_for_the_whole_city_from_the_chat(
         await app.close()
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CDHT_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("CDHT_DATABASE_URL", raising=False)
-    return tmp_path
-
-
 def test_the_command_line_invites_officers_for_wards_or_the_city_deciding_or_not(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
